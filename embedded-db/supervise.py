@@ -1,0 +1,42 @@
+"""Runs the embedded SecantusDB server for social-events and stops it with its parent.
+
+Arguments: SERVER_EXECUTABLE HOST PORT STORAGE_PATH REMOVE_STORAGE(0|1)
+
+The server stops gracefully when this process's standard input closes (the parent
+exited, however it exited) or when this process receives SIGTERM or SIGINT. With
+REMOVE_STORAGE=1 the storage directory is deleted afterwards (test runs).
+"""
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+executable, host, port, storage, remove_storage = sys.argv[1:6]
+server = subprocess.Popen(
+    [executable, "--host", host, "--port", port, "--storage-path", storage],
+    stdin=subprocess.DEVNULL,
+)
+
+
+def stop(*_):
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def stop_when_parent_goes():
+    sys.stdin.read()
+    stop()
+
+
+threading.Thread(target=stop_when_parent_goes, daemon=True).start()
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+code = server.wait()
+if remove_storage == "1":
+    shutil.rmtree(storage, ignore_errors=True)
+sys.exit(code)

@@ -1,0 +1,153 @@
+//! Command-line and environment configuration, in one place (`clap`).
+//!
+//! Every flag has an environment variable; the README's configuration table lists them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "social-events",
+    version,
+    about = "Social events and sessions service"
+)]
+pub struct Cli {
+    /// Write logs as JSON lines instead of human-readable text.
+    #[arg(long, env = "SOCIAL_LOG_JSON", global = true)]
+    pub log_json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the WebSocket API, the ICS download and the health checks.
+    Serve(ServeArgs),
+    /// Print a token for a user, signed with the configured (or development) secret.
+    Token(TokenArgs),
+    /// Load users and memberships from a JSON file into the database.
+    Import(ImportArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// MongoDB connection string. Unset: start the embedded development database.
+    #[arg(long, env = "MONGODB_URI")]
+    pub mongodb_uri: Option<String>,
+
+    /// Database name.
+    #[arg(long = "db", env = "SOCIAL_DB", default_value = "social")]
+    pub db_name: String,
+
+    /// Directory for the embedded database's files and the development secret.
+    #[arg(long, env = "SOCIAL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Python virtual environment that holds the embedded database (created when missing).
+    #[arg(long, env = "SOCIAL_EMBEDDED_VENV", default_value = "./.venv")]
+    pub embedded_venv: PathBuf,
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// HS256 shared secret (at least 32 bytes).
+    #[arg(
+        long,
+        env = "SOCIAL_JWT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "jwt_public_key"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// RS256 public key, a PEM file.
+    #[arg(long, env = "SOCIAL_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// Address to listen on.
+    #[arg(long, env = "SOCIAL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Public base URL of this service, used in calendar invitations.
+    /// Default: `http://` followed by the bind address.
+    #[arg(long, env = "SOCIAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Secret of the platform's internal endpoints (room and prop deletion).
+    /// Unset: those endpoints answer 404.
+    #[arg(long, env = "SOCIAL_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: Option<String>,
+
+    /// Largest accepted WebSocket frame, in bytes.
+    #[arg(long, env = "SOCIAL_MAX_FRAME_BYTES", default_value_t = 1024 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Requests per second allowed on one connection.
+    #[arg(long, env = "SOCIAL_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+
+    /// Requests one connection may send in a burst.
+    #[arg(long, env = "SOCIAL_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// The user id (the token's subject).
+    #[arg(long)]
+    pub user: String,
+
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: i64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// A JSON file `{"users": [...], "memberships": [...]}`.
+    pub file: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_match_the_documentation() {
+        let cli = Cli::try_parse_from(["social-events", "serve"]).unwrap();
+        let Command::Serve(serve) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(serve.bind, "127.0.0.1:8080");
+        assert_eq!(serve.database.db_name, "social");
+        assert_eq!(serve.max_frame_bytes, 1_048_576);
+        assert_eq!((serve.rate_limit, serve.rate_burst), (100, 200));
+    }
+}

@@ -1,0 +1,210 @@
+//! The `Endpoint` trait and the registry that routes `social:*` names to endpoints.
+//!
+//! Each endpoint is a typed module under `handlers/` that submits one [`Registration`]
+//! with `inventory::submit!`. The registry is built once from those records; adding an
+//! endpoint is adding a file, nothing here changes.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldPath};
+use crate::state::AppState;
+
+/// Who sent the request: the authenticated user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Arc<str>,
+}
+
+/// What an endpoint gets besides its request: the service state and the caller.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub state: Arc<AppState>,
+    pub caller: Caller,
+}
+
+/// Checks of a decoded request that types alone cannot express (lengths, ranges, formats).
+/// Types whose fields need no such checks use the default.
+pub trait Validate {
+    fn validate(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// One `social:*` operation: its name, its typed request and response, and its work.
+///
+/// The response is serialised as the frame's `data`; a response that serialises to `null`
+/// (such as `()`) is sent without a `data` key.
+pub trait Endpoint: 'static {
+    /// The wire name, such as `social:createEvent`.
+    const NAME: &'static str;
+    type Request: DeserializeOwned + Validate + Send + 'static;
+    type Response: Serialize + Send + 'static;
+
+    fn handle(
+        context: RequestContext,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
+}
+
+/// The future an erased endpoint call returns: the frame's `data`, if any.
+pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<Option<Value>, ApiError>> + Send>>;
+
+/// The plain record an endpoint submits to the registry.
+pub struct Registration {
+    pub name: &'static str,
+    call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
+}
+
+impl Registration {
+    /// The registration of endpoint `E`, for `inventory::submit!`.
+    pub const fn of<E: Endpoint>() -> Self {
+        Registration {
+            name: E::NAME,
+            call: call_endpoint::<E>,
+        }
+    }
+
+    /// Decodes `data` into the endpoint's request, validates it, runs the endpoint and
+    /// encodes its response.
+    pub fn call(&self, context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
+        (self.call)(context, data)
+    }
+}
+
+inventory::collect!(Registration);
+
+fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
+    Box::pin(async move {
+        let request: E::Request = decode_data(data)?;
+        request.validate()?;
+        let response = E::handle(context, request).await?;
+        let data = serde_json::to_value(response)
+            .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;
+        Ok((!data.is_null()).then_some(data))
+    })
+}
+
+/// Decodes a request's `data` into a typed value; a failure names the field path.
+pub fn decode_data<T: DeserializeOwned>(data: Map<String, Value>) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(Value::Object(data)).map_err(|error| {
+        let mut path = FieldPath::data();
+        for segment in error.path().iter() {
+            path = match segment {
+                serde_path_to_error::Segment::Seq { index } => path.index(*index),
+                serde_path_to_error::Segment::Map { key } => path.field(key),
+                serde_path_to_error::Segment::Enum { variant } => path.field(variant),
+                serde_path_to_error::Segment::Unknown => path.field("?"),
+            };
+        }
+        let message = error.into_inner().to_string();
+        match missing_field_name(&message) {
+            Some(field) => ApiError::invalid(path.field(field), "is required"),
+            None => ApiError::invalid(path, message),
+        }
+    })
+}
+
+/// The field named by serde's "missing field `name`" message.
+fn missing_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+}
+
+/// The name → endpoint table, built once from every submitted [`Registration`].
+pub struct Registry {
+    endpoints: BTreeMap<&'static str, &'static Registration>,
+}
+
+impl Registry {
+    /// The process-wide registry.
+    ///
+    /// # Panics
+    /// At first use, when two endpoints register the same name: a build mistake that
+    /// must stop the service before it serves anything.
+    pub fn global() -> &'static Registry {
+        static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::from_inventory);
+        &REGISTRY
+    }
+
+    fn from_inventory() -> Registry {
+        let mut endpoints = BTreeMap::new();
+        for registration in inventory::iter::<Registration> {
+            if endpoints.insert(registration.name, registration).is_some() {
+                panic!("endpoint {} is registered twice", registration.name);
+            }
+        }
+        Registry { endpoints }
+    }
+
+    /// The endpoint registered under `name`.
+    pub fn find(&self, name: &str) -> Result<&'static Registration, ApiError> {
+        self.endpoints.get(name).copied().ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "unknown endpoint {name:?}; served endpoints: {}",
+                self.names().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// Every registered name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.endpoints.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        event_id: String,
+        items: Option<Vec<Item>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        role: i32,
+    }
+
+    fn decode(value: Value) -> Result<Sample, ApiError> {
+        decode_data(value.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn missing_fields_are_named_with_their_path() {
+        let error = decode(serde_json::json!({})).unwrap_err();
+        assert_eq!(error.to_string(), "data.eventId: is required");
+    }
+
+    #[test]
+    fn wrong_types_inside_arrays_name_the_index() {
+        let error =
+            decode(serde_json::json!({"eventId": "e", "items": [{"role": 1}, {"role": "x"}]}))
+                .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("data.items[1].role: invalid type"),
+            "{error}"
+        );
+        assert_eq!(error.code(), 400);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        assert!(decode(serde_json::json!({"eventId": "e", "newerField": 1})).is_ok());
+    }
+}

@@ -1,0 +1,243 @@
+//! The wire envelope: decoding request frames and encoding response and push frames.
+//!
+//! A frame's `data` stays raw JSON here; the endpoint registry turns it into the
+//! endpoint's typed request once the endpoint is known.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldPath, code};
+use crate::time::Timestamp;
+
+/// A decoded request frame.
+#[derive(Debug)]
+pub struct Request {
+    pub endpoint: String,
+    pub data: Map<String, Value>,
+    /// The client's correlation id, echoed in the response.
+    pub event_id: Option<String>,
+}
+
+/// A frame that could not be decoded, with whatever could be read of it for the answer.
+#[derive(Debug)]
+pub struct Undecodable {
+    pub endpoint: String,
+    pub event_id: Option<String>,
+    pub error: ApiError,
+}
+
+/// Decodes one text frame.
+pub fn decode(text: &str) -> Result<Request, Undecodable> {
+    let fail = |endpoint: String, event_id: Option<String>, message: String| Undecodable {
+        endpoint,
+        event_id,
+        error: ApiError::BadFrame(message),
+    };
+    let value: Value = serde_json::from_str(text).map_err(|error| {
+        fail(
+            String::new(),
+            None,
+            format!("frame is not valid JSON: {error}"),
+        )
+    })?;
+    let Value::Object(mut frame) = value else {
+        return Err(fail(
+            String::new(),
+            None,
+            "frame must be a JSON object".to_owned(),
+        ));
+    };
+    let event_id = match frame.get("event") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(stamp)) => match stamp.get("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(_) => {
+                return Err(fail(
+                    String::new(),
+                    None,
+                    "event.id: must be a string".to_owned(),
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(fail(
+                String::new(),
+                None,
+                "event: must be an object".to_owned(),
+            ));
+        }
+    };
+    let endpoint = match frame.remove("endpoint") {
+        Some(Value::String(endpoint)) if !endpoint.is_empty() => endpoint,
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(fail(
+                String::new(),
+                event_id,
+                "endpoint: is required".to_owned(),
+            ));
+        }
+        Some(_) => {
+            return Err(fail(
+                String::new(),
+                event_id,
+                "endpoint: must be a string".to_owned(),
+            ));
+        }
+    };
+    let data = match frame.remove("data") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(data)) => data,
+        Some(_) => {
+            let error = ApiError::invalid(FieldPath::data(), "must be an object");
+            return Err(Undecodable {
+                endpoint,
+                event_id,
+                error,
+            });
+        }
+    };
+    Ok(Request {
+        endpoint,
+        data,
+        event_id,
+    })
+}
+
+/// The `error` object present in every answer.
+#[derive(Debug, Serialize)]
+struct WireError {
+    status: bool,
+    code: u16,
+    message: String,
+}
+
+/// The `event` stamp: the correlation id and the server's time.
+#[derive(Debug, Serialize)]
+struct EventStamp<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    date: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+struct Frame<'a> {
+    endpoint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    error: WireError,
+    event: EventStamp<'a>,
+}
+
+/// Encodes a successful answer or push. `data` is omitted when `None`.
+pub fn encode_success(endpoint: &str, event_id: Option<&str>, data: Option<&Value>) -> String {
+    encode(Frame {
+        endpoint,
+        data,
+        error: WireError {
+            status: false,
+            code: code::OK,
+            message: String::new(),
+        },
+        event: EventStamp {
+            id: event_id,
+            date: Timestamp::now(),
+        },
+    })
+}
+
+/// Encodes a failed answer: no `data`, `error.status` true.
+pub fn encode_failure(endpoint: &str, event_id: Option<&str>, error: &ApiError) -> String {
+    encode(Frame {
+        endpoint,
+        data: None,
+        error: WireError {
+            status: true,
+            code: error.code(),
+            message: error.wire_message(),
+        },
+        event: EventStamp {
+            id: event_id,
+            date: Timestamp::now(),
+        },
+    })
+}
+
+fn encode(frame: Frame<'_>) -> String {
+    // A frame of strings, integers and already-valid JSON values always serialises.
+    serde_json::to_string(&frame).unwrap_or_else(|_| String::from("{}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decode_err(text: &str) -> Undecodable {
+        decode(text).expect_err("frame should be refused")
+    }
+
+    #[test]
+    fn a_full_request_is_decoded() {
+        let request = decode(
+            r#"{"endpoint":"social:getEvent","data":{"eventId":"e1"},"event":{"id":"c-17","date":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.endpoint, "social:getEvent");
+        assert_eq!(request.event_id.as_deref(), Some("c-17"));
+        assert_eq!(request.data["eventId"], "e1");
+    }
+
+    #[test]
+    fn event_and_data_may_be_omitted() {
+        let request = decode(r#"{"endpoint":"social:getEvents"}"#).unwrap();
+        assert!(request.event_id.is_none());
+        assert!(request.data.is_empty());
+    }
+
+    #[test]
+    fn invalid_json_is_a_bad_frame_without_id() {
+        let refused = decode_err("{not json");
+        assert_eq!(refused.error.code(), 400);
+        assert!(refused.event_id.is_none());
+        assert_eq!(decode_err("[1,2]").error.code(), 400);
+    }
+
+    #[test]
+    fn a_missing_endpoint_keeps_the_event_id_for_the_answer() {
+        let refused = decode_err(r#"{"data":{},"event":{"id":"x1"}}"#);
+        assert_eq!(refused.event_id.as_deref(), Some("x1"));
+        assert_eq!(refused.error.to_string(), "endpoint: is required");
+    }
+
+    #[test]
+    fn data_that_is_not_an_object_names_data() {
+        let refused = decode_err(r#"{"endpoint":"social:getEvent","data":[1]}"#);
+        assert_eq!(refused.endpoint, "social:getEvent");
+        assert_eq!(refused.error.to_string(), "data: must be an object");
+    }
+
+    #[test]
+    fn failures_have_no_data_and_a_status() {
+        let frame = encode_failure("social:x", Some("c1"), &ApiError::not_found("event"));
+        let frame: Value = serde_json::from_str(&frame).unwrap();
+        assert!(frame.get("data").is_none());
+        assert_eq!(
+            frame["error"],
+            json!({"status": true, "code": 404, "message": "event not found"})
+        );
+        assert_eq!(frame["event"]["id"], "c1");
+        assert!(frame["event"]["date"].is_i64());
+    }
+
+    #[test]
+    fn successes_without_data_omit_the_key() {
+        let frame: Value = serde_json::from_str(&encode_success("social:x", None, None)).unwrap();
+        assert!(frame.get("data").is_none());
+        assert_eq!(
+            frame["error"],
+            json!({"status": false, "code": 0, "message": ""})
+        );
+        assert!(frame["event"].get("id").is_none());
+    }
+}

@@ -1,0 +1,147 @@
+//! The one error type every endpoint returns, and its mapping to wire codes and messages.
+//!
+//! Client-actionable failures carry a message the client can act on; unexpected ones reach
+//! the client as an opaque reference that is also written to the log with the full cause.
+
+use std::fmt;
+
+/// Wire codes of `error.code` (PRODUCT.md section 2).
+pub mod code {
+    pub const OK: u16 = 0;
+    pub const BAD_REQUEST: u16 = 400;
+    pub const UNAUTHORIZED: u16 = 401;
+    pub const FORBIDDEN: u16 = 403;
+    pub const NOT_FOUND: u16 = 404;
+    pub const CONFLICT: u16 = 409;
+    pub const PAYLOAD_TOO_LARGE: u16 = 413;
+    pub const TOO_MANY_REQUESTS: u16 = 429;
+    pub const INTERNAL: u16 = 500;
+    pub const UNAVAILABLE: u16 = 503;
+}
+
+/// A field path in a request, such as `data.event.endDate` or `data.usersToInvite[2].role`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(String);
+
+impl FieldPath {
+    /// The path of the request's `data` object; every field path starts here.
+    pub fn data() -> Self {
+        FieldPath("data".to_owned())
+    }
+
+    /// The path of a named field below this one.
+    pub fn field(&self, name: &str) -> Self {
+        FieldPath(format!("{}.{name}", self.0))
+    }
+
+    /// The path of an array element below this one.
+    pub fn index(&self, index: usize) -> Self {
+        FieldPath(format!("{}[{index}]", self.0))
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field is missing, wrongly typed or has an invalid value.
+    #[error("{path}: {message}")]
+    InvalidField { path: FieldPath, message: String },
+    /// The frame itself cannot be used (not JSON, binary, no endpoint).
+    #[error("{0}")]
+    BadFrame(String),
+    /// The caller's token is no longer valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller can see the object but may not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown endpoint, or an object that is missing or not visible to the caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the object's state (full, taken, not published).
+    #[error("{0}")]
+    Conflict(String),
+    /// The frame is larger than the configured limit.
+    #[error("frame larger than the limit of {limit} bytes")]
+    FrameTooLarge { limit: usize },
+    /// The connection sent more requests than its rate limit allows.
+    #[error("rate limit exceeded: at most {per_second} requests per second, bursts of {burst}")]
+    RateLimited { per_second: u32, burst: u32 },
+    /// The database cannot be reached; the request had no effect.
+    #[error("database unavailable, the request had no effect and may be retried")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug or an unexpected database answer.
+    #[error("unexpected failure")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 naming the field path.
+    pub fn invalid(path: FieldPath, message: impl Into<String>) -> Self {
+        ApiError::InvalidField {
+            path,
+            message: message.into(),
+        }
+    }
+
+    /// A 404 that does not reveal whether the object exists.
+    pub fn not_found(kind: &str) -> Self {
+        ApiError::NotFound(format!("{kind} not found"))
+    }
+
+    /// The wire code of this error.
+    pub fn code(&self) -> u16 {
+        match self {
+            ApiError::InvalidField { .. } | ApiError::BadFrame(_) => code::BAD_REQUEST,
+            ApiError::Unauthorized(_) => code::UNAUTHORIZED,
+            ApiError::Forbidden(_) => code::FORBIDDEN,
+            ApiError::NotFound(_) => code::NOT_FOUND,
+            ApiError::Conflict(_) => code::CONFLICT,
+            ApiError::FrameTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => code::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => code::UNAVAILABLE,
+            ApiError::Unexpected(_) => code::INTERNAL,
+        }
+    }
+
+    /// The message sent to the client. Unexpected failures are logged here with their
+    /// whole cause chain under a fresh reference, and only the reference is sent.
+    pub fn wire_message(&self) -> String {
+        match self {
+            ApiError::Unexpected(cause) => {
+                let reference = uuid::Uuid::now_v7();
+                tracing::error!(%reference, error = ?cause, "unexpected failure");
+                format!("unexpected failure, reference {reference}")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                self.to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<mongodb::error::Error> for ApiError {
+    fn from(error: mongodb::error::Error) -> Self {
+        use mongodb::error::ErrorKind;
+        let unreachable = matches!(
+            *error.kind,
+            ErrorKind::ServerSelection { .. }
+                | ErrorKind::Io(_)
+                | ErrorKind::ConnectionPoolCleared { .. }
+                | ErrorKind::DnsResolve { .. }
+        );
+        if unreachable {
+            ApiError::Unavailable(error.into())
+        } else {
+            ApiError::Unexpected(error.into())
+        }
+    }
+}

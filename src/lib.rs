@@ -1,0 +1,24 @@
+//! social-events: the social layer of a virtual-events platform. Events in networks and
+//! communities, sessions at room props, invitations, live pushes and calendar invitations,
+//! over a WebSocket API backed by MongoDB.
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod connection;
+pub mod embedded;
+pub mod endpoint;
+pub mod envelope;
+pub mod error;
+pub mod events;
+pub mod import;
+pub mod json_bson;
+pub mod prelude;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod time;
+
+/// One module per `social:*` endpoint; each registers itself with the endpoint registry.
+#[path = "../handlers/mod.rs"]
+pub mod handlers;

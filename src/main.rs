@@ -1,0 +1,191 @@
+//! The `social-events` command: `serve`, `token` and `import`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use social_events::auth::{self, TokenSigner, TokenVerifier};
+use social_events::config::{
+    AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ServeArgs, TokenArgs,
+};
+use social_events::embedded::EmbeddedDatabase;
+use social_events::server::Application;
+use social_events::state::{ConnectionLimits, Settings};
+use social_events::store::Store;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Token(args) => token(args),
+        Command::Import(args) => runtime.block_on(import(args)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,mongodb=warn,poem=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let embedded = match &args.database.mongodb_uri {
+        Some(_) => None,
+        None => {
+            let database = args.database.clone();
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    EmbeddedDatabase::start_in_data_dir(&database.embedded_venv, &database.data_dir)
+                })
+                .await??,
+            )
+        }
+    };
+    let mongodb_uri = match (&args.database.mongodb_uri, &embedded) {
+        (Some(uri), _) => uri.clone(),
+        (None, Some(database)) => database.uri().to_owned(),
+        (None, None) => bail!("no database"),
+    };
+    let tokens = token_verifier(&args.auth, &args.database)?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.bind))
+        .trim_end_matches('/')
+        .to_owned();
+    let settings = Settings {
+        bind: args.bind.clone(),
+        mongodb_uri,
+        db_name: args.database.db_name.clone(),
+        tokens,
+        public_url,
+        internal_secret: args
+            .internal_secret
+            .clone()
+            .filter(|secret| !secret.is_empty()),
+        connection: ConnectionLimits {
+            max_frame_bytes: args.max_frame_bytes,
+            requests_per_second: args.rate_limit,
+            burst: args.rate_burst,
+            ..ConnectionLimits::default()
+        },
+    };
+    let application = Application::build(settings).await?;
+    let shutdown = application.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    let served = application.run().await;
+    if let Some(database) = embedded {
+        tokio::task::spawn_blocking(move || database.stop()).await?;
+    }
+    served.context("the server failed")
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The verifier for the configured key. Without one, the embedded (development) mode uses
+/// the development secret; production mode refuses to start.
+fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<TokenVerifier> {
+    if let Some(path) = &auth.jwt_public_key {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the JWT public key {}", path.display()))?;
+        return TokenVerifier::rs256_pem(&pem);
+    }
+    TokenVerifier::hs256(&signing_secret(auth, database)?)
+}
+
+/// The HS256 secret: configured, or the development secret when no database is configured.
+fn signing_secret(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &auth.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    if database.mongodb_uri.is_some() {
+        bail!(
+            "with MONGODB_URI set (production mode) a key is required: \
+             set SOCIAL_JWT_SECRET or SOCIAL_JWT_PUBLIC_KEY"
+        );
+    }
+    auth::development_secret(&database.data_dir)
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    if args.auth.jwt_public_key.is_some() {
+        bail!("RS256 tokens are issued by your identity provider; `token` signs HS256 tokens only");
+    }
+    let secret = signing_secret(&args.auth, &args.database)?;
+    let token = TokenSigner::hs256(&secret).sign_for_user(&args.user, args.ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = social_events::import::parse(&text)?;
+    let database = &args.database;
+    let (uri, embedded) = match &database.mongodb_uri {
+        Some(uri) => (uri.clone(), None),
+        None => match EmbeddedDatabase::running_in_data_dir(&database.data_dir) {
+            Some(uri) => (uri, None),
+            None => {
+                let (venv, data_dir) = (database.embedded_venv.clone(), database.data_dir.clone());
+                let started = tokio::task::spawn_blocking(move || {
+                    EmbeddedDatabase::start_in_data_dir(&venv, &data_dir)
+                })
+                .await??;
+                (started.uri().to_owned(), Some(started))
+            }
+        },
+    };
+    let store = Store::connect(&uri, &database.db_name).await?;
+    let imported = social_events::import::import(&store, &file).await?;
+    println!(
+        "imported {} users and {} memberships into {}",
+        imported.users, imported.memberships, database.db_name
+    );
+    if let Some(started) = embedded {
+        tokio::task::spawn_blocking(move || started.stop()).await?;
+    }
+    Ok(())
+}

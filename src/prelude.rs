@@ -1,0 +1,9 @@
+//! What an endpoint module under `handlers/` usually needs, in one `use crate::prelude::*`.
+
+pub use crate::access::{Access, Source};
+pub use crate::endpoint::{Endpoint, Registration, RequestContext, Validate};
+pub use crate::error::{ApiError, FieldPath};
+pub use crate::events::{EventAccess, EventEnvelope, EventFields, EventView};
+pub use crate::store::events::{EventDocument, EventListing, status};
+pub use crate::store::new_id;
+pub use crate::time::Timestamp;

@@ -1,0 +1,81 @@
+//! The `memberships` collection: who belongs to which network or community, and as what.
+//! Owned by the wider platform; this service reads it (and `import` writes it for QA).
+
+use bson::doc;
+use futures_util::TryStreamExt;
+use mongodb::IndexModel;
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+
+pub const COLLECTION: &str = "memberships";
+
+/// A membership's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+/// One membership: network-level when `community_id` is absent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDocument {
+    pub user_id: String,
+    pub network_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
+    pub role: Role,
+}
+
+pub(super) fn indexes() -> Vec<IndexModel> {
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "userId": 1, "networkId": 1, "communityId": 1 })
+            .build(),
+    ]
+}
+
+impl Store {
+    fn memberships(&self) -> mongodb::Collection<MembershipDocument> {
+        self.database().collection(COLLECTION)
+    }
+
+    /// Every membership of `user_id` in network `network_id` (network and community level).
+    pub async fn memberships_in_network(
+        &self,
+        user_id: &str,
+        network_id: &str,
+    ) -> mongodb::error::Result<Vec<MembershipDocument>> {
+        self.memberships()
+            .find(doc! { "userId": user_id, "networkId": network_id })
+            .await?
+            .try_collect()
+            .await
+    }
+
+    /// Inserts or changes the role of one membership.
+    pub async fn upsert_membership(
+        &self,
+        membership: &MembershipDocument,
+    ) -> mongodb::error::Result<()> {
+        let community = match &membership.community_id {
+            Some(community_id) => bson::Bson::String(community_id.clone()),
+            None => bson::Bson::Document(doc! { "$exists": false }),
+        };
+        let role = bson::to_bson(&membership.role).map_err(mongodb::error::Error::custom)?;
+        self.memberships()
+            .update_one(
+                doc! {
+                    "userId": &membership.user_id,
+                    "networkId": &membership.network_id,
+                    "communityId": community,
+                },
+                doc! { "$set": { "role": role } },
+            )
+            .upsert(true)
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,314 @@
+//! Test harness: one embedded database per test run, one server per test on a fresh
+//! database name, and a WebSocket client that speaks the envelope.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use social_events::auth::{Claims, TokenSigner, TokenVerifier};
+use social_events::embedded::EmbeddedDatabase;
+use social_events::server::Application;
+use social_events::state::{ConnectionLimits, Settings};
+use social_events::store::Store;
+use social_events::store::memberships::{MembershipDocument, Role};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// The HS256 secret of every test server.
+pub const SECRET: &str = "integration-tests-secret-32-bytes-long";
+/// Longest wait for any single answer; a test that waits longer has failed.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The database server shared by every test of this run; stopped when the run ends.
+fn database_uri() -> &'static str {
+    static DATABASE: OnceLock<EmbeddedDatabase> = OnceLock::new();
+    DATABASE
+        .get_or_init(|| {
+            let storage = std::env::temp_dir().join(format!(
+                "social-events-tests-{}",
+                uuid::Uuid::now_v7().simple()
+            ));
+            EmbeddedDatabase::start(Path::new(".venv"), &storage, true)
+                .expect("the embedded database starts")
+        })
+        .uri()
+}
+
+fn init_logs() {
+    static LOGS: OnceLock<()> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// A running server on its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    signer: Arc<TokenSigner>,
+}
+
+/// Starts a server with the default settings on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server on a fresh database after `configure` adjusted its settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logs();
+    let uri = tokio::task::spawn_blocking(database_uri)
+        .await
+        .expect("database start-up did not panic");
+    let db_name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        mongodb_uri: uri.to_owned(),
+        db_name: db_name.clone(),
+        tokens: TokenVerifier::hs256(SECRET.as_bytes()).unwrap(),
+        public_url: "https://social.example.test".to_owned(),
+        internal_secret: None,
+        connection: ConnectionLimits::default(),
+    };
+    configure(&mut settings);
+    let application = Application::build(settings)
+        .await
+        .expect("the server builds");
+    let addr = application.local_addr();
+    let shutdown = application.shutdown_token();
+    let server = tokio::spawn(application.run());
+    let store = Store::connect(uri, &db_name).await.unwrap();
+    TestApp {
+        addr,
+        store,
+        shutdown,
+        server: Some(server),
+        signer: Arc::new(TokenSigner::hs256(SECRET.as_bytes())),
+    }
+}
+
+impl TestApp {
+    /// A valid token for `user_id`.
+    pub fn token(&self, user_id: &str) -> String {
+        self.signer.sign_for_user(user_id, 3600).unwrap()
+    }
+
+    /// A token with the given claims.
+    pub fn token_with(&self, claims: &Claims) -> String {
+        self.signer.sign(claims).unwrap()
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/api/v0/ws", self.addr)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Opens a WebSocket as `user_id` with a Bearer header.
+    pub async fn connect(&self, user_id: &str) -> Client {
+        self.connect_with_token(&self.token(user_id)).await
+    }
+
+    pub async fn connect_with_token(&self, token: &str) -> Client {
+        let mut request = self.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the upgrade succeeds");
+        Client { stream, next_id: 0 }
+    }
+
+    /// Makes `user_id` a member of a network (`community` None) or a community.
+    pub async fn add_membership(
+        &self,
+        user_id: &str,
+        network_id: &str,
+        community_id: Option<&str>,
+        role: Role,
+    ) {
+        self.store
+            .upsert_membership(&MembershipDocument {
+                user_id: user_id.to_owned(),
+                network_id: network_id.to_owned(),
+                community_id: community_id.map(str::to_owned),
+                role,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A fresh id for networks, communities and users, unique across tests and runs.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A WebSocket client speaking the envelope.
+pub struct Client {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Client {
+    /// Sends a request and answers the response frame carrying its `event.id`; pushes
+    /// that arrive in between are skipped.
+    pub async fn request(&mut self, endpoint: &str, data: Value) -> Value {
+        self.next_id += 1;
+        let id = format!("req-{}", self.next_id);
+        let frame = json!({"endpoint": endpoint, "data": data, "event": {"id": id, "date": 0}});
+        self.send_text(frame.to_string()).await;
+        loop {
+            let frame = self.next_frame().await;
+            if frame["event"]["id"] == id.as_str() {
+                return frame;
+            }
+        }
+    }
+
+    /// Sends a request that must succeed and answers its `data` (`Null` when absent).
+    pub async fn ok(&mut self, endpoint: &str, data: Value) -> Value {
+        let frame = self.request(endpoint, data).await;
+        assert_eq!(
+            frame["error"],
+            json!({"status": false, "code": 0, "message": ""}),
+            "{endpoint} failed: {frame}"
+        );
+        frame.get("data").cloned().unwrap_or(Value::Null)
+    }
+
+    /// Sends a request that must fail with `code` and answers the error message.
+    pub async fn fails(&mut self, endpoint: &str, data: Value, code: u64) -> String {
+        let frame = self.request(endpoint, data).await;
+        assert_eq!(
+            frame["error"]["status"], true,
+            "{endpoint} should fail: {frame}"
+        );
+        assert_eq!(frame["error"]["code"], code, "{endpoint}: {frame}");
+        assert!(
+            frame.get("data").is_none(),
+            "a failure carries no data: {frame}"
+        );
+        frame["error"]["message"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send(&mut self, message: Message) {
+        self.stream.send(message).await.unwrap();
+    }
+
+    /// The next message of any kind, or `None` when the connection ended.
+    pub async fn next_message(&mut self) -> Option<Message> {
+        tokio::time::timeout(ANSWER_TIMEOUT, self.stream.next())
+            .await
+            .expect("a message arrives in time")
+            .and_then(Result::ok)
+    }
+
+    /// The next text frame, parsed.
+    pub async fn next_frame(&mut self) -> Value {
+        loop {
+            match self.next_message().await {
+                Some(Message::Text(text)) => return serde_json::from_str(&text).unwrap(),
+                Some(Message::Ping(_) | Message::Pong(_)) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the close frame and answers its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.next_message().await {
+                Some(Message::Close(frame)) => return frame.map(|frame| frame.code.into()),
+                None => return None,
+                Some(_) => continue,
+            }
+        }
+    }
+}
+
+/// A network with an admin and a member, each connected.
+pub struct Network {
+    pub id: String,
+    /// `network:{id}`.
+    pub source: String,
+    pub admin_id: String,
+    pub admin: Client,
+    pub member: Client,
+}
+
+/// Creates a network with one admin and one member, both connected.
+pub async fn network(app: &TestApp) -> Network {
+    let id = unique("net");
+    let admin_id = unique("admin");
+    let member_id = unique("member");
+    app.add_membership(&admin_id, &id, None, Role::Admin).await;
+    app.add_membership(&member_id, &id, None, Role::Member)
+        .await;
+    Network {
+        admin: app.connect(&admin_id).await,
+        member: app.connect(&member_id).await,
+        source: format!("network:{id}"),
+        id,
+        admin_id,
+    }
+}
+
+/// A valid `event` object for `createEvent`.
+pub fn event_fields(title: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "A gathering",
+        "startDate": 1_900_000_000_000_i64,
+        "endDate": 1_900_003_600_000_i64,
+        "previewResourceId": "res-1",
+        "roomId": "room-1",
+        "participantLimit": 10,
+        "price": 0.0,
+        "customData": {"venue": "Main hall"}
+    })
+}
+
+/// Creates an event in `source` as `client` and answers it.
+pub async fn create_event(client: &mut Client, source: &str, title: &str) -> Value {
+    let data = client
+        .ok(
+            "social:createEvent",
+            json!({"source": source, "event": event_fields(title), "formSchema": {}}),
+        )
+        .await;
+    data["event"].clone()
+}

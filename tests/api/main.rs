@@ -1,0 +1,9 @@
+//! Integration tests: the real server over real WebSocket and HTTP connections, against a
+//! real SecantusDB started once for the whole run. One binary, one module per area.
+
+mod auth;
+mod events;
+mod events_visibility;
+mod helpers;
+mod protocol;
+mod registry;
