@@ -2,8 +2,18 @@
 //! endpoint registry through `inventory`; this file only names them.
 
 mod create_event;
+mod create_session;
+mod decline_session_join;
 mod delete_event;
+mod delete_session;
+mod delete_user_session_invitations;
 mod get_event;
 mod get_events;
+mod get_prop_sessions;
+mod get_session;
+mod get_sessions;
+mod invite_users_to_session;
+mod join_session;
 mod publish_event;
 mod update_event;
+mod update_session;

@@ -3,11 +3,13 @@
 //! The file is `{"users": [...], "memberships": [...]}`. Users carry `id` and the fields
 //! of the `users` collection; an imported user replaces the stored one whole. Memberships
 //! are `{"userId", "networkId", "communityId"?, "role": "member"|"admin"}`; importing one
-//! again changes its role.
+//! again changes its role. Contact invitations waiting for an imported user's e-mail,
+//! phone or Facebook identity are attached to that user.
 
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::invitations::attach_pending_invitations;
 use crate::store::Store;
 use crate::store::memberships::MembershipDocument;
 use crate::store::users::UserDocument;
@@ -49,6 +51,13 @@ pub async fn import(store: &Store, file: &ImportFile) -> anyhow::Result<Imported
             .replace_user(&user)
             .await
             .with_context(|| format!("cannot write user {}", user.id))?;
+    }
+    for user in &file.users {
+        attach_pending_invitations(store, &user.id)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!("cannot attach the invitations of {}: {error}", user.id)
+            })?;
     }
     for membership in &file.memberships {
         store.upsert_membership(membership).await.with_context(|| {

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::token_from_request;
 use crate::connection;
 use crate::endpoint::{Caller, Registry};
+use crate::invitations::attach_pending_invitations;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
 
@@ -108,6 +109,10 @@ async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppSta
     if let Err(error) = state.store.ensure_user(&claims).await {
         tracing::warn!(%error, user = %claims.sub, "cannot record the user at connect");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    }
+    if let Err(error) = attach_pending_invitations(&state.store, &claims.sub).await {
+        // The invitations stay pending and attach at a later connect.
+        tracing::warn!(%error, user = %claims.sub, "cannot attach pending invitations");
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
     // the WebSocket library drops the connection on anything larger, before buffering it.

@@ -79,6 +79,18 @@ impl Store {
         self.events().find_one(doc! { "_id": event_id }).await
     }
 
+    /// The events with these ids (missing ones are left out).
+    pub async fn find_events(&self, ids: &[&str]) -> mongodb::error::Result<Vec<EventDocument>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.events()
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await
+    }
+
     /// Replaces the event when it is still at `expected_revision`; answers false when
     /// another change came first. The stored revision becomes `expected_revision + 1`.
     pub async fn replace_event_at_revision(

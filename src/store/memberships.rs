@@ -55,6 +55,22 @@ impl Store {
             .await
     }
 
+    /// Every membership of `user_id` in any of `network_ids`.
+    pub async fn memberships_in_networks(
+        &self,
+        user_id: &str,
+        network_ids: &[&str],
+    ) -> mongodb::error::Result<Vec<MembershipDocument>> {
+        if network_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.memberships()
+            .find(doc! { "userId": user_id, "networkId": { "$in": network_ids } })
+            .await?
+            .try_collect()
+            .await
+    }
+
     /// Inserts or changes the role of one membership.
     pub async fn upsert_membership(
         &self,

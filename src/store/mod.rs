@@ -57,7 +57,8 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 3] = [
+        let plans: [(&str, Vec<IndexModel>); 4] = [
+            (users::COLLECTION, users::indexes()),
             (memberships::COLLECTION, memberships::indexes()),
             (events::COLLECTION, events::indexes()),
             (sessions::COLLECTION, sessions::indexes()),

@@ -4,12 +4,21 @@
 use std::collections::BTreeMap;
 
 use bson::doc;
+use futures_util::TryStreamExt;
+use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
 use crate::auth::Claims;
 
 pub const COLLECTION: &str = "users";
+
+pub(super) fn indexes() -> Vec<IndexModel> {
+    ["emails", "phones", "facebook"]
+        .into_iter()
+        .map(|field| IndexModel::builder().keys(doc! { field: 1 }).build())
+        .collect()
+}
 
 /// A user's stored profile. Every field but the id may be missing in documents written by
 /// the wider platform, so each has a default.
@@ -98,6 +107,41 @@ impl Store {
             .upsert(true)
             .await
             .map(drop)
+    }
+
+    /// The users with these ids (missing ones are left out).
+    pub async fn find_users(&self, ids: &[&str]) -> mongodb::error::Result<Vec<UserDocument>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.users()
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await
+    }
+
+    /// The users holding any of these contacts (lower-cased e-mails, E.164 phones,
+    /// `appId:userId` Facebook identities).
+    pub async fn find_users_by_contacts(
+        &self,
+        emails: &[String],
+        phones: &[String],
+        facebook: &[String],
+    ) -> mongodb::error::Result<Vec<UserDocument>> {
+        if emails.is_empty() && phones.is_empty() && facebook.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.users()
+            .find(doc! { "$or": [
+                { "emails": { "$in": emails } },
+                { "phones": { "$in": phones } },
+                { "facebook": { "$in": facebook } },
+            ] })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await
     }
 
     /// The user with this id, if any.

@@ -267,6 +267,7 @@ pub struct Network {
     pub source: String,
     pub admin_id: String,
     pub admin: Client,
+    pub member_id: String,
     pub member: Client,
 }
 
@@ -283,6 +284,7 @@ pub async fn network(app: &TestApp) -> Network {
         member: app.connect(&member_id).await,
         source: format!("network:{id}"),
         id,
+        member_id,
         admin_id,
     }
 }
@@ -311,4 +313,85 @@ pub async fn create_event(client: &mut Client, source: &str, title: &str) -> Val
         )
         .await;
     data["event"].clone()
+}
+
+/// A published event in `net`, created by its admin; answers the event.
+pub async fn published_event(net: &mut Network, patch: Value) -> Value {
+    let mut fields = event_fields("Conference");
+    fields["endDate"] = json!(4_102_444_800_000_i64);
+    for (key, value) in patch.as_object().cloned().unwrap_or_default() {
+        fields[key] = value;
+    }
+    let data = net
+        .admin
+        .ok(
+            "social:createEvent",
+            json!({"source": net.source, "event": fields}),
+        )
+        .await;
+    let id = data["event"]["id"].clone();
+    let published = net
+        .admin
+        .ok("social:publishEvent", json!({"eventId": id}))
+        .await;
+    published["event"].clone()
+}
+
+/// A valid `session` object starting `starts_in_minutes` from now, lasting an hour.
+pub fn session_fields(title: &str, starts_in_minutes: i64) -> Value {
+    let start = chrono::Utc::now().timestamp_millis() + starts_in_minutes * 60_000;
+    json!({
+        "roomId": "room-1",
+        "propId": "stage",
+        "sessionType": 0,
+        "title": title,
+        "description": "Talk",
+        "startDate": start,
+        "duration": 3600,
+        "isRecurring": false,
+        "color": {"r": 0.5, "g": 0.25, "b": 1.0, "a": 1.0}
+    })
+}
+
+/// Creates a session as `client` from `session` and `usersToInvite`; answers the session.
+pub async fn create_session(client: &mut Client, session: Value, invite: Value) -> Value {
+    let data = client
+        .ok(
+            "social:createSession",
+            json!({"session": session, "usersToInvite": invite}),
+        )
+        .await;
+    data["session"].clone()
+}
+
+/// Stores a user document directly, as the wider platform would.
+pub async fn put_user(app: &TestApp, user: Value) {
+    let user: social_events::store::users::UserDocument = serde_json::from_value(user).unwrap();
+    app.store.replace_user(&user).await.unwrap();
+}
+
+/// The ids of the users in a session's `joinedUsers`.
+pub fn joined_ids(session: &Value) -> Vec<String> {
+    session["joinedUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `(id, role, status)` of each entry of a session's `invitedUsers`.
+pub fn invited(session: &Value) -> Vec<(String, i64, i64)> {
+    session["invitedUsers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["user"]["id"].as_str().unwrap().to_owned(),
+                entry["role"].as_i64().unwrap(),
+                entry["status"].as_i64().unwrap(),
+            )
+        })
+        .collect()
 }

@@ -5,14 +5,24 @@ use social_events::endpoint::Registry;
 
 use crate::helpers::spawn_app;
 
-/// Endpoints of the customer's reference implemented so far.
-const REQUIRED: [&str; 6] = [
+/// Every request endpoint of the customer's reference.
+const REQUIRED: [&str; 16] = [
     "social:createEvent",
+    "social:createSession",
+    "social:declineSessionJoin",
     "social:deleteEvent",
+    "social:deleteSession",
+    "social:deleteUserSessionInvitations",
     "social:getEvent",
     "social:getEvents",
+    "social:getPropSessions",
+    "social:getSession",
+    "social:getSessions",
+    "social:inviteUsersToSession",
+    "social:joinSession",
     "social:publishEvent",
     "social:updateEvent",
+    "social:updateSession",
 ];
 
 /// The endpoint names listed in the README's endpoint table (`| `social:...` |` rows).

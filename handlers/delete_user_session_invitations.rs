@@ -1,0 +1,57 @@
+//! `social:deleteUserSessionInvitations`: the owner or an admin of the event's source
+//! removes invitations by user id. A removed user who had joined a Private session leaves
+//! it too; ids that were not invited are ignored.
+
+use serde::Deserialize;
+
+use crate::invitations::MAX_ENTRIES;
+use crate::prelude::*;
+
+/// The endpoint.
+pub struct DeleteUserSessionInvitations;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    session_id: String,
+    /// User ids, as the reference names it.
+    users_to_invite: Vec<String>,
+}
+
+impl Validate for Request {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.users_to_invite.len() > MAX_ENTRIES {
+            return Err(ApiError::invalid(
+                FieldPath::data().field("usersToInvite"),
+                format!("at most {MAX_ENTRIES} entries per request"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Endpoint for DeleteUserSessionInvitations {
+    const NAME: &'static str = "social:deleteUserSessionInvitations";
+    type Request = Request;
+    type Response = ();
+
+    async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
+        let store = &context.state.store;
+        let access =
+            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
+        access.ensure_may_manage()?;
+        let private = access.session.session_type == session_type::PRIVATE;
+        store
+            .remove_invitations(
+                &request.session_id,
+                &request.users_to_invite,
+                private,
+                Timestamp::now().into(),
+            )
+            .await?
+            .map(drop)
+            .ok_or_else(|| ApiError::not_found("session"))
+    }
+}
+
+inventory::submit! { Registration::of::<DeleteUserSessionInvitations>() }

@@ -1,0 +1,123 @@
+//! `social:getPropSessions`: the two visible, valid sessions at a room prop that are under
+//! way or next to start — a recurring session by its current or next occurrence — ongoing
+//! ones first, then upcoming ones, each by start time, then id.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::{MAX_REFERENCE_CHARS, check_max_chars};
+use crate::prelude::*;
+use crate::sessions::schedule;
+
+/// How many sessions the answer holds.
+const ANSWERED: usize = 2;
+/// Single sessions read per query while looking for visible ones.
+const PAGE: i64 = 50;
+
+/// The endpoint.
+pub struct GetPropSessions;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    room_id: String,
+    prop_id: String,
+}
+
+impl Validate for Request {
+    fn validate(&self) -> Result<(), ApiError> {
+        let data = FieldPath::data();
+        check_max_chars(&self.room_id, MAX_REFERENCE_CHARS, &data.field("roomId"))?;
+        check_max_chars(&self.prop_id, MAX_REFERENCE_CHARS, &data.field("propId"))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Response {
+    sessions: Vec<SessionView>,
+}
+
+/// A visible session with the start of its current or next occurrence.
+struct Candidate {
+    ongoing: bool,
+    start: DateTime<Utc>,
+    session: SessionDocument,
+}
+
+impl Endpoint for GetPropSessions {
+    const NAME: &'static str = "social:getPropSessions";
+    type Request = Request;
+    type Response = Response;
+
+    async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
+        let store = &context.state.store;
+        let user_id = &context.caller.user_id;
+        let now = Utc::now();
+        let now_bson = bson::DateTime::from_chrono(now);
+        let mut candidates = Vec::new();
+
+        // Single sessions come sorted by start: the first visible ones are the nearest.
+        let mut found_single = 0;
+        let mut skip = 0;
+        loop {
+            let page = store
+                .single_sessions_at_prop(&request.room_id, &request.prop_id, now_bson, skip, PAGE)
+                .await?;
+            let exhausted = (page.len() as i64) < PAGE;
+            skip += page.len() as u64;
+            let viewer = Viewer::load(store, user_id, &page).await?;
+            for session in page {
+                if found_single < ANSWERED && viewer.can_see(&session) {
+                    found_single += 1;
+                    push_candidate(&mut candidates, &viewer, session, now);
+                }
+            }
+            if exhausted || found_single >= ANSWERED {
+                break;
+            }
+        }
+
+        let recurring = store
+            .recurring_sessions_at_prop(&request.room_id, &request.prop_id)
+            .await?;
+        let viewer = Viewer::load(store, user_id, &recurring).await?;
+        for session in recurring {
+            if viewer.can_see(&session) {
+                push_candidate(&mut candidates, &viewer, session, now);
+            }
+        }
+
+        candidates.sort_by(|a, b| {
+            (!a.ongoing, a.start, &a.session.id).cmp(&(!b.ongoing, b.start, &b.session.id))
+        });
+        let nearest: Vec<SessionDocument> = candidates
+            .into_iter()
+            .take(ANSWERED)
+            .map(|candidate| candidate.session)
+            .collect();
+        Ok(Response {
+            sessions: render_sessions(store, user_id, &nearest).await?,
+        })
+    }
+}
+
+fn push_candidate(
+    candidates: &mut Vec<Candidate>,
+    viewer: &Viewer,
+    session: SessionDocument,
+    now: DateTime<Utc>,
+) {
+    let Ok(schedule) = schedule(&session, viewer.event_of(&session)) else {
+        tracing::warn!(session = %session.id, "stored session has an invalid schedule");
+        return;
+    };
+    if let Some(start) = schedule.current_or_next(now) {
+        candidates.push(Candidate {
+            ongoing: schedule.is_ongoing(start, now),
+            start,
+            session,
+        });
+    }
+}
+
+inventory::submit! { Registration::of::<GetPropSessions>() }

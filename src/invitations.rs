@@ -1,0 +1,417 @@
+//! Inviting people to sessions: validating `usersToInvite` entries, resolving them to
+//! users by id or contact, keeping unresolved contacts pending, and merging the result into
+//! a session's invitations.
+
+use serde::Deserialize;
+
+use crate::error::{ApiError, FieldPath};
+use crate::sessions::role;
+use crate::store::Store;
+use crate::store::sessions::{Invitation, PendingContact, SessionDocument};
+use crate::store::users::UserDocument;
+
+/// Most entries in one `usersToInvite`.
+pub const MAX_ENTRIES: usize = 100;
+/// Most e-mail addresses or phone numbers in one entry.
+pub const MAX_CONTACTS_PER_ENTRY: usize = 10;
+/// Most invitations (users and pending contacts) one session holds.
+pub const MAX_INVITATIONS_PER_SESSION: usize = 1000;
+
+/// One entry of `usersToInvite`: a user id, or contacts to resolve, and a role.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteEntry {
+    pub user_id: Option<String>,
+    /// `appId:userId`.
+    pub facebook: Option<String>,
+    pub emails: Option<Vec<String>>,
+    /// E.164 numbers.
+    pub phones: Option<Vec<String>>,
+    /// 0 Attendee (default), 1 Presenter, 2 Panelist.
+    pub role: Option<i32>,
+}
+
+impl InviteEntry {
+    fn role(&self) -> i32 {
+        self.role.unwrap_or(role::ATTENDEE)
+    }
+
+    fn normalized_emails(&self) -> Vec<String> {
+        self.emails
+            .iter()
+            .flatten()
+            .map(|email| email.trim().to_lowercase())
+            .collect()
+    }
+
+    /// The contact keys of this entry (`email:…`, `phone:…`, `facebook:…`).
+    fn contact_keys(&self) -> Vec<String> {
+        let emails = self
+            .normalized_emails()
+            .into_iter()
+            .map(|email| format!("email:{email}"));
+        let phones = self
+            .phones
+            .iter()
+            .flatten()
+            .map(|phone| format!("phone:{phone}"));
+        let facebook = self
+            .facebook
+            .iter()
+            .map(|identity| format!("facebook:{identity}"));
+        emails.chain(phones).chain(facebook).collect()
+    }
+}
+
+/// The contact keys of a user, matching those of invitations.
+pub fn contact_keys_of(user: &UserDocument) -> Vec<String> {
+    let emails = user
+        .emails
+        .iter()
+        .map(|email| format!("email:{}", email.to_lowercase()));
+    let phones = user.phones.iter().map(|phone| format!("phone:{phone}"));
+    let facebook = user
+        .facebook
+        .iter()
+        .map(|identity| format!("facebook:{identity}"));
+    emails.chain(phones).chain(facebook).collect()
+}
+
+/// Checks `usersToInvite`; `path` is its path.
+pub fn validate_entries(entries: &[InviteEntry], path: &FieldPath) -> Result<(), ApiError> {
+    if entries.len() > MAX_ENTRIES {
+        return Err(ApiError::invalid(
+            path.clone(),
+            format!("at most {MAX_ENTRIES} entries per request"),
+        ));
+    }
+    for (index, entry) in entries.iter().enumerate() {
+        validate_entry(entry, &path.index(index))?;
+    }
+    Ok(())
+}
+
+fn validate_entry(entry: &InviteEntry, path: &FieldPath) -> Result<(), ApiError> {
+    let role = entry.role();
+    if !(role::ATTENDEE..=role::PANELIST).contains(&role) {
+        return Err(ApiError::invalid(
+            path.field("role"),
+            "must be 0 (Attendee), 1 (Presenter) or 2 (Panelist)",
+        ));
+    }
+    if let Some(user_id) = &entry.user_id
+        && (user_id.is_empty() || user_id.len() > 256)
+    {
+        return Err(ApiError::invalid(
+            path.field("userId"),
+            "must be 1 to 256 bytes long",
+        ));
+    }
+    if let Some(identity) = &entry.facebook {
+        let valid = identity.len() <= 256
+            && !identity.contains(char::is_whitespace)
+            && identity
+                .split_once(':')
+                .is_some_and(|(app, user)| !app.is_empty() && !user.is_empty());
+        if !valid {
+            return Err(ApiError::invalid(
+                path.field("facebook"),
+                "must be appId:userId",
+            ));
+        }
+    }
+    for (name, values) in [("emails", &entry.emails), ("phones", &entry.phones)] {
+        if values
+            .as_ref()
+            .is_some_and(|values| values.len() > MAX_CONTACTS_PER_ENTRY)
+        {
+            return Err(ApiError::invalid(
+                path.field(name),
+                format!("at most {MAX_CONTACTS_PER_ENTRY} per entry"),
+            ));
+        }
+    }
+    for (index, email) in entry.emails.iter().flatten().enumerate() {
+        let email = email.trim();
+        let valid = email.len() <= 254
+            && !email.contains(char::is_whitespace)
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        if !valid {
+            return Err(ApiError::invalid(
+                path.field("emails").index(index),
+                "not an e-mail address",
+            ));
+        }
+    }
+    for (index, phone) in entry.phones.iter().flatten().enumerate() {
+        let digits = phone.strip_prefix('+').unwrap_or("");
+        let valid = (2..=15).contains(&digits.len())
+            && digits.chars().all(|digit| digit.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !valid {
+            return Err(ApiError::invalid(
+                path.field("phones").index(index),
+                "not an E.164 phone number such as +14155550100",
+            ));
+        }
+    }
+    if entry.user_id.is_none() && entry.contact_keys().is_empty() {
+        return Err(ApiError::invalid(
+            path.clone(),
+            "needs a userId, facebook, emails or phones",
+        ));
+    }
+    Ok(())
+}
+
+/// Entries resolved to users, and those kept as pending contacts.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    pub users: Vec<Invitation>,
+    pub pending: Vec<PendingContact>,
+}
+
+/// Resolves entries: a `userId` names the user directly; contacts resolve, in one query
+/// for all entries, to the first user (by id) holding any of them; entries that resolve
+/// to no user become pending contact invitations.
+pub async fn resolve(store: &Store, entries: &[InviteEntry]) -> Result<Resolution, ApiError> {
+    let by_contact: Vec<&InviteEntry> = entries
+        .iter()
+        .filter(|entry| entry.user_id.is_none())
+        .collect();
+    let emails: Vec<String> = by_contact
+        .iter()
+        .flat_map(|entry| entry.normalized_emails())
+        .collect();
+    let phones: Vec<String> = by_contact
+        .iter()
+        .flat_map(|entry| entry.phones.iter().flatten().cloned())
+        .collect();
+    let facebook: Vec<String> = by_contact
+        .iter()
+        .filter_map(|entry| entry.facebook.clone())
+        .collect();
+    let candidates = store
+        .find_users_by_contacts(&emails, &phones, &facebook)
+        .await?;
+    let mut resolution = Resolution::default();
+    for entry in entries {
+        if let Some(user_id) = &entry.user_id {
+            resolution.users.push(Invitation {
+                user_id: user_id.clone(),
+                role: entry.role(),
+            });
+            continue;
+        }
+        let keys = entry.contact_keys();
+        let found = candidates
+            .iter()
+            .find(|user| contact_keys_of(user).iter().any(|key| keys.contains(key)));
+        match found {
+            Some(user) => resolution.users.push(Invitation {
+                user_id: user.id.clone(),
+                role: entry.role(),
+            }),
+            None => resolution.pending.push(PendingContact {
+                keys,
+                role: entry.role(),
+            }),
+        }
+    }
+    Ok(resolution)
+}
+
+/// Turns the pending contact invitations that match the user's contacts into invitations
+/// of the user; answers the sessions that changed. Called when a user connects and when
+/// users are imported.
+pub async fn attach_pending_invitations(
+    store: &Store,
+    user_id: &str,
+) -> Result<Vec<SessionDocument>, ApiError> {
+    let Some(user) = store.find_user(user_id).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(store
+        .attach_pending_invitations(user_id, &contact_keys_of(&user))
+        .await?)
+}
+
+/// A session's invitations after an invite.
+#[derive(Debug, PartialEq)]
+pub struct Merged {
+    pub invited: Vec<Invitation>,
+    pub pending: Vec<PendingContact>,
+    /// Invitees invited again: a declined invitation becomes pending.
+    pub reinvited: Vec<String>,
+}
+
+/// Merges a resolution into the session's invitations: new invitees are added, existing
+/// ones get the new role, the owner is ignored, and pending contacts with the same keys
+/// are replaced.
+pub fn merge(session: &SessionDocument, resolution: &Resolution) -> Result<Merged, ApiError> {
+    let mut invited = session.invited.clone();
+    let mut reinvited = Vec::new();
+    for invitation in &resolution.users {
+        if invitation.user_id == session.owner_id {
+            continue;
+        }
+        match invited
+            .iter_mut()
+            .find(|existing| existing.user_id == invitation.user_id)
+        {
+            Some(existing) => existing.role = invitation.role,
+            None => invited.push(invitation.clone()),
+        }
+        if !reinvited.contains(&invitation.user_id) {
+            reinvited.push(invitation.user_id.clone());
+        }
+    }
+    let mut pending = session.pending_contacts.clone();
+    for contact in &resolution.pending {
+        match pending
+            .iter_mut()
+            .find(|existing| existing.keys == contact.keys)
+        {
+            Some(existing) => existing.role = contact.role,
+            None => pending.push(contact.clone()),
+        }
+    }
+    if invited.len() + pending.len() > MAX_INVITATIONS_PER_SESSION {
+        return Err(ApiError::invalid(
+            FieldPath::data().field("usersToInvite"),
+            format!("a session holds at most {MAX_INVITATIONS_PER_SESSION} invitations"),
+        ));
+    }
+    Ok(Merged {
+        invited,
+        pending,
+        reinvited,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entries(value: serde_json::Value) -> Vec<InviteEntry> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn path() -> FieldPath {
+        FieldPath::data().field("usersToInvite")
+    }
+
+    #[test]
+    fn invalid_entries_name_the_field() {
+        let cases = [
+            (
+                json!([{"userId": "u", "role": 3}]),
+                "data.usersToInvite[0].role: must be 0",
+            ),
+            (
+                json!([{"role": 1}]),
+                "data.usersToInvite[0]: needs a userId",
+            ),
+            (
+                json!([{"userId": "u"}, {"emails": ["nope"]}]),
+                "data.usersToInvite[1].emails[0]: not an e-mail",
+            ),
+            (
+                json!([{"phones": ["555-0100"]}]),
+                "data.usersToInvite[0].phones[0]: not an E.164",
+            ),
+            (
+                json!([{"facebook": "12345"}]),
+                "data.usersToInvite[0].facebook: must be appId:userId",
+            ),
+            (
+                json!([{"userId": ""}]),
+                "data.usersToInvite[0].userId: must be 1 to 256",
+            ),
+        ];
+        for (value, expected) in cases {
+            let error = validate_entries(&entries(value.clone()), &path()).unwrap_err();
+            assert!(error.to_string().starts_with(expected), "{value}: {error}");
+        }
+        let many = vec![
+            InviteEntry {
+                user_id: Some("u".into()),
+                ..InviteEntry::default()
+            };
+            101
+        ];
+        assert!(validate_entries(&many, &path()).is_err());
+    }
+
+    #[test]
+    fn valid_entries_pass_and_emails_are_matched_case_insensitively() {
+        let valid = entries(json!([
+            {"userId": "u1", "role": 1},
+            {"emails": [" Ada@Example.com "], "phones": ["+14155550100"], "facebook": "app:42"}
+        ]));
+        validate_entries(&valid, &path()).unwrap();
+        assert_eq!(
+            valid[1].contact_keys(),
+            [
+                "email:ada@example.com",
+                "phone:+14155550100",
+                "facebook:app:42"
+            ]
+        );
+    }
+
+    fn session() -> SessionDocument {
+        serde_json::from_value(json!({
+            "_id": "s", "created": {"$date": {"$numberLong": "0"}}, "updated": {"$date": {"$numberLong": "0"}},
+            "eventId": "", "ownerId": "owner", "roomId": "r", "propId": "p", "sessionType": 0,
+            "title": "t", "description": "", "startDate": {"$date": {"$numberLong": "0"}}, "duration": 60,
+            "endDate": {"$date": {"$numberLong": "60000"}}, "isRecurring": false,
+            "color": {"r": 1.0, "g": 1.0, "b": 1.0, "a": 1.0}, "isValid": true,
+            "invited": [{"userId": "u1", "role": 0}], "declined": ["u1"]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn merging_updates_roles_ignores_the_owner_and_reinvites() {
+        let resolution = Resolution {
+            users: vec![
+                Invitation {
+                    user_id: "u1".into(),
+                    role: 2,
+                },
+                Invitation {
+                    user_id: "owner".into(),
+                    role: 1,
+                },
+                Invitation {
+                    user_id: "u2".into(),
+                    role: 0,
+                },
+            ],
+            pending: vec![PendingContact {
+                keys: vec!["email:x@y.z".into()],
+                role: 1,
+            }],
+        };
+        let merged = merge(&session(), &resolution).unwrap();
+        assert_eq!(
+            merged.invited,
+            [
+                Invitation {
+                    user_id: "u1".into(),
+                    role: 2
+                },
+                Invitation {
+                    user_id: "u2".into(),
+                    role: 0
+                },
+            ]
+        );
+        assert_eq!(merged.reinvited, ["u1", "u2"]);
+        assert_eq!(merged.pending.len(), 1);
+    }
+}

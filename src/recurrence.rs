@@ -1,0 +1,188 @@
+//! When a session happens: its single occurrence, or its repetitions — weekly at the same
+//! weekday and UTC time (`isRecurring`), or by an RFC 5545 RRULE (`recurrence`), until the
+//! event's end when the session belongs to an event.
+
+use chrono::{DateTime, Duration, Utc};
+use rrule::{Frequency, RRule, RRuleSet, Tz, Unvalidated};
+
+/// Longest accepted `recurrence` text.
+pub const MAX_RULE_CHARS: usize = 500;
+
+/// A parsed `recurrence` value, not yet anchored to a start.
+#[derive(Debug, Clone)]
+pub struct Rule(RRule<Unvalidated>);
+
+impl Rule {
+    /// Parses an RRULE value such as `FREQ=DAILY;COUNT=5` (an `RRULE:` prefix is accepted).
+    /// Sessions repeat at most daily: finer frequencies are refused.
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        if text.chars().count() > MAX_RULE_CHARS {
+            return Err(format!("must be at most {MAX_RULE_CHARS} characters long"));
+        }
+        if text.contains(['\n', '\r']) {
+            return Err("must be a single RRULE value".to_owned());
+        }
+        let value = text.strip_prefix("RRULE:").unwrap_or(text);
+        let rule: RRule<Unvalidated> = value
+            .parse()
+            .map_err(|error| format!("not a valid RRULE: {error}"))?;
+        let frequency = rule.get_freq();
+        if matches!(
+            frequency,
+            Frequency::Hourly | Frequency::Minutely | Frequency::Secondly
+        ) {
+            return Err(
+                "sessions repeat at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)".to_owned(),
+            );
+        }
+        Ok(Rule(rule))
+    }
+}
+
+/// When a session takes place.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    start: DateTime<Utc>,
+    duration: Duration,
+    repetitions: Option<RRuleSet>,
+}
+
+impl Schedule {
+    /// A schedule starting at `start`, each occurrence lasting `duration_seconds`.
+    /// `repeats` is `None` for a single occurrence, `Some(None)` for weekly repetition, and
+    /// `Some(Some(rule))` for a custom rule. Repetitions stop at `until` when given.
+    pub fn new(
+        start: DateTime<Utc>,
+        duration_seconds: i64,
+        repeats: Option<Option<&Rule>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Schedule, String> {
+        let duration = Duration::seconds(duration_seconds);
+        let Some(rule) = repeats else {
+            return Ok(Schedule {
+                start,
+                duration,
+                repetitions: None,
+            });
+        };
+        let mut rule = match rule {
+            Some(Rule(rule)) => rule.clone(),
+            None => RRule::new(Frequency::Weekly),
+        };
+        if let Some(until) = until {
+            let until = until.with_timezone(&Tz::UTC);
+            if rule.get_until().is_none_or(|own| *own > until) && rule.get_count().is_none() {
+                rule = rule.until(until);
+            }
+        }
+        let repetitions = rule
+            .build(start.with_timezone(&Tz::UTC))
+            .map_err(|error| format!("not a valid RRULE: {error}"))?;
+        Ok(Schedule {
+            start,
+            duration,
+            repetitions: Some(repetitions),
+        })
+    }
+
+    /// The start of the occurrence that is under way at `now`, or else the next one;
+    /// `None` when every occurrence has ended.
+    pub fn current_or_next(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let not_ended = |start: &DateTime<Utc>| *start + self.duration > now;
+        match &self.repetitions {
+            None => Some(self.start).filter(not_ended),
+            Some(set) => set
+                .clone()
+                .into_iter()
+                .map(|start| start.with_timezone(&Utc))
+                .find(not_ended),
+        }
+    }
+
+    /// Whether the occurrence starting at `start` is under way at `now`.
+    pub fn is_ongoing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        start <= now && now < start + self.duration
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_single_session_is_current_until_it_ends() {
+        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, None, None).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 1, 0)),
+            Some(at(2030, 1, 7, 10))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 7, 10) + Duration::minutes(59)),
+            Some(at(2030, 1, 7, 10))
+        );
+        assert_eq!(schedule.current_or_next(at(2030, 1, 7, 11)), None);
+    }
+
+    #[test]
+    fn a_weekly_session_moves_to_next_week_across_the_week_boundary() {
+        // Monday 2030-01-07 10:00 UTC, weekly.
+        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, Some(None), None).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 13, 23)),
+            Some(at(2030, 1, 14, 10))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 14, 10)),
+            Some(at(2030, 1, 14, 10))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 14, 11)),
+            Some(at(2030, 1, 21, 10))
+        );
+        assert!(schedule.is_ongoing(
+            at(2030, 1, 14, 10),
+            at(2030, 1, 14, 10) + Duration::minutes(30)
+        ));
+    }
+
+    #[test]
+    fn weekly_repetition_stops_at_the_events_end() {
+        let schedule = Schedule::new(
+            at(2030, 1, 7, 10),
+            3600,
+            Some(None),
+            Some(at(2030, 1, 20, 0)),
+        )
+        .unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 8, 0)),
+            Some(at(2030, 1, 14, 10))
+        );
+        assert_eq!(schedule.current_or_next(at(2030, 1, 15, 0)), None);
+    }
+
+    #[test]
+    fn a_custom_rule_replaces_the_weekly_one() {
+        let rule = Rule::parse("FREQ=DAILY;COUNT=3").unwrap();
+        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, Some(Some(&rule)), None).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 7, 12)),
+            Some(at(2030, 1, 8, 10))
+        );
+        assert_eq!(schedule.current_or_next(at(2030, 1, 9, 12)), None);
+    }
+
+    #[test]
+    fn invalid_and_too_frequent_rules_are_refused() {
+        assert!(Rule::parse("FREQ=SOMETIMES").is_err());
+        assert!(Rule::parse("FREQ=HOURLY").is_err());
+        assert!(Rule::parse("FREQ=DAILY\nRRULE:FREQ=WEEKLY").is_err());
+        assert!(Rule::parse(&"FREQ=DAILY;".repeat(60)).is_err());
+        assert!(Rule::parse("RRULE:FREQ=WEEKLY;BYDAY=MO,WE").is_ok());
+    }
+}
