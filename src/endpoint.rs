@@ -106,6 +106,10 @@ pub fn decode_data<T: DeserializeOwned>(data: Map<String, Value>) -> Result<T, A
         let message = error.into_inner().to_string();
         match missing_field_name(&message) {
             Some(field) => ApiError::invalid(path.field(field), "is required"),
+            // `null` counts as absent, also where a value is required.
+            None if message.starts_with("invalid type: null") => {
+                ApiError::invalid(path, "is required")
+            }
             None => ApiError::invalid(path, message),
         }
     })
@@ -201,6 +205,12 @@ mod tests {
             "{error}"
         );
         assert_eq!(error.code(), 400);
+    }
+
+    #[test]
+    fn null_in_a_required_field_reads_as_missing() {
+        let error = decode(serde_json::json!({"eventId": null})).unwrap_err();
+        assert_eq!(error.to_string(), "data.eventId: is required");
     }
 
     #[test]

@@ -482,3 +482,103 @@ async fn the_session_queries_have_their_indexes() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_session_endpoint_answers_400_for_a_missing_or_wrongly_typed_id() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let cases = [
+        (
+            "social:getSession",
+            json!({}),
+            "data.sessionId: is required",
+        ),
+        (
+            "social:getSession",
+            json!({"sessionId": 1}),
+            "data.sessionId: invalid type",
+        ),
+        (
+            "social:deleteSession",
+            json!({"sessionId": null}),
+            "data.sessionId: is required",
+        ),
+        (
+            "social:getSessions",
+            json!({"eventId": ["e"]}),
+            "data.eventId: invalid type",
+        ),
+        (
+            "social:getPropSessions",
+            json!({"roomId": 1, "propId": "p"}),
+            "data.roomId: invalid type",
+        ),
+        (
+            "social:joinSession",
+            json!({"sessionId": {}}),
+            "data.sessionId: invalid type",
+        ),
+        (
+            "social:declineSessionJoin",
+            json!({}),
+            "data.sessionId: is required",
+        ),
+        (
+            "social:inviteUsersToSession",
+            json!({"usersToInvite": []}),
+            "data.sessionId: is required",
+        ),
+        (
+            "social:deleteUserSessionInvitations",
+            json!({"sessionId": "s", "usersToInvite": [1]}),
+            "data.usersToInvite[0]: invalid type",
+        ),
+        (
+            "social:deleteUserSessionInvitations",
+            json!({"sessionId": "s"}),
+            "data.usersToInvite: is required",
+        ),
+    ];
+    for (endpoint, data, expected) in cases {
+        let message = client.fails(endpoint, data, 400).await;
+        assert!(
+            message.starts_with(expected),
+            "{endpoint}: {message:?} should start with {expected:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_session_endpoint_answers_404_for_a_session_the_caller_cannot_see() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut fields = session_fields("Hidden", 30);
+    fields["sessionType"] = json!(1);
+    let session = create_session(&mut owner, fields, json!([])).await;
+    let id = session["id"].clone();
+    let mut outsider = app.connect(&unique("outsider")).await;
+    let cases = [
+        ("social:getSession", json!({"sessionId": id})),
+        (
+            "social:updateSession",
+            json!({"session": {"id": id, "title": "x"}}),
+        ),
+        ("social:deleteSession", json!({"sessionId": id})),
+        (
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": [{"userId": "x"}]}),
+        ),
+        (
+            "social:deleteUserSessionInvitations",
+            json!({"sessionId": id, "usersToInvite": ["x"]}),
+        ),
+        ("social:joinSession", json!({"sessionId": id})),
+        ("social:declineSessionJoin", json!({"sessionId": id})),
+    ];
+    for (endpoint, data) in cases {
+        outsider.fails(endpoint, data, 404).await;
+    }
+    owner
+        .ok("social:getSession", json!({"sessionId": id}))
+        .await;
+}
