@@ -1,6 +1,6 @@
 """Runs the embedded SecantusDB server for social-events and stops it with its parent.
 
-Arguments: SERVER_EXECUTABLE HOST PORT STORAGE_PATH REMOVE_STORAGE(0|1)
+Arguments: SERVER_EXECUTABLE HOST PORT STORAGE_PATH REMOVE_STORAGE(0|1) [SERVER_OPTION...]
 
 The server stops gracefully when this process's standard input closes (the parent
 exited, however it exited) or when this process receives SIGTERM or SIGINT. With
@@ -13,8 +13,9 @@ import sys
 import threading
 
 executable, host, port, storage, remove_storage = sys.argv[1:6]
+server_options = sys.argv[6:]
 server = subprocess.Popen(
-    [executable, "--host", host, "--port", port, "--storage-path", storage],
+    [executable, "--host", host, "--port", port, "--storage-path", storage, *server_options],
     stdin=subprocess.DEVNULL,
 )
 

@@ -1,6 +1,6 @@
 //! `social:createSession`: schedules a session at a room prop, in an event the caller can
 //! see (published, or one the caller manages) or standalone, and invites people to it.
-//! The caller becomes its owner.
+//! The caller becomes its owner; the invitees hear of it with `social:sessionUpdated`.
 
 use serde::Deserialize;
 
@@ -92,6 +92,16 @@ impl Endpoint for CreateSession {
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
         store.insert_session(&session).await?;
+        let invitees = session
+            .invited
+            .iter()
+            .map(|invitation| invitation.user_id.clone())
+            .collect();
+        context
+            .state
+            .pushes
+            .publish(SessionChange::updated_for(&session, invitees))
+            .await;
         render_session(store, &caller.user_id, &session).await
     }
 }

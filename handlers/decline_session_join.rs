@@ -33,11 +33,16 @@ impl Endpoint for DeclineSessionJoin {
                 "no invitation or participation to decline".to_owned(),
             ));
         }
-        store
+        let changed = store
             .leave_session(&request.session_id, me, invited, Timestamp::now().into())
             .await?
-            .map(drop)
-            .ok_or_else(|| ApiError::not_found("session"))
+            .ok_or_else(|| ApiError::not_found("session"))?;
+        context
+            .state
+            .pushes
+            .publish(SessionChange::updated(&changed))
+            .await;
+        Ok(())
     }
 }
 

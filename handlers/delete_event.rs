@@ -1,4 +1,5 @@
-//! `social:deleteEvent`: the creator or an admin deletes an event and all its sessions.
+//! `social:deleteEvent`: the creator or an admin deletes an event and all its sessions;
+//! each session's audience hears `social:sessionDeleted`.
 
 use serde::Deserialize;
 
@@ -26,11 +27,25 @@ impl Endpoint for DeleteEvent {
         loaded.ensure_may_manage()?;
         // Sessions first, so that a failure part-way leaves the event in place for a retry;
         // then once more after the event is gone, for a session created in between.
-        store.delete_sessions_of_event(&request.event_id).await?;
+        delete_sessions(&context, &request.event_id).await?;
         store.delete_event(&request.event_id).await?;
-        store.delete_sessions_of_event(&request.event_id).await?;
-        Ok(())
+        delete_sessions(&context, &request.event_id).await
     }
+}
+
+/// Deletes the event's sessions one by one, pushing each deletion to its audience.
+async fn delete_sessions(context: &RequestContext, event_id: &str) -> Result<(), ApiError> {
+    let store = &context.state.store;
+    for session in store.sessions_of_event(event_id).await? {
+        if store.delete_session(&session.id).await? {
+            context
+                .state
+                .pushes
+                .publish(SessionChange::deleted(&session))
+                .await;
+        }
+    }
+    Ok(())
 }
 
 inventory::submit! { Registration::of::<DeleteEvent>() }

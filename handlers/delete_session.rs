@@ -1,4 +1,5 @@
-//! `social:deleteSession`: the owner or an admin of the event's source deletes a session.
+//! `social:deleteSession`: the owner or an admin of the event's source deletes a session;
+//! its audience hears of it with `social:sessionDeleted`.
 
 use serde::Deserialize;
 
@@ -25,11 +26,15 @@ impl Endpoint for DeleteSession {
         let access =
             SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
         access.ensure_may_manage()?;
-        if store.delete_session(&request.session_id).await? {
-            Ok(())
-        } else {
-            Err(ApiError::not_found("session"))
+        if !store.delete_session(&request.session_id).await? {
+            return Err(ApiError::not_found("session"));
         }
+        context
+            .state
+            .pushes
+            .publish(SessionChange::deleted(&access.session))
+            .await;
+        Ok(())
     }
 }
 

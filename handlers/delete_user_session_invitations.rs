@@ -1,6 +1,6 @@
 //! `social:deleteUserSessionInvitations`: the owner or an admin of the event's source
 //! removes invitations by user id. A removed user who had joined a Private session leaves
-//! it too; ids that were not invited are ignored.
+//! it too, and hears `social:sessionDeleted`; ids that were not invited are ignored.
 
 use serde::Deserialize;
 
@@ -41,7 +41,7 @@ impl Endpoint for DeleteUserSessionInvitations {
             SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
         access.ensure_may_manage()?;
         let private = access.session.session_type == session_type::PRIVATE;
-        store
+        let changed = store
             .remove_invitations(
                 &request.session_id,
                 &request.users_to_invite,
@@ -49,8 +49,21 @@ impl Endpoint for DeleteUserSessionInvitations {
                 Timestamp::now().into(),
             )
             .await?
-            .map(drop)
-            .ok_or_else(|| ApiError::not_found("session"))
+            .ok_or_else(|| ApiError::not_found("session"))?;
+        // Uninvited from a Private session, a user loses sight of it.
+        let lost_sight = if private {
+            request
+                .users_to_invite
+                .iter()
+                .filter(|user_id| access.session.is_invited(user_id))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let change = SessionChange::updated(&changed).and_deleted_for(lost_sight);
+        context.state.pushes.publish(change).await;
+        Ok(())
     }
 }
 

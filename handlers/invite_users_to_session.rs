@@ -55,7 +55,12 @@ impl Endpoint for InviteUsersToSession {
                     now,
                 )
                 .await?;
-            if changed.is_some() {
+            if let Some(changed) = changed {
+                context
+                    .state
+                    .pushes
+                    .publish(SessionChange::updated(&changed))
+                    .await;
                 return Ok(());
             }
         }

@@ -55,11 +55,12 @@ impl Endpoint for JoinSession {
         let capacity = capacity(session, access.event().map(|event| event.participant_limit));
         for _ in 0..ATTEMPTS {
             let now = Timestamp::now().into();
-            if store
-                .join_session(&session.id, me, capacity, now)
-                .await?
-                .is_some()
-            {
+            if let Some(joined) = store.join_session(&session.id, me, capacity, now).await? {
+                context
+                    .state
+                    .pushes
+                    .publish(SessionChange::updated(&joined))
+                    .await;
                 return Ok(());
             }
             let current = store

@@ -58,6 +58,11 @@ impl Endpoint for UpdateSession {
             )
             .await?
             .ok_or_else(|| ApiError::not_found("session"))?;
+        context
+            .state
+            .pushes
+            .publish(SessionChange::updated(&updated))
+            .await;
         render_session(store, &context.caller.user_id, &updated).await
     }
 }

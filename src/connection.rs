@@ -6,9 +6,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use poem::web::websocket::{CloseCode, Message, WebSocketStream};
 use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
@@ -26,16 +28,15 @@ pub const TOKEN_EXPIRED_ENDPOINT: &str = "social:tokenExpired";
 /// Serves one upgraded connection until it closes.
 pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller, expires_at: i64) {
     let limits = state.settings.connection.clone();
-    let (mut sink, mut stream) = socket.split();
-    let (outgoing, mut queue) = mpsc::channel::<Message>(limits.outgoing_queue);
-    let writer = tokio::spawn(async move {
-        while let Some(message) = queue.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-    });
+    let (sink, mut stream) = socket.split();
+    let (outgoing, queue) = mpsc::channel::<Message>(limits.outgoing_queue);
+    let kicked = CancellationToken::new();
+    let writer = tokio::spawn(write_frames(sink, queue, kicked.clone()));
+    let registration =
+        state
+            .pushes
+            .hub()
+            .register(&caller.user_id, outgoing.clone(), kicked.clone());
 
     let context = RequestContext {
         state: Arc::clone(&state),
@@ -51,6 +52,8 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
         tokio::select! {
             biased;
             () = state.shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
+            // The writer closes a connection that was too slow to take its frames.
+            () = kicked.cancelled() => break None,
             () = &mut expiry => {
                 let error = ApiError::Unauthorized("token expired".to_owned());
                 let frame = envelope::encode_failure(TOKEN_EXPIRED_ENDPOINT, None, &error);
@@ -109,6 +112,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
 
     in_flight.close();
     in_flight.wait().await;
+    drop(registration);
     if let Some((code, reason)) = close {
         let _ = outgoing
             .send(Message::Close(Some((code, reason.to_owned()))))
@@ -122,6 +126,39 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
         while let Some(Ok(_)) = stream.next().await {}
     })
     .await;
+}
+
+/// Writes queued frames to the socket until the queue closes or a close frame is written.
+/// When the connection is kicked for being too slow, it writes a 1013 close frame if it
+/// can within a second and then discards whatever is still queued, so that nobody waits
+/// on this connection.
+async fn write_frames(
+    mut sink: SplitSink<WebSocketStream, Message>,
+    mut queue: mpsc::Receiver<Message>,
+    kicked: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = kicked.cancelled() => break,
+            message = queue.recv() => match message {
+                Some(message) => message,
+                None => return,
+            },
+        };
+        let closing = matches!(message, Message::Close(_));
+        let sent = tokio::select! {
+            biased;
+            () = kicked.cancelled() => break,
+            sent = sink.send(message) => sent,
+        };
+        if sent.is_err() || closing {
+            return;
+        }
+    }
+    let close = Message::Close(Some((CloseCode::Again, "too slow to receive".to_owned())));
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
+    while queue.recv().await.is_some() {}
 }
 
 /// Decodes, dispatches and answers one text frame. Always produces exactly one frame,

@@ -40,6 +40,17 @@ impl EmbeddedDatabase {
     /// Python environment `venv` (created when missing). With `throwaway`, the storage is
     /// deleted when the server stops. Blocks until the server accepts connections.
     pub fn start(venv: &Path, storage: &Path, throwaway: bool) -> anyhow::Result<Self> {
+        Self::start_with_options(venv, storage, throwaway, &[])
+    }
+
+    /// Like [`EmbeddedDatabase::start`], passing `options` to the server (for example
+    /// `--standalone`, a server without replica set and so without change streams).
+    pub fn start_with_options(
+        venv: &Path,
+        storage: &Path,
+        throwaway: bool,
+        options: &[&str],
+    ) -> anyhow::Result<Self> {
         let server = ensure_python_env(venv)?;
         std::fs::create_dir_all(storage)
             .with_context(|| format!("cannot create {}", storage.display()))?;
@@ -55,6 +66,7 @@ impl EmbeddedDatabase {
             .arg(port.to_string())
             .arg(storage)
             .arg(if throwaway { "1" } else { "0" })
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log)

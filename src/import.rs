@@ -4,7 +4,8 @@
 //! of the `users` collection; an imported user replaces the stored one whole. Memberships
 //! are `{"userId", "networkId", "communityId"?, "role": "member"|"admin"}`; importing one
 //! again changes its role. Contact invitations waiting for an imported user's e-mail,
-//! phone or Facebook identity are attached to that user.
+//! phone or Facebook identity are attached to that user (without pushes: import is a
+//! development and QA tool; connected clients see the invitation at their next fetch).
 
 use anyhow::Context;
 use serde::Deserialize;

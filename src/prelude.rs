@@ -5,6 +5,7 @@ pub use crate::endpoint::{Endpoint, Registration, RequestContext, Validate};
 pub use crate::error::{ApiError, FieldPath};
 pub use crate::events::{EventAccess, EventEnvelope, EventFields, EventView};
 pub use crate::invitations::InviteEntry;
+pub use crate::pushes::SessionChange;
 pub use crate::sessions::{
     SessionAccess, SessionEnvelope, SessionFields, SessionView, Viewer, render_session,
     render_sessions, session_type,

@@ -10,16 +10,17 @@ use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::Data;
 use poem::web::websocket::{WebSocket, WebSocketConfig};
-use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler, post};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::token_from_request;
-use crate::connection;
 use crate::endpoint::{Caller, Registry};
 use crate::invitations::attach_pending_invitations;
+use crate::pushes::{PushMode, Pushes, SessionChange};
 use crate::state::{AppState, Settings};
 use crate::store::Store;
+use crate::{connection, internal};
 
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,11 +49,14 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let local_addr = listener.local_addr()?;
         let acceptor = TcpAcceptor::from_tokio(listener)?;
-        tracing::info!(%local_addr, endpoints, db = %settings.db_name, "server ready");
+        let shutdown = CancellationToken::new();
+        let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
+        tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
         let state = Arc::new(AppState {
             store,
+            pushes,
             settings,
-            shutdown: CancellationToken::new(),
+            shutdown,
             connections: TaskTracker::new(),
         });
         Ok(Application {
@@ -65,6 +69,11 @@ impl Application {
     /// The address the server listens on (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// How pushes travel: through change streams to every process, or locally.
+    pub fn push_mode(&self) -> PushMode {
+        self.state.pushes.mode()
     }
 
     /// Cancelling this token shuts the server down gracefully.
@@ -80,6 +89,14 @@ impl Application {
             .at("/api/v0/ws", get(websocket))
             .at("/healthz", get(healthz))
             .at("/readyz", get(readyz))
+            .at(
+                "/api/v0/internal/rooms/:room_id/deleted",
+                post(internal::room_deleted),
+            )
+            .at(
+                "/api/v0/internal/rooms/:room_id/props/:prop_id/deleted",
+                post(internal::prop_deleted),
+            )
             .data(Arc::clone(&state));
         let shutdown = state.shutdown.clone();
         let served = Server::new_with_acceptor(self.acceptor)
@@ -110,9 +127,16 @@ async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppSta
         tracing::warn!(%error, user = %claims.sub, "cannot record the user at connect");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
     }
-    if let Err(error) = attach_pending_invitations(&state.store, &claims.sub).await {
+    match attach_pending_invitations(&state.store, &claims.sub).await {
+        Ok(sessions) => {
+            for session in &sessions {
+                state.pushes.publish(SessionChange::updated(session)).await;
+            }
+        }
         // The invitations stay pending and attach at a later connect.
-        tracing::warn!(%error, user = %claims.sub, "cannot attach pending invitations");
+        Err(error) => {
+            tracing::warn!(%error, user = %claims.sub, "cannot attach pending invitations")
+        }
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
     // the WebSocket library drops the connection on anything larger, before buffering it.

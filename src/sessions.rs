@@ -437,27 +437,49 @@ pub fn invitation_status_of(session: &SessionDocument, user_id: &str) -> i32 {
     }
 }
 
-/// Renders sessions for `viewer_id`, loading every person they mention in one query.
+/// Renders sessions, with every person they mention loaded in one query.
+pub struct SessionRenderer {
+    directory: UserDirectory,
+}
+
+impl SessionRenderer {
+    /// Loads the people of `sessions`.
+    pub async fn load(
+        store: &Store,
+        sessions: &[SessionDocument],
+    ) -> Result<SessionRenderer, ApiError> {
+        let mut people: Vec<&str> = Vec::new();
+        for session in sessions {
+            people.push(&session.owner_id);
+            people.extend(
+                session
+                    .invited
+                    .iter()
+                    .map(|invitation| invitation.user_id.as_str()),
+            );
+            people.extend(session.joined.iter().map(String::as_str));
+        }
+        Ok(SessionRenderer {
+            directory: UserDirectory::load(store, people).await?,
+        })
+    }
+
+    /// `session` as `viewer_id` sees it.
+    pub fn render(&self, viewer_id: &str, session: &SessionDocument) -> SessionView {
+        render_with(&self.directory, viewer_id, session)
+    }
+}
+
+/// Renders sessions for `viewer_id`.
 pub async fn render_sessions(
     store: &Store,
     viewer_id: &str,
     sessions: &[SessionDocument],
 ) -> Result<Vec<SessionView>, ApiError> {
-    let mut people: Vec<&str> = Vec::new();
-    for session in sessions {
-        people.push(&session.owner_id);
-        people.extend(
-            session
-                .invited
-                .iter()
-                .map(|invitation| invitation.user_id.as_str()),
-        );
-        people.extend(session.joined.iter().map(String::as_str));
-    }
-    let directory = UserDirectory::load(store, people).await?;
+    let renderer = SessionRenderer::load(store, sessions).await?;
     Ok(sessions
         .iter()
-        .map(|session| render_with(&directory, viewer_id, session))
+        .map(|session| renderer.render(viewer_id, session))
         .collect())
 }
 
@@ -467,11 +489,10 @@ pub async fn render_session(
     viewer_id: &str,
     session: &SessionDocument,
 ) -> Result<SessionEnvelope, ApiError> {
-    let mut views = render_sessions(store, viewer_id, std::slice::from_ref(session)).await?;
-    let session = views
-        .pop()
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("rendering lost the session")))?;
-    Ok(SessionEnvelope { session })
+    let renderer = SessionRenderer::load(store, std::slice::from_ref(session)).await?;
+    Ok(SessionEnvelope {
+        session: renderer.render(viewer_id, session),
+    })
 }
 
 fn render_with(

@@ -3,7 +3,10 @@
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use std::sync::Arc;
+
 use crate::auth::TokenVerifier;
+use crate::pushes::Pushes;
 use crate::store::Store;
 
 /// Limits applied to each WebSocket connection.
@@ -52,6 +55,7 @@ pub struct Settings {
 /// State shared by every request.
 pub struct AppState {
     pub store: Store,
+    pub pushes: Arc<Pushes>,
     pub settings: Settings,
     /// Cancelled when the server shuts down; connections close with 1001.
     pub shutdown: CancellationToken,

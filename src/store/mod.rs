@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod memberships;
+pub mod pushes;
 pub mod sessions;
 pub mod users;
 
@@ -57,7 +58,8 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 4] = [
+        let plans: [(&str, Vec<IndexModel>); 5] = [
+            (pushes::COLLECTION, pushes::indexes()),
             (users::COLLECTION, users::indexes()),
             (memberships::COLLECTION, memberships::indexes()),
             (events::COLLECTION, events::indexes()),

@@ -313,12 +313,33 @@ impl Store {
         Ok(result.deleted_count == 1)
     }
 
-    /// Deletes every session of an event; answers how many were deleted.
-    pub async fn delete_sessions_of_event(&self, event_id: &str) -> mongodb::error::Result<u64> {
+    /// The valid sessions in a room, or at one prop of it.
+    pub async fn valid_sessions_in_room(
+        &self,
+        room_id: &str,
+        prop_id: Option<&str>,
+    ) -> mongodb::error::Result<Vec<SessionDocument>> {
+        let mut filter = doc! { "roomId": room_id, "isValid": true };
+        if let Some(prop_id) = prop_id {
+            filter.insert("propId", prop_id);
+        }
+        self.sessions().find(filter).await?.try_collect().await
+    }
+
+    /// Marks a session invalid (its room or prop was deleted); answers the session after
+    /// the change, or `None` when it was already invalid or is gone.
+    pub async fn invalidate_session(
+        &self,
+        session_id: &str,
+        now: bson::DateTime,
+    ) -> mongodb::error::Result<Option<SessionDocument>> {
         self.sessions()
-            .delete_many(doc! { "eventId": event_id })
+            .find_one_and_update(
+                doc! { "_id": session_id, "isValid": true },
+                doc! { "$set": { "isValid": false, "updated": now } },
+            )
+            .return_document(ReturnDocument::After)
             .await
-            .map(|result| result.deleted_count)
     }
 
     /// Turns contact invitations matching any of `keys` into invitations of `user_id`;

@@ -4,7 +4,9 @@ use bson::{Bson, RawBsonRef, RawDocumentBuf, doc};
 use serde_json::{Value, json};
 use social_events::store::memberships::Role;
 
-use crate::helpers::{create_event, event_fields, network, spawn_app, unique};
+use crate::helpers::{
+    create_event, create_session, event_fields, network, session_fields, spawn_app, unique,
+};
 
 #[tokio::test]
 async fn create_event_answers_the_stored_event_with_server_fields() {
@@ -544,18 +546,15 @@ async fn delete_event_removes_it_and_its_sessions_with_no_data_in_the_answer() {
     let event = create_event(&mut net.admin, &net.source, "E").await;
     let id = event["id"].as_str().unwrap().to_owned();
     let other = create_event(&mut net.admin, &net.source, "Other").await;
+    for event_id in [&event["id"], &event["id"], &other["id"]] {
+        let mut fields = session_fields("S", 60);
+        fields["eventId"] = event_id.clone();
+        create_session(&mut net.admin, fields, json!([])).await;
+    }
     let sessions = app
         .store
         .database()
         .collection::<bson::Document>("sessions");
-    sessions
-        .insert_many([
-            doc! {"_id": "s1", "eventId": &id},
-            doc! {"_id": "s2", "eventId": &id},
-            doc! {"_id": "s3", "eventId": other["id"].as_str().unwrap()},
-        ])
-        .await
-        .unwrap();
 
     let frame = net
         .admin

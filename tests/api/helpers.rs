@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use social_events::auth::{Claims, TokenSigner, TokenVerifier};
 use social_events::embedded::EmbeddedDatabase;
+use social_events::pushes::PushMode;
 use social_events::server::Application;
 use social_events::state::{ConnectionLimits, Settings};
 use social_events::store::Store;
@@ -55,6 +56,7 @@ fn init_logs() {
 /// A running server on its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub push_mode: PushMode,
     pub store: Store,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -87,11 +89,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("the server builds");
     let addr = application.local_addr();
+    let push_mode = application.push_mode();
     let shutdown = application.shutdown_token();
     let server = tokio::spawn(application.run());
     let store = Store::connect(uri, &db_name).await.unwrap();
     TestApp {
         addr,
+        push_mode,
         store,
         shutdown,
         server: Some(server),
@@ -131,7 +135,11 @@ impl TestApp {
         let (stream, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("the upgrade succeeds");
-        Client { stream, next_id: 0 }
+        Client {
+            stream,
+            next_id: 0,
+            kept: std::collections::VecDeque::new(),
+        }
     }
 
     /// Makes `user_id` a member of a network (`community` None) or a community.
@@ -173,10 +181,12 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
 
-/// A WebSocket client speaking the envelope.
+/// A WebSocket client speaking the envelope. Frames that arrive while it waits for an
+/// answer (pushes) are kept, in order, for `next_frame`.
 pub struct Client {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
+    kept: std::collections::VecDeque<Value>,
 }
 
 impl Client {
@@ -188,10 +198,11 @@ impl Client {
         let frame = json!({"endpoint": endpoint, "data": data, "event": {"id": id, "date": 0}});
         self.send_text(frame.to_string()).await;
         loop {
-            let frame = self.next_frame().await;
+            let frame = self.read_frame().await;
             if frame["event"]["id"] == id.as_str() {
                 return frame;
             }
+            self.kept.push_back(frame);
         }
     }
 
@@ -237,8 +248,62 @@ impl Client {
             .and_then(Result::ok)
     }
 
-    /// The next text frame, parsed.
+    /// The next text frame, parsed: a kept one first.
     pub async fn next_frame(&mut self) -> Value {
+        match self.kept.pop_front() {
+            Some(frame) => frame,
+            None => self.read_frame().await,
+        }
+    }
+
+    /// The next push of `endpoint`, checking the push frame's shape.
+    pub async fn next_push(&mut self, endpoint: &str) -> Value {
+        let frame = self.next_frame().await;
+        assert_eq!(
+            frame["endpoint"], endpoint,
+            "expected a {endpoint} push: {frame}"
+        );
+        assert_eq!(
+            frame["error"],
+            json!({"status": false, "code": 0, "message": ""})
+        );
+        assert!(
+            frame["event"]["id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{frame}"
+        );
+        assert!(frame["event"]["date"].is_i64(), "{frame}");
+        frame["data"].clone()
+    }
+
+    /// Proves that no push is waiting: changes a session of this client's own and answers
+    /// every frame that arrived before that change's push. Pushes are delivered in the
+    /// order of the changes, so anything sent to this client before is in the answer.
+    pub async fn frames_before_sentinel(&mut self) -> Vec<Value> {
+        let mut fields = session_fields("sentinel", 600);
+        fields["propId"] = json!(unique("sentinel"));
+        let data = self
+            .ok("social:createSession", json!({"session": fields}))
+            .await;
+        let id = data["session"]["id"].clone();
+        self.ok(
+            "social:updateSession",
+            json!({"session": {"id": id, "title": "sentinel!"}}),
+        )
+        .await;
+        let mut before = Vec::new();
+        loop {
+            let frame = self.next_frame().await;
+            if frame["data"]["session"]["id"] == id {
+                return before;
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Reads the next text frame from the socket.
+    async fn read_frame(&mut self) -> Value {
         loop {
             match self.next_message().await {
                 Some(Message::Text(text)) => return serde_json::from_str(&text).unwrap(),
@@ -248,7 +313,8 @@ impl Client {
         }
     }
 
-    /// Waits for the close frame and answers its code.
+    /// Waits for the close frame and answers its code (`None` when the connection ended
+    /// without one).
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {
             match self.next_message().await {
@@ -394,4 +460,65 @@ pub fn invited(session: &Value) -> Vec<(String, i64, i64)> {
             )
         })
         .collect()
+}
+
+/// A `social-events serve` process of its own, on the shared database server.
+pub struct ServeProcess {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl ServeProcess {
+    /// Starts the real binary on database `db_name` and waits until it answers.
+    pub async fn start(db_name: &str) -> ServeProcess {
+        let uri = tokio::task::spawn_blocking(database_uri).await.unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_social-events"))
+            .arg("serve")
+            .env("SOCIAL_BIND", addr.to_string())
+            .env("MONGODB_URI", uri)
+            .env("SOCIAL_DB", db_name)
+            .env("SOCIAL_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let process = ServeProcess { addr, child };
+        let health = format!("http://{addr}/healthz");
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        while reqwest::get(&health).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server process did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    /// Opens a WebSocket to this process as `user_id`.
+    pub async fn connect(&self, user_id: &str) -> Client {
+        let token = TokenSigner::hs256(SECRET.as_bytes())
+            .sign_for_user(user_id, 3600)
+            .unwrap();
+        let url = format!("ws://{}/api/v0/ws?token={token}", self.addr);
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Client {
+            stream,
+            next_id: 0,
+            kept: std::collections::VecDeque::new(),
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

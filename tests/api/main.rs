@@ -9,6 +9,7 @@ mod invitations;
 mod joining;
 mod prop_sessions;
 mod protocol;
+mod pushes;
 mod registry;
 mod session_access;
 mod sessions;

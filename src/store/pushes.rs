@@ -1,0 +1,68 @@
+//! The `pushes` collection: the bus that carries session changes to every server process.
+//!
+//! Each change is one inserted document; every process watches the collection's inserts
+//! through a change stream and delivers the change to its own connections. Documents
+//! expire after a few minutes: they are only needed while in flight.
+
+use std::time::Duration;
+
+use bson::doc;
+use mongodb::IndexModel;
+use mongodb::change_stream::ChangeStream;
+use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
+use mongodb::options::IndexOptions;
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+
+pub const COLLECTION: &str = "pushes";
+/// How long a push document is kept.
+const RETENTION: Duration = Duration::from_secs(300);
+/// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
+const POLL_WAIT: Duration = Duration::from_millis(250);
+
+/// One change to a session and who hears of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushDocument {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub at: bson::DateTime,
+    pub session_id: String,
+    /// Users who receive `social:sessionUpdated` with the session as it is now.
+    pub updated_for: Vec<String>,
+    /// Users who receive `social:sessionDeleted`.
+    pub deleted_for: Vec<String>,
+}
+
+pub(super) fn indexes() -> Vec<IndexModel> {
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "at": 1 })
+            .options(IndexOptions::builder().expire_after(RETENTION).build())
+            .build(),
+    ]
+}
+
+impl Store {
+    fn pushes(&self) -> mongodb::Collection<PushDocument> {
+        self.database().collection(COLLECTION)
+    }
+
+    pub async fn insert_push(&self, push: &PushDocument) -> mongodb::error::Result<()> {
+        self.pushes().insert_one(push).await.map(drop)
+    }
+
+    /// A change stream of new push documents, resuming after `token` when given.
+    pub async fn watch_pushes(
+        &self,
+        token: Option<ResumeToken>,
+    ) -> mongodb::error::Result<ChangeStream<ChangeStreamEvent<PushDocument>>> {
+        self.pushes()
+            .watch()
+            .pipeline([doc! { "$match": { "operationType": "insert" } }])
+            .max_await_time(POLL_WAIT)
+            .resume_after(token)
+            .await
+    }
+}
