@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod import;
 pub mod internal;
+pub mod invitation_file;
 pub mod invitations;
 pub mod json_bson;
 pub mod people;

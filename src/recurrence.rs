@@ -39,6 +39,21 @@ impl Rule {
     }
 }
 
+/// The RRULE value of a recurring session for a calendar file: its `recurrence`, or the
+/// weekly rule, ending at `until` (the event's end) unless the rule sets its own end.
+pub fn calendar_rule(recurrence: Option<&str>, until: Option<DateTime<Utc>>) -> String {
+    let rule = recurrence
+        .map(|text| text.strip_prefix("RRULE:").unwrap_or(text).to_owned())
+        .unwrap_or_else(|| "FREQ=WEEKLY".to_owned());
+    let has_end = rule
+        .split(';')
+        .any(|part| part.starts_with("UNTIL=") || part.starts_with("COUNT="));
+    match until {
+        Some(until) if !has_end => format!("{rule};UNTIL={}", until.format("%Y%m%dT%H%M%SZ")),
+        _ => rule,
+    }
+}
+
 /// When a session takes place.
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -175,6 +190,23 @@ mod tests {
             Some(at(2030, 1, 8, 10))
         );
         assert_eq!(schedule.current_or_next(at(2030, 1, 9, 12)), None);
+    }
+
+    #[test]
+    fn calendar_rules_end_with_the_event_unless_they_end_themselves() {
+        assert_eq!(calendar_rule(None, None), "FREQ=WEEKLY");
+        assert_eq!(
+            calendar_rule(None, Some(at(2030, 2, 1, 18))),
+            "FREQ=WEEKLY;UNTIL=20300201T180000Z"
+        );
+        assert_eq!(
+            calendar_rule(Some("RRULE:FREQ=DAILY;COUNT=5"), Some(at(2030, 2, 1, 18))),
+            "FREQ=DAILY;COUNT=5"
+        );
+        assert_eq!(
+            calendar_rule(Some("FREQ=MONTHLY"), Some(at(2030, 2, 1, 18))),
+            "FREQ=MONTHLY;UNTIL=20300201T180000Z"
+        );
     }
 
     #[test]

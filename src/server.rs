@@ -20,7 +20,7 @@ use crate::invitations::attach_pending_invitations;
 use crate::pushes::{PushMode, Pushes, SessionChange};
 use crate::state::{AppState, Settings};
 use crate::store::Store;
-use crate::{connection, internal};
+use crate::{connection, internal, invitation_file};
 
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -89,6 +89,10 @@ impl Application {
             .at("/api/v0/ws", get(websocket))
             .at("/healthz", get(healthz))
             .at("/readyz", get(readyz))
+            .at(
+                "/api/v0/resource/sessionInvitation/:session_id",
+                get(invitation_file::session_invitation),
+            )
             .at(
                 "/api/v0/internal/rooms/:room_id/deleted",
                 post(internal::room_deleted),

@@ -464,6 +464,11 @@ impl SessionRenderer {
         })
     }
 
+    /// User `user_id` as `viewer_id` sees them.
+    pub fn person(&self, user_id: &str, viewer_id: &str) -> UserSimple {
+        self.directory.render(user_id, viewer_id)
+    }
+
     /// `session` as `viewer_id` sees it.
     pub fn render(&self, viewer_id: &str, session: &SessionDocument) -> SessionView {
         render_with(&self.directory, viewer_id, session)

@@ -5,6 +5,7 @@ mod auth;
 mod events;
 mod events_visibility;
 mod helpers;
+mod invitation_file;
 mod invitations;
 mod joining;
 mod prop_sessions;
