@@ -29,6 +29,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Load users and memberships from a JSON file into the database.
     Import(ImportArgs),
+    /// Replay QA fixture scenarios against a running server.
+    Replay(ReplayArgs),
 }
 
 /// Where the data lives.
@@ -127,6 +129,23 @@ pub struct ImportArgs {
 
     /// A JSON file `{"users": [...], "memberships": [...]}`.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// WebSocket URL of the running server.
+    #[arg(long, env = "SOCIAL_REPLAY_URL", default_value = "ws://127.0.0.1:8080")]
+    pub url: String,
+
+    /// Scenario files, or folders searched for `*.json`.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[cfg(test)]

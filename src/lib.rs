@@ -20,11 +20,13 @@ pub mod people;
 pub mod prelude;
 pub mod pushes;
 pub mod recurrence;
+pub mod replay;
 pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod tools;
 
 /// One module per `social:*` endpoint; each registers itself with the endpoint registry.
 #[path = "../handlers/mod.rs"]

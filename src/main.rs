@@ -4,14 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use social_events::auth::{self, TokenSigner, TokenVerifier};
+use social_events::auth::{TokenSigner, TokenVerifier};
 use social_events::config::{
-    AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ServeArgs, TokenArgs,
+    AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs, TokenArgs,
 };
 use social_events::embedded::EmbeddedDatabase;
+use social_events::replay::{Target, replay_file, scenario_files};
 use social_events::server::Application;
 use social_events::state::{ConnectionLimits, Settings};
-use social_events::store::Store;
+use social_events::tools::{WhenNoDatabase, open_database, signing_secret};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Token(args) => token(args),
         Command::Import(args) => runtime.block_on(import(args)),
+        Command::Replay(args) => runtime.block_on(replay(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,20 +137,6 @@ fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<To
     TokenVerifier::hs256(&signing_secret(auth, database)?)
 }
 
-/// The HS256 secret: configured, or the development secret when no database is configured.
-fn signing_secret(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &auth.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    if database.mongodb_uri.is_some() {
-        bail!(
-            "with MONGODB_URI set (production mode) a key is required: \
-             set SOCIAL_JWT_SECRET or SOCIAL_JWT_PUBLIC_KEY"
-        );
-    }
-    auth::development_secret(&database.data_dir)
-}
-
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     if args.auth.jwt_public_key.is_some() {
         bail!("RS256 tokens are issued by your identity provider; `token` signs HS256 tokens only");
@@ -163,29 +151,43 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let file = social_events::import::parse(&text)?;
-    let database = &args.database;
-    let (uri, embedded) = match &database.mongodb_uri {
-        Some(uri) => (uri.clone(), None),
-        None => match EmbeddedDatabase::running_in_data_dir(&database.data_dir) {
-            Some(uri) => (uri, None),
-            None => {
-                let (venv, data_dir) = (database.embedded_venv.clone(), database.data_dir.clone());
-                let started = tokio::task::spawn_blocking(move || {
-                    EmbeddedDatabase::start_in_data_dir(&venv, &data_dir)
-                })
-                .await??;
-                (started.uri().to_owned(), Some(started))
-            }
-        },
-    };
-    let store = Store::connect(&uri, &database.db_name).await?;
-    let imported = social_events::import::import(&store, &file).await?;
+    let (store, embedded) = open_database(&args.database, WhenNoDatabase::Start).await?;
+    let imported = social_events::import::import(&store, &file).await;
+    if let Some(embedded) = embedded {
+        tokio::task::spawn_blocking(move || embedded.stop()).await?;
+    }
+    let imported = imported?;
     println!(
         "imported {} users and {} memberships into {}",
-        imported.users, imported.memberships, database.db_name
+        imported.users, imported.memberships, args.database.db_name
     );
-    if let Some(started) = embedded {
-        tokio::task::spawn_blocking(move || started.stop()).await?;
+    Ok(())
+}
+
+/// Replays scenarios; prints one line per scenario (and the details of failures) and a
+/// closing count. Fails when any scenario fails.
+async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let secret = signing_secret(&args.auth, &args.database)?;
+    let (store, _) = open_database(&args.database, WhenNoDatabase::Fail).await?;
+    let target = Target {
+        url: args.url.clone(),
+        store,
+        signer: TokenSigner::hs256(&secret),
+    };
+    let files = scenario_files(&args.paths)?;
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        let outcome = replay_file(&target, file).await;
+        println!("{}", outcome.report());
+        if outcome.passed() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!("replay: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} of {} scenarios failed", files.len());
     }
     Ok(())
 }

@@ -6,25 +6,20 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use social_events::auth::{Claims, TokenSigner, TokenVerifier};
 use social_events::embedded::EmbeddedDatabase;
 use social_events::pushes::PushMode;
+use social_events::replay::client::ANSWER_TIMEOUT;
 use social_events::server::Application;
 use social_events::state::{ConnectionLimits, Settings};
 use social_events::store::Store;
 use social_events::store::memberships::{MembershipDocument, Role};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 /// The HS256 secret of every test server.
 pub const SECRET: &str = "integration-tests-secret-32-bytes-long";
-/// Longest wait for any single answer; a test that waits longer has failed.
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The database server shared by every test of this run; stopped when the run ends.
 fn database_uri() -> &'static str {
@@ -128,18 +123,7 @@ impl TestApp {
     }
 
     pub async fn connect_with_token(&self, token: &str) -> Client {
-        let mut request = self.ws_url().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-        let (stream, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the upgrade succeeds");
-        Client {
-            stream,
-            next_id: 0,
-            kept: std::collections::VecDeque::new(),
-        }
+        Client::connect(&self.ws_url(), token).await
     }
 
     /// Makes `user_id` a member of a network (`community` None) or a community.
@@ -181,29 +165,23 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
 
-/// A WebSocket client speaking the envelope. Frames that arrive while it waits for an
-/// answer (pushes) are kept, in order, for `next_frame`.
-pub struct Client {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    next_id: u64,
-    kept: std::collections::VecDeque<Value>,
-}
+/// The envelope client of the service's replay tool, with asserting shortcuts: a test
+/// that gets no answer in time has failed.
+pub struct Client(social_events::replay::client::Client);
 
 impl Client {
-    /// Sends a request and answers the response frame carrying its `event.id`; pushes
-    /// that arrive in between are skipped.
+    /// Connects to a WebSocket URL with a Bearer token.
+    pub async fn connect(url: &str, token: &str) -> Client {
+        Client(
+            social_events::replay::client::Client::connect(url, token)
+                .await
+                .expect("the upgrade succeeds"),
+        )
+    }
+
+    /// Sends a request and answers its response frame; pushes in between are kept.
     pub async fn request(&mut self, endpoint: &str, data: Value) -> Value {
-        self.next_id += 1;
-        let id = format!("req-{}", self.next_id);
-        let frame = json!({"endpoint": endpoint, "data": data, "event": {"id": id, "date": 0}});
-        self.send_text(frame.to_string()).await;
-        loop {
-            let frame = self.read_frame().await;
-            if frame["event"]["id"] == id.as_str() {
-                return frame;
-            }
-            self.kept.push_back(frame);
-        }
+        self.0.request(endpoint, data).await.unwrap()
     }
 
     /// Sends a request that must succeed and answers its `data` (`Null` when absent).
@@ -233,27 +211,21 @@ impl Client {
     }
 
     pub async fn send_text(&mut self, text: String) {
-        self.stream.send(Message::text(text)).await.unwrap();
+        self.0.send_text(text).await.unwrap();
     }
 
     pub async fn send(&mut self, message: Message) {
-        self.stream.send(message).await.unwrap();
+        self.0.send(message).await.unwrap();
     }
 
     /// The next message of any kind, or `None` when the connection ended.
     pub async fn next_message(&mut self) -> Option<Message> {
-        tokio::time::timeout(ANSWER_TIMEOUT, self.stream.next())
-            .await
-            .expect("a message arrives in time")
-            .and_then(Result::ok)
+        self.0.next_message().await.unwrap()
     }
 
-    /// The next text frame, parsed: a kept one first.
+    /// The next text frame, parsed (a kept one first).
     pub async fn next_frame(&mut self) -> Value {
-        match self.kept.pop_front() {
-            Some(frame) => frame,
-            None => self.read_frame().await,
-        }
+        self.0.next_frame().await.unwrap()
     }
 
     /// The next push of `endpoint`, checking the push frame's shape.
@@ -277,52 +249,16 @@ impl Client {
         frame["data"].clone()
     }
 
-    /// Proves that no push is waiting: changes a session of this client's own and answers
-    /// every frame that arrived before that change's push. Pushes are delivered in the
-    /// order of the changes, so anything sent to this client before is in the answer.
+    /// Every frame that arrived before a change of this client's own was pushed back:
+    /// empty when nothing else was sent to it.
     pub async fn frames_before_sentinel(&mut self) -> Vec<Value> {
-        let mut fields = session_fields("sentinel", 600);
-        fields["propId"] = json!(unique("sentinel"));
-        let data = self
-            .ok("social:createSession", json!({"session": fields}))
-            .await;
-        let id = data["session"]["id"].clone();
-        self.ok(
-            "social:updateSession",
-            json!({"session": {"id": id, "title": "sentinel!"}}),
-        )
-        .await;
-        let mut before = Vec::new();
-        loop {
-            let frame = self.next_frame().await;
-            if frame["data"]["session"]["id"] == id {
-                return before;
-            }
-            before.push(frame);
-        }
-    }
-
-    /// Reads the next text frame from the socket.
-    async fn read_frame(&mut self) -> Value {
-        loop {
-            match self.next_message().await {
-                Some(Message::Text(text)) => return serde_json::from_str(&text).unwrap(),
-                Some(Message::Ping(_) | Message::Pong(_)) => continue,
-                other => panic!("expected a text frame, got {other:?}"),
-            }
-        }
+        self.0.frames_before_sentinel().await.unwrap()
     }
 
     /// Waits for the close frame and answers its code (`None` when the connection ended
     /// without one).
     pub async fn close_code(&mut self) -> Option<u16> {
-        loop {
-            match self.next_message().await {
-                Some(Message::Close(frame)) => return frame.map(|frame| frame.code.into()),
-                None => return None,
-                Some(_) => continue,
-            }
-        }
+        self.0.close_code().await.unwrap()
     }
 }
 
@@ -465,6 +401,8 @@ pub fn invited(session: &Value) -> Vec<(String, i64, i64)> {
 /// A `social-events serve` process of its own, on the shared database server.
 pub struct ServeProcess {
     pub addr: SocketAddr,
+    /// The database server it uses.
+    pub mongodb_uri: String,
     child: std::process::Child,
 }
 
@@ -488,7 +426,11 @@ impl ServeProcess {
             .stdin(std::process::Stdio::null())
             .spawn()
             .expect("the server binary starts");
-        let process = ServeProcess { addr, child };
+        let process = ServeProcess {
+            addr,
+            mongodb_uri: uri.to_owned(),
+            child,
+        };
         let health = format!("http://{addr}/healthz");
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
         while reqwest::get(&health).await.is_err() {
@@ -506,13 +448,7 @@ impl ServeProcess {
         let token = TokenSigner::hs256(SECRET.as_bytes())
             .sign_for_user(user_id, 3600)
             .unwrap();
-        let url = format!("ws://{}/api/v0/ws?token={token}", self.addr);
-        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Client {
-            stream,
-            next_id: 0,
-            kept: std::collections::VecDeque::new(),
-        }
+        Client::connect(&format!("ws://{}/api/v0/ws", self.addr), &token).await
     }
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod events;
 mod events_visibility;
+mod fixtures;
 mod helpers;
 mod invitation_file;
 mod invitations;

@@ -1,0 +1,406 @@
+//! QA fixture replay: JSON scenarios in `fixtures/` replayed against a running server.
+//!
+//! A scenario is self-contained: the users and memberships it needs (seeded through the
+//! server's database), then steps. Each step sends a request frame as a named user and
+//! states what must come back under `expect` (see [`matching`] for matchers and
+//! variables), and may state the pushes a user must receive (`pushes`) or must not
+//! (`noPushesTo`). The variable `${run}` is unique to each replay, so that a scenario
+//! replays any number of times against the same server. `fixtures/README.md` documents
+//! the format.
+
+pub mod client;
+pub mod matching;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::TokenSigner;
+use crate::import::{ImportFile, import};
+use crate::store::Store;
+use client::Client;
+use matching::{Variables, compare, substitute};
+
+/// Longest wait for an expected push.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Lifetime of the tokens the replayer mints.
+const TOKEN_TTL_SECONDS: i64 = 3600;
+
+/// One scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Users in the shape of `social-events import`.
+    #[serde(default)]
+    pub users: Vec<Value>,
+    /// Memberships in the shape of `social-events import`.
+    #[serde(default)]
+    pub memberships: Vec<Value>,
+    pub steps: Vec<Step>,
+}
+
+/// One request and what must follow it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Step {
+    #[serde(default)]
+    pub name: String,
+    /// The user id that sends the request.
+    #[serde(rename = "as")]
+    pub user: String,
+    /// `{"endpoint": ..., "data": ...}`; the replayer adds `event`.
+    pub send: Value,
+    /// What the response frame must hold.
+    pub expect: Value,
+    #[serde(default)]
+    pub pushes: Vec<ExpectedPush>,
+    #[serde(default)]
+    pub no_pushes_to: Vec<String>,
+}
+
+/// A push a user must receive after the step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedPush {
+    pub to: String,
+    pub expect: Value,
+}
+
+/// The server a replay runs against.
+pub struct Target {
+    /// WebSocket URL of the server (`ws://host:port`, with or without `/api/v0/ws`).
+    pub url: String,
+    /// The server's database, for seeding users and memberships.
+    pub store: Store,
+    /// Signs the scenario users' tokens with the server's secret.
+    pub signer: TokenSigner,
+}
+
+impl Target {
+    fn websocket_url(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        if base.ends_with("/api/v0/ws") {
+            base.to_owned()
+        } else {
+            format!("{base}/api/v0/ws")
+        }
+    }
+}
+
+/// What went wrong in a scenario.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1-based step number; 0 for the scenario itself.
+    pub step: usize,
+    pub what: String,
+    pub expected: Option<Box<Value>>,
+    pub actual: Option<Box<Value>>,
+    pub differences: Vec<String>,
+}
+
+impl Failure {
+    fn scenario(what: impl Into<String>) -> Failure {
+        Failure {
+            step: 0,
+            what: what.into(),
+            expected: None,
+            actual: None,
+            differences: Vec::new(),
+        }
+    }
+}
+
+/// The result of one scenario.
+#[derive(Debug)]
+pub struct Outcome {
+    pub path: PathBuf,
+    pub name: String,
+    pub steps: usize,
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// One line for a pass; for a failure, the file, the step, the expected and actual
+    /// frames, and one line per difference.
+    pub fn report(&self) -> String {
+        let path = self.path.display();
+        let Some(failure) = &self.failure else {
+            return format!("PASS {path} — {} ({} steps)", self.name, self.steps);
+        };
+        let mut text = format!("FAIL {path} — {}\n", self.name);
+        let place = if failure.step == 0 {
+            "scenario".to_owned()
+        } else {
+            format!("step {}", failure.step)
+        };
+        let _ = writeln!(text, "  {place}: {}", failure.what);
+        if let Some(expected) = &failure.expected {
+            let _ = writeln!(text, "  expected: {expected}");
+        }
+        if let Some(actual) = &failure.actual {
+            let _ = writeln!(text, "  actual:   {actual}");
+        }
+        if !failure.differences.is_empty() {
+            let _ = writeln!(text, "  differences:");
+            for difference in &failure.differences {
+                let _ = writeln!(text, "    {difference}");
+            }
+        }
+        text.trim_end().to_owned()
+    }
+}
+
+/// The scenario files in `paths`: files as given, folders searched for `*.json`, sorted.
+pub fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            collect_json(path, &mut files)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_json(folder: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot read {}", folder.display()))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect_json(&entry, files)?;
+        } else if entry
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a scenario file.
+pub fn read_scenario(path: &Path) -> anyhow::Result<Scenario> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid scenario", path.display()))
+}
+
+/// Replays one scenario file.
+pub async fn replay_file(target: &Target, path: &Path) -> Outcome {
+    let scenario = match read_scenario(path) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            return Outcome {
+                path: path.to_owned(),
+                name: String::new(),
+                steps: 0,
+                failure: Some(Failure::scenario(format!("{error:#}"))),
+            };
+        }
+    };
+    let failure = replay(target, &scenario).await.err();
+    Outcome {
+        path: path.to_owned(),
+        name: scenario.name,
+        steps: scenario.steps.len(),
+        failure,
+    }
+}
+
+/// Replays a scenario: seeds its world, connects its users, runs its steps.
+pub async fn replay(target: &Target, scenario: &Scenario) -> Result<(), Failure> {
+    let mut variables = Variables::new();
+    variables.insert(
+        "run".to_owned(),
+        json!(format!("{:010x}", rand::random::<u64>() >> 24)),
+    );
+    seed(target, scenario, &variables).await.map_err(|error| {
+        Failure::scenario(format!("cannot seed users and memberships: {error:#}"))
+    })?;
+
+    let mut clients: BTreeMap<String, Client> = BTreeMap::new();
+    for step in &scenario.steps {
+        let names = std::iter::once(&step.user)
+            .chain(step.pushes.iter().map(|push| &push.to))
+            .chain(&step.no_pushes_to);
+        for name in names {
+            let user_id = user_id(name, &variables).map_err(Failure::scenario)?;
+            if let std::collections::btree_map::Entry::Vacant(entry) = clients.entry(user_id) {
+                let token = target
+                    .signer
+                    .sign_for_user(entry.key(), TOKEN_TTL_SECONDS)
+                    .map_err(|error| Failure::scenario(error.to_string()))?;
+                let client = Client::connect(&target.websocket_url(), &token)
+                    .await
+                    .map_err(|error| {
+                        Failure::scenario(format!("cannot connect as {}: {error:#}", entry.key()))
+                    })?;
+                entry.insert(client);
+            }
+        }
+    }
+
+    for (index, step) in scenario.steps.iter().enumerate() {
+        run_step(step, &mut clients, &mut variables)
+            .await
+            .map_err(|mut failure| {
+                failure.step = index + 1;
+                failure
+            })?;
+    }
+    Ok(())
+}
+
+async fn seed(target: &Target, scenario: &Scenario, variables: &Variables) -> anyhow::Result<()> {
+    let users =
+        substitute(&Value::Array(scenario.users.clone()), variables).map_err(anyhow::Error::msg)?;
+    let memberships = substitute(&Value::Array(scenario.memberships.clone()), variables)
+        .map_err(anyhow::Error::msg)?;
+    let file = ImportFile {
+        users: serde_json::from_value(users).context("users")?,
+        memberships: serde_json::from_value(memberships).context("memberships")?,
+    };
+    import(&target.store, &file).await.map(drop)
+}
+
+fn user_id(name: &str, variables: &Variables) -> Result<String, String> {
+    match substitute(&json!(name), variables)? {
+        Value::String(user_id) if !user_id.is_empty() => Ok(user_id),
+        other => Err(format!("a user must be a non-empty string, not {other}")),
+    }
+}
+
+fn client<'a>(
+    clients: &'a mut BTreeMap<String, Client>,
+    user_id: &str,
+) -> Result<&'a mut Client, Failure> {
+    clients
+        .get_mut(user_id)
+        .ok_or_else(|| Failure::scenario(format!("{user_id} is not connected")))
+}
+
+async fn run_step(
+    step: &Step,
+    clients: &mut BTreeMap<String, Client>,
+    variables: &mut Variables,
+) -> Result<(), Failure> {
+    let sender = user_id(&step.user, variables).map_err(Failure::scenario)?;
+    let send = substitute(&step.send, variables).map_err(Failure::scenario)?;
+    let endpoint = send["endpoint"].as_str().unwrap_or_default().to_owned();
+    let title = if step.name.is_empty() {
+        format!("{endpoint} as {sender}")
+    } else {
+        format!("{} ({endpoint} as {sender})", step.name)
+    };
+
+    let silent: Vec<String> = step
+        .no_pushes_to
+        .iter()
+        .map(|name| user_id(name, variables))
+        .collect::<Result<_, _>>()
+        .map_err(Failure::scenario)?;
+    for user in &silent {
+        // Whatever earlier steps sent this user is taken out of the way first.
+        client(clients, user)?
+            .frames_before_sentinel()
+            .await
+            .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
+    }
+
+    let data = send.get("data").cloned().unwrap_or_else(|| json!({}));
+    let actual = client(clients, &sender)?
+        .request(&endpoint, data)
+        .await
+        .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
+    let expected = substitute(&step.expect, variables).map_err(Failure::scenario)?;
+    let differences = compare(&expected, &actual, variables);
+    if !differences.is_empty() {
+        return Err(Failure {
+            step: 0,
+            what: title,
+            expected: Some(Box::new(expected)),
+            actual: Some(Box::new(actual)),
+            differences,
+        });
+    }
+
+    for push in &step.pushes {
+        let receiver = user_id(&push.to, variables).map_err(Failure::scenario)?;
+        let expected = substitute(&push.expect, variables).map_err(Failure::scenario)?;
+        expect_push(client(clients, &receiver)?, &expected, variables)
+            .await
+            .map_err(|(differences, actual)| Failure {
+                step: 0,
+                what: format!("{title}: the push to {receiver}"),
+                expected: Some(Box::new(expected.clone())),
+                actual: actual.map(Box::new),
+                differences,
+            })?;
+    }
+
+    for user in &silent {
+        let received = client(clients, user)?
+            .frames_before_sentinel()
+            .await
+            .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
+        if let Some(first) = received.into_iter().next() {
+            return Err(Failure {
+                step: 0,
+                what: format!("{title}: {user} must receive no push"),
+                expected: None,
+                actual: Some(Box::new(first)),
+                differences: vec![format!("{user}: received a push")],
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the receiver's frames until one matches; frames before it are skipped.
+async fn expect_push(
+    receiver: &mut Client,
+    expected: &Value,
+    variables: &mut Variables,
+) -> Result<(), (Vec<String>, Option<Value>)> {
+    let deadline = tokio::time::Instant::now() + PUSH_TIMEOUT;
+    let mut closest: Option<(Vec<String>, Value)> = None;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = match receiver.next_frame_within(left).await {
+            Ok(frame) => frame,
+            Err(error) => {
+                let (mut differences, actual) =
+                    closest.map_or((Vec::new(), None), |(d, a)| (d, Some(a)));
+                differences.insert(
+                    0,
+                    format!("no matching push within {PUSH_TIMEOUT:?}: {error:#}"),
+                );
+                return Err((differences, actual));
+            }
+        };
+        let mut trial = variables.clone();
+        let differences = compare(expected, &frame, &mut trial);
+        if differences.is_empty() {
+            *variables = trial;
+            return Ok(());
+        }
+        closest = Some((differences, frame));
+    }
+}
