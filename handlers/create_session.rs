@@ -92,6 +92,11 @@ impl Endpoint for CreateSession {
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
         store.insert_session(&session).await?;
+        if event.is_some() && store.find_event(&session.event_id).await?.is_none() {
+            // The event was deleted while the session was being created.
+            store.delete_session(&session.id).await?;
+            return Err(ApiError::not_found("event"));
+        }
         let invitees = session
             .invited
             .iter()

@@ -1,6 +1,7 @@
 //! `social:deleteUserSessionInvitations`: the owner or an admin of the event's source
 //! removes invitations by user id. A removed user who had joined a Private session leaves
-//! it too, and hears `social:sessionDeleted`; ids that were not invited are ignored.
+//! it too. A removed user who can no longer see the session hears
+//! `social:sessionDeleted`; ids that were not invited are ignored.
 
 use serde::Deserialize;
 
@@ -50,17 +51,17 @@ impl Endpoint for DeleteUserSessionInvitations {
             )
             .await?
             .ok_or_else(|| ApiError::not_found("session"))?;
-        // Uninvited from a Private session, a user loses sight of it.
-        let lost_sight = if private {
-            request
-                .users_to_invite
-                .iter()
-                .filter(|user_id| access.session.is_invited(user_id))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // A removed invitee who can no longer see the session (a Private one, or one of an
+        // event they see only through the invitation) is told it is gone.
+        let mut lost_sight = Vec::new();
+        for user_id in &request.users_to_invite {
+            if access.session.is_invited(user_id) {
+                let viewer = Viewer::load(store, user_id, std::slice::from_ref(&changed)).await?;
+                if !viewer.can_see(&changed) {
+                    lost_sight.push(user_id.clone());
+                }
+            }
+        }
         let change = SessionChange::updated(&changed).and_deleted_for(lost_sight);
         context.state.pushes.publish(change).await;
         Ok(())

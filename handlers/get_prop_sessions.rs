@@ -13,6 +13,8 @@ use crate::sessions::schedule;
 const ANSWERED: usize = 2;
 /// Single sessions read per query while looking for visible ones.
 const PAGE: i64 = 50;
+/// Most recurring sessions considered at one prop.
+const MAX_RECURRING: i64 = 200;
 
 /// The endpoint.
 pub struct GetPropSessions;
@@ -54,7 +56,8 @@ impl Endpoint for GetPropSessions {
         let user_id = &context.caller.user_id;
         let now = Utc::now();
         let now_bson = bson::DateTime::from_chrono(now);
-        let mut candidates = Vec::new();
+        // Visible sessions with their events; their occurrences are computed below.
+        let mut visible: Vec<(SessionDocument, Option<EventDocument>)> = Vec::new();
 
         // Single sessions come sorted by start: the first visible ones are the nearest.
         let mut found_single = 0;
@@ -69,7 +72,8 @@ impl Endpoint for GetPropSessions {
             for session in page {
                 if found_single < ANSWERED && viewer.can_see(&session) {
                     found_single += 1;
-                    push_candidate(&mut candidates, &viewer, session, now);
+                    let event = viewer.event_of(&session).cloned();
+                    visible.push((session, event));
                 }
             }
             if exhausted || found_single >= ANSWERED {
@@ -78,15 +82,25 @@ impl Endpoint for GetPropSessions {
         }
 
         let recurring = store
-            .recurring_sessions_at_prop(&request.room_id, &request.prop_id)
+            .recurring_sessions_at_prop(&request.room_id, &request.prop_id, MAX_RECURRING)
             .await?;
         let viewer = Viewer::load(store, user_id, &recurring).await?;
         for session in recurring {
             if viewer.can_see(&session) {
-                push_candidate(&mut candidates, &viewer, session, now);
+                let event = viewer.event_of(&session).cloned();
+                visible.push((session, event));
             }
         }
 
+        // Walking a long recurrence is CPU work: keep it off the async workers.
+        let mut candidates = tokio::task::spawn_blocking(move || {
+            visible
+                .into_iter()
+                .filter_map(|(session, event)| candidate(session, event.as_ref(), now))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|error| ApiError::Unexpected(error.into()))?;
         candidates.sort_by(|a, b| {
             (!a.ongoing, a.start, &a.session.id).cmp(&(!b.ongoing, b.start, &b.session.id))
         });
@@ -101,23 +115,22 @@ impl Endpoint for GetPropSessions {
     }
 }
 
-fn push_candidate(
-    candidates: &mut Vec<Candidate>,
-    viewer: &Viewer,
+/// The session with its current or next occurrence; `None` when all have ended.
+fn candidate(
     session: SessionDocument,
+    event: Option<&EventDocument>,
     now: DateTime<Utc>,
-) {
-    let Ok(schedule) = schedule(&session, viewer.event_of(&session)) else {
+) -> Option<Candidate> {
+    let Ok(schedule) = schedule(&session, event) else {
         tracing::warn!(session = %session.id, "stored session has an invalid schedule");
-        return;
+        return None;
     };
-    if let Some(start) = schedule.current_or_next(now) {
-        candidates.push(Candidate {
-            ongoing: schedule.is_ongoing(start, now),
-            start,
-            session,
-        });
-    }
+    let start = schedule.current_or_next(now)?;
+    Some(Candidate {
+        ongoing: schedule.is_ongoing(start, now),
+        start,
+        session,
+    })
 }
 
 inventory::submit! { Registration::of::<GetPropSessions>() }

@@ -4,14 +4,16 @@
 //! Joining twice, or joining one's own session, changes nothing. Joining accepts an
 //! invitation, a declined one too.
 //!
-//! The capacity check is part of the atomic update's filter, so the limits hold however
-//! many clients join at the same moment.
+//! The capacity check, the session type, its validity and (for a Private session) the
+//! invitation are part of the atomic update's filter, so the rules hold however many
+//! clients join, and whatever else changes, at the same moment.
 
 use std::num::NonZeroU64;
 
 use serde::Deserialize;
 
 use crate::prelude::*;
+use crate::store::sessions::JoinCondition;
 
 /// How often a join is retried when the session changed between reading and joining.
 const ATTEMPTS: usize = 20;
@@ -35,43 +37,31 @@ impl Endpoint for JoinSession {
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let store = &context.state.store;
         let me = &*context.caller.user_id;
-        let access =
-            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-        let session = &access.session;
-        if session.session_type == session_type::PRIVATE && !session.is_invited(me) {
-            return Err(ApiError::not_found("session"));
-        }
-        if !session.is_valid {
-            return Err(ApiError::Conflict(
-                "the session's room or prop no longer exists".to_owned(),
-            ));
-        }
-        if access.viewer.event_is_unpublished_for_caller(session) {
-            return Err(ApiError::Conflict("the event is not published".to_owned()));
-        }
-        if session.owner_id == me {
-            return Ok(());
-        }
-        let capacity = capacity(session, access.event().map(|event| event.participant_limit));
         for _ in 0..ATTEMPTS {
-            let now = Timestamp::now().into();
-            if let Some(joined) = store.join_session(&session.id, me, capacity, now).await? {
-                context
-                    .state
-                    .pushes
-                    .publish(SessionChange::updated(&joined))
-                    .await;
+            let access =
+                SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
+            let session = &access.session;
+            if session.owner_id == me {
                 return Ok(());
             }
-            let current = store
-                .find_session(&session.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("session"))?;
-            if current.has_joined(me) {
+            let private = session.session_type == session_type::PRIVATE;
+            if private && !session.is_invited(me) {
+                return Err(ApiError::not_found("session"));
+            }
+            if !session.is_valid {
+                return Err(ApiError::Conflict(
+                    "the session's room or prop no longer exists".to_owned(),
+                ));
+            }
+            if access.viewer.event_is_unpublished_for_caller(session) {
+                return Err(ApiError::Conflict("the event is not published".to_owned()));
+            }
+            if session.has_joined(me) {
                 return Ok(());
             }
+            let capacity = capacity(session, access.event().map(|event| event.participant_limit));
             if let Some(capacity) = capacity
-                && current.joined.len() as u64 >= capacity.get()
+                && session.joined.len() as u64 >= capacity.get()
             {
                 return Err(ApiError::Conflict(
                     if session.session_type == session_type::OPEN_SLOT {
@@ -82,6 +72,21 @@ impl Endpoint for JoinSession {
                     .to_owned(),
                 ));
             }
+            let condition = JoinCondition {
+                capacity,
+                session_type: session.session_type,
+                invitation_required: private,
+            };
+            let now = Timestamp::now().into();
+            if let Some(joined) = store.join_session(&session.id, me, condition, now).await? {
+                context
+                    .state
+                    .pushes
+                    .publish(SessionChange::updated(&joined))
+                    .await;
+                return Ok(());
+            }
+            // The session changed between reading and joining: decide again.
         }
         Err(ApiError::Conflict(
             "the session is changing too fast; retry".to_owned(),

@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::prelude::*;
 
+/// How often an update is re-applied when other updates keep coming first.
+const ATTEMPTS: usize = 10;
+
 /// The endpoint.
 pub struct UpdateSession;
 
@@ -38,37 +41,46 @@ impl Endpoint for UpdateSession {
         let store = &context.state.store;
         let fields = &request.session;
         let session_id = fields.id.as_deref().unwrap_or_default();
-        let access = SessionAccess::load_visible(store, &context.caller, session_id).await?;
-        access.ensure_may_manage()?;
-        if let Some(event_id) = &fields.event_id
-            && *event_id != access.session.event_id
-        {
-            return Err(ApiError::invalid(
-                FieldPath::data().field("session").field("eventId"),
-                "a session cannot move to another event",
-            ));
+        for _ in 0..ATTEMPTS {
+            let access = SessionAccess::load_visible(store, &context.caller, session_id).await?;
+            access.ensure_may_manage()?;
+            if let Some(event_id) = &fields.event_id
+                && *event_id != access.session.event_id
+            {
+                return Err(ApiError::invalid(
+                    FieldPath::data().field("session").field("eventId"),
+                    "a session cannot move to another event",
+                ));
+            }
+            let mut merged = access.session.clone();
+            fields.apply_to(&mut merged, access.event())?;
+            let updated = store
+                .update_session_fields(
+                    session_id,
+                    access.session.sequence,
+                    changed_fields(fields, &merged)?,
+                    Timestamp::now().into(),
+                )
+                .await?;
+            if let Some(updated) = updated {
+                context
+                    .state
+                    .pushes
+                    .publish(SessionChange::updated(&updated))
+                    .await;
+                return render_session(store, &context.caller.user_id, &updated).await;
+            }
+            // Another update came first: apply this one to the session as it is now.
         }
-        let mut merged = access.session.clone();
-        fields.apply_to(&mut merged, access.event())?;
-        let updated = store
-            .update_session_fields(
-                session_id,
-                changed_fields(fields, &merged)?,
-                Timestamp::now().into(),
-            )
-            .await?
-            .ok_or_else(|| ApiError::not_found("session"))?;
-        context
-            .state
-            .pushes
-            .publish(SessionChange::updated(&updated))
-            .await;
-        render_session(store, &context.caller.user_id, &updated).await
+        Err(ApiError::Conflict(
+            "the session is being changed by others at the same time; retry".to_owned(),
+        ))
     }
 }
 
 /// The stored fields that the request changes, taken from the merged session. Only these
-/// are written, so concurrent updates of other fields are not lost.
+/// are written (derived `endDate` included), and only while the session is still at the
+/// sequence the merge was made from, so concurrent updates are neither lost nor mixed.
 fn changed_fields(fields: &SessionFields, merged: &SessionDocument) -> Result<Document, ApiError> {
     let stored = bson::to_document(merged).map_err(|error| ApiError::Unexpected(error.into()))?;
     let present = [

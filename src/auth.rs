@@ -18,8 +18,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 const DEV_SECRET_FILE: &str = "jwt-secret";
 
 /// The claims this service reads. `sub` is the user id; the profile claims fill a new user
-/// document on first connect.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// document on first connect (`email` only when `email_verified` is true).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub exp: i64,
@@ -30,7 +30,13 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
 }
 
 /// Verifies tokens with one configured key: an HS256 shared secret or an RS256 public key.
@@ -73,7 +79,28 @@ impl TokenVerifier {
         let mut validation = Validation::new(algorithm);
         validation.leeway = MAX_LEEWAY_SECONDS;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // Checked only when configured: tokens of identity providers carry an `aud`.
+        validation.validate_aud = false;
         TokenVerifier { key, validation }
+    }
+
+    /// Also requires `aud` to name `audience`.
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.validation.set_audience(&[audience]);
+        self.validation.validate_aud = true;
+        self.validation
+            .required_spec_claims
+            .insert("aud".to_owned());
+        self
+    }
+
+    /// Also requires `iss` to be `issuer`.
+    pub fn with_issuer(mut self, issuer: &str) -> Self {
+        self.validation.set_issuer(&[issuer]);
+        self.validation
+            .required_spec_claims
+            .insert("iss".to_owned());
+        self
     }
 
     /// The same verifier with another leeway, capped at [`MAX_LEEWAY_SECONDS`].
@@ -104,13 +131,28 @@ impl TokenVerifier {
 /// Signs HS256 tokens; used by `social-events token`, the fixture replayer and tests.
 pub struct TokenSigner {
     key: EncodingKey,
+    audience: Option<String>,
+    issuer: Option<String>,
 }
 
 impl TokenSigner {
     pub fn hs256(secret: &[u8]) -> Self {
         TokenSigner {
             key: EncodingKey::from_secret(secret),
+            audience: None,
+            issuer: None,
         }
+    }
+
+    /// Tokens for users also carry this `aud` and `iss`, as the verifier may require.
+    pub fn with_audience_and_issuer(
+        mut self,
+        audience: Option<String>,
+        issuer: Option<String>,
+    ) -> Self {
+        self.audience = audience;
+        self.issuer = issuer;
+        self
     }
 
     /// A token for `claims`.
@@ -124,10 +166,9 @@ impl TokenSigner {
         self.sign(&Claims {
             sub: user_id.to_owned(),
             exp: chrono::Utc::now().timestamp() + ttl_seconds,
-            given_name: None,
-            family_name: None,
-            email: None,
-            picture: None,
+            aud: self.audience.clone(),
+            iss: self.issuer.clone(),
+            ..Claims::default()
         })
     }
 }
@@ -242,6 +283,48 @@ mod tests {
                 .verify(&token)
                 .is_err()
         );
+    }
+
+    fn token_with(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_audience_is_accepted_unless_one_is_configured_and_differs() {
+        let exp = chrono::Utc::now().timestamp() + 60;
+        let token =
+            token_with(serde_json::json!({"sub": "u1", "exp": exp, "aud": "app", "iss": "idp"}));
+        let verifier = TokenVerifier::hs256(SECRET).unwrap();
+        assert!(verifier.verify(&token).is_ok(), "no audience configured");
+        assert!(
+            verifier
+                .clone()
+                .with_audience("app")
+                .with_issuer("idp")
+                .verify(&token)
+                .is_ok()
+        );
+        assert!(
+            verifier
+                .clone()
+                .with_audience("other")
+                .verify(&token)
+                .is_err()
+        );
+        assert!(
+            verifier
+                .clone()
+                .with_issuer("other")
+                .verify(&token)
+                .is_err()
+        );
+        let without = token_with(serde_json::json!({"sub": "u1", "exp": exp}));
+        assert!(verifier.with_audience("app").verify(&without).is_err());
     }
 
     #[test]

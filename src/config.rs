@@ -68,6 +68,14 @@ pub struct AuthArgs {
     /// RS256 public key, a PEM file.
     #[arg(long, env = "SOCIAL_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
+
+    /// Required `aud` of tokens (unset: not checked).
+    #[arg(long, env = "SOCIAL_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Required `iss` of tokens (unset: not checked).
+    #[arg(long, env = "SOCIAL_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

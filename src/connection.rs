@@ -19,6 +19,8 @@ use crate::envelope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Longest wait for one frame to be written before the peer counts as stuck.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for the peer's part of the closing handshake.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 
@@ -55,9 +57,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
             // The writer closes a connection that was too slow to take its frames.
             () = kicked.cancelled() => break None,
             () = &mut expiry => {
-                let error = ApiError::Unauthorized("token expired".to_owned());
-                let frame = envelope::encode_failure(TOKEN_EXPIRED_ENDPOINT, None, &error);
-                let _ = outgoing.send(Message::Text(frame)).await;
+                let _ = outgoing.send(Message::Text(token_expired_frame())).await;
                 break Some((CloseCode::Policy, "token expired"));
             }
             message = stream.next() => match message {
@@ -77,7 +77,17 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                         let _ = outgoing.send(Message::Text(refuse(&text, error))).await;
                         continue;
                     }
-                    let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    // Waiting for a free slot must not hold off shutdown, expiry or a kick.
+                    let permit = tokio::select! {
+                        permit = Arc::clone(&permits).acquire_owned() => permit,
+                        () = state.shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
+                        () = &mut expiry => {
+                            let _ = outgoing.try_send(Message::Text(token_expired_frame()));
+                            break Some((CloseCode::Policy, "token expired"));
+                        }
+                        () = kicked.cancelled() => break None,
+                    };
+                    let Ok(permit) = permit else {
                         break None;
                     };
                     let context = context.clone();
@@ -150,15 +160,28 @@ async fn write_frames(
         let sent = tokio::select! {
             biased;
             () = kicked.cancelled() => break,
-            sent = sink.send(message) => sent,
+            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)) => sent,
         };
-        if sent.is_err() || closing {
-            return;
+        match sent {
+            Ok(Ok(())) if !closing => {}
+            Ok(_) => return,
+            // A peer that takes no data for this long is gone or stuck: drop it.
+            Err(_) => {
+                tracing::warn!("a frame could not be written for {WRITE_TIMEOUT:?}: disconnecting");
+                kicked.cancel();
+                break;
+            }
         }
     }
     let close = Message::Close(Some((CloseCode::Again, "too slow to receive".to_owned())));
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
     while queue.recv().await.is_some() {}
+}
+
+/// The frame that tells a client its token expired.
+fn token_expired_frame() -> String {
+    let error = ApiError::Unauthorized("token expired".to_owned());
+    envelope::encode_failure(TOKEN_EXPIRED_ENDPOINT, None, &error)
 }
 
 /// Decodes, dispatches and answers one text frame. Always produces exactly one frame,

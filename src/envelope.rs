@@ -47,28 +47,27 @@ pub fn decode(text: &str) -> Result<Request, Undecodable> {
             "frame must be a JSON object".to_owned(),
         ));
     };
+    let endpoint_field = frame.remove("endpoint");
+    let readable_endpoint = match &endpoint_field {
+        Some(Value::String(endpoint)) => endpoint.clone(),
+        _ => String::new(),
+    };
     let event_id = match frame.get("event") {
         None | Some(Value::Null) => None,
         Some(Value::Object(stamp)) => match stamp.get("id") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) => Some(id.clone()),
             Some(_) => {
-                return Err(fail(
-                    String::new(),
-                    None,
-                    "event.id: must be a string".to_owned(),
-                ));
+                let message = "event.id: must be a string".to_owned();
+                return Err(fail(readable_endpoint, None, message));
             }
         },
         Some(_) => {
-            return Err(fail(
-                String::new(),
-                None,
-                "event: must be an object".to_owned(),
-            ));
+            let message = "event: must be an object".to_owned();
+            return Err(fail(readable_endpoint, None, message));
         }
     };
-    let endpoint = match frame.remove("endpoint") {
+    let endpoint = match endpoint_field {
         Some(Value::String(endpoint)) if !endpoint.is_empty() => endpoint,
         Some(Value::String(_)) | None | Some(Value::Null) => {
             return Err(fail(
@@ -208,6 +207,13 @@ mod tests {
         let refused = decode_err(r#"{"data":{},"event":{"id":"x1"}}"#);
         assert_eq!(refused.event_id.as_deref(), Some("x1"));
         assert_eq!(refused.error.to_string(), "endpoint: is required");
+    }
+
+    #[test]
+    fn a_malformed_event_stamp_keeps_the_endpoint_for_the_answer() {
+        let refused = decode_err(r#"{"endpoint":"social:getEvent","event":{"id":5}}"#);
+        assert_eq!(refused.endpoint, "social:getEvent");
+        assert_eq!(refused.error.to_string(), "event.id: must be a string");
     }
 
     #[test]

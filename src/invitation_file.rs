@@ -143,7 +143,9 @@ pub fn invitation(
     }
     if session.is_recurring {
         let until = event.map(|event| Timestamp::from(event.end_date).to_chrono());
-        vevent.add_property("RRULE", calendar_rule(session.recurrence.as_deref(), until));
+        if let Some(rule) = calendar_rule(session.recurrence.as_deref(), start, until) {
+            vevent.add_property("RRULE", rule);
+        }
     }
     let mut calendar = Calendar::new();
     calendar

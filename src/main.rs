@@ -129,12 +129,21 @@ async fn wait_for_signal() {
 /// The verifier for the configured key. Without one, the embedded (development) mode uses
 /// the development secret; production mode refuses to start.
 fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<TokenVerifier> {
-    if let Some(path) = &auth.jwt_public_key {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("cannot read the JWT public key {}", path.display()))?;
-        return TokenVerifier::rs256_pem(&pem);
+    let mut verifier = match &auth.jwt_public_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the JWT public key {}", path.display()))?;
+            TokenVerifier::rs256_pem(&pem)?
+        }
+        None => TokenVerifier::hs256(&signing_secret(auth, database)?)?,
+    };
+    if let Some(audience) = &auth.jwt_audience {
+        verifier = verifier.with_audience(audience);
     }
-    TokenVerifier::hs256(&signing_secret(auth, database)?)
+    if let Some(issuer) = &auth.jwt_issuer {
+        verifier = verifier.with_issuer(issuer);
+    }
+    Ok(verifier)
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
@@ -142,7 +151,7 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         bail!("RS256 tokens are issued by your identity provider; `token` signs HS256 tokens only");
     }
     let secret = signing_secret(&args.auth, &args.database)?;
-    let token = TokenSigner::hs256(&secret).sign_for_user(&args.user, args.ttl)?;
+    let token = signer(&secret, &args.auth).sign_for_user(&args.user, args.ttl)?;
     println!("{token}");
     Ok(())
 }
@@ -172,7 +181,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let target = Target {
         url: args.url.clone(),
         store,
-        signer: TokenSigner::hs256(&secret),
+        signer: signer(&secret, &args.auth),
     };
     let files = scenario_files(&args.paths)?;
     let (mut passed, mut failed) = (0, 0);
@@ -190,4 +199,10 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} scenarios failed", files.len());
     }
     Ok(())
+}
+
+/// Signs tokens that the configured verifier accepts.
+fn signer(secret: &[u8], auth: &AuthArgs) -> TokenSigner {
+    TokenSigner::hs256(secret)
+        .with_audience_and_issuer(auth.jwt_audience.clone(), auth.jwt_issuer.clone())
 }

@@ -352,8 +352,12 @@ impl Pushes {
             return Ok(Vec::new());
         };
         let renderer = SessionRenderer::load(&self.store, std::slice::from_ref(&session)).await?;
+        // A recipient who left the audience since the change (uninvited, declined) must
+        // not see the session as it is now.
+        let current = audience(&session);
         Ok(recipients
             .iter()
+            .filter(|user_id| current.contains(user_id))
             .map(|user_id| {
                 let data = json!({ "session": renderer.render(user_id, &session) });
                 let frame = envelope::encode_success(SESSION_UPDATED, Some(&push.id), Some(&data));

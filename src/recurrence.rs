@@ -5,6 +5,18 @@
 use chrono::{DateTime, Duration, Utc};
 use rrule::{Frequency, RRule, RRuleSet, Tz, Unvalidated};
 
+/// The RRULE parts a session's `recurrence` may use.
+const ALLOWED_PARTS: [&str; 8] = [
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "WKST",
+];
+
 /// Longest accepted `recurrence` text.
 pub const MAX_RULE_CHARS: usize = 500;
 
@@ -23,6 +35,17 @@ impl Rule {
             return Err("must be a single RRULE value".to_owned());
         }
         let value = text.strip_prefix("RRULE:").unwrap_or(text);
+        // At most one occurrence a day: finer parts would let one session cost the server
+        // an occurrence per second of its history.
+        for part in value.split(';') {
+            let name = part.split('=').next().unwrap_or_default();
+            if !ALLOWED_PARTS.contains(&name.to_ascii_uppercase().as_str()) {
+                return Err(format!(
+                    "{name} is not supported; a recurrence uses {}",
+                    ALLOWED_PARTS.join(", ")
+                ));
+            }
+        }
         let rule: RRule<Unvalidated> = value
             .parse()
             .map_err(|error| format!("not a valid RRULE: {error}"))?;
@@ -40,18 +63,41 @@ impl Rule {
 }
 
 /// The RRULE value of a recurring session for a calendar file: its `recurrence`, or the
-/// weekly rule, ending at `until` (the event's end) unless the rule sets its own end.
-pub fn calendar_rule(recurrence: Option<&str>, until: Option<DateTime<Utc>>) -> String {
-    let rule = recurrence
-        .map(|text| text.strip_prefix("RRULE:").unwrap_or(text).to_owned())
-        .unwrap_or_else(|| "FREQ=WEEKLY".to_owned());
-    let has_end = rule
-        .split(';')
-        .any(|part| part.starts_with("UNTIL=") || part.starts_with("COUNT="));
-    match until {
-        Some(until) if !has_end => format!("{rule};UNTIL={}", until.format("%Y%m%dT%H%M%SZ")),
-        _ => rule,
+/// weekly rule, ending as its [`Schedule`] ends. `None` when the session does not repeat
+/// because its event ends before it starts.
+pub fn calendar_rule(
+    recurrence: Option<&str>,
+    start: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Option<String> {
+    if until.is_some_and(|until| until < start) {
+        return None;
     }
+    let text = recurrence
+        .map(|text| text.strip_prefix("RRULE:").unwrap_or(text))
+        .unwrap_or("FREQ=WEEKLY");
+    let rule = match recurrence {
+        Some(text) => Rule::parse(text).ok()?,
+        None => Rule(RRule::new(Frequency::Weekly)),
+    };
+    Some(match imposed_until(&rule.0, until) {
+        Some(until) => {
+            let kept = text
+                .split(';')
+                .filter(|part| !part.to_ascii_uppercase().starts_with("UNTIL="));
+            let mut parts: Vec<String> = kept.map(str::to_owned).collect();
+            parts.push(format!("UNTIL={}", until.format("%Y%m%dT%H%M%SZ")));
+            parts.join(";")
+        }
+        None => text.to_owned(),
+    })
+}
+
+/// The end that the event's end imposes on a rule: none when the rule counts its
+/// occurrences or already ends earlier.
+fn imposed_until(rule: &RRule<Unvalidated>, until: Option<DateTime<Utc>>) -> Option<DateTime<Tz>> {
+    let until = until?.with_timezone(&Tz::UTC);
+    (rule.get_count().is_none() && rule.get_until().is_none_or(|own| *own > until)).then_some(until)
 }
 
 /// When a session takes place.
@@ -73,6 +119,8 @@ impl Schedule {
         until: Option<DateTime<Utc>>,
     ) -> Result<Schedule, String> {
         let duration = Duration::seconds(duration_seconds);
+        // An event that ends before the session starts leaves only the first occurrence.
+        let repeats = repeats.filter(|_| until.is_none_or(|until| until >= start));
         let Some(rule) = repeats else {
             return Ok(Schedule {
                 start,
@@ -84,11 +132,8 @@ impl Schedule {
             Some(Rule(rule)) => rule.clone(),
             None => RRule::new(Frequency::Weekly),
         };
-        if let Some(until) = until {
-            let until = until.with_timezone(&Tz::UTC);
-            if rule.get_until().is_none_or(|own| *own > until) && rule.get_count().is_none() {
-                rule = rule.until(until);
-            }
+        if let Some(until) = imposed_until(&rule, until) {
+            rule = rule.until(until);
         }
         let repetitions = rule
             .build(start.with_timezone(&Tz::UTC))
@@ -193,20 +238,44 @@ mod tests {
     }
 
     #[test]
-    fn calendar_rules_end_with_the_event_unless_they_end_themselves() {
-        assert_eq!(calendar_rule(None, None), "FREQ=WEEKLY");
+    fn calendar_rules_end_as_the_schedule_ends() {
+        let start = at(2030, 1, 7, 10);
+        let end = Some(at(2030, 2, 1, 18));
+        assert_eq!(calendar_rule(None, start, None).unwrap(), "FREQ=WEEKLY");
         assert_eq!(
-            calendar_rule(None, Some(at(2030, 2, 1, 18))),
+            calendar_rule(None, start, end).unwrap(),
             "FREQ=WEEKLY;UNTIL=20300201T180000Z"
         );
         assert_eq!(
-            calendar_rule(Some("RRULE:FREQ=DAILY;COUNT=5"), Some(at(2030, 2, 1, 18))),
+            calendar_rule(Some("RRULE:FREQ=DAILY;COUNT=5"), start, end).unwrap(),
             "FREQ=DAILY;COUNT=5"
         );
         assert_eq!(
-            calendar_rule(Some("FREQ=MONTHLY"), Some(at(2030, 2, 1, 18))),
-            "FREQ=MONTHLY;UNTIL=20300201T180000Z"
+            calendar_rule(Some("FREQ=MONTHLY;UNTIL=20310101T000000Z"), start, end).unwrap(),
+            "FREQ=MONTHLY;UNTIL=20300201T180000Z",
+            "a rule ending after the event is cut at the event's end"
         );
+        assert_eq!(
+            calendar_rule(Some("FREQ=DAILY;UNTIL=20300110T000000Z"), start, end).unwrap(),
+            "FREQ=DAILY;UNTIL=20300110T000000Z"
+        );
+        assert_eq!(calendar_rule(None, start, Some(at(2030, 1, 1, 0))), None);
+    }
+
+    #[test]
+    fn a_session_starting_after_its_event_ends_happens_once() {
+        let schedule = Schedule::new(
+            at(2030, 1, 7, 10),
+            3600,
+            Some(None),
+            Some(at(2030, 1, 1, 0)),
+        )
+        .unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 1, 1, 0)),
+            Some(at(2030, 1, 7, 10))
+        );
+        assert_eq!(schedule.current_or_next(at(2030, 1, 8, 0)), None);
     }
 
     #[test]
@@ -215,6 +284,9 @@ mod tests {
         assert!(Rule::parse("FREQ=HOURLY").is_err());
         assert!(Rule::parse("FREQ=DAILY\nRRULE:FREQ=WEEKLY").is_err());
         assert!(Rule::parse(&"FREQ=DAILY;".repeat(60)).is_err());
+        let error = Rule::parse("FREQ=DAILY;BYHOUR=0,1,2;BYMINUTE=0,30").unwrap_err();
+        assert!(error.starts_with("BYHOUR is not supported"), "{error}");
+        assert!(Rule::parse("FREQ=DAILY;BYSETPOS=1").is_err());
         assert!(Rule::parse("RRULE:FREQ=WEEKLY;BYDAY=MO,WE").is_ok());
     }
 }

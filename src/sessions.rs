@@ -101,6 +101,12 @@ impl SessionFields {
                 "must be 0 (Public), 1 (Private) or 2 (OpenSlot)",
             ));
         }
+        if self.start_date.is_some_and(|start| start.millis() < 0) {
+            return Err(ApiError::invalid(
+                path.field("startDate"),
+                "must not be before 1970-01-01T00:00:00Z",
+            ));
+        }
         if let Some(duration) = self.duration
             && !(1..=MAX_DURATION_SECONDS).contains(&duration)
         {
@@ -317,17 +323,18 @@ impl Viewer {
     /// Who sees a session: its owner, invitees (declined ones too) and participants always;
     /// for a Private session also the admins of its event's source; for a Public or
     /// OpenSlot one whoever sees its event (every signed-in user for a standalone session).
+    /// A session whose event is gone is seen by nobody.
     pub fn can_see(&self, session: &SessionDocument) -> bool {
+        let event = self.event_of(session);
+        if !session.event_id.is_empty() && event.is_none() {
+            return false;
+        }
         let me = self.user_id.as_str();
         if session.owner_id == me || session.is_invited(me) || session.has_joined(me) {
             return true;
         }
-        let event = self.event_of(session);
-        if session.event_id.is_empty() {
-            return session.session_type != session_type::PRIVATE;
-        }
         let Some(event) = event else {
-            return false;
+            return session.session_type != session_type::PRIVATE;
         };
         if session.session_type == session_type::PRIVATE {
             self.is_admin_of_event_source(event)

@@ -2,11 +2,10 @@
 //! Owned by the wider platform; this service reads it (and `import` writes it for QA).
 
 use bson::doc;
-use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{Store, decode_lenient};
 
 pub const COLLECTION: &str = "memberships";
 
@@ -42,17 +41,22 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
+    /// Read untyped: documents come from the wider platform (see [`decode_lenient`]).
+    fn raw_memberships(&self) -> mongodb::Collection<bson::Document> {
+        self.database().collection(COLLECTION)
+    }
+
     /// Every membership of `user_id` in network `network_id` (network and community level).
     pub async fn memberships_in_network(
         &self,
         user_id: &str,
         network_id: &str,
     ) -> mongodb::error::Result<Vec<MembershipDocument>> {
-        self.memberships()
+        let cursor = self
+            .raw_memberships()
             .find(doc! { "userId": user_id, "networkId": network_id })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        decode_lenient(COLLECTION, cursor).await
     }
 
     /// Every membership of `user_id` in any of `network_ids`.
@@ -64,11 +68,11 @@ impl Store {
         if network_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.memberships()
+        let cursor = self
+            .raw_memberships()
             .find(doc! { "userId": user_id, "networkId": { "$in": network_ids } })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        decode_lenient(COLLECTION, cursor).await
     }
 
     /// Inserts or changes the role of one membership.

@@ -76,6 +76,24 @@ impl Store {
     }
 }
 
+/// Reads every document of `cursor` that decodes as `T`. Documents of the wider platform
+/// that do not (an unknown role, a field of the wrong type) are logged and left out, so
+/// that one malformed document cannot fail every request that touches it.
+pub(crate) async fn decode_lenient<T: serde::de::DeserializeOwned>(
+    collection: &str,
+    mut cursor: mongodb::Cursor<bson::Document>,
+) -> mongodb::error::Result<Vec<T>> {
+    use futures_util::TryStreamExt;
+    let mut decoded = Vec::new();
+    while let Some(document) = cursor.try_next().await? {
+        match bson::from_document(document) {
+            Ok(value) => decoded.push(value),
+            Err(error) => tracing::warn!(collection, %error, "skipping a malformed document"),
+        }
+    }
+    Ok(decoded)
+}
+
 /// A fresh server-generated id: a UUID v7, so ids sort by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

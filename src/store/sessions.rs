@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 
 pub const COLLECTION: &str = "sessions";
+/// How often attaching a pending invitation is tried when other changes come first.
+const ATTACH_ATTEMPTS: usize = 5;
 
 /// A colour with components in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -100,6 +102,17 @@ impl SessionDocument {
     }
 }
 
+/// What must still hold, at the moment of the update, for a user to join a session.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinCondition {
+    /// Most participants besides the owner.
+    pub capacity: Option<NonZeroU64>,
+    /// The session type the decision was made for.
+    pub session_type: i32,
+    /// Only an invitee may join (Private sessions).
+    pub invitation_required: bool,
+}
+
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -169,33 +182,38 @@ impl Store {
             .await
     }
 
-    /// Valid recurring sessions at a prop.
+    /// Valid recurring sessions at a prop, at most `limit` (the earliest started).
     pub async fn recurring_sessions_at_prop(
         &self,
         room_id: &str,
         prop_id: &str,
+        limit: i64,
     ) -> mongodb::error::Result<Vec<SessionDocument>> {
         self.sessions()
             .find(
                 doc! { "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true },
             )
+            .sort(doc! { "startDate": 1, "_id": 1 })
+            .limit(limit)
             .await?
             .try_collect()
             .await
     }
 
-    /// Sets the given fields and counts one more calendar revision; answers the session
-    /// after the change, or `None` when it no longer exists.
+    /// Sets the given fields and counts one more calendar revision, when the session is
+    /// still at `expected_sequence`; answers the session after the change, or `None` when
+    /// another update came first (or the session is gone).
     pub async fn update_session_fields(
         &self,
         session_id: &str,
+        expected_sequence: i64,
         mut set: Document,
         now: bson::DateTime,
     ) -> mongodb::error::Result<Option<SessionDocument>> {
         set.insert("updated", now);
         self.sessions()
             .find_one_and_update(
-                doc! { "_id": session_id },
+                doc! { "_id": session_id, "sequence": expected_sequence },
                 doc! { "$set": set, "$inc": { "sequence": 1 } },
             )
             .return_document(ReturnDocument::After)
@@ -253,21 +271,29 @@ impl Store {
             .await
     }
 
-    /// Adds `user_id` to the participants unless already there and, with a `capacity`,
-    /// only while fewer than `capacity` have joined. A declined invitation becomes accepted.
-    /// Answers the session after the change, or `None` when the condition did not hold.
+    /// Adds `user_id` to the participants when `condition` still holds and they are not
+    /// there yet. A declined invitation becomes accepted. Answers the session after the
+    /// change, or `None` when the condition did not hold.
     pub async fn join_session(
         &self,
         session_id: &str,
         user_id: &str,
-        capacity: Option<NonZeroU64>,
+        condition: JoinCondition,
         now: bson::DateTime,
     ) -> mongodb::error::Result<Option<SessionDocument>> {
-        let mut filter = doc! { "_id": session_id, "joined": { "$ne": user_id } };
-        if let Some(capacity) = capacity {
+        let mut filter = doc! {
+            "_id": session_id,
+            "joined": { "$ne": user_id },
+            "isValid": true,
+            "sessionType": condition.session_type,
+        };
+        if let Some(capacity) = condition.capacity {
             // Fewer than `capacity` participants: no element at index `capacity - 1`.
             let last = capacity.get() - 1;
             filter.insert(format!("joined.{last}"), doc! { "$exists": false });
+        }
+        if condition.invitation_required {
+            filter.insert("invited.userId", user_id);
         }
         self.sessions()
             .find_one_and_update(
@@ -359,28 +385,38 @@ impl Store {
             .try_collect()
             .await?;
         let mut changed = Vec::new();
-        for session in waiting {
-            let role = session
-                .pending_contacts
-                .iter()
-                .find(|pending| pending.keys.iter().any(|key| keys.contains(key)))
-                .map_or(0, |pending| pending.role);
-            let pull = doc! { "pendingContacts": { "keys": { "$in": keys } } };
-            let mut update = doc! { "$pull": pull, "$inc": { "revision": 1 } };
-            if session.owner_id != user_id && !session.is_invited(user_id) {
-                update.insert(
-                    "$push",
-                    doc! { "invited": { "userId": user_id, "role": role } },
-                );
-            }
-            let filter = doc! { "_id": &session.id, "revision": session.revision };
-            if let Some(after) = self
-                .sessions()
-                .find_one_and_update(filter, update)
-                .return_document(ReturnDocument::After)
-                .await?
-            {
-                changed.push(after);
+        for waiting in waiting {
+            let mut session = Some(waiting);
+            // Guarded by the revision; another invitation change coming first means reading
+            // the session again.
+            for _ in 0..ATTACH_ATTEMPTS {
+                let Some(current) = session.take() else { break };
+                let Some(role) = current
+                    .pending_contacts
+                    .iter()
+                    .find(|pending| pending.keys.iter().any(|key| keys.contains(key)))
+                    .map(|pending| pending.role)
+                else {
+                    break;
+                };
+                let pull = doc! { "pendingContacts": { "keys": { "$in": keys } } };
+                let mut update = doc! { "$pull": pull, "$inc": { "revision": 1 } };
+                if current.owner_id != user_id && !current.is_invited(user_id) {
+                    update.insert(
+                        "$push",
+                        doc! { "invited": { "userId": user_id, "role": role } },
+                    );
+                }
+                let filter = doc! { "_id": &current.id, "revision": current.revision };
+                match self
+                    .sessions()
+                    .find_one_and_update(filter, update)
+                    .return_document(ReturnDocument::After)
+                    .await?
+                {
+                    Some(after) => changed.push(after),
+                    None => session = self.find_session(&current.id).await?,
+                }
             }
         }
         Ok(changed)

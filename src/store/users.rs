@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use bson::doc;
-use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{Store, decode_lenient};
 use crate::auth::Claims;
 
 pub const COLLECTION: &str = "users";
@@ -20,28 +19,46 @@ pub(super) fn indexes() -> Vec<IndexModel> {
         .collect()
 }
 
-/// A user's stored profile. Every field but the id may be missing in documents written by
-/// the wider platform, so each has a default.
+/// A user's stored profile. Every field but the id may be missing or `null` in documents
+/// written by the wider platform, so each has a default.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserDocument {
     #[serde(rename = "_id", alias = "id")]
     pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub first_name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub last_name: String,
     /// 0 default, 1 incognito.
+    #[serde(deserialize_with = "null_as_default")]
     pub privacy_mode: i32,
+    #[serde(deserialize_with = "null_as_default")]
     pub avatar: String,
     #[serde(rename = "avatar3D", skip_serializing_if = "Option::is_none")]
     pub avatar_3d: Option<Avatar3d>,
+    #[serde(deserialize_with = "null_as_default")]
     pub company_name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub company_title: String,
     /// Lower-cased e-mail addresses.
+    #[serde(deserialize_with = "null_as_default")]
     pub emails: Vec<String>,
     /// Phone numbers in E.164.
+    #[serde(deserialize_with = "null_as_default")]
     pub phones: Vec<String>,
     /// Facebook identities, `appId:userId`.
+    #[serde(deserialize_with = "null_as_default")]
     pub facebook: Vec<String>,
+}
+
+/// Reads `null` as the type's default, as a missing field is.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// A user's 3D avatar (Ready Player Me).
@@ -65,7 +82,8 @@ impl Avatar3d {
 }
 
 impl UserDocument {
-    /// The document of a user seen for the first time, filled from the token's claims.
+    /// The document of a user seen for the first time, filled from the token's claims. The
+    /// e-mail address is taken only when verified: it can claim pending invitations.
     pub fn from_claims(claims: &Claims) -> UserDocument {
         UserDocument {
             id: claims.sub.clone(),
@@ -75,6 +93,7 @@ impl UserDocument {
             emails: claims
                 .email
                 .iter()
+                .filter(|_| claims.email_verified == Some(true))
                 .map(|email| email.trim().to_lowercase())
                 .filter(|email| !email.is_empty())
                 .collect(),
@@ -85,6 +104,11 @@ impl UserDocument {
 
 impl Store {
     fn users(&self) -> mongodb::Collection<UserDocument> {
+        self.database().collection(COLLECTION)
+    }
+
+    /// Read untyped: documents may come from the wider platform (see [`decode_lenient`]).
+    fn raw_users(&self) -> mongodb::Collection<bson::Document> {
         self.database().collection(COLLECTION)
     }
 
@@ -114,11 +138,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.users()
+        let cursor = self
+            .raw_users()
             .find(doc! { "_id": { "$in": ids } })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        decode_lenient(COLLECTION, cursor).await
     }
 
     /// The users holding any of these contacts (lower-cased e-mails, E.164 phones,
@@ -132,20 +156,37 @@ impl Store {
         if emails.is_empty() && phones.is_empty() && facebook.is_empty() {
             return Ok(Vec::new());
         }
-        self.users()
+        let cursor = self
+            .raw_users()
             .find(doc! { "$or": [
                 { "emails": { "$in": emails } },
                 { "phones": { "$in": phones } },
                 { "facebook": { "$in": facebook } },
             ] })
             .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        decode_lenient(COLLECTION, cursor).await
     }
 
-    /// The user with this id, if any.
+    /// The user with this id, if any (and readable).
     pub async fn find_user(&self, user_id: &str) -> mongodb::error::Result<Option<UserDocument>> {
-        self.users().find_one(doc! { "_id": user_id }).await
+        Ok(self.find_users(&[user_id]).await?.pop())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_fields_of_platform_documents_read_as_defaults() {
+        let document = doc! {
+            "_id": "u1", "firstName": "Ada", "avatar": null, "emails": null, "privacyMode": null,
+        };
+        let user: UserDocument = bson::from_document(document).unwrap();
+        assert_eq!(user.first_name, "Ada");
+        assert_eq!(user.avatar, "");
+        assert!(user.emails.is_empty());
+        assert_eq!(user.privacy_mode, 0);
     }
 }

@@ -23,10 +23,7 @@ fn claims(user_id: &str, expires_in: i64) -> Claims {
     Claims {
         sub: user_id.to_owned(),
         exp: chrono::Utc::now().timestamp() + expires_in,
-        given_name: None,
-        family_name: None,
-        email: None,
-        picture: None,
+        ..Claims::default()
     }
 }
 
@@ -88,6 +85,7 @@ async fn the_first_connect_creates_the_user_from_the_token_claims_once() {
     first.given_name = Some("Ada".into());
     first.family_name = Some("Lovelace".into());
     first.email = Some("Ada@Example.COM".into());
+    first.email_verified = Some(true);
     first.picture = Some("https://img.example/ada.png".into());
     drop(app.connect_with_token(&app.token_with(&first)).await);
     let stored = app

@@ -103,9 +103,9 @@ async fn a_pending_contact_invitation_attaches_to_the_user_who_appears_with_it()
         sub: newcomer.clone(),
         exp: chrono::Utc::now().timestamp() + 600,
         given_name: Some("New".into()),
-        family_name: None,
-        email: Some(address),
-        picture: None,
+        email: Some(address.clone()),
+        email_verified: Some(true),
+        ..Claims::default()
     };
     let mut newcomer_client = app.connect_with_token(&app.token_with(&claims)).await;
     let seen = newcomer_client

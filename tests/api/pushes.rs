@@ -446,3 +446,33 @@ async fn without_change_streams_pushes_are_delivered_within_the_process() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_invitee_who_saw_a_public_session_only_through_the_invitation_is_told_it_is_gone() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({})).await;
+    let outsider_id = unique("outsider");
+    let mut outsider = app.connect(&outsider_id).await;
+    let mut fields = session_fields("Public", 60);
+    fields["eventId"] = event["id"].clone();
+    let session = create_session(&mut net.admin, fields, json!([{"userId": &outsider_id}])).await;
+    let id = session["id"].clone();
+    outsider.next_push("social:sessionUpdated").await;
+    outsider
+        .ok("social:getSession", json!({"sessionId": id}))
+        .await;
+    net.admin
+        .ok(
+            "social:deleteUserSessionInvitations",
+            json!({"sessionId": id, "usersToInvite": [&outsider_id]}),
+        )
+        .await;
+    assert_eq!(
+        outsider.next_push("social:sessionDeleted").await,
+        json!({"sessionId": id})
+    );
+    outsider
+        .fails("social:getSession", json!({"sessionId": id}), 404)
+        .await;
+}

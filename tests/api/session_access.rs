@@ -239,3 +239,19 @@ async fn joining_an_invalid_session_is_a_conflict() {
     let seen = guest.ok("social:getSession", request).await;
     assert_eq!(seen["session"]["isValid"], false);
 }
+
+#[tokio::test]
+async fn the_owner_joining_its_own_private_session_changes_nothing() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut fields = session_fields("Mine", 30);
+    fields["sessionType"] = json!(1);
+    let session = create_session(&mut owner, fields, json!([])).await;
+    owner
+        .ok("social:joinSession", json!({"sessionId": session["id"]}))
+        .await;
+    let seen = owner
+        .ok("social:getSession", json!({"sessionId": session["id"]}))
+        .await;
+    assert!(joined_ids(&seen["session"]).is_empty());
+}

@@ -582,3 +582,117 @@ async fn every_session_endpoint_answers_404_for_a_session_the_caller_cannot_see(
         .ok("social:getSession", json!({"sessionId": id}))
         .await;
 }
+
+#[tokio::test]
+async fn concurrent_updates_of_different_fields_are_all_kept() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(app.connect(&owner).await);
+    }
+    let session = create_session(&mut clients[0], session_fields("S", 60), json!([])).await;
+    let id = session["id"].clone();
+    let changes = [
+        json!({"title": "New title"}),
+        json!({"description": "New description"}),
+        json!({"duration": 7200}),
+        json!({"startDate": "2099-01-01T00:00:00Z"}),
+        json!({"color": {"r": 0, "g": 0, "b": 0, "a": 0.5}}),
+    ];
+    let requests = clients.iter_mut().zip(&changes).map(|(client, change)| {
+        let mut fields = change.clone();
+        fields["id"] = id.clone();
+        client.request("social:updateSession", json!({ "session": fields }))
+    });
+    let frames = futures_util::future::join_all(requests).await;
+    for frame in &frames {
+        assert_eq!(frame["error"]["code"], 0, "{frame}");
+    }
+    let seen = clients[0]
+        .ok("social:getSession", json!({"sessionId": id}))
+        .await;
+    let seen = &seen["session"];
+    assert_eq!(seen["title"], "New title");
+    assert_eq!(seen["description"], "New description");
+    assert_eq!(seen["duration"], 7200);
+    assert_eq!(seen["startDate"], 4_070_908_800_000_i64);
+    assert_eq!(seen["color"]["a"], 0.5);
+    let stored = app
+        .store
+        .find_session(id.as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.end_date.timestamp_millis(),
+        4_070_908_800_000 + 7_200_000,
+        "the derived end follows both the new start and the new duration"
+    );
+}
+
+#[tokio::test]
+async fn recurrences_finer_than_daily_and_starts_before_1970_are_refused() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let mut fields = session_fields("Every second", 60);
+    fields["isRecurring"] = json!(true);
+    fields["recurrence"] = json!("FREQ=DAILY;BYHOUR=0,1,2;BYMINUTE=0,15,30,45;BYSECOND=0,30");
+    let message = client
+        .fails("social:createSession", json!({"session": fields}), 400)
+        .await;
+    assert!(
+        message.starts_with("data.session.recurrence: BYHOUR is not supported"),
+        "{message}"
+    );
+    let mut fields = session_fields("Ancient", 60);
+    fields["startDate"] = json!(-1);
+    let message = client
+        .fails("social:createSession", json!({"session": fields}), 400)
+        .await;
+    assert_eq!(
+        message,
+        "data.session.startDate: must not be before 1970-01-01T00:00:00Z"
+    );
+}
+
+#[tokio::test]
+async fn a_recurring_session_starting_after_its_event_ends_is_accepted_and_happens_once() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({"endDate": "2099-05-01T22:00:00Z"})).await;
+    let mut fields = session_fields("After the party", 60);
+    fields["eventId"] = event["id"].clone();
+    fields["startDate"] = json!("2099-06-01T10:00:00Z");
+    fields["isRecurring"] = json!(true);
+    let session = create_session(&mut net.admin, fields, json!([])).await;
+    assert_eq!(session["isRecurring"], true);
+}
+
+#[tokio::test]
+async fn malformed_platform_documents_do_not_break_requests() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let broken_user = unique("broken");
+    let database = app.store.database();
+    database
+        .collection::<bson::Document>("memberships")
+        .insert_one(doc! {"userId": &net.admin_id, "networkId": &net.id, "role": "owner"})
+        .await
+        .unwrap();
+    database
+        .collection::<bson::Document>("users")
+        .insert_one(doc! {"_id": &broken_user, "firstName": 42, "avatar": null})
+        .await
+        .unwrap();
+    let event = create_event(&mut net.admin, &net.source, "Still works").await;
+    assert_eq!(event["title"], "Still works");
+    let session = create_session(
+        &mut net.admin,
+        session_fields("S", 60),
+        json!([{"userId": &broken_user}]),
+    )
+    .await;
+    assert_eq!(session["invitedUsers"][0]["user"]["id"], broken_user);
+    assert_eq!(session["invitedUsers"][0]["user"]["firstName"], "");
+}
