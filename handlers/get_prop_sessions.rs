@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::events::{MAX_REFERENCE_CHARS, check_max_chars};
+use crate::fields::{MAX_REFERENCE_CHARS, check_max_chars};
 use crate::prelude::*;
 use crate::sessions::schedule;
 

@@ -204,7 +204,10 @@ async fn answer(text: &str, context: RequestContext) -> String {
         endpoint = %request.endpoint,
         event_id = request.event_id.as_deref().unwrap_or(""),
         user = %context.caller.user_id,
+        code = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
     );
+    let frame_span = span.clone();
     async move {
         let result = match Registry::global().find(&request.endpoint) {
             Ok(registration) => AssertUnwindSafe(registration.call(context, request.data))
@@ -229,6 +232,8 @@ async fn answer(text: &str, context: RequestContext) -> String {
             ),
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        frame_span.record("code", code);
+        frame_span.record("duration_ms", duration_ms);
         tracing::info!(code, duration_ms, "answered");
         frame
     }

@@ -7,17 +7,13 @@ use serde_json::{Map, Value};
 use crate::access::{Access, Source};
 use crate::endpoint::Caller;
 use crate::error::{ApiError, FieldPath};
+use crate::fields::{
+    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, check_max_chars, check_title, set_if_present,
+};
 use crate::json_bson::{CLIENT_OBJECT_LIMITS, document_to_object, object_to_document};
 use crate::store::Store;
 use crate::store::events::{EventDocument, status};
 use crate::time::Timestamp;
-
-/// Longest title, in characters.
-pub const MAX_TITLE_CHARS: usize = 200;
-/// Longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
-/// Longest reference to another object (room, resource), in characters.
-pub const MAX_REFERENCE_CHARS: usize = 256;
 
 /// The `event` object of `createEvent` and `updateEvent`. Every field is optional here;
 /// `createEvent` requires some of them, `updateEvent` changes only those present.
@@ -104,30 +100,18 @@ impl EventFields {
                 &FieldPath::data().field("formSchema"),
             )?;
         }
-        if let Some(title) = &self.title {
-            event.title = title.clone();
-        }
-        if let Some(description) = &self.description {
-            event.description = description.clone();
-        }
+        set_if_present(&mut event.title, &self.title);
+        set_if_present(&mut event.description, &self.description);
         if let Some(start) = self.start_date {
             event.start_date = start.into();
         }
         if let Some(end) = self.end_date {
             event.end_date = end.into();
         }
-        if let Some(resource_id) = &self.preview_resource_id {
-            event.preview_resource_id = resource_id.clone();
-        }
-        if let Some(room_id) = &self.room_id {
-            event.room_id = room_id.clone();
-        }
-        if let Some(limit) = self.participant_limit {
-            event.participant_limit = limit;
-        }
-        if let Some(price) = self.price {
-            event.price = price;
-        }
+        set_if_present(&mut event.preview_resource_id, &self.preview_resource_id);
+        set_if_present(&mut event.room_id, &self.room_id);
+        set_if_present(&mut event.participant_limit, &self.participant_limit);
+        set_if_present(&mut event.price, &self.price);
         if event.end_date < event.start_date {
             return Err(if self.end_date.is_some() {
                 ApiError::invalid(path.field("endDate"), "must not be before startDate")
@@ -137,24 +121,6 @@ impl EventFields {
         }
         Ok(())
     }
-}
-
-fn check_title(title: &str, path: &FieldPath) -> Result<(), ApiError> {
-    if title.trim().is_empty() {
-        return Err(ApiError::invalid(path.clone(), "must not be empty"));
-    }
-    check_max_chars(title, MAX_TITLE_CHARS, path)
-}
-
-/// A 400 at `path` when `text` is longer than `max` characters.
-pub fn check_max_chars(text: &str, max: usize, path: &FieldPath) -> Result<(), ApiError> {
-    if text.chars().count() > max {
-        return Err(ApiError::invalid(
-            path.clone(),
-            format!("must be at most {max} characters long"),
-        ));
-    }
-    Ok(())
 }
 
 /// An event as the reference renders it.

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod import;
 pub mod internal;
 pub mod invitation_file;

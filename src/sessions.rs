@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Access, Source};
 use crate::endpoint::Caller;
 use crate::error::{ApiError, FieldPath};
-use crate::events::{MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_max_chars};
+use crate::fields::{
+    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, check_max_chars, check_title, set_if_present,
+};
 use crate::people::{UserDirectory, UserSimple};
 use crate::recurrence::{Rule, Schedule};
 use crate::store::Store;
@@ -72,10 +74,7 @@ impl SessionFields {
     /// Checks each field that is present on its own; `path` is the `session` object's path.
     pub fn validate(&self, path: &FieldPath) -> Result<(), ApiError> {
         if let Some(title) = &self.title {
-            if title.trim().is_empty() {
-                return Err(ApiError::invalid(path.field("title"), "must not be empty"));
-            }
-            check_max_chars(title, MAX_TITLE_CHARS, &path.field("title"))?;
+            check_title(title, &path.field("title"))?;
         }
         if let Some(description) = &self.description {
             check_max_chars(
@@ -147,36 +146,20 @@ impl SessionFields {
         event: Option<&EventDocument>,
     ) -> Result<(), ApiError> {
         let path = FieldPath::data().field("session");
-        if let Some(room_id) = &self.room_id {
-            session.room_id = room_id.clone();
-        }
-        if let Some(prop_id) = &self.prop_id {
-            session.prop_id = prop_id.clone();
-        }
-        if let Some(kind) = self.session_type {
-            session.session_type = kind;
-        }
-        if let Some(title) = &self.title {
-            session.title = title.clone();
-        }
-        if let Some(description) = &self.description {
-            session.description = description.clone();
-        }
+        set_if_present(&mut session.room_id, &self.room_id);
+        set_if_present(&mut session.prop_id, &self.prop_id);
+        set_if_present(&mut session.session_type, &self.session_type);
+        set_if_present(&mut session.title, &self.title);
+        set_if_present(&mut session.description, &self.description);
         if let Some(start) = self.start_date {
             session.start_date = start.into();
         }
-        if let Some(duration) = self.duration {
-            session.duration = duration;
-        }
-        if let Some(recurring) = self.is_recurring {
-            session.is_recurring = recurring;
-        }
+        set_if_present(&mut session.duration, &self.duration);
+        set_if_present(&mut session.is_recurring, &self.is_recurring);
         if let Some(rule) = &self.recurrence {
             session.recurrence = Some(rule.clone()).filter(|rule| !rule.is_empty());
         }
-        if let Some(color) = self.color {
-            session.color = color;
-        }
+        set_if_present(&mut session.color, &self.color);
         session.end_date = bson::DateTime::from_millis(
             session
                 .start_date
