@@ -17,6 +17,8 @@ use tracing::Instrument;
 use crate::endpoint::{Caller, Registry, RequestContext};
 use crate::envelope;
 use crate::error::ApiError;
+use crate::invitations::attach_pending_invitations;
+use crate::pushes::SessionChange;
 use crate::state::AppState;
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
@@ -34,11 +36,10 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
     let (outgoing, queue) = mpsc::channel::<Message>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
     let writer = tokio::spawn(write_frames(sink, queue, kicked.clone()));
-    let registration =
-        state
-            .pushes
-            .hub()
-            .register(&caller.user_id, outgoing.clone(), kicked.clone());
+    let hub = state.pushes.hub();
+    let registration = hub.register(&caller.user_id, outgoing.clone(), kicked.clone());
+    // Registered first, so that the pushes of these new invitations reach this connection.
+    attach_invitations(&state, &caller.user_id).await;
 
     let context = RequestContext {
         state: Arc::clone(&state),
@@ -136,6 +137,19 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
         while let Some(Ok(_)) = stream.next().await {}
     })
     .await;
+}
+
+/// Turns the contact invitations waiting for this user into invitations, and pushes them.
+async fn attach_invitations(state: &AppState, user_id: &str) {
+    match attach_pending_invitations(&state.store, user_id).await {
+        Ok(sessions) => {
+            for session in &sessions {
+                state.pushes.publish(SessionChange::updated(session)).await;
+            }
+        }
+        // They stay pending and attach at a later connect.
+        Err(error) => tracing::warn!(%error, user = user_id, "cannot attach pending invitations"),
+    }
 }
 
 /// Writes queued frames to the socket until the queue closes or a close frame is written.

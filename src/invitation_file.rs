@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus, Property};
+use icalendar::{Calendar, Class, Component, Event, EventLike, Property};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, handler};
@@ -105,11 +105,6 @@ pub fn invitation(
         } else {
             Class::Public
         })
-        .status(if session.is_valid {
-            EventStatus::Confirmed
-        } else {
-            EventStatus::Cancelled
-        })
         .url(&format!(
             "{public_url}/sessions/{}",
             path_segment(&session.id)
@@ -147,12 +142,15 @@ pub fn invitation(
             vevent.add_property("RRULE", rule);
         }
     }
-    let mut calendar = Calendar::new();
+    // Built from empty: `Calendar::new` brings a PRODID of its own, which may occur once.
+    let mut calendar = Calendar::empty();
     calendar
+        .append_property(Property::new("VERSION", "2.0"))
         .append_property(Property::new(
             "PRODID",
             "-//social-events//Session invitation//EN",
         ))
+        .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "REQUEST"))
         .push(vevent.done());
     calendar.done().to_string()

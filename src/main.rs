@@ -184,6 +184,9 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         signer: signer(&secret, &args.auth),
     };
     let files = scenario_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no scenario files (*.json) in the given paths");
+    }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
         let outcome = replay_file(&target, file).await;

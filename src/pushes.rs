@@ -34,6 +34,8 @@ use crate::time::Timestamp;
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
 /// Endpoint name of the push sent when a session is deleted or out of sight.
 pub const SESSION_DELETED: &str = "social:sessionDeleted";
+/// Changes waiting for local delivery (local mode).
+const LOCAL_QUEUE: usize = 1024;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
 
@@ -208,7 +210,8 @@ pub enum PushMode {
 pub struct Pushes {
     store: Store,
     hub: ConnectionHub,
-    mode: PushMode,
+    /// In local mode, the queue of the one task that delivers this process's changes.
+    local: Option<mpsc::Sender<PushDocument>>,
 }
 
 impl Pushes {
@@ -228,19 +231,51 @@ impl Pushes {
                 PushMode::Local
             }
         };
+        let (local, local_queue) = match mode {
+            PushMode::Shared => (None, None),
+            PushMode::Local => {
+                let (sender, receiver) = mpsc::channel(LOCAL_QUEUE);
+                (Some(sender), Some(receiver))
+            }
+        };
         let pushes = std::sync::Arc::new(Pushes {
             store,
             hub: ConnectionHub::default(),
-            mode,
+            local,
         });
         if let Ok(stream) = stream {
             tokio::spawn(std::sync::Arc::clone(&pushes).listen(stream, shutdown));
+        } else if let Some(queue) = local_queue {
+            tokio::spawn(std::sync::Arc::clone(&pushes).deliver_local(queue, shutdown));
         }
         pushes
     }
 
     pub fn mode(&self) -> PushMode {
-        self.mode
+        if self.local.is_some() {
+            PushMode::Local
+        } else {
+            PushMode::Shared
+        }
+    }
+
+    /// Delivers the changes of this process one after the other, in the order they were
+    /// published, as the change stream does for shared delivery.
+    async fn deliver_local(
+        self: std::sync::Arc<Self>,
+        mut queue: mpsc::Receiver<PushDocument>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let push = tokio::select! {
+                () = shutdown.cancelled() => return,
+                push = queue.recv() => match push {
+                    Some(push) => push,
+                    None => return,
+                },
+            };
+            self.deliver(&push).await;
+        }
     }
 
     pub fn hub(&self) -> &ConnectionHub {
@@ -260,9 +295,13 @@ impl Pushes {
             updated_for: change.updated_for,
             deleted_for: change.deleted_for,
         };
-        match self.mode {
-            PushMode::Local => self.deliver(&push).await,
-            PushMode::Shared => {
+        match &self.local {
+            Some(queue) => {
+                if queue.send(push).await.is_err() {
+                    tracing::warn!("local push delivery has stopped");
+                }
+            }
+            None => {
                 if let Err(error) = self.store.insert_push(&push).await {
                     tracing::warn!(%error, session = %push.session_id, "cannot publish a push");
                 }
@@ -355,12 +394,22 @@ impl Pushes {
         // A recipient who left the audience since the change (uninvited, declined) must
         // not see the session as it is now.
         let current = audience(&session);
+        let frame_for = |viewer: &str| {
+            let data = json!({ "session": renderer.render(viewer, &session) });
+            envelope::encode_success(SESSION_UPDATED, Some(&push.id), Some(&data))
+        };
+        // Everyone sees the session alike, but incognito people see themselves: render the
+        // common view once.
+        let common = frame_for("");
         Ok(recipients
             .iter()
             .filter(|user_id| current.contains(user_id))
             .map(|user_id| {
-                let data = json!({ "session": renderer.render(user_id, &session) });
-                let frame = envelope::encode_success(SESSION_UPDATED, Some(&push.id), Some(&data));
+                let frame = if renderer.is_incognito(user_id) {
+                    frame_for(user_id)
+                } else {
+                    common.clone()
+                };
                 (*user_id, frame)
             })
             .collect())

@@ -46,6 +46,15 @@ impl Rule {
                 ));
             }
         }
+        // With a start in UTC, RFC 5545 wants UNTIL in UTC too; calendar apps read any other
+        // form in their own time zone.
+        if let Some(until) = value
+            .split(';')
+            .find_map(|part| part.strip_prefix("UNTIL="))
+            && !until.ends_with('Z')
+        {
+            return Err("UNTIL must be a UTC date-time such as 20991231T235959Z".to_owned());
+        }
         let rule: RRule<Unvalidated> = value
             .parse()
             .map_err(|error| format!("not a valid RRULE: {error}"))?;
@@ -287,6 +296,9 @@ mod tests {
         let error = Rule::parse("FREQ=DAILY;BYHOUR=0,1,2;BYMINUTE=0,30").unwrap_err();
         assert!(error.starts_with("BYHOUR is not supported"), "{error}");
         assert!(Rule::parse("FREQ=DAILY;BYSETPOS=1").is_err());
+        assert!(Rule::parse("FREQ=DAILY;UNTIL=20990105").is_err());
+        assert!(Rule::parse("FREQ=DAILY;UNTIL=20990105T000000").is_err());
+        assert!(Rule::parse("FREQ=DAILY;UNTIL=20990105T000000Z").is_ok());
         assert!(Rule::parse("RRULE:FREQ=WEEKLY;BYDAY=MO,WE").is_ok());
     }
 }

@@ -16,8 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::token_from_request;
 use crate::endpoint::{Caller, Registry};
-use crate::invitations::attach_pending_invitations;
-use crate::pushes::{PushMode, Pushes, SessionChange};
+use crate::pushes::{PushMode, Pushes};
 use crate::state::{AppState, Settings};
 use crate::store::Store;
 use crate::{connection, internal, invitation_file};
@@ -130,17 +129,6 @@ async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppSta
     if let Err(error) = state.store.ensure_user(&claims).await {
         tracing::warn!(%error, user = %claims.sub, "cannot record the user at connect");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
-    }
-    match attach_pending_invitations(&state.store, &claims.sub).await {
-        Ok(sessions) => {
-            for session in &sessions {
-                state.pushes.publish(SessionChange::updated(session)).await;
-            }
-        }
-        // The invitations stay pending and attach at a later connect.
-        Err(error) => {
-            tracing::warn!(%error, user = %claims.sub, "cannot attach pending invitations")
-        }
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
     // the WebSocket library drops the connection on anything larger, before buffering it.

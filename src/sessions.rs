@@ -454,6 +454,13 @@ impl SessionRenderer {
         })
     }
 
+    /// Whether `user_id` is incognito (and so sees themselves differently from others).
+    pub fn is_incognito(&self, user_id: &str) -> bool {
+        self.directory
+            .get(user_id)
+            .is_some_and(|user| user.privacy_mode == crate::people::INCOGNITO)
+    }
+
     /// User `user_id` as `viewer_id` sees them.
     pub fn person(&self, user_id: &str, viewer_id: &str) -> UserSimple {
         self.directory.render(user_id, viewer_id)

@@ -20,6 +20,9 @@ pub struct Client {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     kept: VecDeque<Value>,
+    /// The session changed to prove that no push is on its way.
+    sentinel: Option<Value>,
+    sentinel_changes: u64,
 }
 
 impl Client {
@@ -34,6 +37,8 @@ impl Client {
             stream,
             next_id: 0,
             kept: VecDeque::new(),
+            sentinel: None,
+            sentinel_changes: 0,
         })
     }
 
@@ -83,24 +88,34 @@ impl Client {
         self.next_frame_within(ANSWER_TIMEOUT).await
     }
 
-    /// Proves that nothing more is on its way: changes a session of this client's own
-    /// (a standalone session at a prop of its own) and answers every frame that arrived
-    /// before that change's push. Pushes are delivered in the order of the changes.
+    /// Proves that nothing more is on its way: changes a session of this client's own (a
+    /// Private standalone session in room `sentinel`, made at the first call and reused)
+    /// and answers every frame that arrived before that change's push. Pushes to one
+    /// connection are delivered in the order of the changes.
     pub async fn frames_before_sentinel(&mut self) -> anyhow::Result<Vec<Value>> {
-        let start = chrono::Utc::now().timestamp_millis() + 3_600_000;
-        let session = json!({
-            "roomId": "sentinel", "propId": uuid::Uuid::now_v7().to_string(),
-            "title": "sentinel", "startDate": start, "duration": 60,
-        });
-        let created = self
-            .request("social:createSession", json!({"session": session}))
-            .await?;
-        let id = created["data"]["session"]["id"].clone();
-        anyhow::ensure!(
-            id.is_string(),
-            "cannot create the sentinel session: {created}"
-        );
-        let update = json!({"session": {"id": id, "title": "sentinel!"}});
+        let id = match &self.sentinel {
+            Some(id) => id.clone(),
+            None => {
+                let start = chrono::Utc::now().timestamp_millis() + 3_600_000;
+                let session = json!({
+                    "roomId": "sentinel", "propId": uuid::Uuid::now_v7().to_string(),
+                    "title": "sentinel", "startDate": start, "duration": 60, "sessionType": 1,
+                });
+                let created = self
+                    .request("social:createSession", json!({"session": session}))
+                    .await?;
+                let id = created["data"]["session"]["id"].clone();
+                anyhow::ensure!(
+                    id.is_string(),
+                    "cannot create the sentinel session: {created}"
+                );
+                self.sentinel = Some(id.clone());
+                id
+            }
+        };
+        self.sentinel_changes += 1;
+        let title = format!("sentinel {}", self.sentinel_changes);
+        let update = json!({"session": {"id": id, "title": title}});
         let updated = self.request("social:updateSession", update).await?;
         anyhow::ensure!(
             updated["error"]["code"] == 0,
@@ -109,7 +124,8 @@ impl Client {
         let mut before = Vec::new();
         loop {
             let frame = self.next_frame().await?;
-            if frame["data"]["session"]["id"] == id {
+            let session = &frame["data"]["session"];
+            if session["id"] == id && session["title"] == title.as_str() {
                 return Ok(before);
             }
             before.push(frame);

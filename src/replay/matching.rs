@@ -11,7 +11,7 @@
 //! | `{{absent}}` | the key must be absent |
 //! | `{{string}}`, `{{number}}`, `{{integer}}`, `{{bool}}`, `{{object}}`, `{{array}}` | a value of that type |
 //! | `{{id}}` | a non-empty string |
-//! | `{{timestamp}}` | an integer: milliseconds since the epoch |
+//! | `{{timestamp}}` | an integer of milliseconds since the epoch (13 digits: seconds fail) |
 //! | `{{capture NAME}}` | any present value, remembered as variable `NAME` |
 
 use std::collections::BTreeMap;
@@ -112,7 +112,11 @@ fn apply_matcher(
         "any" => true,
         "string" => actual.is_string(),
         "number" => actual.is_number(),
-        "integer" | "timestamp" => actual.is_i64() || actual.is_u64(),
+        "integer" => actual.is_i64() || actual.is_u64(),
+        // Milliseconds: from September 2001 to the year 2286.
+        "timestamp" => actual
+            .as_i64()
+            .is_some_and(|millis| (1_000_000_000_000..10_000_000_000_000).contains(&millis)),
         "bool" => actual.is_boolean(),
         "object" => actual.is_object(),
         "array" => actual.is_array(),
@@ -240,7 +244,7 @@ mod tests {
     #[test]
     fn matchers_check_types_presence_and_absence() {
         let mut variables = Variables::new();
-        let actual = json!({"id": "x", "date": 17, "flag": true});
+        let actual = json!({"id": "x", "date": 1_764_100_000_123_i64, "flag": true});
         let expected = json!({"id": "{{id}}", "date": "{{timestamp}}", "flag": "{{bool}}", "data": "{{absent}}"});
         assert!(compare(&expected, &actual, &mut variables).is_empty());
         let differences = compare(

@@ -4,7 +4,8 @@
 //! server's database), then steps. Each step sends a request frame as a named user and
 //! states what must come back under `expect` (see [`matching`] for matchers and
 //! variables), and may state the pushes a user must receive (`pushes`) or must not
-//! (`noPushesTo`). The variable `${run}` is unique to each replay, so that a scenario
+//! (`noPushesTo`); the users whose pushes a step states start the step with nothing
+//! pending. The variable `${run}` is unique to each replay, so that a scenario
 //! replays any number of times against the same server. `fixtures/README.md` documents
 //! the format.
 
@@ -56,14 +57,23 @@ pub struct Step {
     /// The user id that sends the request.
     #[serde(rename = "as")]
     pub user: String,
-    /// `{"endpoint": ..., "data": ...}`; the replayer adds `event`.
-    pub send: Value,
+    /// The request frame; the replayer adds `event`.
+    pub send: Request,
     /// What the response frame must hold.
     pub expect: Value,
     #[serde(default)]
     pub pushes: Vec<ExpectedPush>,
     #[serde(default)]
     pub no_pushes_to: Vec<String>,
+}
+
+/// The request frame of a step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub endpoint: String,
+    #[serde(default)]
+    pub data: Option<Value>,
 }
 
 /// A push a user must receive after the step.
@@ -302,29 +312,41 @@ async fn run_step(
     variables: &mut Variables,
 ) -> Result<(), Failure> {
     let sender = user_id(&step.user, variables).map_err(Failure::scenario)?;
-    let send = substitute(&step.send, variables).map_err(Failure::scenario)?;
-    let endpoint = send["endpoint"].as_str().unwrap_or_default().to_owned();
+    let endpoint =
+        match substitute(&json!(step.send.endpoint), variables).map_err(Failure::scenario)? {
+            Value::String(endpoint) => endpoint,
+            other => other.to_string(),
+        };
+    let data = substitute(step.send.data.as_ref().unwrap_or(&json!({})), variables)
+        .map_err(Failure::scenario)?;
     let title = if step.name.is_empty() {
         format!("{endpoint} as {sender}")
     } else {
         format!("{} ({endpoint} as {sender})", step.name)
     };
 
+    // Everyone whose pushes the step states starts from a clean slate: whatever earlier
+    // steps sent them is taken out of the way, so that only this step's pushes count.
     let silent: Vec<String> = step
         .no_pushes_to
         .iter()
         .map(|name| user_id(name, variables))
         .collect::<Result<_, _>>()
         .map_err(Failure::scenario)?;
-    for user in &silent {
-        // Whatever earlier steps sent this user is taken out of the way first.
+    let mut listened: Vec<String> = silent.clone();
+    for push in &step.pushes {
+        let receiver = user_id(&push.to, variables).map_err(Failure::scenario)?;
+        if !listened.contains(&receiver) {
+            listened.push(receiver);
+        }
+    }
+    for user in &listened {
         client(clients, user)?
             .frames_before_sentinel()
             .await
             .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
     }
 
-    let data = send.get("data").cloned().unwrap_or_else(|| json!({}));
     let actual = client(clients, &sender)?
         .request(&endpoint, data)
         .await
@@ -373,34 +395,26 @@ async fn run_step(
     Ok(())
 }
 
-/// Reads the receiver's frames until one matches; frames before it are skipped.
+/// The receiver's next frame must be the expected push: pushes to one user arrive in the
+/// order of the changes, so a fixture lists them in that order.
 async fn expect_push(
     receiver: &mut Client,
     expected: &Value,
     variables: &mut Variables,
 ) -> Result<(), (Vec<String>, Option<Value>)> {
-    let deadline = tokio::time::Instant::now() + PUSH_TIMEOUT;
-    let mut closest: Option<(Vec<String>, Value)> = None;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let frame = match receiver.next_frame_within(left).await {
-            Ok(frame) => frame,
-            Err(error) => {
-                let (mut differences, actual) =
-                    closest.map_or((Vec::new(), None), |(d, a)| (d, Some(a)));
-                differences.insert(
-                    0,
-                    format!("no matching push within {PUSH_TIMEOUT:?}: {error:#}"),
-                );
-                return Err((differences, actual));
-            }
-        };
-        let mut trial = variables.clone();
-        let differences = compare(expected, &frame, &mut trial);
-        if differences.is_empty() {
-            *variables = trial;
-            return Ok(());
-        }
-        closest = Some((differences, frame));
+    let frame = receiver
+        .next_frame_within(PUSH_TIMEOUT)
+        .await
+        .map_err(|error| {
+            (
+                vec![format!("no push within {PUSH_TIMEOUT:?}: {error:#}")],
+                None,
+            )
+        })?;
+    let differences = compare(expected, &frame, variables);
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err((differences, Some(frame)))
     }
 }

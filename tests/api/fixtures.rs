@@ -52,19 +52,15 @@ async fn every_fixture_passes_twice_in_a_row_against_the_same_server() {
     }
 }
 
-#[test]
-fn every_registered_endpoint_and_both_pushes_have_fixtures() {
-    let mut sent = BTreeSet::new();
+/// `(endpoint, expected error code)` of every step, and the endpoints of expected pushes.
+fn coverage() -> (BTreeSet<(String, u64)>, BTreeSet<String>) {
+    let mut steps = BTreeSet::new();
     let mut pushed = BTreeSet::new();
     for file in all_fixtures() {
         let scenario = read_scenario(&file).unwrap();
         for step in &scenario.steps {
-            sent.insert(
-                step.send["endpoint"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
+            let code = step.expect["error"]["code"].as_u64().unwrap_or(u64::MAX);
+            steps.insert((step.send.endpoint.clone(), code));
             for push in &step.pushes {
                 pushed.insert(
                     push.expect["endpoint"]
@@ -75,9 +71,59 @@ fn every_registered_endpoint_and_both_pushes_have_fixtures() {
             }
         }
     }
+    (steps, pushed)
+}
+
+#[test]
+fn every_registered_endpoint_has_a_fixture_of_its_success_and_of_a_400() {
+    let (steps, _) = coverage();
     for name in Registry::global().names() {
-        assert!(sent.contains(name), "no fixture sends {name}");
+        for code in [0, 400] {
+            assert!(
+                steps.contains(&(name.to_owned(), code)),
+                "no fixture expects {code} from {name}"
+            );
+        }
     }
+}
+
+#[test]
+fn the_documented_refusals_of_each_endpoint_have_fixtures() {
+    let (steps, _) = coverage();
+    let refusals = [
+        ("social:createEvent", 403),
+        ("social:updateEvent", 403),
+        ("social:updateEvent", 404),
+        ("social:publishEvent", 403),
+        ("social:publishEvent", 404),
+        ("social:deleteEvent", 403),
+        ("social:deleteEvent", 404),
+        ("social:getEvent", 404),
+        ("social:createSession", 404),
+        ("social:updateSession", 403),
+        ("social:updateSession", 404),
+        ("social:deleteSession", 403),
+        ("social:deleteSession", 404),
+        ("social:getSession", 404),
+        ("social:inviteUsersToSession", 403),
+        ("social:inviteUsersToSession", 404),
+        ("social:deleteUserSessionInvitations", 403),
+        ("social:deleteUserSessionInvitations", 404),
+        ("social:joinSession", 404),
+        ("social:joinSession", 409),
+        ("social:declineSessionJoin", 404),
+    ];
+    for (endpoint, code) in refusals {
+        assert!(
+            steps.contains(&(endpoint.to_owned(), code)),
+            "no fixture expects {code} from {endpoint}"
+        );
+    }
+}
+
+#[test]
+fn both_pushes_have_fixtures() {
+    let (_, pushed) = coverage();
     for push in ["social:sessionUpdated", "social:sessionDeleted"] {
         assert!(pushed.contains(push), "no fixture expects {push}");
     }

@@ -168,6 +168,19 @@ async fn an_ordinary_session_becomes_a_calendar_request() {
         ics.raw
             .contains("\r\nPRODID:-//social-events//Session invitation//EN\r\n")
     );
+    for once in [
+        "\r\nPRODID:",
+        "\r\nVERSION:2.0\r\n",
+        "\r\nMETHOD:",
+        "BEGIN:VEVENT",
+    ] {
+        assert_eq!(
+            ics.raw.matches(once).count(),
+            1,
+            "{once} once in\n{}",
+            ics.raw
+        );
+    }
     let uid = format!("session-{}@social-events", id.as_str().unwrap());
     assert_eq!(ics.event.get_uid(), Some(uid.as_str()));
     assert!(ics.event.get_timestamp().is_some(), "DTSTAMP");

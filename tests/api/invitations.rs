@@ -108,6 +108,11 @@ async fn a_pending_contact_invitation_attaches_to_the_user_who_appears_with_it()
         ..Claims::default()
     };
     let mut newcomer_client = app.connect_with_token(&app.token_with(&claims)).await;
+    let pushed = newcomer_client.next_push("social:sessionUpdated").await;
+    assert_eq!(
+        pushed["session"]["id"], session["id"],
+        "the attached invitation is pushed"
+    );
     let seen = newcomer_client
         .ok("social:getSession", json!({"sessionId": session["id"]}))
         .await;

@@ -476,3 +476,38 @@ async fn an_invitee_who_saw_a_public_session_only_through_the_invitation_is_told
         .fails("social:getSession", json!({"sessionId": id}), 404)
         .await;
 }
+
+#[tokio::test]
+async fn an_incognito_invitee_sees_itself_in_its_push_and_others_do_not() {
+    let app = spawn_app().await;
+    let ghost_id = unique("ghost");
+    crate::helpers::put_user(
+        &app,
+        json!({"id": &ghost_id, "firstName": "Hidden", "privacyMode": 1}),
+    )
+    .await;
+    let mut ghost = app.connect(&ghost_id).await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = session_with_invitee(&mut owner, &ghost_id, 0).await;
+    let own_view = ghost.next_push("social:sessionUpdated").await;
+    assert_eq!(
+        own_view["session"]["invitedUsers"][0]["user"]["firstName"],
+        "Hidden"
+    );
+    owner
+        .ok(
+            "social:updateSession",
+            json!({"session": {"id": session["id"], "title": "T2"}}),
+        )
+        .await;
+    let others_view = owner.next_push("social:sessionUpdated").await;
+    assert_eq!(
+        others_view["session"]["invitedUsers"][0]["user"]["firstName"],
+        ""
+    );
+    let own_view = ghost.next_push("social:sessionUpdated").await;
+    assert_eq!(
+        own_view["session"]["invitedUsers"][0]["user"]["firstName"],
+        "Hidden"
+    );
+}
