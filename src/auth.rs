@@ -173,6 +173,19 @@ impl TokenSigner {
     }
 }
 
+/// The claims of the user token a request carries (header or query); a missing or
+/// invalid token is a 401.
+pub fn authenticate(
+    request: &Request,
+    verifier: &TokenVerifier,
+) -> Result<Claims, crate::error::ApiError> {
+    let token = token_from_request(request)
+        .ok_or_else(|| crate::error::ApiError::Unauthorized("missing token".to_owned()))?;
+    verifier
+        .verify(&token)
+        .map_err(crate::error::ApiError::Unauthorized)
+}
+
 /// The token a request carries: `Authorization: Bearer <token>`, or `?token=<token>`.
 pub fn token_from_request(request: &Request) -> Option<String> {
     if let Some(header) = request.headers().get(poem::http::header::AUTHORIZATION) {

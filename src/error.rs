@@ -128,6 +128,15 @@ impl ApiError {
     }
 }
 
+impl poem::IntoResponse for ApiError {
+    /// The answer of the HTTP endpoints: the same code as a status, the same message.
+    fn into_response(self) -> poem::Response {
+        let status = poem::http::StatusCode::from_u16(self.code())
+            .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.wire_message()).into_response()
+    }
+}
+
 impl From<mongodb::error::Error> for ApiError {
     fn from(error: mongodb::error::Error) -> Self {
         use mongodb::error::ErrorKind;

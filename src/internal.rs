@@ -56,13 +56,7 @@ async fn invalidate(
             tracing::info!(room_id, prop_id, sessions = count, "sessions invalidated");
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(error) => {
-            let status = match error.code() {
-                503 => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, error.wire_message()).into_response()
-        }
+        Err(error) => error.into_response(),
     }
 }
 

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{Calendar, Class, Component, Event, EventLike, Property};
-use poem::http::{StatusCode, header};
+use poem::http::header;
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, handler};
 
-use crate::auth::token_from_request;
+use crate::auth::authenticate;
 use crate::endpoint::Caller;
 use crate::error::ApiError;
 use crate::people::UserSimple;
@@ -34,12 +34,9 @@ pub async fn session_invitation(
     Path(session_id): Path<String>,
     state: Data<&Arc<AppState>>,
 ) -> Response {
-    let Some(token) = token_from_request(request) else {
-        return (StatusCode::UNAUTHORIZED, "missing token").into_response();
-    };
-    let claims = match state.settings.tokens.verify(&token) {
+    let claims = match authenticate(request, &state.settings.tokens) {
         Ok(claims) => claims,
-        Err(reason) => return (StatusCode::UNAUTHORIZED, reason).into_response(),
+        Err(refusal) => return refusal.into_response(),
     };
     let caller = Caller {
         user_id: claims.sub.as_str().into(),
@@ -55,14 +52,7 @@ pub async fn session_invitation(
                 format!("attachment; filename=\"session-{session_id}.ics\""),
             )
             .body(calendar),
-        Err(error) => {
-            let status = match error.code() {
-                404 => StatusCode::NOT_FOUND,
-                503 => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, error.wire_message()).into_response()
-        }
+        Err(error) => error.into_response(),
     }
 }
 

@@ -14,8 +14,9 @@ use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, han
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::token_from_request;
+use crate::auth::authenticate;
 use crate::endpoint::{Caller, Registry};
+use crate::error::ApiError;
 use crate::pushes::{PushMode, Pushes};
 use crate::state::{AppState, Settings};
 use crate::store::Store;
@@ -119,16 +120,12 @@ impl Application {
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
 #[handler]
 async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppState>>) -> Response {
-    let Some(token) = token_from_request(request) else {
-        return (StatusCode::UNAUTHORIZED, "missing token").into_response();
-    };
-    let claims = match state.settings.tokens.verify(&token) {
+    let claims = match authenticate(request, &state.settings.tokens) {
         Ok(claims) => claims,
-        Err(reason) => return (StatusCode::UNAUTHORIZED, reason).into_response(),
+        Err(refusal) => return refusal.into_response(),
     };
     if let Err(error) = state.store.ensure_user(&claims).await {
-        tracing::warn!(%error, user = %claims.sub, "cannot record the user at connect");
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+        return ApiError::from(error).into_response();
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
     // the WebSocket library drops the connection on anything larger, before buffering it.
