@@ -116,7 +116,7 @@ async fn a_connection_whose_token_expires_gets_a_401_frame_and_is_closed() {
         settings.tokens = settings.tokens.clone().with_leeway(0);
     })
     .await;
-    let token = app.token_with(&claims(&unique("short"), 2));
+    let token = app.token_with(&claims(&unique("short"), 3));
     let mut client = app.connect_with_token(&token).await;
     client
         .ok("social:getEvents", json!({"source": "network:n"}))
