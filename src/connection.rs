@@ -66,8 +66,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                 Some(Ok(Message::Text(text))) => {
                     if text.len() > limits.max_frame_bytes {
                         let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
-                        let frame = envelope::encode_failure("", None, &error);
-                        let _ = outgoing.send(Message::Text(frame)).await;
+                        let _ = outgoing.send(Message::Text(refuse(&text, error))).await;
                         break Some((CloseCode::Size, "frame too large"));
                     }
                     if !rate.try_acquire(Instant::now()) {

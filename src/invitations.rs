@@ -376,6 +376,27 @@ mod tests {
     }
 
     #[test]
+    fn a_session_holds_at_most_a_thousand_invitations() {
+        let resolution = |count: usize| Resolution {
+            users: (0..count)
+                .map(|index| Invitation {
+                    user_id: format!("u{index}"),
+                    role: 0,
+                })
+                .collect(),
+            pending: Vec::new(),
+        };
+        // u1 is invited already: u0..u999 make exactly 1000.
+        assert!(merge(&session(), &resolution(1000)).is_ok());
+        let error = merge(&session(), &resolution(1001)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("data.usersToInvite: a session holds at most 1000")
+        );
+    }
+
+    #[test]
     fn merging_updates_roles_ignores_the_owner_and_reinvites() {
         let resolution = Resolution {
             users: vec![

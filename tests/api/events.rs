@@ -290,7 +290,7 @@ async fn custom_data_and_form_schema_round_trip_exactly_and_are_stored_natively(
     let app = spawn_app().await;
     let mut net = network(&app).await;
     let custom = r#"{"zeta":1,"alpha":{"nested":[1,[2,[3,{"deep":true}]],[]],"empty":{}},"big":9007199254740993,"negative":-5000000000,"float":1.0,"half":0.5,"unicode":"héllo wörld 😀 中文","null":null,"a.b":"dotted","$x":{"$oid":"not-an-object-id"},"$numberLong":"12"}"#;
-    let schema = r#"{"fields":[{"name":"email","type":"string","required":true}],"version":2,"$schema":"x"}"#;
+    let schema = r#"{"fields":[{"name":"email","type":"string","required":true,"max":3000000000,"weight":1.0}],"version":2,"$schema":"x","a.b":{},"label":"Ünïcödé ✓","empty":[]}"#;
     let frame = format!(
         r#"{{"endpoint":"social:createEvent","data":{{"source":"{}","event":{{"title":"T","startDate":1,"endDate":2,"customData":{custom}}},"formSchema":{schema}}},"event":{{"id":"rt"}}}}"#,
         net.source
@@ -315,6 +315,10 @@ async fn custom_data_and_form_schema_round_trip_exactly_and_are_stored_natively(
     let fetched = serde_json::to_string(&fetched["event"]).unwrap();
     assert!(
         fetched.contains(&format!("\"customData\":{custom}")),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!("\"formSchema\":{schema}")),
         "{fetched}"
     );
 
@@ -635,4 +639,39 @@ async fn get_events_lists_by_start_date_then_id() {
         .fails("social:getEvents", json!({"source": "nope"}), 400)
         .await;
     assert!(message.starts_with("data.source:"), "{message}");
+}
+
+#[tokio::test]
+async fn events_with_the_same_start_are_ordered_by_id_not_by_creation() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let created = create_event(&mut net.admin, &net.source, "Template").await;
+    net.admin
+        .ok("social:publishEvent", json!({"eventId": created["id"]}))
+        .await;
+    let template = app
+        .store
+        .find_event(created["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.delete_event(&template.id).await.unwrap();
+    // Stored in the order z, a, m: the answer must still be a, m, z.
+    for (id, title) in [("z", "last"), ("a", "first"), ("m", "middle")] {
+        let mut copy = template.clone();
+        copy.id = format!("{id}-{}", template.id);
+        copy.title = title.to_owned();
+        app.store.insert_event(&copy).await.unwrap();
+    }
+    let listed = net
+        .member
+        .ok("social:getEvents", json!({"source": net.source}))
+        .await;
+    let titles: Vec<&str> = listed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["first", "middle", "last"]);
 }

@@ -216,3 +216,81 @@ async fn the_replay_command_prints_a_line_per_scenario_and_fails_on_a_failure() 
         "{output}"
     );
 }
+
+/// Replays one scenario given as JSON; answers its report when it fails.
+async fn failure_of(app: &TestApp, scenario: Value) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.json");
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let outcome = replay_file(&target(app), &path).await;
+    assert!(!outcome.passed(), "the scenario should fail");
+    outcome.report()
+}
+
+/// A standalone session owned by `owner-${run}` with `guest-${run}` invited.
+fn session_step() -> Value {
+    json!({"as": "owner-${run}",
+        "send": {"endpoint": "social:createSession", "data": {
+            "session": {"roomId": "r-${run}", "title": "S", "startDate": "2099-01-01T00:00:00Z", "duration": 60},
+            "usersToInvite": [{"userId": "guest-${run}"}]}},
+        "expect": {"data": {"session": {"id": "{{capture sessionId}}"}}}})
+}
+
+#[tokio::test]
+async fn a_push_that_differs_from_the_expected_one_fails_the_step() {
+    let app = spawn_app().await;
+    let report = failure_of(&app, json!({"name": "wrong push", "steps": [
+        session_step(),
+        {"as": "owner-${run}",
+         "send": {"endpoint": "social:updateSession", "data": {"session": {"id": "${sessionId}", "title": "New"}}},
+         "expect": {"error": {"code": 0}},
+         "pushes": [{"to": "guest-${run}", "expect": {"endpoint": "social:sessionUpdated", "data": {"session": {"title": "Other"}}}}]}
+    ]})).await;
+    assert!(
+        report.contains("step 2: social:updateSession as owner-"),
+        "{report}"
+    );
+    assert!(report.contains("the push to guest-"), "{report}");
+    assert!(
+        report.contains(r#"data.session.title: expected "Other", got "New""#),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_push_that_never_comes_fails_the_step() {
+    let app = spawn_app().await;
+    let report = failure_of(
+        &app,
+        json!({"name": "missing push", "steps": [
+            session_step(),
+            {"as": "owner-${run}",
+             "send": {"endpoint": "social:getSession", "data": {"sessionId": "${sessionId}"}},
+             "expect": {"error": {"code": 0}},
+             "pushes": [{"to": "guest-${run}", "expect": {"endpoint": "social:sessionUpdated"}}]}
+        ]}),
+    )
+    .await;
+    assert!(report.contains("the push to guest-"), "{report}");
+    assert!(report.contains("no push within"), "{report}");
+}
+
+#[tokio::test]
+async fn a_push_to_a_user_listed_under_no_pushes_to_fails_the_step() {
+    let app = spawn_app().await;
+    let report = failure_of(&app, json!({"name": "unwanted push", "steps": [
+        session_step(),
+        {"as": "owner-${run}",
+         "send": {"endpoint": "social:updateSession", "data": {"session": {"id": "${sessionId}", "title": "New"}}},
+         "expect": {"error": {"code": 0}},
+         "noPushesTo": ["guest-${run}"]}
+    ]})).await;
+    assert!(
+        report.contains("guest-") && report.contains("must receive no push"),
+        "{report}"
+    );
+    assert!(
+        report.contains(r#""endpoint":"social:sessionUpdated""#),
+        "{report}"
+    );
+}

@@ -73,7 +73,13 @@ async fn fetch(app: &TestApp, session_id: &Value, user_id: &str) -> Invitation {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(disposition.starts_with("attachment; filename=\"") && disposition.ends_with(".ics\""));
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"session-{}.ics\"",
+            session_id.as_str().unwrap()
+        )
+    );
     let raw = response.text().await.unwrap();
     assert_rfc5545_lines(&raw);
 
@@ -140,6 +146,7 @@ async fn an_ordinary_session_becomes_a_calendar_request() {
     let owner = unique("owner");
     let presenter = unique("presenter");
     let attendee = unique("attendee");
+    let plain = unique("plain");
     put_user(
         &app,
         json!({"id": &owner, "firstName": "Olga", "lastName": "Owner",
@@ -157,7 +164,11 @@ async fn an_ordinary_session_becomes_a_calendar_request() {
     let session = create_session(
         &mut client,
         fields.clone(),
-        json!([{"userId": &presenter, "role": 1}, {"userId": &attendee, "role": 2}]),
+        json!([
+            {"userId": &presenter, "role": 1},
+            {"userId": &attendee, "role": 2},
+            {"userId": &plain, "role": 0},
+        ]),
     )
     .await;
     let id = &session["id"];
@@ -183,7 +194,12 @@ async fn an_ordinary_session_becomes_a_calendar_request() {
     }
     let uid = format!("session-{}@social-events", id.as_str().unwrap());
     assert_eq!(ics.event.get_uid(), Some(uid.as_str()));
-    assert!(ics.event.get_timestamp().is_some(), "DTSTAMP");
+    let stamp = ics.event.get_timestamp().expect("DTSTAMP");
+    let age = chrono::Utc::now() - stamp;
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::minutes(5),
+        "{stamp}"
+    );
     let start = fields["startDate"].as_i64().unwrap();
     let expected_start = chrono::DateTime::from_timestamp_millis(start).unwrap();
     assert_eq!(
@@ -216,11 +232,20 @@ async fn an_ordinary_session_becomes_a_calendar_request() {
         format!("https://social.example.test/users/{owner}")
     );
     let attendees = ics.all("ATTENDEE");
-    assert_eq!(attendees.len(), 2);
+    assert_eq!(attendees.len(), 3);
     assert_eq!(attendees[0].param("CN"), Some("Pia Presenter"));
     assert_eq!(attendees[0].param("ROLE"), Some("CHAIR"));
     assert_eq!(attendees[0].param("PARTSTAT"), Some("NEEDS-ACTION"));
-    assert_eq!(attendees[1].param("ROLE"), Some("REQ-PARTICIPANT"));
+    assert_eq!(
+        attendees[1].param("ROLE"),
+        Some("REQ-PARTICIPANT"),
+        "a Panelist"
+    );
+    assert_eq!(
+        attendees[2].param("ROLE"),
+        Some("REQ-PARTICIPANT"),
+        "an Attendee"
+    );
     assert_eq!(
         attendees[1].param("CN"),
         None,
@@ -266,6 +291,18 @@ async fn sequence_grows_with_updates_and_partstat_follows_joins_and_declines() {
         Some(0),
         "joining is not a new version"
     );
+    owner_client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": [{"userId": unique("another")}]}),
+        )
+        .await;
+    let invited = fetch(&app, &id, &owner).await;
+    assert_eq!(
+        invited.event.get_sequence(),
+        Some(0),
+        "nor is an invitation"
+    );
 
     for (index, title) in ["Renamed", "Renamed again"].iter().enumerate() {
         owner_client
@@ -288,7 +325,12 @@ async fn sequence_grows_with_updates_and_partstat_follows_joins_and_declines() {
         .ok("social:declineSessionJoin", json!({"sessionId": id}))
         .await;
     let declined = fetch(&app, &id, &owner).await;
-    assert_eq!(declined.one("ATTENDEE").param("PARTSTAT"), Some("DECLINED"));
+    let guest_line = declined
+        .all("ATTENDEE")
+        .into_iter()
+        .find(|line| line.value.ends_with(&format!("/users/{guest}")))
+        .expect("the guest is listed");
+    assert_eq!(guest_line.param("PARTSTAT"), Some("DECLINED"));
 }
 
 #[tokio::test]

@@ -129,10 +129,15 @@ async fn an_oversized_frame_gets_413_and_close_1009_while_others_are_unaffected(
     let mut client = app.connect(&unique("big")).await;
     let padding = "x".repeat(1024 * 1024 + 1);
     client
-        .send_text(json!({"endpoint": "social:getEvents", "data": {"source": padding}}).to_string())
+        .send_text(json!({"endpoint": "social:getEvents", "data": {"source": padding}, "event": {"id": "big-1"}}).to_string())
         .await;
     let frame = client.next_frame().await;
     assert_eq!(frame["error"]["code"], 413);
+    assert_eq!(
+        frame["event"]["id"], "big-1",
+        "a frame read whole is answered with its id"
+    );
+    assert_eq!(frame["endpoint"], "social:getEvents");
     assert_eq!(client.close_code().await, Some(1009));
     assert_healthy(&mut bystander).await;
     let mut next = app.connect(&unique("next")).await;
@@ -196,6 +201,12 @@ async fn requests_beyond_the_rate_limit_get_429_and_the_connection_stays_open() 
         codes,
         [json!(0), json!(0), json!(0), json!(429), json!(429)]
     );
+    // Still open: a ping (which spends no request) is answered.
+    client.send(Message::Ping(b"alive".to_vec().into())).await;
+    assert!(matches!(
+        client.next_message().await,
+        Some(Message::Pong(_))
+    ));
 }
 
 #[tokio::test]
@@ -245,4 +256,20 @@ async fn a_database_outage_answers_503_and_keeps_the_connection_open() {
     client
         .fails("social:getEvent", json!({"eventId": "x"}), 503)
         .await;
+}
+
+#[tokio::test]
+async fn a_frame_far_beyond_the_limit_gets_413_and_the_connection_ends() {
+    let app = spawn_app_with(|settings| settings.connection.max_frame_bytes = 64 * 1024).await;
+    let mut client = app.connect(&unique("huge")).await;
+    let padding = "x".repeat(1024 * 1024);
+    client
+        .send_text(json!({"endpoint": "social:getEvents", "data": {"source": padding}}).to_string())
+        .await;
+    let frame = client.next_frame().await;
+    assert_eq!(frame["error"]["code"], 413);
+    // The server stops reading mid-frame: the close frame (1009) may be lost with the rest.
+    assert!(matches!(client.close_code().await, Some(1009) | None));
+    let mut next = app.connect(&unique("next")).await;
+    assert_healthy(&mut next).await;
 }

@@ -667,6 +667,20 @@ async fn a_recurring_session_starting_after_its_event_ends_is_accepted_and_happe
     fields["isRecurring"] = json!(true);
     let session = create_session(&mut net.admin, fields, json!([])).await;
     assert_eq!(session["isRecurring"], true);
+    let calendar = reqwest::Client::new()
+        .get(app.http_url(&format!(
+            "/api/v0/resource/sessionInvitation/{}",
+            session["id"].as_str().unwrap()
+        )))
+        .bearer_auth(app.token(&net.admin_id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(calendar.contains("BEGIN:VEVENT"), "{calendar}");
+    assert!(!calendar.contains("RRULE"), "it happens once:\n{calendar}");
 }
 
 #[tokio::test]
@@ -695,4 +709,49 @@ async fn malformed_platform_documents_do_not_break_requests() {
     .await;
     assert_eq!(session["invitedUsers"][0]["user"]["id"], broken_user);
     assert_eq!(session["invitedUsers"][0]["user"]["firstName"], "");
+}
+
+#[tokio::test]
+async fn sessions_with_the_same_start_are_ordered_by_id_not_by_creation() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({})).await;
+    let mut fields = session_fields("Template", 60);
+    fields["eventId"] = event["id"].clone();
+    let created = create_session(&mut net.admin, fields, json!([])).await;
+    let template = app
+        .store
+        .find_session(created["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.store.delete_session(&template.id).await.unwrap();
+    // Stored in the order z, a, m: the answers must still be a, m, z.
+    for (id, title) in [("z", "last"), ("a", "first"), ("m", "middle")] {
+        let mut copy = template.clone();
+        copy.id = format!("{id}-{}", template.id);
+        copy.title = title.to_owned();
+        app.store.insert_session(&copy).await.unwrap();
+    }
+    let titles = |data: &Value| -> Vec<String> {
+        data["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|session| session["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = net
+        .member
+        .ok("social:getSessions", json!({"eventId": event["id"]}))
+        .await;
+    assert_eq!(titles(&listed), ["first", "middle", "last"]);
+    let at_prop = net
+        .member
+        .ok(
+            "social:getPropSessions",
+            json!({"roomId": "room-1", "propId": "stage"}),
+        )
+        .await;
+    assert_eq!(titles(&at_prop), ["first", "middle"]);
 }
