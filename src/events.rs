@@ -7,9 +7,7 @@ use serde_json::{Map, Value};
 use crate::access::{Access, Source};
 use crate::endpoint::Caller;
 use crate::error::{ApiError, FieldPath};
-use crate::fields::{
-    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, check_max_chars, check_title, set_if_present,
-};
+use crate::fields::{check_texts, set_if_present};
 use crate::json_bson::{CLIENT_OBJECT_LIMITS, document_to_object, object_to_document};
 use crate::store::Store;
 use crate::store::events::{EventDocument, status};
@@ -35,26 +33,15 @@ pub struct EventFields {
 impl EventFields {
     /// Checks each field that is present on its own; `path` is the `event` object's path.
     pub fn validate(&self, path: &FieldPath) -> Result<(), ApiError> {
-        if let Some(title) = &self.title {
-            check_title(title, &path.field("title"))?;
-        }
-        if let Some(description) = &self.description {
-            check_max_chars(
-                description,
-                MAX_DESCRIPTION_CHARS,
-                &path.field("description"),
-            )?;
-        }
-        if let Some(room_id) = &self.room_id {
-            check_max_chars(room_id, MAX_REFERENCE_CHARS, &path.field("roomId"))?;
-        }
-        if let Some(resource_id) = &self.preview_resource_id {
-            check_max_chars(
-                resource_id,
-                MAX_REFERENCE_CHARS,
-                &path.field("previewResourceId"),
-            )?;
-        }
+        check_texts(
+            path,
+            &self.title,
+            &self.description,
+            &[
+                ("roomId", &self.room_id),
+                ("previewResourceId", &self.preview_resource_id),
+            ],
+        )?;
         if self.participant_limit.is_some_and(|limit| limit < 0) {
             return Err(ApiError::invalid(
                 path.field("participantLimit"),

@@ -18,6 +18,32 @@ pub fn check_title(title: &str, path: &FieldPath) -> Result<(), ApiError> {
     check_max_chars(title, MAX_TITLE_CHARS, path)
 }
 
+/// The text checks events and sessions share: the title, the description, and references
+/// to other objects (`(field name, value)`), each when present; `path` is the object's path.
+pub fn check_texts(
+    path: &FieldPath,
+    title: &Option<String>,
+    description: &Option<String>,
+    references: &[(&str, &Option<String>)],
+) -> Result<(), ApiError> {
+    if let Some(title) = title {
+        check_title(title, &path.field("title"))?;
+    }
+    if let Some(description) = description {
+        check_max_chars(
+            description,
+            MAX_DESCRIPTION_CHARS,
+            &path.field("description"),
+        )?;
+    }
+    for (name, value) in references {
+        if let Some(value) = value {
+            check_max_chars(value, MAX_REFERENCE_CHARS, &path.field(name))?;
+        }
+    }
+    Ok(())
+}
+
 /// A 400 at `path` when `text` is longer than `max` characters.
 pub fn check_max_chars(text: &str, max: usize, path: &FieldPath) -> Result<(), ApiError> {
     if text.chars().count() > max {

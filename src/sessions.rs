@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Access, Source};
 use crate::endpoint::Caller;
 use crate::error::{ApiError, FieldPath};
-use crate::fields::{
-    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, check_max_chars, check_title, set_if_present,
-};
+use crate::fields::{check_texts, set_if_present};
 use crate::people::{UserDirectory, UserSimple};
 use crate::recurrence::{Rule, Schedule};
 use crate::store::Store;
@@ -73,25 +71,16 @@ pub struct SessionFields {
 impl SessionFields {
     /// Checks each field that is present on its own; `path` is the `session` object's path.
     pub fn validate(&self, path: &FieldPath) -> Result<(), ApiError> {
-        if let Some(title) = &self.title {
-            check_title(title, &path.field("title"))?;
-        }
-        if let Some(description) = &self.description {
-            check_max_chars(
-                description,
-                MAX_DESCRIPTION_CHARS,
-                &path.field("description"),
-            )?;
-        }
-        for (name, value) in [
-            ("eventId", &self.event_id),
-            ("roomId", &self.room_id),
-            ("propId", &self.prop_id),
-        ] {
-            if let Some(value) = value {
-                check_max_chars(value, MAX_REFERENCE_CHARS, &path.field(name))?;
-            }
-        }
+        check_texts(
+            path,
+            &self.title,
+            &self.description,
+            &[
+                ("eventId", &self.event_id),
+                ("roomId", &self.room_id),
+                ("propId", &self.prop_id),
+            ],
+        )?;
         if let Some(kind) = self.session_type
             && !(session_type::PUBLIC..=session_type::OPEN_SLOT).contains(&kind)
         {
