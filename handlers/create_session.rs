@@ -4,9 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::invitations::{merge, resolve, validate_entries};
-use crate::prelude::*;
-use crate::sessions::DEFAULT_COLOR;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct CreateSession;
@@ -19,75 +17,44 @@ pub struct Request {
     users_to_invite: Vec<InviteEntry>,
 }
 
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        let data = FieldPath::data();
-        let session = data.field("session");
-        self.session.validate(&session)?;
-        let required = [
-            ("title", self.session.title.is_some()),
-            ("startDate", self.session.start_date.is_some()),
-            ("duration", self.session.duration.is_some()),
-        ];
-        if let Some((name, _)) = required.iter().find(|(_, present)| !present) {
-            return Err(ApiError::invalid(session.field(name), "is required"));
-        }
-        validate_entries(&self.users_to_invite, &data.field("usersToInvite"))
-    }
-}
-
 impl Endpoint for CreateSession {
     const NAME: &'static str = "social:createSession";
     type Request = Request;
     type Response = SessionEnvelope;
 
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        let session = &request.session;
+        session.validate()?;
+        require_present(
+            &SessionFields::path(),
+            &[
+                ("title", session.title.is_some()),
+                ("startDate", session.start_date.is_some()),
+                ("duration", session.duration.is_some()),
+            ],
+        )?;
+        validate_entries(
+            &request.users_to_invite,
+            &FieldPath::data().field("usersToInvite"),
+        )
+    }
+
     async fn handle(
         context: RequestContext,
         request: Request,
     ) -> Result<SessionEnvelope, ApiError> {
-        let store = &context.state.store;
-        let caller = &context.caller;
-        let event_id = request.session.event_id.clone().unwrap_or_default();
-        let event = if event_id.is_empty() {
-            None
-        } else {
-            Some(
-                EventAccess::load_visible(store, caller, &event_id)
+        let store = context.store();
+        let event = match request.session.event_id.as_deref() {
+            None | Some("") => None,
+            Some(event_id) => Some(
+                VisibleEvent::load(store, &context.caller, event_id)
                     .await?
                     .event,
-            )
+            ),
         };
-        let now = Timestamp::now().into();
-        let mut session = SessionDocument {
-            id: new_id(),
-            created: now,
-            updated: now,
-            event_id,
-            owner_id: caller.user_id.to_string(),
-            room_id: event
-                .as_ref()
-                .map(|event| event.room_id.clone())
-                .unwrap_or_default(),
-            prop_id: String::new(),
-            session_type: session_type::PUBLIC,
-            title: String::new(),
-            description: String::new(),
-            start_date: now,
-            duration: 0,
-            end_date: now,
-            is_recurring: false,
-            recurrence: None,
-            color: DEFAULT_COLOR,
-            is_valid: true,
-            invited: Vec::new(),
-            declined: Vec::new(),
-            joined: Vec::new(),
-            pending_contacts: Vec::new(),
-            sequence: 0,
-            revision: 0,
-        };
+        let mut session = Session::new(new_id(), context.me(), event.as_ref(), Timestamp::now());
         request.session.apply_to(&mut session, event.as_ref())?;
-        let resolution = resolve(store, &request.users_to_invite).await?;
+        let resolution = store.resolve_invitations(&request.users_to_invite).await?;
         let merged = merge(&session, &resolution)?;
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
@@ -97,17 +64,10 @@ impl Endpoint for CreateSession {
             store.delete_session(&session.id).await?;
             return Err(ApiError::not_found("event"));
         }
-        let invitees = session
-            .invited
-            .iter()
-            .map(|invitation| invitation.user_id.clone())
-            .collect();
         context
-            .state
-            .pushes
-            .publish(SessionChange::updated_for(&session, invitees))
+            .publish(SessionChange::updated_for(&session, session.invitees()))
             .await;
-        render_session(store, &caller.user_id, &session).await
+        render_session(store, context.me(), &session).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct DeclineSessionJoin;
@@ -15,33 +15,26 @@ pub struct Request {
     session_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for DeclineSessionJoin {
     const NAME: &'static str = "social:declineSessionJoin";
     type Request = Request;
     type Response = ();
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let me = &*context.caller.user_id;
-        let access =
-            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-        let invited = access.session.is_invited(me);
-        if !invited && !access.session.has_joined(me) {
+        let store = context.store();
+        let me = context.me();
+        let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+        let invited = visible.session.is_invited(me);
+        if !invited && !visible.session.has_joined(me) {
             return Err(ApiError::NotFound(
                 "no invitation or participation to decline".to_owned(),
             ));
         }
         let changed = store
-            .leave_session(&request.session_id, me, invited, Timestamp::now().into())
+            .leave_session(&request.session_id, me, invited, Timestamp::now())
             .await?
             .ok_or_else(|| ApiError::not_found("session"))?;
-        context
-            .state
-            .pushes
-            .publish(SessionChange::updated(&changed))
-            .await;
+        context.publish(SessionChange::updated(&changed)).await;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct DeleteEvent;
@@ -14,35 +14,29 @@ pub struct Request {
     event_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for DeleteEvent {
     const NAME: &'static str = "social:deleteEvent";
     type Request = Request;
     type Response = ();
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let loaded = EventAccess::load_visible(store, &context.caller, &request.event_id).await?;
-        loaded.ensure_may_manage()?;
+        let visible =
+            VisibleEvent::load(context.store(), &context.caller, &request.event_id).await?;
+        visible.ensure_may_manage()?;
         // Sessions first, so that a failure part-way leaves the event in place for a retry;
         // then once more after the event is gone, for a session created in between.
         delete_sessions(&context, &request.event_id).await?;
-        store.delete_event(&request.event_id).await?;
+        context.store().delete_event(&request.event_id).await?;
         delete_sessions(&context, &request.event_id).await
     }
 }
 
 /// Deletes the event's sessions one by one, pushing each deletion to its audience.
 async fn delete_sessions(context: &RequestContext, event_id: &str) -> Result<(), ApiError> {
-    let store = &context.state.store;
+    let store = context.store();
     for session in store.sessions_of_event(event_id).await? {
         if store.delete_session(&session.id).await? {
-            context
-                .state
-                .pushes
-                .publish(SessionChange::deleted(&session))
-                .await;
+            context.publish(SessionChange::deleted(&session)).await;
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct DeleteSession;
@@ -14,25 +14,20 @@ pub struct Request {
     session_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for DeleteSession {
     const NAME: &'static str = "social:deleteSession";
     type Request = Request;
     type Response = ();
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let access =
-            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-        access.ensure_may_manage()?;
+        let store = context.store();
+        let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+        visible.ensure_may_manage()?;
         if !store.delete_session(&request.session_id).await? {
             return Err(ApiError::not_found("session"));
         }
         context
-            .state
-            .pushes
-            .publish(SessionChange::deleted(&access.session))
+            .publish(SessionChange::deleted(&visible.session))
             .await;
         Ok(())
     }

@@ -5,8 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::invitations::MAX_ENTRIES;
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct DeleteUserSessionInvitations;
@@ -19,9 +18,13 @@ pub struct Request {
     users_to_invite: Vec<String>,
 }
 
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        if self.users_to_invite.len() > MAX_ENTRIES {
+impl Endpoint for DeleteUserSessionInvitations {
+    const NAME: &'static str = "social:deleteUserSessionInvitations";
+    type Request = Request;
+    type Response = ();
+
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        if request.users_to_invite.len() > MAX_ENTRIES {
             return Err(ApiError::invalid(
                 FieldPath::data().field("usersToInvite"),
                 format!("at most {MAX_ENTRIES} entries per request"),
@@ -29,25 +32,18 @@ impl Validate for Request {
         }
         Ok(())
     }
-}
-
-impl Endpoint for DeleteUserSessionInvitations {
-    const NAME: &'static str = "social:deleteUserSessionInvitations";
-    type Request = Request;
-    type Response = ();
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let access =
-            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-        access.ensure_may_manage()?;
-        let private = access.session.session_type == session_type::PRIVATE;
+        let store = context.store();
+        let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+        visible.ensure_may_manage()?;
+        let private = visible.session.session_type == SessionKind::Private;
         let changed = store
             .remove_invitations(
                 &request.session_id,
                 &request.users_to_invite,
                 private,
-                Timestamp::now().into(),
+                Timestamp::now(),
             )
             .await?
             .ok_or_else(|| ApiError::not_found("session"))?;
@@ -55,15 +51,17 @@ impl Endpoint for DeleteUserSessionInvitations {
         // event they see only through the invitation) is told it is gone.
         let mut lost_sight = Vec::new();
         for user_id in &request.users_to_invite {
-            if access.session.is_invited(user_id) {
-                let viewer = Viewer::load(store, user_id, std::slice::from_ref(&changed)).await?;
+            if visible.session.is_invited(user_id) {
+                let viewer = store
+                    .viewer(user_id, std::slice::from_ref(&changed))
+                    .await?;
                 if !viewer.can_see(&changed) {
                     lost_sight.push(user_id.clone());
                 }
             }
         }
         let change = SessionChange::updated(&changed).and_deleted_for(lost_sight);
-        context.state.pushes.publish(change).await;
+        context.publish(change).await;
         Ok(())
     }
 }

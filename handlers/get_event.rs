@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct GetEvent;
@@ -13,18 +13,17 @@ pub struct Request {
     event_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for GetEvent {
     const NAME: &'static str = "social:getEvent";
     type Request = Request;
     type Response = EventEnvelope;
 
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {
-        let loaded =
-            EventAccess::load_visible(&context.state.store, &context.caller, &request.event_id)
-                .await?;
-        Ok(EventEnvelope::from(&loaded.event))
+        let visible =
+            VisibleEvent::load(context.store(), &context.caller, &request.event_id).await?;
+        Ok(EventEnvelope {
+            event: visible.event,
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct GetEvents;
@@ -13,18 +13,12 @@ pub struct GetEvents;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    source: String,
-}
-
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        Source::parse(&self.source, &FieldPath::data().field("source")).map(drop)
-    }
+    source: Source,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Response {
-    events: Vec<EventView>,
+    events: Vec<Event>,
 }
 
 impl Endpoint for GetEvents {
@@ -33,28 +27,13 @@ impl Endpoint for GetEvents {
     type Response = Response;
 
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
-        let store = &context.state.store;
-        let source = Source::parse(&request.source, &FieldPath::data().field("source"))?;
-        let access = Access::load(store, &context.caller.user_id, &source).await?;
-        if !access.can_see_into(&source) {
-            return Ok(Response { events: Vec::new() });
-        }
-        let listing = if access.is_admin_of(&source) {
-            EventListing::All
-        } else {
-            EventListing::PublishedOrOwnedBy(&context.caller.user_id)
+        let store = context.store();
+        let access = store.access(context.me(), &request.source).await?;
+        let events = match EventListing::of(&request.source, context.me(), &access) {
+            Some(listing) => store.list_events(&request.source, listing).await?,
+            None => Vec::new(),
         };
-        let events = store
-            .list_events(
-                source.network_id(),
-                source.source_type(),
-                source.source_pk(),
-                listing,
-            )
-            .await?;
-        Ok(Response {
-            events: events.iter().map(EventView::from).collect(),
-        })
+        Ok(Response { events })
     }
 }
 

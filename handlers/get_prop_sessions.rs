@@ -5,9 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::fields::{MAX_REFERENCE_CHARS, check_max_chars};
-use crate::prelude::*;
-use crate::sessions::schedule;
+use crate::api::prelude::*;
 
 /// How many sessions the answer holds.
 const ANSWERED: usize = 2;
@@ -26,14 +24,6 @@ pub struct Request {
     prop_id: String,
 }
 
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        let data = FieldPath::data();
-        check_max_chars(&self.room_id, MAX_REFERENCE_CHARS, &data.field("roomId"))?;
-        check_max_chars(&self.prop_id, MAX_REFERENCE_CHARS, &data.field("propId"))
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct Response {
     sessions: Vec<SessionView>,
@@ -43,7 +33,7 @@ pub struct Response {
 struct Candidate {
     ongoing: bool,
     start: DateTime<Utc>,
-    session: SessionDocument,
+    session: Session,
 }
 
 impl Endpoint for GetPropSessions {
@@ -51,24 +41,29 @@ impl Endpoint for GetPropSessions {
     type Request = Request;
     type Response = Response;
 
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        let data = FieldPath::data();
+        check_max_chars(&request.room_id, MAX_REFERENCE_CHARS, &data.field("roomId"))?;
+        check_max_chars(&request.prop_id, MAX_REFERENCE_CHARS, &data.field("propId"))
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
-        let store = &context.state.store;
-        let user_id = &context.caller.user_id;
-        let now = Utc::now();
-        let now_bson = bson::DateTime::from_chrono(now);
+        let store = context.store();
+        let user_id = context.me();
+        let now = Timestamp::now();
         // Visible sessions with their events; their occurrences are computed below.
-        let mut visible: Vec<(SessionDocument, Option<EventDocument>)> = Vec::new();
+        let mut visible: Vec<(Session, Option<Event>)> = Vec::new();
 
         // Single sessions come sorted by start: the first visible ones are the nearest.
         let mut found_single = 0;
         let mut skip = 0;
         loop {
             let page = store
-                .single_sessions_at_prop(&request.room_id, &request.prop_id, now_bson, skip, PAGE)
+                .single_sessions_at_prop(&request.room_id, &request.prop_id, now, skip, PAGE)
                 .await?;
             let exhausted = (page.len() as i64) < PAGE;
             skip += page.len() as u64;
-            let viewer = Viewer::load(store, user_id, &page).await?;
+            let viewer = store.viewer(user_id, &page).await?;
             for session in page {
                 if found_single < ANSWERED && viewer.can_see(&session) {
                     found_single += 1;
@@ -84,7 +79,7 @@ impl Endpoint for GetPropSessions {
         let recurring = store
             .recurring_sessions_at_prop(&request.room_id, &request.prop_id, MAX_RECURRING)
             .await?;
-        let viewer = Viewer::load(store, user_id, &recurring).await?;
+        let viewer = store.viewer(user_id, &recurring).await?;
         for session in recurring {
             if viewer.can_see(&session) {
                 let event = viewer.event_of(&session).cloned();
@@ -93,6 +88,7 @@ impl Endpoint for GetPropSessions {
         }
 
         // Walking a long recurrence is CPU work: keep it off the async workers.
+        let now = now.to_chrono();
         let mut candidates = tokio::task::spawn_blocking(move || {
             visible
                 .into_iter()
@@ -104,7 +100,7 @@ impl Endpoint for GetPropSessions {
         candidates.sort_by(|a, b| {
             (!a.ongoing, a.start, &a.session.id).cmp(&(!b.ongoing, b.start, &b.session.id))
         });
-        let nearest: Vec<SessionDocument> = candidates
+        let nearest: Vec<Session> = candidates
             .into_iter()
             .take(ANSWERED)
             .map(|candidate| candidate.session)
@@ -116,12 +112,8 @@ impl Endpoint for GetPropSessions {
 }
 
 /// The session with its current or next occurrence; `None` when all have ended.
-fn candidate(
-    session: SessionDocument,
-    event: Option<&EventDocument>,
-    now: DateTime<Utc>,
-) -> Option<Candidate> {
-    let Ok(schedule) = schedule(&session, event) else {
+fn candidate(session: Session, event: Option<&Event>, now: DateTime<Utc>) -> Option<Candidate> {
+    let Ok(schedule) = session.schedule(event) else {
         tracing::warn!(session = %session.id, "stored session has an invalid schedule");
         return None;
     };

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct GetSession;
@@ -13,8 +13,6 @@ pub struct Request {
     session_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for GetSession {
     const NAME: &'static str = "social:getSession";
     type Request = Request;
@@ -24,10 +22,9 @@ impl Endpoint for GetSession {
         context: RequestContext,
         request: Request,
     ) -> Result<SessionEnvelope, ApiError> {
-        let store = &context.state.store;
-        let access =
-            SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-        render_session(store, &context.caller.user_id, &access.session).await
+        let store = context.store();
+        let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+        render_session(store, context.me(), &visible.session).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct GetSessions;
@@ -14,8 +14,6 @@ pub struct GetSessions;
 pub struct Request {
     event_id: String,
 }
-
-impl Validate for Request {}
 
 #[derive(Debug, Serialize)]
 pub struct Response {
@@ -28,20 +26,20 @@ impl Endpoint for GetSessions {
     type Response = Response;
 
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
-        let store = &context.state.store;
+        let store = context.store();
         if request.event_id.is_empty() {
             return Ok(Response {
                 sessions: Vec::new(),
             });
         }
         let sessions = store.sessions_of_event(&request.event_id).await?;
-        let viewer = Viewer::load(store, &context.caller.user_id, &sessions).await?;
-        let visible: Vec<SessionDocument> = sessions
+        let viewer = store.viewer(context.me(), &sessions).await?;
+        let visible: Vec<Session> = sessions
             .into_iter()
             .filter(|session| viewer.can_see(session))
             .collect();
         Ok(Response {
-            sessions: render_sessions(store, &context.caller.user_id, &visible).await?,
+            sessions: render_sessions(store, context.me(), &visible).await?,
         })
     }
 }

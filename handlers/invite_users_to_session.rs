@@ -5,8 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::invitations::{merge, resolve, validate_entries};
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// How often an invite is re-applied when other invitation changes keep coming first.
 const ATTEMPTS: usize = 10;
@@ -21,30 +20,27 @@ pub struct Request {
     users_to_invite: Vec<InviteEntry>,
 }
 
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        validate_entries(
-            &self.users_to_invite,
-            &FieldPath::data().field("usersToInvite"),
-        )
-    }
-}
-
 impl Endpoint for InviteUsersToSession {
     const NAME: &'static str = "social:inviteUsersToSession";
     type Request = Request;
     type Response = ();
 
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        validate_entries(
+            &request.users_to_invite,
+            &FieldPath::data().field("usersToInvite"),
+        )
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let resolution = resolve(store, &request.users_to_invite).await?;
-        for _ in 0..ATTEMPTS {
-            let access =
-                SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-            access.ensure_may_manage()?;
-            let session = &access.session;
-            let merged = merge(session, &resolution)?;
-            let now = Timestamp::now().into();
+        let store = context.store();
+        let (context, request) = (&context, &request);
+        let resolution = &store.resolve_invitations(&request.users_to_invite).await?;
+        let invited = retry_stale(ATTEMPTS, || async move {
+            let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+            visible.ensure_may_manage()?;
+            let session = &visible.session;
+            let merged = merge(session, resolution)?;
             let changed = store
                 .replace_invitations(
                     &session.id,
@@ -52,22 +48,18 @@ impl Endpoint for InviteUsersToSession {
                     &merged.invited,
                     &merged.pending,
                     &merged.reinvited,
-                    now,
+                    Timestamp::now(),
                 )
                 .await?;
-            if let Some(changed) = changed {
-                context
-                    .state
-                    .pushes
-                    .publish(SessionChange::updated(&changed))
-                    .await;
-                return Ok(());
-            }
-        }
-        Err(ApiError::Conflict(
-            "the session's invitations are being changed by others at the same time; retry"
-                .to_owned(),
-        ))
+            Ok::<_, ApiError>(match changed {
+                Some(changed) => Attempt::Done(changed),
+                None => Attempt::Stale,
+            })
+        })
+        .await?
+        .ok_or_else(|| ApiError::busy("the session's invitations"))?;
+        context.publish(SessionChange::updated(&invited)).await;
+        Ok(())
     }
 }
 

@@ -12,8 +12,7 @@ use std::num::NonZeroU64;
 
 use serde::Deserialize;
 
-use crate::prelude::*;
-use crate::store::sessions::JoinCondition;
+use crate::api::prelude::*;
 
 /// How often a join is retried when the session changed between reading and joining.
 const ATTEMPTS: usize = 20;
@@ -27,24 +26,22 @@ pub struct Request {
     session_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for JoinSession {
     const NAME: &'static str = "social:joinSession";
     type Request = Request;
     type Response = ();
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
-        let store = &context.state.store;
-        let me = &*context.caller.user_id;
-        for _ in 0..ATTEMPTS {
-            let access =
-                SessionAccess::load_visible(store, &context.caller, &request.session_id).await?;
-            let session = &access.session;
+        let store = context.store();
+        let (context, request) = (&context, &request);
+        let me = context.me();
+        let joined = retry_stale(ATTEMPTS, || async move {
+            let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+            let session = &visible.session;
             if session.owner_id == me {
-                return Ok(());
+                return Ok(Attempt::Done(None));
             }
-            let private = session.session_type == session_type::PRIVATE;
+            let private = session.session_type == SessionKind::Private;
             if private && !session.is_invited(me) {
                 return Err(ApiError::not_found("session"));
             }
@@ -53,18 +50,21 @@ impl Endpoint for JoinSession {
                     "the session's room or prop no longer exists".to_owned(),
                 ));
             }
-            if access.viewer.event_is_unpublished_for_caller(session) {
+            if visible.viewer.event_is_unpublished_for_caller(session) {
                 return Err(ApiError::Conflict("the event is not published".to_owned()));
             }
             if session.has_joined(me) {
-                return Ok(());
+                return Ok(Attempt::Done(None));
             }
-            let capacity = capacity(session, access.event().map(|event| event.participant_limit));
+            let capacity = capacity(
+                session,
+                visible.event().map(|event| event.participant_limit),
+            );
             if let Some(capacity) = capacity
                 && session.joined.len() as u64 >= capacity.get()
             {
                 return Err(ApiError::Conflict(
-                    if session.session_type == session_type::OPEN_SLOT {
+                    if session.session_type == SessionKind::OpenSlot {
                         "the open slot is already taken"
                     } else {
                         "the session is full"
@@ -77,33 +77,30 @@ impl Endpoint for JoinSession {
                 session_type: session.session_type,
                 invitation_required: private,
             };
-            let now = Timestamp::now().into();
-            if let Some(joined) = store.join_session(&session.id, me, condition, now).await? {
-                context
-                    .state
-                    .pushes
-                    .publish(SessionChange::updated(&joined))
-                    .await;
-                return Ok(());
-            }
-            // The session changed between reading and joining: decide again.
+            // `None`: the session changed between reading and joining; decide again.
+            let joined = store
+                .join_session(&session.id, me, condition, Timestamp::now())
+                .await?;
+            Ok(joined.map_or(Attempt::Stale, |joined| Attempt::Done(Some(joined))))
+        })
+        .await?
+        .ok_or_else(|| ApiError::busy("the session"))?;
+        if let Some(joined) = joined {
+            context.publish(SessionChange::updated(&joined)).await;
         }
-        Err(ApiError::Conflict(
-            "the session is changing too fast; retry".to_owned(),
-        ))
+        Ok(())
     }
 }
 
 /// Most participants besides the owner: one for an OpenSlot, else the event's limit
 /// (0 = no limit).
-fn capacity(session: &SessionDocument, participant_limit: Option<i64>) -> Option<NonZeroU64> {
-    let limit = participant_limit
-        .and_then(|limit| u64::try_from(limit).ok())
-        .and_then(NonZeroU64::new);
-    if session.session_type == session_type::OPEN_SLOT {
+fn capacity(session: &Session, participant_limit: Option<i64>) -> Option<NonZeroU64> {
+    if session.session_type == SessionKind::OpenSlot {
         return Some(NonZeroU64::MIN);
     }
-    limit
+    participant_limit
+        .and_then(|limit| u64::try_from(limit).ok())
+        .and_then(NonZeroU64::new)
 }
 
 inventory::submit! { Registration::of::<JoinSession>() }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct PublishEvent;
@@ -14,28 +14,30 @@ pub struct Request {
     event_id: String,
 }
 
-impl Validate for Request {}
-
 impl Endpoint for PublishEvent {
     const NAME: &'static str = "social:publishEvent";
     type Request = Request;
     type Response = EventEnvelope;
 
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {
-        let store = &context.state.store;
-        let loaded = EventAccess::load_visible(store, &context.caller, &request.event_id).await?;
-        loaded.ensure_may_manage()?;
-        if loaded.event.status == status::PUBLISHED {
-            return Ok(EventEnvelope::from(&loaded.event));
+        let store = context.store();
+        let visible = VisibleEvent::load(store, &context.caller, &request.event_id).await?;
+        visible.ensure_may_manage()?;
+        if visible.event.is_published() {
+            return Ok(EventEnvelope {
+                event: visible.event,
+            });
         }
-        let now = Timestamp::now().into();
-        let published = match store.publish_event(&request.event_id, now).await? {
+        let published = match store
+            .publish_event(&request.event_id, Timestamp::now())
+            .await?
+        {
             Some(event) => Some(event),
             // Published by someone else in the meantime, or deleted.
             None => store.find_event(&request.event_id).await?,
         };
         published
-            .map(|event| EventEnvelope::from(&event))
+            .map(|event| EventEnvelope { event })
             .ok_or_else(|| ApiError::not_found("event"))
     }
 }

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::prelude::*;
+use crate::api::prelude::*;
 
 /// How often an update is re-applied when other updates keep coming first.
 const ATTEMPTS: usize = 5;
@@ -25,36 +25,34 @@ pub struct Request {
     form_schema: Option<Map<String, Value>>,
 }
 
-impl Validate for Request {
-    fn validate(&self) -> Result<(), ApiError> {
-        self.event.validate(&FieldPath::data().field("event"))
-    }
-}
-
 impl Endpoint for UpdateEvent {
     const NAME: &'static str = "social:updateEvent";
     type Request = Request;
     type Response = EventEnvelope;
 
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        request.event.validate(request.form_schema.as_ref())
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {
-        let store = &context.state.store;
-        for _ in 0..ATTEMPTS {
-            let loaded =
-                EventAccess::load_visible(store, &context.caller, &request.event_id).await?;
-            loaded.ensure_may_manage()?;
-            let mut event = loaded.event;
-            let revision = event.revision;
+        let store = context.store();
+        let (context, request) = (&context, &request);
+        retry_stale(ATTEMPTS, || async move {
+            let visible = VisibleEvent::load(store, &context.caller, &request.event_id).await?;
+            visible.ensure_may_manage()?;
+            let mut event = visible.event;
             request
                 .event
                 .apply_to(request.form_schema.as_ref(), &mut event)?;
-            event.updated = Timestamp::now().into();
-            if store.replace_event_at_revision(&event, revision).await? {
-                return Ok(EventEnvelope::from(&event));
-            }
-        }
-        Err(ApiError::Conflict(
-            "the event is being changed by others at the same time; retry".to_owned(),
-        ))
+            event.updated = Timestamp::now();
+            Ok::<_, ApiError>(if store.replace_event_at_revision(&event).await? {
+                Attempt::Done(EventEnvelope { event })
+            } else {
+                Attempt::Stale
+            })
+        })
+        .await?
+        .ok_or_else(|| ApiError::busy("the event"))
     }
 }
 

@@ -1,10 +1,18 @@
 //! Command-line and environment configuration, in one place (`clap`).
 //!
 //! Every flag has an environment variable; the README's configuration table lists them.
+//! Secrets (signing secrets, the MongoDB URI, which may carry credentials) are held as
+//! [`SecretString`]s: they print as redacted.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+/// Reads a secret flag or variable.
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,8 +45,8 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// MongoDB connection string. Unset: start the embedded development database.
-    #[arg(long, env = "MONGODB_URI")]
-    pub mongodb_uri: Option<String>,
+    #[arg(long, env = "MONGODB_URI", hide_env_values = true, value_parser = secret)]
+    pub mongodb_uri: Option<SecretString>,
 
     /// Database name.
     #[arg(long = "db", env = "SOCIAL_DB", default_value = "social")]
@@ -61,9 +69,10 @@ pub struct AuthArgs {
         long,
         env = "SOCIAL_JWT_SECRET",
         hide_env_values = true,
-        conflicts_with = "jwt_public_key"
+        conflicts_with = "jwt_public_key",
+        value_parser = secret
     )]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
 
     /// RS256 public key, a PEM file.
     #[arg(long, env = "SOCIAL_JWT_PUBLIC_KEY")]
@@ -97,8 +106,8 @@ pub struct ServeArgs {
 
     /// Secret of the platform's internal endpoints (room and prop deletion).
     /// Unset: those endpoints answer 404.
-    #[arg(long, env = "SOCIAL_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: Option<String>,
+    #[arg(long, env = "SOCIAL_INTERNAL_SECRET", hide_env_values = true, value_parser = secret)]
+    pub internal_secret: Option<SecretString>,
 
     /// Largest accepted WebSocket frame, in bytes.
     #[arg(long, env = "SOCIAL_MAX_FRAME_BYTES", default_value_t = 1024 * 1024)]

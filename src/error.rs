@@ -2,6 +2,8 @@
 //!
 //! Client-actionable failures carry a message the client can act on; unexpected ones reach
 //! the client as an opaque reference that is also written to the log with the full cause.
+//! Each layer maps its own failures into this type at one place (the store's errors in
+//! `store`, HTTP answers in `http`).
 
 use std::fmt;
 
@@ -95,6 +97,13 @@ impl ApiError {
         ApiError::NotFound(format!("{kind} not found"))
     }
 
+    /// A 409 for an object that other requests kept changing while this one tried to.
+    pub fn busy(what: &str) -> Self {
+        ApiError::Conflict(format!(
+            "{what} is being changed by others at the same time; retry"
+        ))
+    }
+
     /// The wire code of this error.
     pub fn code(&self) -> u16 {
         match self {
@@ -124,33 +133,6 @@ impl ApiError {
                 self.to_string()
             }
             other => other.to_string(),
-        }
-    }
-}
-
-impl poem::IntoResponse for ApiError {
-    /// The answer of the HTTP endpoints: the same code as a status, the same message.
-    fn into_response(self) -> poem::Response {
-        let status = poem::http::StatusCode::from_u16(self.code())
-            .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, self.wire_message()).into_response()
-    }
-}
-
-impl From<mongodb::error::Error> for ApiError {
-    fn from(error: mongodb::error::Error) -> Self {
-        use mongodb::error::ErrorKind;
-        let unreachable = matches!(
-            *error.kind,
-            ErrorKind::ServerSelection { .. }
-                | ErrorKind::Io(_)
-                | ErrorKind::ConnectionPoolCleared { .. }
-                | ErrorKind::DnsResolve { .. }
-        );
-        if unreachable {
-            ApiError::Unavailable(error.into())
-        } else {
-            ApiError::Unexpected(error.into())
         }
     }
 }

@@ -1,32 +1,33 @@
 //! social-events: the social layer of a virtual-events platform. Events in networks and
 //! communities, sessions at room props, invitations, live pushes and calendar invitations,
 //! over a WebSocket API backed by MongoDB.
+//!
+//! # Layout
+//!
+//! Each layer uses only the layers above it in this list; nothing points back up.
+//!
+//! - [`error`]: the one error type of a request and its wire codes. Used by every layer.
+//! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
+//!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
+//! - [`store`]: MongoDB — documents, indexes, queries, typed updates; the only place that
+//!   names a stored field.
+//! - [`push`]: who hears of a change, the connections of this process, and the bus that
+//!   carries changes to every process.
+//! - [`api`]: the WebSocket protocol — the `Endpoint` trait, registry, envelope, dispatch,
+//!   request context, and the prelude of the endpoint modules in [`handlers`].
+//! - [`handlers`]: one module per `social:*` endpoint, importing only `api::prelude`.
+//! - [`http`]: poem — the server, the connection loop, authentication, rate limits, and
+//!   the HTTP routes (internal routes, the invitation file).
+//! - [`tools`]: off the request path — embedded database, import, tokens, fixture replay.
+//! - [`config`]: the command line and environment, read by `main` alone.
 
-pub mod access;
-pub mod auth;
+pub mod api;
 pub mod config;
-pub mod connection;
-pub mod embedded;
-pub mod endpoint;
-pub mod envelope;
+pub mod domain;
 pub mod error;
-pub mod events;
-pub mod fields;
-pub mod import;
-pub mod internal;
-pub mod invitation_file;
-pub mod invitations;
-pub mod json_bson;
-pub mod people;
-pub mod prelude;
-pub mod pushes;
-pub mod recurrence;
-pub mod replay;
-pub mod server;
-pub mod sessions;
-pub mod state;
+pub mod http;
+pub mod push;
 pub mod store;
-pub mod time;
 pub mod tools;
 
 /// One module per `social:*` endpoint; each registers itself with the endpoint registry.

@@ -4,15 +4,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use social_events::auth::{TokenSigner, TokenVerifier};
+use secrecy::{ExposeSecret, SecretString};
 use social_events::config::{
     AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs, TokenArgs,
 };
-use social_events::embedded::EmbeddedDatabase;
-use social_events::replay::{Target, replay_file, scenario_files};
-use social_events::server::Application;
-use social_events::state::{ConnectionLimits, Settings};
-use social_events::tools::{WhenNoDatabase, open_database, signing_secret};
+use social_events::http::auth::TokenVerifier;
+use social_events::http::server::{Application, ConnectionLimits, Settings};
+use social_events::tools::replay::{Target, replay_file, scenario_files};
+use social_events::tools::token::{TokenSigner, signing_secret};
+use social_events::tools::{WhenNoDatabase, open_database, start_embedded};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -57,19 +57,11 @@ fn init_tracing(json: bool) {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let embedded = match &args.database.mongodb_uri {
         Some(_) => None,
-        None => {
-            let database = args.database.clone();
-            Some(
-                tokio::task::spawn_blocking(move || {
-                    EmbeddedDatabase::start_in_data_dir(&database.embedded_venv, &database.data_dir)
-                })
-                .await??,
-            )
-        }
+        None => Some(start_embedded(&args.database).await?),
     };
     let mongodb_uri = match (&args.database.mongodb_uri, &embedded) {
         (Some(uri), _) => uri.clone(),
-        (None, Some(database)) => database.uri().to_owned(),
+        (None, Some(database)) => SecretString::from(database.uri()),
         (None, None) => bail!("no database"),
     };
     let tokens = token_verifier(&args.auth, &args.database)?;
@@ -88,7 +80,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         internal_secret: args
             .internal_secret
             .clone()
-            .filter(|secret| !secret.is_empty()),
+            .filter(|secret| !secret.expose_secret().is_empty()),
         connection: ConnectionLimits {
             max_frame_bytes: args.max_frame_bytes,
             requests_per_second: args.rate_limit,
@@ -159,9 +151,9 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let file = social_events::import::parse(&text)?;
+    let file = social_events::tools::import::parse(&text)?;
     let (store, embedded) = open_database(&args.database, WhenNoDatabase::Start).await?;
-    let imported = social_events::import::import(&store, &file).await;
+    let imported = social_events::tools::import::import(&store, &file).await;
     if let Some(embedded) = embedded {
         tokio::task::spawn_blocking(move || embedded.stop()).await?;
     }

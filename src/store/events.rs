@@ -6,7 +6,12 @@ use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::json_bson::{document_to_object, object_to_document};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::event::{Event, EventListing};
+use crate::domain::kinds::EventStatus;
+use crate::domain::source::Source;
+use crate::domain::time::Timestamp;
 
 pub const COLLECTION: &str = "events";
 
@@ -14,37 +19,88 @@ pub const COLLECTION: &str = "events";
 /// that guards read-modify-write updates.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EventDocument {
+struct EventDocument {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub created: bson::DateTime,
-    pub updated: bson::DateTime,
-    pub source_string: String,
-    pub source_type: String,
-    pub source_pk: String,
-    pub network_id: String,
-    pub owner_id: String,
-    pub title: String,
-    pub description: String,
-    pub start_date: bson::DateTime,
-    pub end_date: bson::DateTime,
-    pub preview_resource_id: String,
-    pub room_id: String,
-    pub participant_limit: i64,
-    pub price: f64,
+    id: String,
+    created: bson::DateTime,
+    updated: bson::DateTime,
+    source_string: String,
+    source_type: String,
+    source_pk: String,
+    network_id: String,
+    owner_id: String,
+    title: String,
+    description: String,
+    start_date: bson::DateTime,
+    end_date: bson::DateTime,
+    preview_resource_id: String,
+    room_id: String,
+    participant_limit: i64,
+    price: f64,
     /// Native sub-document, exactly as the client sent it, kept raw (see `json_bson`).
-    pub custom_data: RawDocumentBuf,
+    custom_data: RawDocumentBuf,
     /// Native sub-document, exactly as the client sent it, kept raw (see `json_bson`).
-    pub form_schema: RawDocumentBuf,
-    /// 0 draft, 1 published.
-    pub status: i32,
-    pub revision: i64,
+    form_schema: RawDocumentBuf,
+    status: EventStatus,
+    revision: i64,
 }
 
-/// Event status values.
-pub mod status {
-    pub const DRAFT: i32 = 0;
-    pub const PUBLISHED: i32 = 1;
+impl EventDocument {
+    fn from_event(event: &Event, revision: i64) -> StoreResult<EventDocument> {
+        let object = |object| object_to_document(object).map_err(StoreError::unwritable);
+        Ok(EventDocument {
+            id: event.id.clone(),
+            created: event.created.into(),
+            updated: event.updated.into(),
+            source_string: event.source.as_string(),
+            source_type: event.source.source_type().to_owned(),
+            source_pk: event.source.source_pk().to_owned(),
+            network_id: event.source.network_id().to_owned(),
+            owner_id: event.owner_id.clone(),
+            title: event.title.clone(),
+            description: event.description.clone(),
+            start_date: event.start_date.into(),
+            end_date: event.end_date.into(),
+            preview_resource_id: event.preview_resource_id.clone(),
+            room_id: event.room_id.clone(),
+            participant_limit: event.participant_limit,
+            price: event.price,
+            custom_data: object(&event.custom_data)?,
+            form_schema: object(&event.form_schema)?,
+            status: event.status,
+            revision,
+        })
+    }
+
+    /// The event, unless its stored source is not one this service knows (it is then
+    /// treated as missing, and logged).
+    fn into_event(self) -> Option<Event> {
+        let Some(source) =
+            Source::from_stored(&self.source_type, &self.network_id, &self.source_pk)
+        else {
+            tracing::warn!(event = %self.id, source_type = %self.source_type, "skipping an event with an unknown source type");
+            return None;
+        };
+        Some(Event {
+            id: self.id,
+            created: self.created.into(),
+            updated: self.updated.into(),
+            source,
+            owner_id: self.owner_id,
+            title: self.title,
+            description: self.description,
+            start_date: self.start_date.into(),
+            end_date: self.end_date.into(),
+            preview_resource_id: self.preview_resource_id,
+            room_id: self.room_id,
+            participant_limit: self.participant_limit,
+            price: self.price,
+            custom_data: document_to_object(&self.custom_data),
+            form_schema: document_to_object(&self.form_schema),
+            status: self.status,
+            revision: self.revision,
+        })
+    }
 }
 
 pub(super) fn indexes() -> Vec<IndexModel> {
@@ -55,81 +111,73 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     ]
 }
 
-/// Which events of a source a listing returns.
-pub enum EventListing<'a> {
-    /// Every event: the caller administers the source.
-    All,
-    /// Published events and the caller's own drafts.
-    PublishedOrOwnedBy(&'a str),
-}
-
 impl Store {
     fn events(&self) -> mongodb::Collection<EventDocument> {
         self.database().collection(COLLECTION)
     }
 
-    pub async fn insert_event(&self, event: &EventDocument) -> mongodb::error::Result<()> {
-        self.events().insert_one(event).await.map(drop)
+    async fn collect_events(cursor: mongodb::Cursor<EventDocument>) -> StoreResult<Vec<Event>> {
+        let documents: Vec<EventDocument> = cursor.try_collect().await?;
+        Ok(documents
+            .into_iter()
+            .filter_map(EventDocument::into_event)
+            .collect())
     }
 
-    pub async fn find_event(
-        &self,
-        event_id: &str,
-    ) -> mongodb::error::Result<Option<EventDocument>> {
-        self.events().find_one(doc! { "_id": event_id }).await
+    pub async fn insert_event(&self, event: &Event) -> StoreResult<()> {
+        let document = EventDocument::from_event(event, event.revision)?;
+        self.events().insert_one(document).await?;
+        Ok(())
+    }
+
+    pub async fn find_event(&self, event_id: &str) -> StoreResult<Option<Event>> {
+        let found = self.events().find_one(doc! { "_id": event_id }).await?;
+        Ok(found.and_then(EventDocument::into_event))
     }
 
     /// The events with these ids (missing ones are left out).
-    pub async fn find_events(&self, ids: &[&str]) -> mongodb::error::Result<Vec<EventDocument>> {
+    pub async fn find_events(&self, ids: &[&str]) -> StoreResult<Vec<Event>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.events()
-            .find(doc! { "_id": { "$in": ids } })
-            .await?
-            .try_collect()
-            .await
+        Self::collect_events(self.events().find(doc! { "_id": { "$in": ids } }).await?).await
     }
 
-    /// Replaces the event when it is still at `expected_revision`; answers false when
-    /// another change came first. The stored revision becomes `expected_revision + 1`.
-    pub async fn replace_event_at_revision(
-        &self,
-        event: &EventDocument,
-        expected_revision: i64,
-    ) -> mongodb::error::Result<bool> {
-        let mut next = event.clone();
-        next.revision = expected_revision + 1;
+    /// Replaces the event when it is still at the revision it was read at (`event.revision`);
+    /// answers false when another change came first.
+    pub async fn replace_event_at_revision(&self, event: &Event) -> StoreResult<bool> {
+        let next = EventDocument::from_event(event, event.revision + 1)?;
         let result = self
             .events()
-            .replace_one(
-                doc! { "_id": &event.id, "revision": expected_revision },
-                &next,
-            )
+            .replace_one(doc! { "_id": &event.id, "revision": event.revision }, next)
             .await?;
         Ok(result.matched_count == 1)
     }
 
-    /// Sets the status to published; answers the event after the change.
+    /// Sets the status to published; answers the event after the change, or `None` when it
+    /// was published already or is gone.
     pub async fn publish_event(
         &self,
         event_id: &str,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<EventDocument>> {
-        self.events()
+        now: Timestamp,
+    ) -> StoreResult<Option<Event>> {
+        let published = EventStatus::Published.code();
+        let after = self
+            .events()
             .find_one_and_update(
-                doc! { "_id": event_id, "status": { "$ne": status::PUBLISHED } },
+                doc! { "_id": event_id, "status": { "$ne": published } },
                 doc! {
-                    "$set": { "status": status::PUBLISHED, "updated": now },
+                    "$set": { "status": published, "updated": bson::DateTime::from(now) },
                     "$inc": { "revision": 1 },
                 },
             )
             .return_document(ReturnDocument::After)
-            .await
+            .await?;
+        Ok(after.and_then(EventDocument::into_event))
     }
 
     /// Deletes the event; answers whether it existed.
-    pub async fn delete_event(&self, event_id: &str) -> mongodb::error::Result<bool> {
+    pub async fn delete_event(&self, event_id: &str) -> StoreResult<bool> {
         let result = self.events().delete_one(doc! { "_id": event_id }).await?;
         Ok(result.deleted_count == 1)
     }
@@ -137,30 +185,28 @@ impl Store {
     /// The events of one source, by `startDate` then `id`.
     pub async fn list_events(
         &self,
-        network_id: &str,
-        source_type: &str,
-        source_pk: &str,
+        source: &Source,
         listing: EventListing<'_>,
-    ) -> mongodb::error::Result<Vec<EventDocument>> {
+    ) -> StoreResult<Vec<Event>> {
         let mut filter = doc! {
-            "networkId": network_id,
-            "sourceType": source_type,
-            "sourcePk": source_pk,
+            "networkId": source.network_id(),
+            "sourceType": source.source_type(),
+            "sourcePk": source.source_pk(),
         };
         if let EventListing::PublishedOrOwnedBy(user_id) = listing {
             filter.insert(
                 "$or",
                 vec![
-                    doc! { "status": status::PUBLISHED },
+                    doc! { "status": EventStatus::Published.code() },
                     doc! { "ownerId": user_id },
                 ],
             );
         }
-        self.events()
+        let cursor = self
+            .events()
             .find(filter)
             .sort(doc! { "startDate": 1, "_id": 1 })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        Self::collect_events(cursor).await
     }
 }

@@ -3,30 +3,11 @@
 
 use bson::doc;
 use mongodb::IndexModel;
-use serde::{Deserialize, Serialize};
 
-use super::{Store, decode_lenient};
+use super::{Store, StoreError, StoreResult, decode_lenient};
+use crate::domain::source::{Access, Membership, Source};
 
 pub const COLLECTION: &str = "memberships";
-
-/// A membership's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Member,
-    Admin,
-}
-
-/// One membership: network-level when `community_id` is absent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MembershipDocument {
-    pub user_id: String,
-    pub network_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub community_id: Option<String>,
-    pub role: Role,
-}
 
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
@@ -37,7 +18,7 @@ pub(super) fn indexes() -> Vec<IndexModel> {
 }
 
 impl Store {
-    fn memberships(&self) -> mongodb::Collection<MembershipDocument> {
+    fn memberships(&self) -> mongodb::Collection<Membership> {
         self.database().collection(COLLECTION)
     }
 
@@ -46,17 +27,12 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// Every membership of `user_id` in network `network_id` (network and community level).
-    pub async fn memberships_in_network(
-        &self,
-        user_id: &str,
-        network_id: &str,
-    ) -> mongodb::error::Result<Vec<MembershipDocument>> {
-        let cursor = self
-            .raw_memberships()
-            .find(doc! { "userId": user_id, "networkId": network_id })
+    /// What `user_id` may do in `source`: their memberships in its network.
+    pub async fn access(&self, user_id: &str, source: &Source) -> StoreResult<Access> {
+        let memberships = self
+            .memberships_in_networks(user_id, &[source.network_id()])
             .await?;
-        decode_lenient(COLLECTION, cursor).await
+        Ok(Access::from_memberships(memberships))
     }
 
     /// Every membership of `user_id` in any of `network_ids`.
@@ -64,7 +40,7 @@ impl Store {
         &self,
         user_id: &str,
         network_ids: &[&str],
-    ) -> mongodb::error::Result<Vec<MembershipDocument>> {
+    ) -> StoreResult<Vec<Membership>> {
         if network_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -76,15 +52,12 @@ impl Store {
     }
 
     /// Inserts or changes the role of one membership.
-    pub async fn upsert_membership(
-        &self,
-        membership: &MembershipDocument,
-    ) -> mongodb::error::Result<()> {
+    pub async fn upsert_membership(&self, membership: &Membership) -> StoreResult<()> {
         let community = match &membership.community_id {
             Some(community_id) => bson::Bson::String(community_id.clone()),
             None => bson::Bson::Document(doc! { "$exists": false }),
         };
-        let role = bson::to_bson(&membership.role).map_err(mongodb::error::Error::custom)?;
+        let role = bson::to_bson(&membership.role).map_err(StoreError::unwritable)?;
         self.memberships()
             .update_one(
                 doc! {
@@ -95,7 +68,7 @@ impl Store {
                 doc! { "$set": { "role": role } },
             )
             .upsert(true)
-            .await
-            .map(drop)
+            .await?;
+        Ok(())
     }
 }

@@ -1,10 +1,13 @@
-//! MongoDB storage: the connection, the collections and their indexes.
+//! MongoDB storage: the connection, the collections, their documents and indexes, and
+//! every query. The only place that names a stored field.
 //!
-//! Documents stored in MongoDB are their own types, apart from the wire types; each
-//! collection's queries live in its submodule. Every invariant is kept by single-document
-//! atomic updates, so a standalone MongoDB works.
+//! Documents are the store's own types: each collection's submodule converts them to and
+//! from the domain's values and turns typed changes (patches, conditions) into updates.
+//! Every invariant is kept by single-document atomic updates, so a standalone MongoDB
+//! works. Failures are [`StoreError`]s, mapped to the API's errors in one place below.
 
 pub mod events;
+pub mod json_bson;
 pub mod memberships;
 pub mod pushes;
 pub mod sessions;
@@ -15,6 +18,56 @@ use std::time::Duration;
 use anyhow::Context;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database, IndexModel};
+
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+
+/// A failed database operation.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreError(#[from] mongodb::error::Error);
+
+/// What a store operation answers.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// A value that cannot be written as a document (a bug, never client input).
+    fn unwritable(error: impl std::fmt::Display) -> Self {
+        StoreError(mongodb::error::Error::custom(error.to_string()))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// A database that cannot be reached is a 503 (the request had no effect); anything
+    /// else is unexpected.
+    fn from(StoreError(error): StoreError) -> Self {
+        use mongodb::error::ErrorKind;
+        let unreachable = matches!(
+            *error.kind,
+            ErrorKind::ServerSelection { .. }
+                | ErrorKind::Io(_)
+                | ErrorKind::ConnectionPoolCleared { .. }
+                | ErrorKind::DnsResolve { .. }
+        );
+        if unreachable {
+            ApiError::Unavailable(error.into())
+        } else {
+            ApiError::Unexpected(error.into())
+        }
+    }
+}
+
+impl From<Timestamp> for bson::DateTime {
+    fn from(instant: Timestamp) -> Self {
+        bson::DateTime::from_millis(instant.millis())
+    }
+}
+
+impl From<bson::DateTime> for Timestamp {
+    fn from(instant: bson::DateTime) -> Self {
+        Timestamp::saturating_from_millis(instant.timestamp_millis())
+    }
+}
 
 /// How long an operation waits for a reachable server before answering 503.
 const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,11 +102,9 @@ impl Store {
     }
 
     /// Answers when the database is reachable.
-    pub async fn ping(&self) -> mongodb::error::Result<()> {
-        self.database
-            .run_command(bson::doc! { "ping": 1 })
-            .await
-            .map(drop)
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.database.run_command(bson::doc! { "ping": 1 }).await?;
+        Ok(())
     }
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
@@ -79,10 +130,10 @@ impl Store {
 /// Reads every document of `cursor` that decodes as `T`. Documents of the wider platform
 /// that do not (an unknown role, a field of the wrong type) are logged and left out, so
 /// that one malformed document cannot fail every request that touches it.
-pub(crate) async fn decode_lenient<T: serde::de::DeserializeOwned>(
+async fn decode_lenient<T: serde::de::DeserializeOwned>(
     collection: &str,
     mut cursor: mongodb::Cursor<bson::Document>,
-) -> mongodb::error::Result<Vec<T>> {
+) -> StoreResult<Vec<T>> {
     use futures_util::TryStreamExt;
     let mut decoded = Vec::new();
     while let Some(document) = cursor.try_next().await? {
@@ -92,9 +143,4 @@ pub(crate) async fn decode_lenient<T: serde::de::DeserializeOwned>(
         }
     }
     Ok(decoded)
-}
-
-/// A fresh server-generated id: a UUID v7, so ids sort by creation time.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }

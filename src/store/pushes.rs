@@ -13,7 +13,8 @@ use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{Store, StoreResult};
+use crate::domain::time::Timestamp;
 
 pub const COLLECTION: &str = "pushes";
 /// How long a push document is kept.
@@ -35,6 +36,24 @@ pub struct PushDocument {
     pub deleted_for: Vec<String>,
 }
 
+impl PushDocument {
+    /// A push of a change to `session_id`, written now.
+    pub fn new(
+        id: String,
+        session_id: String,
+        updated_for: Vec<String>,
+        deleted_for: Vec<String>,
+    ) -> PushDocument {
+        PushDocument {
+            id,
+            at: Timestamp::now().into(),
+            session_id,
+            updated_for,
+            deleted_for,
+        }
+    }
+}
+
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -49,20 +68,23 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    pub async fn insert_push(&self, push: &PushDocument) -> mongodb::error::Result<()> {
-        self.pushes().insert_one(push).await.map(drop)
+    pub async fn insert_push(&self, push: &PushDocument) -> StoreResult<()> {
+        self.pushes().insert_one(push).await?;
+        Ok(())
     }
 
     /// A change stream of new push documents, resuming after `token` when given.
     pub async fn watch_pushes(
         &self,
         token: Option<ResumeToken>,
-    ) -> mongodb::error::Result<ChangeStream<ChangeStreamEvent<PushDocument>>> {
-        self.pushes()
+    ) -> StoreResult<ChangeStream<ChangeStreamEvent<PushDocument>>> {
+        let stream = self
+            .pushes()
             .watch()
             .pipeline([doc! { "$match": { "operationType": "insert" } }])
             .max_await_time(POLL_WAIT)
             .resume_after(token)
-            .await
+            .await?;
+        Ok(stream)
     }
 }

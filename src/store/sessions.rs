@@ -5,112 +5,157 @@
 //! updates whose filter holds the capacity check, so limits hold under any number of
 //! simultaneous joins. Rewrites of the invitation list are guarded by `revision`.
 
-use std::num::NonZeroU64;
-
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::kinds::SessionKind;
+use crate::domain::retry::{Attempt, retry_stale};
+use crate::domain::session::{
+    Color, Invitation, JoinCondition, PendingContact, Session, SessionUpdate, Viewer,
+};
+use crate::domain::time::Timestamp;
 
 pub const COLLECTION: &str = "sessions";
 /// How often attaching a pending invitation is tried when other changes come first.
 const ATTACH_ATTEMPTS: usize = 5;
 
-/// A colour with components in [0, 1].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Color {
-    pub r: f64,
-    pub g: f64,
-    pub b: f64,
-    pub a: f64,
-}
-
-/// One invited user and their role. Whether they accepted or declined is derived from
-/// `joined` and `declined`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Invitation {
-    pub user_id: String,
-    pub role: i32,
-}
-
-/// An invitation to contacts that matched no user yet. `keys` are `email:…`, `phone:…`
-/// and `facebook:…`; the first user who appears with any of them is invited.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingContact {
-    pub keys: Vec<String>,
-    pub role: i32,
-}
-
 /// A session as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionDocument {
+struct SessionDocument {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub created: bson::DateTime,
-    pub updated: bson::DateTime,
-    /// Empty for a standalone session.
-    pub event_id: String,
-    pub owner_id: String,
-    pub room_id: String,
-    pub prop_id: String,
-    /// 0 Public, 1 Private, 2 OpenSlot.
-    pub session_type: i32,
-    pub title: String,
-    pub description: String,
-    pub start_date: bson::DateTime,
-    /// Seconds.
-    pub duration: i64,
+    id: String,
+    created: bson::DateTime,
+    updated: bson::DateTime,
+    event_id: String,
+    owner_id: String,
+    room_id: String,
+    prop_id: String,
+    session_type: SessionKind,
+    title: String,
+    description: String,
+    start_date: bson::DateTime,
+    duration: i64,
     /// End of the first occurrence (`startDate` + `duration`), for prop queries.
-    pub end_date: bson::DateTime,
-    pub is_recurring: bool,
+    end_date: bson::DateTime,
+    is_recurring: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recurrence: Option<String>,
-    pub color: Color,
-    pub is_valid: bool,
+    recurrence: Option<String>,
+    color: Color,
+    is_valid: bool,
     #[serde(default)]
-    pub invited: Vec<Invitation>,
-    /// Invited users who declined (they stay invited).
+    invited: Vec<Invitation>,
     #[serde(default)]
-    pub declined: Vec<String>,
-    /// Participants besides the owner.
+    declined: Vec<String>,
     #[serde(default)]
-    pub joined: Vec<String>,
+    joined: Vec<String>,
     #[serde(default)]
-    pub pending_contacts: Vec<PendingContact>,
-    /// Grows with every `updateSession`: the calendar SEQUENCE.
+    pending_contacts: Vec<PendingContact>,
     #[serde(default)]
-    pub sequence: i64,
+    sequence: i64,
     /// Grows with every rewrite of `invited`.
     #[serde(default)]
-    pub revision: i64,
+    revision: i64,
 }
 
-impl SessionDocument {
-    pub fn is_invited(&self, user_id: &str) -> bool {
-        self.invited
-            .iter()
-            .any(|invitation| invitation.user_id == user_id)
-    }
-
-    pub fn has_joined(&self, user_id: &str) -> bool {
-        self.joined.iter().any(|joined| joined == user_id)
+impl From<&Session> for SessionDocument {
+    fn from(session: &Session) -> Self {
+        SessionDocument {
+            id: session.id.clone(),
+            created: session.created.into(),
+            updated: session.updated.into(),
+            event_id: session.event_id.clone(),
+            owner_id: session.owner_id.clone(),
+            room_id: session.room_id.clone(),
+            prop_id: session.prop_id.clone(),
+            session_type: session.session_type,
+            title: session.title.clone(),
+            description: session.description.clone(),
+            start_date: session.start_date.into(),
+            duration: session.duration,
+            end_date: session.end_date.into(),
+            is_recurring: session.is_recurring,
+            recurrence: session.recurrence.clone(),
+            color: session.color,
+            is_valid: session.is_valid,
+            invited: session.invited.clone(),
+            declined: session.declined.clone(),
+            joined: session.joined.clone(),
+            pending_contacts: session.pending_contacts.clone(),
+            sequence: session.sequence,
+            revision: session.revision,
+        }
     }
 }
 
-/// What must still hold, at the moment of the update, for a user to join a session.
-#[derive(Debug, Clone, Copy)]
-pub struct JoinCondition {
-    /// Most participants besides the owner.
-    pub capacity: Option<NonZeroU64>,
-    /// The session type the decision was made for.
-    pub session_type: i32,
-    /// Only an invitee may join (Private sessions).
-    pub invitation_required: bool,
+impl From<SessionDocument> for Session {
+    fn from(document: SessionDocument) -> Self {
+        Session {
+            id: document.id,
+            created: document.created.into(),
+            updated: document.updated.into(),
+            event_id: document.event_id,
+            owner_id: document.owner_id,
+            room_id: document.room_id,
+            prop_id: document.prop_id,
+            session_type: document.session_type,
+            title: document.title,
+            description: document.description,
+            start_date: document.start_date.into(),
+            duration: document.duration,
+            end_date: document.end_date.into(),
+            is_recurring: document.is_recurring,
+            recurrence: document.recurrence,
+            color: document.color,
+            is_valid: document.is_valid,
+            invited: document.invited,
+            declined: document.declined,
+            joined: document.joined,
+            pending_contacts: document.pending_contacts,
+            sequence: document.sequence,
+            revision: document.revision,
+        }
+    }
+}
+
+/// The `$set` of an update: the fields `update` changes, as stored.
+fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Document> {
+    let mut set = doc! { "updated": bson::DateTime::from(now) };
+    let mut put = |name: &str, value: Option<bson::Bson>| {
+        if let Some(value) = value {
+            set.insert(name, value);
+        }
+    };
+    let date = |value: Option<Timestamp>| value.map(|instant| bson::DateTime::from(instant).into());
+    put("roomId", update.room_id.clone().map(Into::into));
+    put("propId", update.prop_id.clone().map(Into::into));
+    put(
+        "sessionType",
+        update.session_type.map(|kind| kind.code().into()),
+    );
+    put("title", update.title.clone().map(Into::into));
+    put("description", update.description.clone().map(Into::into));
+    put("startDate", date(update.start_date));
+    put("duration", update.duration.map(Into::into));
+    put("endDate", date(update.end_date));
+    put("isRecurring", update.is_recurring.map(Into::into));
+    put(
+        "recurrence",
+        update
+            .recurrence
+            .clone()
+            .map(|rule| rule.map_or(bson::Bson::Null, Into::into)),
+    );
+    let color = match &update.color {
+        Some(color) => Some(bson::to_bson(color).map_err(StoreError::unwritable)?),
+        None => None,
+    };
+    put("color", color);
+    Ok(set)
 }
 
 pub(super) fn indexes() -> Vec<IndexModel> {
@@ -135,28 +180,69 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    pub async fn insert_session(&self, session: &SessionDocument) -> mongodb::error::Result<()> {
-        self.sessions().insert_one(session).await.map(drop)
+    async fn collect_sessions(
+        cursor: mongodb::Cursor<SessionDocument>,
+    ) -> StoreResult<Vec<Session>> {
+        let documents: Vec<SessionDocument> = cursor.try_collect().await?;
+        Ok(documents.into_iter().map(Session::from).collect())
     }
 
-    pub async fn find_session(
+    /// Runs a `findOneAndUpdate` and answers the session after the change, or `None` when
+    /// no session matched `filter`.
+    async fn update_one_session(
         &self,
-        session_id: &str,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
-        self.sessions().find_one(doc! { "_id": session_id }).await
+        filter: Document,
+        update: Document,
+    ) -> StoreResult<Option<Session>> {
+        let after = self
+            .sessions()
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(after.map(Session::from))
+    }
+
+    pub async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        self.sessions()
+            .insert_one(SessionDocument::from(session))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn find_session(&self, session_id: &str) -> StoreResult<Option<Session>> {
+        let found = self.sessions().find_one(doc! { "_id": session_id }).await?;
+        Ok(found.map(Session::from))
+    }
+
+    /// What `user_id` may see and do with `sessions`: loads their events and the user's
+    /// memberships in those events' networks, in two queries.
+    pub async fn viewer(&self, user_id: &str, sessions: &[Session]) -> StoreResult<Viewer> {
+        let mut event_ids: Vec<&str> = sessions
+            .iter()
+            .map(|session| session.event_id.as_str())
+            .filter(|id| !id.is_empty())
+            .collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        let events = self.find_events(&event_ids).await?;
+        let mut networks: Vec<&str> = events
+            .iter()
+            .map(|event| event.source.network_id())
+            .collect();
+        networks.sort_unstable();
+        networks.dedup();
+        let memberships = self.memberships_in_networks(user_id, &networks).await?;
+        Ok(Viewer::new(user_id, events, memberships))
     }
 
     /// The sessions of an event, by `startDate` then `id`.
-    pub async fn sessions_of_event(
-        &self,
-        event_id: &str,
-    ) -> mongodb::error::Result<Vec<SessionDocument>> {
-        self.sessions()
+    pub async fn sessions_of_event(&self, event_id: &str) -> StoreResult<Vec<Session>> {
+        let cursor = self
+            .sessions()
             .find(doc! { "eventId": event_id })
             .sort(doc! { "startDate": 1, "_id": 1 })
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        Self::collect_sessions(cursor).await
     }
 
     /// Valid single (non-recurring) sessions at a prop that end after `now`, by start time,
@@ -165,21 +251,21 @@ impl Store {
         &self,
         room_id: &str,
         prop_id: &str,
-        now: bson::DateTime,
+        now: Timestamp,
         skip: u64,
         limit: i64,
-    ) -> mongodb::error::Result<Vec<SessionDocument>> {
-        self.sessions()
+    ) -> StoreResult<Vec<Session>> {
+        let cursor = self
+            .sessions()
             .find(doc! {
                 "roomId": room_id, "propId": prop_id, "isRecurring": false,
-                "endDate": { "$gt": now }, "isValid": true,
+                "endDate": { "$gt": bson::DateTime::from(now) }, "isValid": true,
             })
             .sort(doc! { "startDate": 1, "_id": 1 })
             .skip(skip)
             .limit(limit)
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        Self::collect_sessions(cursor).await
     }
 
     /// Valid recurring sessions at a prop, at most `limit` (the earliest started).
@@ -188,36 +274,33 @@ impl Store {
         room_id: &str,
         prop_id: &str,
         limit: i64,
-    ) -> mongodb::error::Result<Vec<SessionDocument>> {
-        self.sessions()
+    ) -> StoreResult<Vec<Session>> {
+        let cursor = self
+            .sessions()
             .find(
                 doc! { "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true },
             )
             .sort(doc! { "startDate": 1, "_id": 1 })
             .limit(limit)
-            .await?
-            .try_collect()
-            .await
+            .await?;
+        Self::collect_sessions(cursor).await
     }
 
-    /// Sets the given fields and counts one more calendar revision, when the session is
-    /// still at `expected_sequence`; answers the session after the change, or `None` when
-    /// another update came first (or the session is gone).
-    pub async fn update_session_fields(
+    /// Applies `update` and counts one more calendar revision, when the session is still
+    /// at `expected_sequence`; answers the session after the change, or `None` when another
+    /// update came first (or the session is gone).
+    pub async fn update_session(
         &self,
         session_id: &str,
         expected_sequence: i64,
-        mut set: Document,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
-        set.insert("updated", now);
-        self.sessions()
-            .find_one_and_update(
-                doc! { "_id": session_id, "sequence": expected_sequence },
-                doc! { "$set": set, "$inc": { "sequence": 1 } },
-            )
-            .return_document(ReturnDocument::After)
-            .await
+        update: &SessionUpdate,
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        self.update_one_session(
+            doc! { "_id": session_id, "sequence": expected_sequence },
+            doc! { "$set": set_of(update, now)?, "$inc": { "sequence": 1 } },
+        )
+        .await
     }
 
     /// Replaces the invitations when the session is still at `revision`; invitees in
@@ -230,21 +313,20 @@ impl Store {
         invited: &[Invitation],
         pending: &[PendingContact],
         reinvited: &[String],
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
-        let invited = bson::to_bson(invited).map_err(mongodb::error::Error::custom)?;
-        let pending = bson::to_bson(pending).map_err(mongodb::error::Error::custom)?;
-        self.sessions()
-            .find_one_and_update(
-                doc! { "_id": session_id, "revision": revision },
-                doc! {
-                    "$set": { "invited": invited, "pendingContacts": pending, "updated": now },
-                    "$pull": { "declined": { "$in": reinvited } },
-                    "$inc": { "revision": 1 },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .await
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        let invited = bson::to_bson(invited).map_err(StoreError::unwritable)?;
+        let pending = bson::to_bson(pending).map_err(StoreError::unwritable)?;
+        let now = bson::DateTime::from(now);
+        self.update_one_session(
+            doc! { "_id": session_id, "revision": revision },
+            doc! {
+                "$set": { "invited": invited, "pendingContacts": pending, "updated": now },
+                "$pull": { "declined": { "$in": reinvited } },
+                "$inc": { "revision": 1 },
+            },
+        )
+        .await
     }
 
     /// Removes the invitations of `user_ids` (and, with `also_leave`, their participation).
@@ -253,8 +335,8 @@ impl Store {
         session_id: &str,
         user_ids: &[String],
         also_leave: bool,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
         let mut pull = doc! {
             "invited": { "userId": { "$in": user_ids } },
             "declined": { "$in": user_ids },
@@ -262,13 +344,12 @@ impl Store {
         if also_leave {
             pull.insert("joined", doc! { "$in": user_ids });
         }
-        self.sessions()
-            .find_one_and_update(
-                doc! { "_id": session_id },
-                doc! { "$pull": pull, "$set": { "updated": now }, "$inc": { "revision": 1 } },
-            )
-            .return_document(ReturnDocument::After)
-            .await
+        let now = bson::DateTime::from(now);
+        self.update_one_session(
+            doc! { "_id": session_id },
+            doc! { "$pull": pull, "$set": { "updated": now }, "$inc": { "revision": 1 } },
+        )
+        .await
     }
 
     /// Adds `user_id` to the participants when `condition` still holds and they are not
@@ -279,13 +360,13 @@ impl Store {
         session_id: &str,
         user_id: &str,
         condition: JoinCondition,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
         let mut filter = doc! {
             "_id": session_id,
             "joined": { "$ne": user_id },
             "isValid": true,
-            "sessionType": condition.session_type,
+            "sessionType": condition.session_type.code(),
         };
         if let Some(capacity) = condition.capacity {
             // Fewer than `capacity` participants: no element at index `capacity - 1`.
@@ -295,17 +376,16 @@ impl Store {
         if condition.invitation_required {
             filter.insert("invited.userId", user_id);
         }
-        self.sessions()
-            .find_one_and_update(
-                filter,
-                doc! {
-                    "$push": { "joined": user_id },
-                    "$pull": { "declined": user_id },
-                    "$set": { "updated": now },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .await
+        let now = bson::DateTime::from(now);
+        self.update_one_session(
+            filter,
+            doc! {
+                "$push": { "joined": user_id },
+                "$pull": { "declined": user_id },
+                "$set": { "updated": now },
+            },
+        )
+        .await
     }
 
     /// Removes `user_id` from the participants; with `decline`, also marks their
@@ -315,23 +395,21 @@ impl Store {
         session_id: &str,
         user_id: &str,
         decline: bool,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
         let mut update = doc! {
             "$pull": { "joined": user_id },
-            "$set": { "updated": now },
+            "$set": { "updated": bson::DateTime::from(now) },
         };
         if decline {
             update.insert("$addToSet", doc! { "declined": user_id });
         }
-        self.sessions()
-            .find_one_and_update(doc! { "_id": session_id }, update)
-            .return_document(ReturnDocument::After)
+        self.update_one_session(doc! { "_id": session_id }, update)
             .await
     }
 
     /// Deletes one session; answers whether it existed.
-    pub async fn delete_session(&self, session_id: &str) -> mongodb::error::Result<bool> {
+    pub async fn delete_session(&self, session_id: &str) -> StoreResult<bool> {
         let result = self
             .sessions()
             .delete_one(doc! { "_id": session_id })
@@ -344,12 +422,12 @@ impl Store {
         &self,
         room_id: &str,
         prop_id: Option<&str>,
-    ) -> mongodb::error::Result<Vec<SessionDocument>> {
+    ) -> StoreResult<Vec<Session>> {
         let mut filter = doc! { "roomId": room_id, "isValid": true };
         if let Some(prop_id) = prop_id {
             filter.insert("propId", prop_id);
         }
-        self.sessions().find(filter).await?.try_collect().await
+        Self::collect_sessions(self.sessions().find(filter).await?).await
     }
 
     /// Marks a session invalid (its room or prop was deleted); answers the session after
@@ -357,67 +435,65 @@ impl Store {
     pub async fn invalidate_session(
         &self,
         session_id: &str,
-        now: bson::DateTime,
-    ) -> mongodb::error::Result<Option<SessionDocument>> {
-        self.sessions()
-            .find_one_and_update(
-                doc! { "_id": session_id, "isValid": true },
-                doc! { "$set": { "isValid": false, "updated": now } },
-            )
-            .return_document(ReturnDocument::After)
-            .await
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        self.update_one_session(
+            doc! { "_id": session_id, "isValid": true },
+            doc! { "$set": { "isValid": false, "updated": bson::DateTime::from(now) } },
+        )
+        .await
     }
 
-    /// Turns contact invitations matching any of `keys` into invitations of `user_id`;
-    /// answers the sessions that changed.
-    pub async fn attach_pending_invitations(
-        &self,
-        user_id: &str,
-        keys: &[String],
-    ) -> mongodb::error::Result<Vec<SessionDocument>> {
+    /// Turns the pending contact invitations that match the contacts of `user_id` into
+    /// invitations of the user; answers the sessions that changed. Called when a user
+    /// connects and when users are imported.
+    pub async fn attach_pending_invitations(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        let Some(user) = self.find_user(user_id).await? else {
+            return Ok(Vec::new());
+        };
+        let keys = user.contact_keys();
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let waiting: Vec<SessionDocument> = self
-            .sessions()
-            .find(doc! { "pendingContacts.keys": { "$in": keys } })
-            .await?
-            .try_collect()
-            .await?;
+        let waiting = Self::collect_sessions(
+            self.sessions()
+                .find(doc! { "pendingContacts.keys": { "$in": &keys } })
+                .await?,
+        )
+        .await?;
         let mut changed = Vec::new();
         for waiting in waiting {
-            let mut session = Some(waiting);
-            // Guarded by the revision; another invitation change coming first means reading
-            // the session again.
-            for _ in 0..ATTACH_ATTEMPTS {
-                let Some(current) = session.take() else { break };
-                let Some(role) = current
+            let (keys, session_id) = (&keys, waiting.id.as_str());
+            let attached = retry_stale(ATTACH_ATTEMPTS, || async move {
+                // Read again at every attempt: another invitation change may have come first.
+                let Some(session) = self.find_session(session_id).await? else {
+                    return Ok(Attempt::Done(None));
+                };
+                let Some(role) = session
                     .pending_contacts
                     .iter()
                     .find(|pending| pending.keys.iter().any(|key| keys.contains(key)))
                     .map(|pending| pending.role)
                 else {
-                    break;
+                    return Ok(Attempt::Done(None));
                 };
                 let pull = doc! { "pendingContacts": { "keys": { "$in": keys } } };
                 let mut update = doc! { "$pull": pull, "$inc": { "revision": 1 } };
-                if current.owner_id != user_id && !current.is_invited(user_id) {
+                if session.owner_id != user_id && !session.is_invited(user_id) {
                     update.insert(
                         "$push",
-                        doc! { "invited": { "userId": user_id, "role": role } },
+                        doc! { "invited": { "userId": user_id, "role": role.code() } },
                     );
                 }
-                let filter = doc! { "_id": &current.id, "revision": current.revision };
-                match self
-                    .sessions()
-                    .find_one_and_update(filter, update)
-                    .return_document(ReturnDocument::After)
-                    .await?
-                {
-                    Some(after) => changed.push(after),
-                    None => session = self.find_session(&current.id).await?,
-                }
-            }
+                // Guarded by the revision the decision was made on.
+                let filter = doc! { "_id": &session.id, "revision": session.revision };
+                let after = self.update_one_session(filter, update).await?;
+                Ok::<_, StoreError>(
+                    after.map_or(Attempt::Stale, |after| Attempt::Done(Some(after))),
+                )
+            })
+            .await?;
+            changed.extend(attached.flatten());
         }
         Ok(changed)
     }

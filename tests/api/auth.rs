@@ -4,7 +4,7 @@ use std::process::Command;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use social_events::auth::{Claims, TokenVerifier};
+use social_events::http::auth::{Claims, TokenVerifier};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -98,7 +98,7 @@ async fn the_first_connect_creates_the_user_from_the_token_claims_once() {
     assert_eq!(stored.last_name, "Lovelace");
     assert_eq!(stored.emails, ["ada@example.com"]);
     assert_eq!(stored.avatar, "https://img.example/ada.png");
-    assert_eq!(stored.privacy_mode, 0);
+    assert_eq!(stored.privacy_mode.0, 0);
 
     let mut later = claims(&user_id, 600);
     later.given_name = Some("Changed".into());

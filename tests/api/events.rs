@@ -2,7 +2,7 @@
 
 use bson::{Bson, RawBsonRef, RawDocumentBuf, doc};
 use serde_json::{Value, json};
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
     create_event, create_session, event_fields, network, session_fields, spawn_app, unique,

@@ -2,7 +2,7 @@
 //! caller may not see is always a 404, never a 403.
 
 use serde_json::json;
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{create_event, network, spawn_app, unique};
 

@@ -7,14 +7,16 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use social_events::auth::{Claims, TokenSigner, TokenVerifier};
-use social_events::embedded::EmbeddedDatabase;
-use social_events::pushes::PushMode;
-use social_events::replay::client::ANSWER_TIMEOUT;
-use social_events::server::Application;
-use social_events::state::{ConnectionLimits, Settings};
+use social_events::domain::kinds::MembershipRole as Role;
+use social_events::domain::source::Membership;
+use social_events::http::auth::{Claims, TokenVerifier};
+use social_events::http::server::Application;
+use social_events::http::server::{ConnectionLimits, Settings};
+use social_events::push::PushMode;
 use social_events::store::Store;
-use social_events::store::memberships::{MembershipDocument, Role};
+use social_events::tools::embedded::EmbeddedDatabase;
+use social_events::tools::replay::client::ANSWER_TIMEOUT;
+use social_events::tools::token::TokenSigner;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -72,7 +74,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db_name = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
-        mongodb_uri: uri.to_owned(),
+        mongodb_uri: uri.into(),
         db_name: db_name.clone(),
         tokens: TokenVerifier::hs256(SECRET.as_bytes()).unwrap(),
         public_url: "https://social.example.test".to_owned(),
@@ -135,7 +137,7 @@ impl TestApp {
         role: Role,
     ) {
         self.store
-            .upsert_membership(&MembershipDocument {
+            .upsert_membership(&Membership {
                 user_id: user_id.to_owned(),
                 network_id: network_id.to_owned(),
                 community_id: community_id.map(str::to_owned),
@@ -167,13 +169,13 @@ pub fn unique(prefix: &str) -> String {
 
 /// The envelope client of the service's replay tool, with asserting shortcuts: a test
 /// that gets no answer in time has failed.
-pub struct Client(social_events::replay::client::Client);
+pub struct Client(social_events::tools::replay::client::Client);
 
 impl Client {
     /// Connects to a WebSocket URL with a Bearer token.
     pub async fn connect(url: &str, token: &str) -> Client {
         Client(
-            social_events::replay::client::Client::connect(url, token)
+            social_events::tools::replay::client::Client::connect(url, token)
                 .await
                 .expect("the upgrade succeeds"),
         )
@@ -368,7 +370,7 @@ pub async fn create_session(client: &mut Client, session: Value, invite: Value) 
 
 /// Stores a user document directly, as the wider platform would.
 pub async fn put_user(app: &TestApp, user: Value) {
-    let user: social_events::store::users::UserDocument = serde_json::from_value(user).unwrap();
+    let user: social_events::domain::people::User = serde_json::from_value(user).unwrap();
     app.store.replace_user(&user).await.unwrap();
 }
 
@@ -428,7 +430,7 @@ impl ServeProcess {
             .expect("the server binary starts");
         let process = ServeProcess {
             addr,
-            mongodb_uri: uri.to_owned(),
+            mongodb_uri: uri.into(),
             child,
         };
         let health = format!("http://{addr}/healthz");

@@ -2,7 +2,7 @@
 
 use futures_util::future::join_all;
 use serde_json::json;
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
     Client, TestApp, create_session, invited, joined_ids, network, published_event, session_fields,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use social_events::embedded::EmbeddedDatabase;
+use social_events::tools::embedded::EmbeddedDatabase;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{Client, spawn_app, spawn_app_with, unique};
@@ -240,7 +240,7 @@ async fn a_database_outage_answers_503_and_keeps_the_connection_open() {
     .await
     .unwrap();
     let uri = database.uri().to_owned();
-    let app = spawn_app_with(|settings| settings.mongodb_uri = uri).await;
+    let app = spawn_app_with(|settings| settings.mongodb_uri = uri.into()).await;
     let mut client = app.connect(&unique("u")).await;
     assert_healthy(&mut client).await;
 

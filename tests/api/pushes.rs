@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use social_events::embedded::EmbeddedDatabase;
-use social_events::pushes::PushMode;
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
+use social_events::push::PushMode;
+use social_events::tools::embedded::EmbeddedDatabase;
 
 use crate::helpers::{
     Client, ServeProcess, create_session, invited, network, published_event, session_fields,
@@ -438,7 +438,7 @@ async fn without_change_streams_pushes_are_delivered_within_the_process() {
     .await
     .unwrap();
     let uri = database.uri().to_owned();
-    let app = spawn_app_with(|settings| settings.mongodb_uri = uri).await;
+    let app = spawn_app_with(|settings| settings.mongodb_uri = uri.into()).await;
     assert_eq!(app.push_mode, PushMode::Local);
 
     let invitee_id = unique("invitee");

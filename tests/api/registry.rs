@@ -1,7 +1,7 @@
 //! The endpoint registry replaces a central list: these tests check that what registers
 //! itself is what the README documents and the reference requires.
 
-use social_events::endpoint::Registry;
+use social_events::api::endpoint::Registry;
 
 use crate::helpers::spawn_app;
 

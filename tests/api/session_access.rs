@@ -2,7 +2,7 @@
 //! a member who is not invited, and a non-member.
 
 use serde_json::{Value, json};
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
     Client, Network, TestApp, create_event, create_session, joined_ids, network, published_event,

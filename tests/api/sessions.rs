@@ -2,7 +2,7 @@
 
 use bson::doc;
 use serde_json::{Value, json};
-use social_events::store::memberships::Role;
+use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
     create_event, create_session, invited, network, published_event, put_user, session_fields,
@@ -625,7 +625,7 @@ async fn concurrent_updates_of_different_fields_are_all_kept() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        stored.end_date.timestamp_millis(),
+        stored.end_date.millis(),
         4_070_908_800_000 + 7_200_000,
         "the derived end follows both the new start and the new duration"
     );

@@ -10,17 +10,75 @@ use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::Data;
 use poem::web::websocket::{WebSocket, WebSocketConfig};
-use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler, post};
+use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
+use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::authenticate;
-use crate::endpoint::{Caller, Registry};
+use super::auth::{Authenticated, TokenVerifier};
+use super::{connection, internal, invitation_file};
+use crate::api::context::AppState;
+use crate::api::endpoint::Registry;
+use crate::domain::people::User;
 use crate::error::ApiError;
-use crate::pushes::{PushMode, Pushes};
-use crate::state::{AppState, Settings};
+use crate::push::{PushMode, Pushes};
 use crate::store::Store;
-use crate::{connection, internal, invitation_file};
+
+/// Limits applied to each WebSocket connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Largest accepted frame, in bytes; larger ones are answered 413 and the connection
+    /// is closed with 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained requests per second.
+    pub requests_per_second: u32,
+    /// Requests accepted in a burst.
+    pub burst: u32,
+    /// Requests of one connection processed at the same time.
+    pub max_in_flight: usize,
+    /// Frames waiting to be written to one connection.
+    pub outgoing_queue: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_frame_bytes: 1024 * 1024,
+            requests_per_second: 100,
+            burst: 200,
+            max_in_flight: 16,
+            outgoing_queue: 256,
+        }
+    }
+}
+
+/// Everything the server needs to run, resolved from the command line. Secrets print as
+/// redacted.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// May carry credentials.
+    pub mongodb_uri: SecretString,
+    pub db_name: String,
+    pub tokens: TokenVerifier,
+    /// Base URL of this service as clients reach it, without a trailing slash.
+    pub public_url: String,
+    /// Secret of the internal endpoints; `None` disables them.
+    pub internal_secret: Option<SecretString>,
+    pub connection: ConnectionLimits,
+}
+
+/// What the HTTP routes and connections share.
+pub struct ServerState {
+    /// What every request sees.
+    pub app: Arc<AppState>,
+    pub settings: Settings,
+    /// Cancelled when the server shuts down; connections close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every open connection, so that shutdown can wait for them.
+    pub connections: TaskTracker,
+}
 
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -29,7 +87,7 @@ const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {
-    state: Arc<AppState>,
+    state: Arc<ServerState>,
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
 }
@@ -39,7 +97,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
-        let store = Store::connect(&settings.mongodb_uri, &settings.db_name).await?;
+        let store = Store::connect(settings.mongodb_uri.expose_secret(), &settings.db_name).await?;
         store
             .ensure_indexes()
             .await
@@ -52,9 +110,8 @@ impl Application {
         let shutdown = CancellationToken::new();
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
-        let state = Arc::new(AppState {
-            store,
-            pushes,
+        let state = Arc::new(ServerState {
+            app: Arc::new(AppState { store, pushes }),
             settings,
             shutdown,
             connections: TaskTracker::new(),
@@ -73,7 +130,7 @@ impl Application {
 
     /// How pushes travel: through change streams to every process, or locally.
     pub fn push_mode(&self) -> PushMode {
-        self.state.pushes.mode()
+        self.state.app.pushes.mode()
     }
 
     /// Cancelling this token shuts the server down gracefully.
@@ -119,12 +176,13 @@ impl Application {
 
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
 #[handler]
-async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppState>>) -> Response {
-    let claims = match authenticate(request, &state.settings.tokens) {
-        Ok(claims) => claims,
-        Err(refusal) => return refusal.into_response(),
-    };
-    if let Err(error) = state.store.ensure_user(&claims).await {
+async fn websocket(
+    Authenticated(claims): Authenticated,
+    socket: WebSocket,
+    state: Data<&Arc<ServerState>>,
+) -> Response {
+    let first_seen = User::first_seen(&claims.first_seen());
+    if let Err(error) = state.app.store.ensure_user(&first_seen).await {
         return ApiError::from(error).into_response();
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
@@ -140,9 +198,7 @@ async fn websocket(request: &Request, socket: WebSocket, state: Data<&Arc<AppSta
         .max_message_size(Some(hard_limit))
         .max_frame_size(Some(hard_limit));
     let state = Arc::clone(&state);
-    let caller = Caller {
-        user_id: claims.sub.as_str().into(),
-    };
+    let caller = claims.caller();
     let connections = state.connections.clone();
     tracing::debug!(user = %claims.sub, "connection opened");
     socket
@@ -161,8 +217,8 @@ fn healthz() -> &'static str {
 
 /// `GET /readyz`: the database answers.
 #[handler]
-async fn readyz(state: Data<&Arc<AppState>>) -> Response {
-    match state.store.ping().await {
+async fn readyz(state: Data<&Arc<ServerState>>) -> Response {
+    match state.app.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

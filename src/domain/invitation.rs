@@ -1,14 +1,13 @@
-//! Inviting people to sessions: validating `usersToInvite` entries, resolving them to
+//! Inviting people to sessions: validating `usersToInvite` entries, matching them to
 //! users by id or contact, keeping unresolved contacts pending, and merging the result into
 //! a session's invitations.
 
 use serde::Deserialize;
 
+use crate::domain::kinds::InvitationRole;
+use crate::domain::people::{User, email_key, facebook_key, normalize_email, phone_key};
+use crate::domain::session::{Invitation, PendingContact, Session};
 use crate::error::{ApiError, FieldPath};
-use crate::sessions::role;
-use crate::store::Store;
-use crate::store::sessions::{Invitation, PendingContact, SessionDocument};
-use crate::store::users::UserDocument;
 
 /// Most entries in one `usersToInvite`.
 pub const MAX_ENTRIES: usize = 100;
@@ -27,54 +26,30 @@ pub struct InviteEntry {
     pub emails: Option<Vec<String>>,
     /// E.164 numbers.
     pub phones: Option<Vec<String>>,
-    /// 0 Attendee (default), 1 Presenter, 2 Panelist.
-    pub role: Option<i32>,
+    /// Attendee when absent.
+    pub role: Option<InvitationRole>,
 }
 
 impl InviteEntry {
-    fn role(&self) -> i32 {
-        self.role.unwrap_or(role::ATTENDEE)
+    fn role(&self) -> InvitationRole {
+        self.role.unwrap_or_default()
     }
 
-    fn normalized_emails(&self) -> Vec<String> {
+    /// The e-mail addresses of this entry, as invitations compare them.
+    pub fn normalized_emails(&self) -> impl Iterator<Item = String> + '_ {
         self.emails
             .iter()
             .flatten()
-            .map(|email| email.trim().to_lowercase())
-            .collect()
+            .map(|email| normalize_email(email))
     }
 
     /// The contact keys of this entry (`email:…`, `phone:…`, `facebook:…`).
-    fn contact_keys(&self) -> Vec<String> {
-        let emails = self
-            .normalized_emails()
-            .into_iter()
-            .map(|email| format!("email:{email}"));
-        let phones = self
-            .phones
-            .iter()
-            .flatten()
-            .map(|phone| format!("phone:{phone}"));
-        let facebook = self
-            .facebook
-            .iter()
-            .map(|identity| format!("facebook:{identity}"));
+    pub fn contact_keys(&self) -> Vec<String> {
+        let emails = self.emails.iter().flatten().map(|email| email_key(email));
+        let phones = self.phones.iter().flatten().map(|phone| phone_key(phone));
+        let facebook = self.facebook.iter().map(|identity| facebook_key(identity));
         emails.chain(phones).chain(facebook).collect()
     }
-}
-
-/// The contact keys of a user, matching those of invitations.
-pub fn contact_keys_of(user: &UserDocument) -> Vec<String> {
-    let emails = user
-        .emails
-        .iter()
-        .map(|email| format!("email:{}", email.to_lowercase()));
-    let phones = user.phones.iter().map(|phone| format!("phone:{phone}"));
-    let facebook = user
-        .facebook
-        .iter()
-        .map(|identity| format!("facebook:{identity}"));
-    emails.chain(phones).chain(facebook).collect()
 }
 
 /// Checks `usersToInvite`; `path` is its path.
@@ -92,13 +67,6 @@ pub fn validate_entries(entries: &[InviteEntry], path: &FieldPath) -> Result<(),
 }
 
 fn validate_entry(entry: &InviteEntry, path: &FieldPath) -> Result<(), ApiError> {
-    let role = entry.role();
-    if !(role::ATTENDEE..=role::PANELIST).contains(&role) {
-        return Err(ApiError::invalid(
-            path.field("role"),
-            "must be 0 (Attendee), 1 (Presenter) or 2 (Panelist)",
-        ));
-    }
     if let Some(user_id) = &entry.user_id
         && (user_id.is_empty() || user_id.len() > 256)
     {
@@ -173,29 +141,10 @@ pub struct Resolution {
     pub pending: Vec<PendingContact>,
 }
 
-/// Resolves entries: a `userId` names the user directly; contacts resolve, in one query
-/// for all entries, to the first user (by id) holding any of them; entries that resolve
-/// to no user become pending contact invitations.
-pub async fn resolve(store: &Store, entries: &[InviteEntry]) -> Result<Resolution, ApiError> {
-    let by_contact: Vec<&InviteEntry> = entries
-        .iter()
-        .filter(|entry| entry.user_id.is_none())
-        .collect();
-    let emails: Vec<String> = by_contact
-        .iter()
-        .flat_map(|entry| entry.normalized_emails())
-        .collect();
-    let phones: Vec<String> = by_contact
-        .iter()
-        .flat_map(|entry| entry.phones.iter().flatten().cloned())
-        .collect();
-    let facebook: Vec<String> = by_contact
-        .iter()
-        .filter_map(|entry| entry.facebook.clone())
-        .collect();
-    let candidates = store
-        .find_users_by_contacts(&emails, &phones, &facebook)
-        .await?;
+/// Matches entries to users: a `userId` names the user directly; contacts match the first
+/// of `candidates` (users holding any of the entries' contacts, by id) that holds any of
+/// them; entries that match no user become pending contact invitations.
+pub fn resolve(entries: &[InviteEntry], candidates: &[User]) -> Resolution {
     let mut resolution = Resolution::default();
     for entry in entries {
         if let Some(user_id) = &entry.user_id {
@@ -208,7 +157,7 @@ pub async fn resolve(store: &Store, entries: &[InviteEntry]) -> Result<Resolutio
         let keys = entry.contact_keys();
         let found = candidates
             .iter()
-            .find(|user| contact_keys_of(user).iter().any(|key| keys.contains(key)));
+            .find(|user| user.contact_keys().iter().any(|key| keys.contains(key)));
         match found {
             Some(user) => resolution.users.push(Invitation {
                 user_id: user.id.clone(),
@@ -220,22 +169,7 @@ pub async fn resolve(store: &Store, entries: &[InviteEntry]) -> Result<Resolutio
             }),
         }
     }
-    Ok(resolution)
-}
-
-/// Turns the pending contact invitations that match the user's contacts into invitations
-/// of the user; answers the sessions that changed. Called when a user connects and when
-/// users are imported.
-pub async fn attach_pending_invitations(
-    store: &Store,
-    user_id: &str,
-) -> Result<Vec<SessionDocument>, ApiError> {
-    let Some(user) = store.find_user(user_id).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(store
-        .attach_pending_invitations(user_id, &contact_keys_of(&user))
-        .await?)
+    resolution
 }
 
 /// A session's invitations after an invite.
@@ -250,7 +184,7 @@ pub struct Merged {
 /// Merges a resolution into the session's invitations: new invitees are added, existing
 /// ones get the new role, the owner is ignored, and pending contacts with the same keys
 /// are replaced.
-pub fn merge(session: &SessionDocument, resolution: &Resolution) -> Result<Merged, ApiError> {
+pub fn merge(session: &Session, resolution: &Resolution) -> Result<Merged, ApiError> {
     let mut invited = session.invited.clone();
     let mut reinvited = Vec::new();
     for invitation in &resolution.users {
@@ -308,10 +242,6 @@ mod tests {
     fn invalid_entries_name_the_field() {
         let cases = [
             (
-                json!([{"userId": "u", "role": 3}]),
-                "data.usersToInvite[0].role: must be 0",
-            ),
-            (
                 json!([{"role": 1}]),
                 "data.usersToInvite[0]: needs a userId",
             ),
@@ -363,16 +293,19 @@ mod tests {
         );
     }
 
-    fn session() -> SessionDocument {
-        serde_json::from_value(json!({
-            "_id": "s", "created": {"$date": {"$numberLong": "0"}}, "updated": {"$date": {"$numberLong": "0"}},
-            "eventId": "", "ownerId": "owner", "roomId": "r", "propId": "p", "sessionType": 0,
-            "title": "t", "description": "", "startDate": {"$date": {"$numberLong": "0"}}, "duration": 60,
-            "endDate": {"$date": {"$numberLong": "60000"}}, "isRecurring": false,
-            "color": {"r": 1.0, "g": 1.0, "b": 1.0, "a": 1.0}, "isValid": true,
-            "invited": [{"userId": "u1", "role": 0}], "declined": ["u1"]
-        }))
-        .unwrap()
+    fn session() -> Session {
+        let mut session = Session::new(
+            "s".into(),
+            "owner",
+            None,
+            crate::domain::time::Timestamp::from_millis(0).unwrap(),
+        );
+        session.invited = vec![Invitation {
+            user_id: "u1".into(),
+            role: InvitationRole::Attendee,
+        }];
+        session.declined = vec!["u1".into()];
+        session
     }
 
     #[test]
@@ -381,7 +314,7 @@ mod tests {
             users: (0..count)
                 .map(|index| Invitation {
                     user_id: format!("u{index}"),
-                    role: 0,
+                    role: InvitationRole::Attendee,
                 })
                 .collect(),
             pending: Vec::new(),
@@ -402,20 +335,20 @@ mod tests {
             users: vec![
                 Invitation {
                     user_id: "u1".into(),
-                    role: 2,
+                    role: InvitationRole::Panelist,
                 },
                 Invitation {
                     user_id: "owner".into(),
-                    role: 1,
+                    role: InvitationRole::Presenter,
                 },
                 Invitation {
                     user_id: "u2".into(),
-                    role: 0,
+                    role: InvitationRole::Attendee,
                 },
             ],
             pending: vec![PendingContact {
                 keys: vec!["email:x@y.z".into()],
-                role: 1,
+                role: InvitationRole::Presenter,
             }],
         };
         let merged = merge(&session(), &resolution).unwrap();
@@ -424,11 +357,11 @@ mod tests {
             [
                 Invitation {
                     user_id: "u1".into(),
-                    role: 2
+                    role: InvitationRole::Panelist
                 },
                 Invitation {
                     user_id: "u2".into(),
-                    role: 0
+                    role: InvitationRole::Attendee
                 },
             ]
         );

@@ -10,38 +10,37 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{Calendar, Class, Component, Event, EventLike, Property};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use poem::http::header;
 use poem::web::{Data, Path};
-use poem::{IntoResponse, Request, Response, handler};
+use poem::{IntoResponse, Response, handler};
 
-use crate::auth::authenticate;
-use crate::endpoint::Caller;
+use super::auth::Authenticated;
+use super::server::ServerState;
+use crate::api::access::VisibleSession;
+use crate::domain::event::Event as SocialEvent;
+use crate::domain::ids::Caller;
+use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
+use crate::domain::people::{People, UserSimple};
+use crate::domain::recurrence::calendar_rule;
+use crate::domain::session::Session;
 use crate::error::ApiError;
-use crate::people::UserSimple;
-use crate::recurrence::calendar_rule;
-use crate::sessions::{
-    SessionAccess, SessionRenderer, invitation_status, invitation_status_of, role, session_type,
-};
-use crate::state::AppState;
-use crate::store::events::EventDocument;
-use crate::store::sessions::SessionDocument;
-use crate::time::Timestamp;
+
+/// What a URL path segment keeps as it is: RFC 3986's unreserved characters.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `GET /api/v0/resource/sessionInvitation/{sessionId}` with the WebSocket's token.
 #[handler]
 pub async fn session_invitation(
-    request: &Request,
+    Authenticated(claims): Authenticated,
     Path(session_id): Path<String>,
-    state: Data<&Arc<AppState>>,
+    state: Data<&Arc<ServerState>>,
 ) -> Response {
-    let claims = match authenticate(request, &state.settings.tokens) {
-        Ok(claims) => claims,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let caller = Caller {
-        user_id: claims.sub.as_str().into(),
-    };
-    match render(&state, &caller, &session_id).await {
+    match render(&state, &claims.caller(), &session_id).await {
         Ok(calendar) => Response::builder()
             .header(
                 header::CONTENT_TYPE,
@@ -56,14 +55,18 @@ pub async fn session_invitation(
     }
 }
 
-async fn render(state: &AppState, caller: &Caller, session_id: &str) -> Result<String, ApiError> {
-    let access = SessionAccess::load_visible(&state.store, caller, session_id).await?;
-    let renderer =
-        SessionRenderer::load(&state.store, std::slice::from_ref(&access.session)).await?;
+async fn render(
+    state: &ServerState,
+    caller: &Caller,
+    session_id: &str,
+) -> Result<String, ApiError> {
+    let store = &state.app.store;
+    let visible = VisibleSession::load(store, caller, session_id).await?;
+    let people = store.people(visible.session.people()).await?;
     Ok(invitation(
-        &access.session,
-        access.event(),
-        &renderer,
+        &visible.session,
+        visible.event(),
+        &people,
         &caller.user_id,
         &state.settings.public_url,
         Utc::now(),
@@ -72,14 +75,14 @@ async fn render(state: &AppState, caller: &Caller, session_id: &str) -> Result<S
 
 /// The calendar file of `session` as `viewer_id` sees it.
 pub fn invitation(
-    session: &SessionDocument,
-    event: Option<&EventDocument>,
-    people: &SessionRenderer,
+    session: &Session,
+    event: Option<&SocialEvent>,
+    people: &People,
     viewer_id: &str,
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
-    let start = Timestamp::from(session.start_date).to_chrono();
+    let start = session.start_date.to_chrono();
     let end = start + Duration::seconds(session.duration);
     let mut vevent = Event::new();
     vevent
@@ -90,7 +93,7 @@ pub fn invitation(
         .summary(&clean_text(&session.title))
         .description(&clean_text(&session.description))
         .sequence(u32::try_from(session.sequence).unwrap_or(u32::MAX))
-        .class(if session.session_type == session_type::PRIVATE {
+        .class(if session.session_type == SessionKind::Private {
             Class::Private
         } else {
             Class::Public
@@ -101,24 +104,24 @@ pub fn invitation(
         ));
     vevent.append_property(person_property(
         "ORGANIZER",
-        &people.person(&session.owner_id, viewer_id),
+        &people.render(&session.owner_id, viewer_id),
         public_url,
     ));
     for invitation in &session.invited {
         let mut attendee = person_property(
             "ATTENDEE",
-            &people.person(&invitation.user_id, viewer_id),
+            &people.render(&invitation.user_id, viewer_id),
             public_url,
         );
-        let role = if invitation.role == role::PRESENTER {
+        let role = if invitation.role == InvitationRole::Presenter {
             "CHAIR"
         } else {
             "REQ-PARTICIPANT"
         };
-        let status = match invitation_status_of(session, &invitation.user_id) {
-            invitation_status::ACCEPTED => "ACCEPTED",
-            invitation_status::DECLINED => "DECLINED",
-            _ => "NEEDS-ACTION",
+        let status = match session.invitation_status_of(&invitation.user_id) {
+            InvitationStatus::Accepted => "ACCEPTED",
+            InvitationStatus::Declined => "DECLINED",
+            InvitationStatus::Pending => "NEEDS-ACTION",
         };
         attendee
             .add_parameter("CUTYPE", "INDIVIDUAL")
@@ -127,7 +130,7 @@ pub fn invitation(
         vevent.append_multi_property(attendee);
     }
     if session.is_recurring {
-        let until = event.map(|event| Timestamp::from(event.end_date).to_chrono());
+        let until = event.map(|event| event.end_date.to_chrono());
         if let Some(rule) = calendar_rule(session.recurrence.as_deref(), start, until) {
             vevent.add_property("RRULE", rule);
         }
@@ -181,14 +184,7 @@ fn clean_parameter(text: &str) -> String {
 
 /// A URL path segment: unreserved characters as they are, everything else percent-encoded.
 fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(text, PATH_SEGMENT).to_string()
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// The pinned requirement, shared with `.ci/run`.
-const REQUIREMENTS: &str = include_str!("../embedded-db/requirements.txt");
+const REQUIREMENTS: &str = include_str!("../../embedded-db/requirements.txt");
 /// The supervisor script.
-const SUPERVISOR: &str = include_str!("../embedded-db/supervise.py");
+const SUPERVISOR: &str = include_str!("../../embedded-db/supervise.py");
 /// Longest wait for the server to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Name of the file in the data dir that holds a running embedded database's URI.

@@ -21,9 +21,9 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::TokenSigner;
-use crate::import::{ImportFile, import};
 use crate::store::Store;
+use crate::tools::import::{ImportFile, import};
+use crate::tools::token::TokenSigner;
 use client::Client;
 use matching::{Variables, compare, substitute};
 

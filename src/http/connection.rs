@@ -2,24 +2,24 @@
 //! writes answers through one bounded queue, and closes on shutdown, token expiry or an
 //! oversized frame.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::SplitSink;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use poem::web::websocket::{CloseCode, Message, WebSocketStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
-use crate::endpoint::{Caller, Registry, RequestContext};
-use crate::envelope;
+use super::rate::RateLimiter;
+use super::server::ServerState;
+use crate::api::context::RequestContext;
+use crate::api::dispatch::{answer, refuse};
+use crate::api::envelope;
+use crate::domain::ids::Caller;
 use crate::error::ApiError;
-use crate::invitations::attach_pending_invitations;
-use crate::pushes::SessionChange;
-use crate::state::AppState;
+use crate::push::{Outgoing, SessionChange};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,21 +30,26 @@ const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 pub const TOKEN_EXPIRED_ENDPOINT: &str = "social:tokenExpired";
 
 /// Serves one upgraded connection until it closes.
-pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller, expires_at: i64) {
+pub async fn serve(
+    socket: WebSocketStream,
+    state: Arc<ServerState>,
+    caller: Caller,
+    expires_at: i64,
+) {
     let limits = state.settings.connection.clone();
     let (sink, mut stream) = socket.split();
-    let (outgoing, queue) = mpsc::channel::<Message>(limits.outgoing_queue);
+    let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
     let writer = tokio::spawn(write_frames(sink, queue, kicked.clone()));
-    let hub = state.pushes.hub();
-    let registration = hub.register(&caller.user_id, outgoing.clone(), kicked.clone());
-    // Registered first, so that the pushes of these new invitations reach this connection.
-    attach_invitations(&state, &caller.user_id).await;
-
     let context = RequestContext {
-        state: Arc::clone(&state),
+        state: Arc::clone(&state.app),
         caller,
     };
+    let hub = context.state.pushes.hub();
+    let registration = hub.register(context.me(), outgoing.clone(), kicked.clone());
+    // Registered first, so that the pushes of these new invitations reach this connection.
+    attach_invitations(&context).await;
+
     let in_flight = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(limits.max_in_flight));
     let mut rate = RateLimiter::new(limits.requests_per_second, limits.burst, Instant::now());
@@ -58,7 +63,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
             // The writer closes a connection that was too slow to take its frames.
             () = kicked.cancelled() => break None,
             () = &mut expiry => {
-                let _ = outgoing.send(Message::Text(token_expired_frame())).await;
+                let _ = outgoing.send(Outgoing::Text(token_expired_frame())).await;
                 break Some((CloseCode::Policy, "token expired"));
             }
             message = stream.next() => match message {
@@ -66,7 +71,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                 Some(Ok(Message::Text(text))) => {
                     if text.len() > limits.max_frame_bytes {
                         let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
-                        let _ = outgoing.send(Message::Text(refuse(&text, error))).await;
+                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
                         break Some((CloseCode::Size, "frame too large"));
                     }
                     if !rate.try_acquire(Instant::now()) {
@@ -74,7 +79,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                             per_second: limits.requests_per_second,
                             burst: limits.burst,
                         };
-                        let _ = outgoing.send(Message::Text(refuse(&text, error))).await;
+                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
                         continue;
                     }
                     // Waiting for a free slot must not hold off shutdown, expiry or a kick.
@@ -82,7 +87,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                         permit = Arc::clone(&permits).acquire_owned() => permit,
                         () = state.shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
                         () = &mut expiry => {
-                            let _ = outgoing.try_send(Message::Text(token_expired_frame()));
+                            let _ = outgoing.try_send(Outgoing::Text(token_expired_frame()));
                             break Some((CloseCode::Policy, "token expired"));
                         }
                         () = kicked.cancelled() => break None,
@@ -94,7 +99,7 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                     let outgoing = outgoing.clone();
                     in_flight.spawn(async move {
                         let frame = answer(&text, context).await;
-                        let _ = outgoing.send(Message::Text(frame)).await;
+                        let _ = outgoing.send(Outgoing::Text(frame)).await;
                         drop(permit);
                     });
                 }
@@ -103,13 +108,13 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
                         "binary frames are not supported: send JSON in text frames".to_owned(),
                     );
                     let frame = envelope::encode_failure("", None, &error);
-                    let _ = outgoing.send(Message::Text(frame)).await;
+                    let _ = outgoing.send(Outgoing::Text(frame)).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Err(error)) if is_oversized(&error) => {
                     let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
                     let frame = envelope::encode_failure("", None, &error);
-                    let _ = outgoing.send(Message::Text(frame)).await;
+                    let _ = outgoing.send(Outgoing::Text(frame)).await;
                     break Some((CloseCode::Size, "frame too large"));
                 }
                 Some(Err(error)) => {
@@ -125,7 +130,10 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
     drop(registration);
     if let Some((code, reason)) = close {
         let _ = outgoing
-            .send(Message::Close(Some((code, reason.to_owned()))))
+            .send(Outgoing::Close {
+                code: code.into(),
+                reason,
+            })
             .await;
     }
     drop(outgoing);
@@ -139,15 +147,21 @@ pub async fn serve(socket: WebSocketStream, state: Arc<AppState>, caller: Caller
 }
 
 /// Turns the contact invitations waiting for this user into invitations, and pushes them.
-async fn attach_invitations(state: &AppState, user_id: &str) {
-    match attach_pending_invitations(&state.store, user_id).await {
+async fn attach_invitations(context: &RequestContext) {
+    match context
+        .store()
+        .attach_pending_invitations(context.me())
+        .await
+    {
         Ok(sessions) => {
             for session in &sessions {
-                state.pushes.publish(SessionChange::updated(session)).await;
+                context.publish(SessionChange::updated(session)).await;
             }
         }
         // They stay pending and attach at a later connect.
-        Err(error) => tracing::warn!(%error, user = user_id, "cannot attach pending invitations"),
+        Err(error) => {
+            tracing::warn!(%error, user = context.me(), "cannot attach pending invitations")
+        }
     }
 }
 
@@ -157,7 +171,7 @@ async fn attach_invitations(state: &AppState, user_id: &str) {
 /// on this connection.
 async fn write_frames(
     mut sink: SplitSink<WebSocketStream, Message>,
-    mut queue: mpsc::Receiver<Message>,
+    mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
 ) {
     loop {
@@ -165,7 +179,11 @@ async fn write_frames(
             biased;
             () = kicked.cancelled() => break,
             message = queue.recv() => match message {
-                Some(message) => message,
+                Some(Outgoing::Text(text)) => Message::Text(text),
+                Some(Outgoing::Push(push)) => Message::Text(envelope::encode_push(&push)),
+                Some(Outgoing::Close { code, reason }) => {
+                    Message::Close(Some((CloseCode::from(code), reason.to_owned())))
+                }
                 None => return,
             },
         };
@@ -197,76 +215,9 @@ fn token_expired_frame() -> String {
     envelope::encode_failure(TOKEN_EXPIRED_ENDPOINT, None, &error)
 }
 
-/// Decodes, dispatches and answers one text frame. Always produces exactly one frame,
-/// even when the endpoint panics.
-async fn answer(text: &str, context: RequestContext) -> String {
-    let started = Instant::now();
-    let request = match envelope::decode(text) {
-        Ok(request) => request,
-        Err(refused) => {
-            tracing::info!(code = refused.error.code(), error = %refused.error, "frame refused");
-            return envelope::encode_failure(
-                &refused.endpoint,
-                refused.event_id.as_deref(),
-                &refused.error,
-            );
-        }
-    };
-    let span = tracing::info_span!(
-        "frame",
-        endpoint = %request.endpoint,
-        event_id = request.event_id.as_deref().unwrap_or(""),
-        user = %context.caller.user_id,
-        code = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-    );
-    let frame_span = span.clone();
-    async move {
-        let result = match Registry::global().find(&request.endpoint) {
-            Ok(registration) => AssertUnwindSafe(registration.call(context, request.data))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ApiError::Unexpected(anyhow::anyhow!(
-                        "the endpoint panicked"
-                    )))
-                }),
-            Err(error) => Err(error),
-        };
-        let event_id = request.event_id.as_deref();
-        let (frame, code) = match result {
-            Ok(data) => (
-                envelope::encode_success(&request.endpoint, event_id, data.as_ref()),
-                0,
-            ),
-            Err(error) => (
-                envelope::encode_failure(&request.endpoint, event_id, &error),
-                error.code(),
-            ),
-        };
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        frame_span.record("code", code);
-        frame_span.record("duration_ms", duration_ms);
-        tracing::info!(code, duration_ms, "answered");
-        frame
-    }
-    .instrument(span)
-    .await
-}
-
-/// The answer to a frame refused before dispatch, echoing what can be read of it.
-fn refuse(text: &str, error: ApiError) -> String {
-    match envelope::decode(text) {
-        Ok(request) => {
-            envelope::encode_failure(&request.endpoint, request.event_id.as_deref(), &error)
-        }
-        Err(refused) => {
-            envelope::encode_failure(&refused.endpoint, refused.event_id.as_deref(), &error)
-        }
-    }
-}
-
-/// True for the read error of a message above the configured size limit.
+/// True for the read error of a message above the configured size limit. poem hands
+/// the WebSocket library's capacity errors on as text only (`io::Error::other` of their
+/// message), so their text is all there is to recognise them by.
 fn is_oversized(error: &std::io::Error) -> bool {
     let text = error.to_string();
     text.contains("Message too long") || text.contains("Frame too long")
@@ -281,64 +232,9 @@ fn until_expiry(expires_at: i64, leeway_seconds: u64) -> Duration {
     Duration::from_millis(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0))
 }
 
-/// A token bucket: `burst` requests at once, refilled at `per_second`.
-#[derive(Debug)]
-struct RateLimiter {
-    capacity: f64,
-    per_second: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimiter {
-    fn new(per_second: u32, burst: u32, now: Instant) -> Self {
-        let capacity = f64::from(burst.max(1));
-        RateLimiter {
-            capacity,
-            per_second: f64::from(per_second),
-            tokens: capacity,
-            last: now,
-        }
-    }
-
-    fn try_acquire(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_burst_is_allowed_then_refused_until_refilled() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(100, 200, start);
-        assert!((0..200).all(|_| limiter.try_acquire(start)));
-        assert!(!limiter.try_acquire(start));
-        assert!(
-            limiter.try_acquire(start + Duration::from_millis(10)),
-            "one token per 10 ms"
-        );
-        assert!(!limiter.try_acquire(start + Duration::from_millis(10)));
-    }
-
-    #[test]
-    fn refill_never_exceeds_the_burst() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(100, 3, start);
-        let later = start + Duration::from_secs(60);
-        assert!((0..3).all(|_| limiter.try_acquire(later)));
-        assert!(!limiter.try_acquire(later));
-    }
 
     #[test]
     fn expiry_counts_the_leeway() {

@@ -7,35 +7,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::context::RequestContext;
 use crate::error::{ApiError, FieldPath};
-use crate::state::AppState;
-
-/// Who sent the request: the authenticated user.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: Arc<str>,
-}
-
-/// What an endpoint gets besides its request: the service state and the caller.
-#[derive(Clone)]
-pub struct RequestContext {
-    pub state: Arc<AppState>,
-    pub caller: Caller,
-}
-
-/// Checks of a decoded request that types alone cannot express (lengths, ranges, formats).
-/// Types whose fields need no such checks use the default.
-pub trait Validate {
-    fn validate(&self) -> Result<(), ApiError> {
-        Ok(())
-    }
-}
 
 /// One `social:*` operation: its name, its typed request and response, and its work.
 ///
@@ -44,8 +23,14 @@ pub trait Validate {
 pub trait Endpoint: 'static {
     /// The wire name, such as `social:createEvent`.
     const NAME: &'static str;
-    type Request: DeserializeOwned + Validate + Send + 'static;
+    type Request: DeserializeOwned + Send + 'static;
     type Response: Serialize + Send + 'static;
+
+    /// Checks of the decoded request that its types alone do not express (lengths,
+    /// combinations, required fields of a shared shape). None by default.
+    fn validate(_request: &Self::Request) -> Result<(), ApiError> {
+        Ok(())
+    }
 
     fn handle(
         context: RequestContext,
@@ -83,7 +68,7 @@ inventory::collect!(Registration);
 fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
     Box::pin(async move {
         let request: E::Request = decode_data(data)?;
-        request.validate()?;
+        E::validate(&request)?;
         let response = E::handle(context, request).await?;
         let data = serde_json::to_value(response)
             .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;

@@ -10,19 +10,18 @@
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::invitations::attach_pending_invitations;
+use crate::domain::people::{User, normalize_email};
+use crate::domain::source::Membership;
 use crate::store::Store;
-use crate::store::memberships::MembershipDocument;
-use crate::store::users::UserDocument;
 
 /// The contents of an import file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportFile {
     #[serde(default)]
-    pub users: Vec<UserDocument>,
+    pub users: Vec<User>,
     #[serde(default)]
-    pub memberships: Vec<MembershipDocument>,
+    pub memberships: Vec<Membership>,
 }
 
 /// What an import wrote.
@@ -46,7 +45,7 @@ pub async fn import(store: &Store, file: &ImportFile) -> anyhow::Result<Imported
     for user in &file.users {
         let mut user = user.clone();
         for email in &mut user.emails {
-            *email = email.trim().to_lowercase();
+            *email = normalize_email(email);
         }
         store
             .replace_user(&user)
@@ -54,11 +53,10 @@ pub async fn import(store: &Store, file: &ImportFile) -> anyhow::Result<Imported
             .with_context(|| format!("cannot write user {}", user.id))?;
     }
     for user in &file.users {
-        attach_pending_invitations(store, &user.id)
+        store
+            .attach_pending_invitations(&user.id)
             .await
-            .map_err(|error| {
-                anyhow::anyhow!("cannot attach the invitations of {}: {error}", user.id)
-            })?;
+            .with_context(|| format!("cannot attach the invitations of {}", user.id))?;
     }
     for membership in &file.memberships {
         store.upsert_membership(membership).await.with_context(|| {

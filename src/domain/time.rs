@@ -1,5 +1,5 @@
 //! Wire timestamps: milliseconds since the Unix epoch (UTC) on output; on input also
-//! RFC 3339 strings. Stored in MongoDB as native BSON dates.
+//! RFC 3339 strings. The store keeps them as native BSON dates.
 
 use std::fmt;
 
@@ -28,6 +28,11 @@ impl Timestamp {
             .then_some(Timestamp(millis))
     }
 
+    /// An instant from milliseconds since the epoch, moved into the supported range.
+    pub fn saturating_from_millis(millis: i64) -> Self {
+        Timestamp(millis.clamp(MIN_MILLIS, MAX_MILLIS))
+    }
+
     /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.0
@@ -40,23 +45,16 @@ impl Timestamp {
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
+    /// This instant moved by `seconds`, saturating at the ends of the supported range.
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Self::saturating_from_millis(self.0.saturating_add(seconds.saturating_mul(1000)))
+    }
+
     /// Parses an RFC 3339 string such as `2026-11-25T18:00:00Z`.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         DateTime::parse_from_rfc3339(text)
             .ok()
             .and_then(|instant| Self::from_millis(instant.timestamp_millis()))
-    }
-}
-
-impl From<Timestamp> for bson::DateTime {
-    fn from(instant: Timestamp) -> Self {
-        bson::DateTime::from_millis(instant.0)
-    }
-}
-
-impl From<bson::DateTime> for Timestamp {
-    fn from(instant: bson::DateTime) -> Self {
-        Timestamp(instant.timestamp_millis())
     }
 }
 

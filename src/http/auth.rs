@@ -1,12 +1,17 @@
-//! Access tokens: verification at the WebSocket upgrade and the ICS download, minting for
-//! development and QA, and the development signing secret kept under the data dir.
+//! Access tokens: verification of user tokens, shared by the WebSocket upgrade and the
+//! invitation file through the [`Authenticated`] extractor.
 
-use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use poem::Request;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use poem::{FromRequest, IntoResponse, Request, RequestBody};
 use serde::{Deserialize, Serialize};
+
+use super::server::ServerState;
+use crate::domain::ids::Caller;
+use crate::domain::people::FirstSeen;
+use crate::error::ApiError;
 
 /// Most seconds of clock skew accepted on `exp`.
 pub const MAX_LEEWAY_SECONDS: u64 = 5;
@@ -14,8 +19,6 @@ pub const MAX_LEEWAY_SECONDS: u64 = 5;
 const MAX_SUBJECT_LENGTH: usize = 256;
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 section 3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
-/// Name of the development secret's file inside the data dir.
-const DEV_SECRET_FILE: &str = "jwt-secret";
 
 /// The claims this service reads. `sub` is the user id; the profile claims fill a new user
 /// document on first connect (`email` only when `email_verified` is true).
@@ -128,62 +131,48 @@ impl TokenVerifier {
     }
 }
 
-/// Signs HS256 tokens; used by `social-events token`, the fixture replayer and tests.
-pub struct TokenSigner {
-    key: EncodingKey,
-    audience: Option<String>,
-    issuer: Option<String>,
-}
+impl Claims {
+    /// The caller these claims authenticate.
+    pub fn caller(&self) -> Caller {
+        Caller::new(self.sub.as_str())
+    }
 
-impl TokenSigner {
-    pub fn hs256(secret: &[u8]) -> Self {
-        TokenSigner {
-            key: EncodingKey::from_secret(secret),
-            audience: None,
-            issuer: None,
+    /// What the claims say of a user seen for the first time.
+    pub fn first_seen(&self) -> FirstSeen {
+        FirstSeen {
+            user_id: self.sub.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            picture: self.picture.clone(),
+            verified_email: self
+                .email
+                .clone()
+                .filter(|_| self.email_verified == Some(true)),
         }
     }
-
-    /// Tokens for users also carry this `aud` and `iss`, as the verifier may require.
-    pub fn with_audience_and_issuer(
-        mut self,
-        audience: Option<String>,
-        issuer: Option<String>,
-    ) -> Self {
-        self.audience = audience;
-        self.issuer = issuer;
-        self
-    }
-
-    /// A token for `claims`.
-    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.key)
-            .context("cannot sign the token")
-    }
-
-    /// A token for `user_id` that expires `ttl_seconds` from now.
-    pub fn sign_for_user(&self, user_id: &str, ttl_seconds: i64) -> anyhow::Result<String> {
-        self.sign(&Claims {
-            sub: user_id.to_owned(),
-            exp: chrono::Utc::now().timestamp() + ttl_seconds,
-            aud: self.audience.clone(),
-            iss: self.issuer.clone(),
-            ..Claims::default()
-        })
-    }
 }
 
-/// The claims of the user token a request carries (header or query); a missing or
-/// invalid token is a 401.
-pub fn authenticate(
-    request: &Request,
-    verifier: &TokenVerifier,
-) -> Result<Claims, crate::error::ApiError> {
-    let token = token_from_request(request)
-        .ok_or_else(|| crate::error::ApiError::Unauthorized("missing token".to_owned()))?;
-    verifier
-        .verify(&token)
-        .map_err(crate::error::ApiError::Unauthorized)
+/// The verified claims of the user token a request carries (header or query). As an
+/// extractor, a missing or invalid token answers 401 before the route runs.
+pub struct Authenticated(pub Claims);
+
+impl<'a> FromRequest<'a> for Authenticated {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let refuse = |error: ApiError| poem::Error::from_response(error.into_response());
+        let state = request.data::<Arc<ServerState>>().ok_or_else(|| {
+            refuse(ApiError::Unexpected(anyhow::anyhow!(
+                "the server state is not attached to the routes"
+            )))
+        })?;
+        let token = token_from_request(request)
+            .ok_or_else(|| refuse(ApiError::Unauthorized("missing token".to_owned())))?;
+        state
+            .settings
+            .tokens
+            .verify(&token)
+            .map(Authenticated)
+            .map_err(|message| refuse(ApiError::Unauthorized(message)))
+    }
 }
 
 /// The token a request carries: `Authorization: Bearer <token>`, or `?token=<token>`.
@@ -207,80 +196,12 @@ fn url_query_value(query: &str, name: &str) -> Option<String> {
         .find_map(|(key, value)| (key == name).then_some(value))
 }
 
-/// The development signing secret under `data_dir`, created once with 256 random bits.
-pub fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = data_dir.join(DEV_SECRET_FILE);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let secret = text.trim().as_bytes().to_vec();
-        anyhow::ensure!(
-            secret.len() >= MIN_SECRET_BYTES,
-            "the development secret in {} is too short; delete it to make a new one",
-            path.display()
-        );
-        return Ok(secret);
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let bytes: [u8; 32] = rand::random();
-    let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    write_private_file(&path, secret.as_bytes())
-        .with_context(|| format!("cannot write the development secret {}", path.display()))?;
-    Ok(secret.into_bytes())
-}
-
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-
-    #[test]
-    fn a_signed_token_verifies_and_carries_the_subject() {
-        let token = TokenSigner::hs256(SECRET).sign_for_user("u1", 60).unwrap();
-        let claims = TokenVerifier::hs256(SECRET)
-            .unwrap()
-            .verify(&token)
-            .unwrap();
-        assert_eq!(claims.sub, "u1");
-    }
-
-    #[test]
-    fn expired_tokens_beyond_the_leeway_are_refused() {
-        let token = TokenSigner::hs256(SECRET).sign_for_user("u1", -6).unwrap();
-        let verifier = TokenVerifier::hs256(SECRET).unwrap();
-        assert!(
-            verifier
-                .verify(&token)
-                .unwrap_err()
-                .contains("ExpiredSignature")
-        );
-        let token = TokenSigner::hs256(SECRET).sign_for_user("u1", -2).unwrap();
-        assert!(verifier.verify(&token).is_ok(), "within the 5 s leeway");
-    }
-
-    #[test]
-    fn tokens_signed_with_another_secret_are_refused() {
-        let token = TokenSigner::hs256(b"another secret, also 32 bytes long!")
-            .sign_for_user("u1", 60)
-            .unwrap();
-        assert!(
-            TokenVerifier::hs256(SECRET)
-                .unwrap()
-                .verify(&token)
-                .is_err()
-        );
-    }
 
     #[test]
     fn tokens_without_exp_are_refused() {
@@ -352,14 +273,5 @@ mod tests {
             Some("x+y")
         );
         assert_eq!(url_query_value("a=1", "token"), None);
-    }
-
-    #[test]
-    fn the_development_secret_is_created_once_and_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = development_secret(dir.path()).unwrap();
-        let second = development_secret(dir.path()).unwrap();
-        assert_eq!(first, second);
-        assert_eq!(first.len(), 64);
     }
 }

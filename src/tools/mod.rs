@@ -1,27 +1,26 @@
-//! What the command-line tools (`token`, `import`, `replay`) share with `serve`: finding
-//! the database and the signing key from the same flags and environment variables.
+//! Off the request path: the embedded development database, and the developer and QA
+//! commands (`token`, `import`, `replay`), which find the database and the signing key
+//! from the same flags and environment variables as `serve`.
+
+pub mod embedded;
+pub mod import;
+pub mod replay;
+pub mod token;
 
 use anyhow::{Context, bail};
+use secrecy::ExposeSecret;
 
-use crate::auth;
-use crate::config::{AuthArgs, DatabaseArgs};
-use crate::embedded::EmbeddedDatabase;
+use crate::config::DatabaseArgs;
 use crate::store::Store;
+use embedded::EmbeddedDatabase;
 
-/// The HS256 secret: the configured one, or — in development mode, with no
-/// `MONGODB_URI` — the development secret under the data dir. Production mode has no
-/// default secret.
-pub fn signing_secret(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &auth.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    if database.mongodb_uri.is_some() {
-        bail!(
-            "with MONGODB_URI set (production mode) a key is required: \
-             set SOCIAL_JWT_SECRET or SOCIAL_JWT_PUBLIC_KEY"
-        );
-    }
-    auth::development_secret(&database.data_dir)
+/// Starts the development server's embedded database under the data dir (off the async
+/// workers: it blocks until the database accepts connections).
+pub async fn start_embedded(database: &DatabaseArgs) -> anyhow::Result<EmbeddedDatabase> {
+    let (venv, data_dir) = (database.embedded_venv.clone(), database.data_dir.clone());
+    tokio::task::spawn_blocking(move || EmbeddedDatabase::start_in_data_dir(&venv, &data_dir))
+        .await
+        .context("the embedded database start-up failed")?
 }
 
 /// Whether a tool may start the embedded database when no server runs one.
@@ -41,7 +40,7 @@ pub async fn open_database(
     when_none: WhenNoDatabase,
 ) -> anyhow::Result<(Store, Option<EmbeddedDatabase>)> {
     let (uri, started) = match &database.mongodb_uri {
-        Some(uri) => (uri.clone(), None),
+        Some(uri) => (uri.expose_secret().to_owned(), None),
         None => match EmbeddedDatabase::running_in_data_dir(&database.data_dir) {
             Some(uri) => (uri, None),
             None if when_none == WhenNoDatabase::Fail => bail!(
@@ -50,12 +49,7 @@ pub async fn open_database(
                 database.data_dir.display()
             ),
             None => {
-                let (venv, data_dir) = (database.embedded_venv.clone(), database.data_dir.clone());
-                let started = tokio::task::spawn_blocking(move || {
-                    EmbeddedDatabase::start_in_data_dir(&venv, &data_dir)
-                })
-                .await
-                .context("the embedded database start-up failed")??;
+                let started = start_embedded(database).await?;
                 (started.uri().to_owned(), Some(started))
             }
         },

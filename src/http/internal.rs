@@ -11,18 +11,21 @@ use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, handler};
 
-use crate::auth::token_from_request;
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
+use super::auth::token_from_request;
+use super::server::ServerState;
+use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::pushes::SessionChange;
-use crate::state::AppState;
-use crate::time::Timestamp;
+use crate::push::SessionChange;
 
 /// `POST /api/v0/internal/rooms/{roomId}/deleted`
 #[handler]
 pub async fn room_deleted(
     request: &Request,
     Path(room_id): Path<String>,
-    state: Data<&Arc<AppState>>,
+    state: Data<&Arc<ServerState>>,
 ) -> Response {
     invalidate(request, &state, &room_id, None).await
 }
@@ -32,22 +35,27 @@ pub async fn room_deleted(
 pub async fn prop_deleted(
     request: &Request,
     Path((room_id, prop_id)): Path<(String, String)>,
-    state: Data<&Arc<AppState>>,
+    state: Data<&Arc<ServerState>>,
 ) -> Response {
     invalidate(request, &state, &room_id, Some(&prop_id)).await
 }
 
 async fn invalidate(
     request: &Request,
-    state: &AppState,
+    state: &ServerState,
     room_id: &str,
     prop_id: Option<&str>,
 ) -> Response {
     let Some(secret) = &state.settings.internal_secret else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let authorized = token_from_request(request)
-        .is_some_and(|token| constant_time_eq(token.as_bytes(), secret.as_bytes()));
+    // Compared in time independent of where the credential differs.
+    let authorized = token_from_request(request).is_some_and(|token| {
+        token
+            .as_bytes()
+            .ct_eq(secret.expose_secret().as_bytes())
+            .into()
+    });
     if !authorized {
         return (StatusCode::UNAUTHORIZED, "invalid internal credential").into_response();
     }
@@ -63,40 +71,18 @@ async fn invalidate(
 /// Marks the valid sessions of the room (or prop) invalid and pushes each one that
 /// changed; a repeated call changes and pushes nothing.
 async fn invalidate_sessions(
-    state: &AppState,
+    state: &ServerState,
     room_id: &str,
     prop_id: Option<&str>,
 ) -> Result<usize, ApiError> {
+    let app = &state.app;
     let mut changed = 0;
-    for session in state.store.valid_sessions_in_room(room_id, prop_id).await? {
-        let now = Timestamp::now().into();
-        if let Some(invalid) = state.store.invalidate_session(&session.id, now).await? {
-            state.pushes.publish(SessionChange::updated(&invalid)).await;
+    for session in app.store.valid_sessions_in_room(room_id, prop_id).await? {
+        let now = Timestamp::now();
+        if let Some(invalid) = app.store.invalidate_session(&session.id, now).await? {
+            app.pushes.publish(SessionChange::updated(&invalid)).await;
             changed += 1;
         }
     }
     Ok(changed)
-}
-
-/// Compares two byte strings in time independent of where they differ.
-fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len()
-        && left
-            .iter()
-            .zip(right)
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn equal_only_when_every_byte_is_equal() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret!"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

@@ -4,10 +4,12 @@
 //! endpoint's typed request once the endpoint is known.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::domain::time::Timestamp;
 use crate::error::{ApiError, FieldPath, code};
-use crate::time::Timestamp;
+use crate::push::PushFrame;
 
 /// A decoded request frame.
 #[derive(Debug)]
@@ -120,34 +122,50 @@ struct EventStamp<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct Frame<'a> {
+struct Frame<'a, D: Serialize + ?Sized> {
     endpoint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a Value>,
+    data: Option<&'a D>,
     error: WireError,
     event: EventStamp<'a>,
 }
 
-/// Encodes a successful answer or push. `data` is omitted when `None`.
+impl<'a, D: Serialize + ?Sized> Frame<'a, D> {
+    fn success(endpoint: &'a str, event_id: Option<&'a str>, data: Option<&'a D>) -> Self {
+        Frame {
+            endpoint,
+            data,
+            error: WireError {
+                status: false,
+                code: code::OK,
+                message: String::new(),
+            },
+            event: EventStamp {
+                id: event_id,
+                date: Timestamp::now(),
+            },
+        }
+    }
+}
+
+/// Encodes a successful answer. `data` is omitted when `None`.
 pub fn encode_success(endpoint: &str, event_id: Option<&str>, data: Option<&Value>) -> String {
-    encode(Frame {
-        endpoint,
-        data,
-        error: WireError {
-            status: false,
-            code: code::OK,
-            message: String::new(),
-        },
-        event: EventStamp {
-            id: event_id,
-            date: Timestamp::now(),
-        },
-    })
+    encode(Frame::success(endpoint, event_id, data))
+}
+
+/// Encodes a push, stamped with the time it is written.
+pub fn encode_push(push: &PushFrame) -> String {
+    let data: &RawValue = &push.data;
+    encode(Frame::success(
+        push.endpoint,
+        Some(&push.event_id),
+        Some(data),
+    ))
 }
 
 /// Encodes a failed answer: no `data`, `error.status` true.
 pub fn encode_failure(endpoint: &str, event_id: Option<&str>, error: &ApiError) -> String {
-    encode(Frame {
+    encode(Frame::<Value> {
         endpoint,
         data: None,
         error: WireError {
@@ -162,7 +180,7 @@ pub fn encode_failure(endpoint: &str, event_id: Option<&str>, error: &ApiError) 
     })
 }
 
-fn encode(frame: Frame<'_>) -> String {
+fn encode<D: Serialize + ?Sized>(frame: Frame<'_, D>) -> String {
     // A frame of strings, integers and already-valid JSON values always serialises.
     serde_json::to_string(&frame).unwrap_or_else(|_| String::from("{}"))
 }

@@ -1,5 +1,5 @@
-//! Checks and updates shared by the event and session fields: text lengths, titles, and
-//! copying the fields a request carries.
+//! Checks and updates shared by the event and session fields: required fields, text
+//! lengths, titles, and copying the fields a request carries.
 
 use crate::error::{ApiError, FieldPath};
 
@@ -42,6 +42,14 @@ pub fn check_texts(
         }
     }
     Ok(())
+}
+
+/// A 400 naming the first of `fields` (`(name, present)`, below `path`) that is absent.
+pub fn require_present(path: &FieldPath, fields: &[(&str, bool)]) -> Result<(), ApiError> {
+    match fields.iter().find(|(_, present)| !present) {
+        Some((name, _)) => Err(ApiError::invalid(path.field(name), "is required")),
+        None => Ok(()),
+    }
 }
 
 /// A 400 at `path` when `text` is longer than `max` characters.

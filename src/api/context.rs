@@ -1,0 +1,36 @@
+//! What a request sees: the state shared by every request, and the caller.
+
+use std::sync::Arc;
+
+use crate::domain::ids::Caller;
+use crate::push::Pushes;
+use crate::store::Store;
+
+/// State shared by every request.
+pub struct AppState {
+    pub store: Store,
+    pub pushes: Arc<Pushes>,
+}
+
+/// What an endpoint gets besides its request: the service state and the caller.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub state: Arc<AppState>,
+    pub caller: Caller,
+}
+
+impl RequestContext {
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// The caller's user id.
+    pub fn me(&self) -> &str {
+        &self.caller.user_id
+    }
+
+    /// Publishes a change to its audience (see `push`).
+    pub async fn publish(&self, change: crate::push::SessionChange) {
+        self.state.pushes.publish(change).await;
+    }
+}

@@ -1,0 +1,19 @@
+//! What an endpoint module under `handlers/` needs, in one `use crate::api::prelude::*`:
+//! the endpoint contract, the loaders of visible objects, and the domain's types.
+
+pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
+pub use crate::api::context::RequestContext;
+pub use crate::api::endpoint::{Endpoint, Registration};
+pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
+pub use crate::domain::ids::new_id;
+pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};
+pub use crate::domain::kinds::SessionKind;
+pub use crate::domain::retry::{Attempt, retry_stale};
+pub use crate::domain::session::{
+    JoinCondition, Session, SessionEnvelope, SessionFields, SessionView,
+};
+pub use crate::domain::source::Source;
+pub use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars, require_present};
+pub use crate::domain::time::Timestamp;
+pub use crate::error::{ApiError, FieldPath};
+pub use crate::push::SessionChange;

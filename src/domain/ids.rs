@@ -1,0 +1,67 @@
+//! Identifiers: the authenticated user behind a request, and fresh server-generated ids.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A user id: the subject of the user's token, and `_id` of their user document. Cheap to
+/// clone, since every request and every open connection carries one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(Arc<str>);
+
+impl UserId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(id: &str) -> Self {
+        UserId(id.into())
+    }
+}
+
+impl From<String> for UserId {
+    fn from(id: String) -> Self {
+        UserId(id.into())
+    }
+}
+
+impl Deref for UserId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for UserId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who sent a request: the authenticated user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+}
+
+impl Caller {
+    pub fn new(user_id: impl Into<UserId>) -> Self {
+        Caller {
+            user_id: user_id.into(),
+        }
+    }
+}
+
+/// A fresh server-generated id: a UUID v7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

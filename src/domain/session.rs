@@ -1,0 +1,530 @@
+//! Sessions: what a session is, who may see and manage it, the fields of `createSession`
+//! and `updateSession` with their validation, when it takes place, and how it is rendered.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::event::Event;
+use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
+use crate::domain::people::{People, UserSimple};
+use crate::domain::recurrence::{Rule, Schedule};
+use crate::domain::source::{Access, Membership};
+use crate::domain::text::{check_texts, set_if_present};
+use crate::domain::time::Timestamp;
+use crate::error::{ApiError, FieldPath};
+
+/// Longest session, in seconds: 7 days.
+pub const MAX_DURATION_SECONDS: i64 = 7 * 24 * 3600;
+/// The colour of a session created without one: opaque white.
+pub const DEFAULT_COLOR: Color = Color {
+    r: 1.0,
+    g: 1.0,
+    b: 1.0,
+    a: 1.0,
+};
+
+/// A colour with components in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Color {
+    pub r: f64,
+    pub g: f64,
+    pub b: f64,
+    pub a: f64,
+}
+
+/// One invited user and their role. Whether they accepted or declined is derived from
+/// the session's participants and declines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub user_id: String,
+    pub role: InvitationRole,
+}
+
+/// An invitation to contacts that matched no user yet. `keys` are contact keys
+/// (`domain::people::email_key` and its siblings); the first user who appears with any of
+/// them is invited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingContact {
+    pub keys: Vec<String>,
+    pub role: InvitationRole,
+}
+
+/// A session at a room prop, standalone or within an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    /// Empty for a standalone session.
+    pub event_id: String,
+    pub owner_id: String,
+    pub room_id: String,
+    pub prop_id: String,
+    pub session_type: SessionKind,
+    pub title: String,
+    pub description: String,
+    pub start_date: Timestamp,
+    /// Seconds.
+    pub duration: i64,
+    /// End of the first occurrence (`startDate` + `duration`).
+    pub end_date: Timestamp,
+    pub is_recurring: bool,
+    /// An RRULE replacing the weekly repetition.
+    pub recurrence: Option<String>,
+    pub color: Color,
+    /// False once the platform reported the room or prop deleted.
+    pub is_valid: bool,
+    pub invited: Vec<Invitation>,
+    /// Invited users who declined (they stay invited).
+    pub declined: Vec<String>,
+    /// Participants besides the owner.
+    pub joined: Vec<String>,
+    pub pending_contacts: Vec<PendingContact>,
+    /// Grows with every `updateSession`: the calendar SEQUENCE.
+    pub sequence: i64,
+    /// The stored version of the invitation list this value was read at.
+    pub revision: i64,
+}
+
+impl Session {
+    /// A new session of `owner_id`, in `event` when given (its room by default), with
+    /// every field still to be filled in.
+    pub fn new(id: String, owner_id: &str, event: Option<&Event>, now: Timestamp) -> Session {
+        Session {
+            id,
+            created: now,
+            updated: now,
+            event_id: event.map(|event| event.id.clone()).unwrap_or_default(),
+            owner_id: owner_id.to_owned(),
+            room_id: event.map(|event| event.room_id.clone()).unwrap_or_default(),
+            prop_id: String::new(),
+            session_type: SessionKind::Public,
+            title: String::new(),
+            description: String::new(),
+            start_date: now,
+            duration: 0,
+            end_date: now,
+            is_recurring: false,
+            recurrence: None,
+            color: DEFAULT_COLOR,
+            is_valid: true,
+            invited: Vec::new(),
+            declined: Vec::new(),
+            joined: Vec::new(),
+            pending_contacts: Vec::new(),
+            sequence: 0,
+            revision: 0,
+        }
+    }
+
+    pub fn is_invited(&self, user_id: &str) -> bool {
+        self.invited
+            .iter()
+            .any(|invitation| invitation.user_id == user_id)
+    }
+
+    pub fn has_joined(&self, user_id: &str) -> bool {
+        self.joined.iter().any(|joined| joined == user_id)
+    }
+
+    pub fn has_declined(&self, user_id: &str) -> bool {
+        self.declined.iter().any(|declined| declined == user_id)
+    }
+
+    /// The invitation status of `user_id`: accepted once joined, declined once declined.
+    pub fn invitation_status_of(&self, user_id: &str) -> InvitationStatus {
+        if self.has_joined(user_id) {
+            InvitationStatus::Accepted
+        } else if self.has_declined(user_id) {
+            InvitationStatus::Declined
+        } else {
+            InvitationStatus::Pending
+        }
+    }
+
+    /// The invitees' user ids.
+    pub fn invitees(&self) -> Vec<String> {
+        self.invited
+            .iter()
+            .map(|invitation| invitation.user_id.clone())
+            .collect()
+    }
+
+    /// When the session takes place; recurring sessions repeat until their event's end.
+    pub fn schedule(&self, event: Option<&Event>) -> Result<Schedule, String> {
+        let rule = match self.recurrence.as_deref() {
+            Some(text) => Some(Rule::parse(text)?),
+            None => None,
+        };
+        let repeats = self.is_recurring.then_some(rule.as_ref());
+        Schedule::new(
+            self.start_date.to_chrono(),
+            self.duration,
+            repeats,
+            event.map(|event| event.end_date.to_chrono()),
+        )
+    }
+
+    /// Every person the session mentions: owner, invitees and participants.
+    pub fn people(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.owner_id.as_str())
+            .chain(
+                self.invited
+                    .iter()
+                    .map(|invitation| invitation.user_id.as_str()),
+            )
+            .chain(self.joined.iter().map(String::as_str))
+    }
+}
+
+/// The `session` object of `createSession` and `updateSession`. Server-owned fields
+/// (`created`, `updated`, `ownerId`, `isValid`) are not read; `id` only finds the session
+/// to update. `null` counts as absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionFields {
+    pub id: Option<String>,
+    pub event_id: Option<String>,
+    pub room_id: Option<String>,
+    pub prop_id: Option<String>,
+    pub session_type: Option<SessionKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub start_date: Option<Timestamp>,
+    pub duration: Option<i64>,
+    pub is_recurring: Option<bool>,
+    /// An RRULE replacing the weekly repetition; an empty string clears it.
+    pub recurrence: Option<String>,
+    pub color: Option<Color>,
+}
+
+/// The stored fields an `updateSession` changes, with their values after the change.
+/// `None` leaves a field as it is; `recurrence: Some(None)` clears the rule.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SessionUpdate {
+    pub room_id: Option<String>,
+    pub prop_id: Option<String>,
+    pub session_type: Option<SessionKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub start_date: Option<Timestamp>,
+    pub duration: Option<i64>,
+    pub end_date: Option<Timestamp>,
+    pub is_recurring: Option<bool>,
+    pub recurrence: Option<Option<String>>,
+    pub color: Option<Color>,
+}
+
+impl SessionFields {
+    /// The path of the `session` object in both requests.
+    pub fn path() -> FieldPath {
+        FieldPath::data().field("session")
+    }
+
+    /// Checks each field that is present on its own.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let path = Self::path();
+        check_texts(
+            &path,
+            &self.title,
+            &self.description,
+            &[
+                ("eventId", &self.event_id),
+                ("roomId", &self.room_id),
+                ("propId", &self.prop_id),
+            ],
+        )?;
+        if self.start_date.is_some_and(|start| start.millis() < 0) {
+            return Err(ApiError::invalid(
+                path.field("startDate"),
+                "must not be before 1970-01-01T00:00:00Z",
+            ));
+        }
+        if let Some(duration) = self.duration
+            && !(1..=MAX_DURATION_SECONDS).contains(&duration)
+        {
+            return Err(ApiError::invalid(
+                path.field("duration"),
+                format!("must be between 1 and {MAX_DURATION_SECONDS} seconds"),
+            ));
+        }
+        if let Some(color) = &self.color {
+            let components = [
+                ("r", color.r),
+                ("g", color.g),
+                ("b", color.b),
+                ("a", color.a),
+            ];
+            if let Some((name, _)) = components
+                .iter()
+                .find(|(_, value)| !(0.0..=1.0).contains(value))
+            {
+                return Err(ApiError::invalid(
+                    path.field("color").field(name),
+                    "must be between 0 and 1",
+                ));
+            }
+        }
+        if let Some(rule) = self.recurrence.as_deref().filter(|rule| !rule.is_empty()) {
+            Rule::parse(rule)
+                .map_err(|message| ApiError::invalid(path.field("recurrence"), message))?;
+        }
+        Ok(())
+    }
+
+    /// Copies the present fields (but `id` and `eventId`) onto `session` and checks the
+    /// result against its event, naming the field that was sent.
+    pub fn apply_to(&self, session: &mut Session, event: Option<&Event>) -> Result<(), ApiError> {
+        let path = Self::path();
+        set_if_present(&mut session.room_id, &self.room_id);
+        set_if_present(&mut session.prop_id, &self.prop_id);
+        set_if_present(&mut session.session_type, &self.session_type);
+        set_if_present(&mut session.title, &self.title);
+        set_if_present(&mut session.description, &self.description);
+        set_if_present(&mut session.start_date, &self.start_date);
+        set_if_present(&mut session.duration, &self.duration);
+        set_if_present(&mut session.is_recurring, &self.is_recurring);
+        if let Some(rule) = &self.recurrence {
+            session.recurrence = Some(rule.clone()).filter(|rule| !rule.is_empty());
+        }
+        set_if_present(&mut session.color, &self.color);
+        session.end_date = session.start_date.plus_seconds(session.duration);
+        if session.room_id.is_empty() {
+            return Err(ApiError::invalid(
+                path.field("roomId"),
+                "is required (for a session in an event, it defaults to the event's roomId)",
+            ));
+        }
+        if session.recurrence.is_some() && !session.is_recurring {
+            let field = if self.recurrence.is_some() {
+                "recurrence"
+            } else {
+                "isRecurring"
+            };
+            return Err(ApiError::invalid(
+                path.field(field),
+                "a recurrence applies to recurring sessions only: set isRecurring to true",
+            ));
+        }
+        session
+            .schedule(event)
+            .map_err(|message| ApiError::invalid(path.field("recurrence"), message))?;
+        Ok(())
+    }
+
+    /// The fields this request changes, with their values in `merged` (the session after
+    /// [`SessionFields::apply_to`]); `endDate` changes with the start or the duration.
+    pub fn update_of(&self, merged: &Session) -> SessionUpdate {
+        fn when<T: Clone>(sent: bool, value: &T) -> Option<T> {
+            sent.then(|| value.clone())
+        }
+        SessionUpdate {
+            room_id: when(self.room_id.is_some(), &merged.room_id),
+            prop_id: when(self.prop_id.is_some(), &merged.prop_id),
+            session_type: when(self.session_type.is_some(), &merged.session_type),
+            title: when(self.title.is_some(), &merged.title),
+            description: when(self.description.is_some(), &merged.description),
+            start_date: when(self.start_date.is_some(), &merged.start_date),
+            duration: when(self.duration.is_some(), &merged.duration),
+            end_date: when(
+                self.start_date.is_some() || self.duration.is_some(),
+                &merged.end_date,
+            ),
+            is_recurring: when(self.is_recurring.is_some(), &merged.is_recurring),
+            recurrence: when(self.recurrence.is_some(), &merged.recurrence),
+            color: when(self.color.is_some(), &merged.color),
+        }
+    }
+}
+
+/// What must still hold, at the moment of the update, for a user to join a session.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinCondition {
+    /// Most participants besides the owner.
+    pub capacity: Option<NonZeroU64>,
+    /// The session type the decision was made for.
+    pub session_type: SessionKind,
+    /// Only an invitee may join (Private sessions).
+    pub invitation_required: bool,
+}
+
+/// What one user may see and do with a set of sessions: their events and the user's
+/// memberships in those events' networks.
+pub struct Viewer {
+    pub user_id: String,
+    events: HashMap<String, Event>,
+    access: HashMap<String, Access>,
+}
+
+impl Viewer {
+    /// A viewer for `user_id` of sessions whose existing events are `events`, with the
+    /// user's `memberships` in those events' networks.
+    pub fn new(user_id: &str, events: Vec<Event>, memberships: Vec<Membership>) -> Viewer {
+        let mut by_network: HashMap<String, Vec<Membership>> = HashMap::new();
+        for membership in memberships {
+            by_network
+                .entry(membership.network_id.clone())
+                .or_default()
+                .push(membership);
+        }
+        Viewer {
+            user_id: user_id.to_owned(),
+            events: events
+                .into_iter()
+                .map(|event| (event.id.clone(), event))
+                .collect(),
+            access: by_network
+                .into_iter()
+                .map(|(network, memberships)| (network, Access::from_memberships(memberships)))
+                .collect(),
+        }
+    }
+
+    /// The session's event, when it has one that still exists.
+    pub fn event_of(&self, session: &Session) -> Option<&Event> {
+        self.events.get(&session.event_id)
+    }
+
+    fn access_to(&self, event: &Event) -> &Access {
+        static NO_ACCESS: LazyLock<Access> = LazyLock::new(Access::default);
+        self.access
+            .get(event.source.network_id())
+            .unwrap_or(&NO_ACCESS)
+    }
+
+    fn is_admin_of_event_source(&self, event: &Event) -> bool {
+        self.access_to(event).is_admin_of(&event.source)
+    }
+
+    /// Whether the session's event is a draft the user does not manage.
+    pub fn event_is_unpublished_for_caller(&self, session: &Session) -> bool {
+        self.event_of(session).is_some_and(|event| {
+            !event.is_published() && !event.may_manage(&self.user_id, self.access_to(event))
+        })
+    }
+
+    /// Who sees a session: its owner, invitees (declined ones too) and participants always;
+    /// for a Private session also the admins of its event's source; for a Public or
+    /// OpenSlot one whoever sees its event (every signed-in user for a standalone session).
+    /// A session whose event is gone is seen by nobody.
+    pub fn can_see(&self, session: &Session) -> bool {
+        let event = self.event_of(session);
+        if !session.event_id.is_empty() && event.is_none() {
+            return false;
+        }
+        let me = self.user_id.as_str();
+        if session.owner_id == me || session.is_invited(me) || session.has_joined(me) {
+            return true;
+        }
+        let Some(event) = event else {
+            return session.session_type != SessionKind::Private;
+        };
+        if session.session_type == SessionKind::Private {
+            self.is_admin_of_event_source(event)
+        } else {
+            event.may_see(me, self.access_to(event))
+        }
+    }
+
+    /// The owner and the admins of the event's source manage a session.
+    pub fn may_manage(&self, session: &Session) -> bool {
+        session.owner_id == self.user_id
+            || self
+                .event_of(session)
+                .is_some_and(|event| self.is_admin_of_event_source(event))
+    }
+
+    /// 403 unless the user may manage the session.
+    pub fn ensure_may_manage(&self, session: &Session) -> Result<(), ApiError> {
+        if self.may_manage(session) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only the session's owner or an admin of its event's source may do this".to_owned(),
+            ))
+        }
+    }
+}
+
+/// An invited user as the reference renders it, with the extension field `status`.
+#[derive(Debug, Serialize)]
+pub struct InvitedUser {
+    pub user: UserSimple,
+    pub role: InvitationRole,
+    pub status: InvitationStatus,
+}
+
+/// A session as the reference renders it. `recurrence` is an extension, present when set.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub event_id: String,
+    pub owner_id: String,
+    pub room_id: String,
+    pub prop_id: String,
+    pub session_type: SessionKind,
+    pub title: String,
+    pub description: String,
+    pub start_date: Timestamp,
+    pub duration: i64,
+    pub is_recurring: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<String>,
+    pub color: Color,
+    pub is_valid: bool,
+    pub owner: UserSimple,
+    pub invited_users: Vec<InvitedUser>,
+    pub joined_users: Vec<UserSimple>,
+}
+
+impl SessionView {
+    /// `session` as `viewer_id` sees it, with its people from `people`.
+    pub fn render(session: &Session, people: &People, viewer_id: &str) -> SessionView {
+        SessionView {
+            id: session.id.clone(),
+            created: session.created,
+            updated: session.updated,
+            event_id: session.event_id.clone(),
+            owner_id: session.owner_id.clone(),
+            room_id: session.room_id.clone(),
+            prop_id: session.prop_id.clone(),
+            session_type: session.session_type,
+            title: session.title.clone(),
+            description: session.description.clone(),
+            start_date: session.start_date,
+            duration: session.duration,
+            is_recurring: session.is_recurring,
+            recurrence: session.recurrence.clone(),
+            color: session.color,
+            is_valid: session.is_valid,
+            owner: people.render(&session.owner_id, viewer_id),
+            invited_users: session
+                .invited
+                .iter()
+                .map(|invitation| InvitedUser {
+                    user: people.render(&invitation.user_id, viewer_id),
+                    role: invitation.role,
+                    status: session.invitation_status_of(&invitation.user_id),
+                })
+                .collect(),
+            joined_users: session
+                .joined
+                .iter()
+                .map(|user_id| people.render(user_id, viewer_id))
+                .collect(),
+        }
+    }
+}
+
+/// `{"session": {...}}`, the answer of the endpoints that return one session.
+#[derive(Debug, Serialize)]
+pub struct SessionEnvelope {
+    pub session: SessionView,
+}

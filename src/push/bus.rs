@@ -1,0 +1,282 @@
+//! The push bus: a change is published as one document in the `pushes` collection (the
+//! outbox); every process watches that collection through a MongoDB change stream and
+//! delivers the change to its own connections, rendering the session as it is now for
+//! each recipient. Where the database offers no change streams (a standalone mongod), the
+//! service says so once at start-up and delivers within its own process only.
+//!
+//! Delivery is live and at most once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::change::{SessionChange, audience};
+use super::hub::{ConnectionHub, PushFrame};
+use crate::domain::ids::new_id;
+use crate::domain::session::{SessionEnvelope, SessionView};
+use crate::store::pushes::PushDocument;
+use crate::store::{Store, StoreResult};
+
+/// Endpoint name of the push sent after a change to a session.
+pub const SESSION_UPDATED: &str = "social:sessionUpdated";
+/// Endpoint name of the push sent when a session is deleted or out of sight.
+pub const SESSION_DELETED: &str = "social:sessionDeleted";
+/// Changes waiting for local delivery (local mode).
+const LOCAL_QUEUE: usize = 1024;
+/// Pause before the change stream is opened again after it failed.
+const REOPEN_DELAY: Duration = Duration::from_millis(500);
+
+/// How pushes travel between processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushMode {
+    /// Through the database's change streams, to every process.
+    Shared,
+    /// Within this process only.
+    Local,
+}
+
+/// The push service of one process.
+pub struct Pushes {
+    store: Store,
+    hub: ConnectionHub,
+    /// In local mode, the queue of the one task that delivers this process's changes.
+    local: Option<mpsc::Sender<PushDocument>>,
+}
+
+impl Pushes {
+    /// Opens the change stream of the `pushes` collection and starts delivering; falls back
+    /// to local delivery, saying so, where the database has no change streams.
+    pub async fn start(store: Store, shutdown: CancellationToken) -> Arc<Pushes> {
+        let stream = store.watch_pushes(None).await;
+        let mode = match &stream {
+            Ok(_) => PushMode::Shared,
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "the database offers no change streams (a standalone MongoDB?): pushes reach \
+                     only the connections of this process; run MongoDB as a replica set to serve \
+                     from several processes"
+                );
+                PushMode::Local
+            }
+        };
+        let (local, local_queue) = match mode {
+            PushMode::Shared => (None, None),
+            PushMode::Local => {
+                let (sender, receiver) = mpsc::channel(LOCAL_QUEUE);
+                (Some(sender), Some(receiver))
+            }
+        };
+        let pushes = Arc::new(Pushes {
+            store,
+            hub: ConnectionHub::default(),
+            local,
+        });
+        if let Ok(stream) = stream {
+            tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
+        } else if let Some(queue) = local_queue {
+            tokio::spawn(Arc::clone(&pushes).deliver_local(queue, shutdown));
+        }
+        pushes
+    }
+
+    pub fn mode(&self) -> PushMode {
+        if self.local.is_some() {
+            PushMode::Local
+        } else {
+            PushMode::Shared
+        }
+    }
+
+    /// Delivers the changes of this process one after the other, in the order they were
+    /// published, as the change stream does for shared delivery.
+    async fn deliver_local(
+        self: Arc<Self>,
+        mut queue: mpsc::Receiver<PushDocument>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let push = tokio::select! {
+                () = shutdown.cancelled() => return,
+                push = queue.recv() => match push {
+                    Some(push) => push,
+                    None => return,
+                },
+            };
+            self.deliver(&push).await;
+        }
+    }
+
+    pub fn hub(&self) -> &ConnectionHub {
+        &self.hub
+    }
+
+    /// Publishes a change to every process (or delivers it here, in local mode). Delivery
+    /// is best effort: a failure is logged and never fails the change itself.
+    pub async fn publish(&self, change: SessionChange) {
+        if change.is_empty() {
+            return;
+        }
+        let push = PushDocument::new(
+            new_id(),
+            change.session_id,
+            change.updated_for,
+            change.deleted_for,
+        );
+        match &self.local {
+            Some(queue) => {
+                if queue.send(push).await.is_err() {
+                    tracing::warn!("local push delivery has stopped");
+                }
+            }
+            None => {
+                if let Err(error) = self.store.insert_push(&push).await {
+                    tracing::warn!(%error, session = %push.session_id, "cannot publish a push");
+                }
+            }
+        }
+    }
+
+    async fn listen(
+        self: Arc<Self>,
+        mut stream: mongodb::change_stream::ChangeStream<
+            mongodb::change_stream::event::ChangeStreamEvent<PushDocument>,
+        >,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return,
+                next = stream.next() => next,
+            };
+            match next {
+                Some(Ok(event)) => {
+                    if let Some(push) = event.full_document {
+                        self.deliver(&push).await;
+                    }
+                }
+                failure => {
+                    if let Some(Err(error)) = failure {
+                        tracing::warn!(%error, "the push change stream failed; reopening");
+                    }
+                    let token = stream.resume_token();
+                    stream = loop {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(REOPEN_DELAY) => {}
+                        }
+                        let reopened = match self.store.watch_pushes(token.clone()).await {
+                            Ok(stream) => Ok(stream),
+                            // The resume point may be gone: pushes are at most once.
+                            Err(_) => self.store.watch_pushes(None).await,
+                        };
+                        match reopened {
+                            Ok(stream) => break stream,
+                            Err(error) => {
+                                tracing::warn!(%error, "cannot reopen the push change stream")
+                            }
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Sends a change to this process's connections of its recipients.
+    async fn deliver(&self, push: &PushDocument) {
+        let updated: Vec<&String> = push
+            .updated_for
+            .iter()
+            .filter(|user_id| self.hub.has_connections(user_id))
+            .collect();
+        if !updated.is_empty() {
+            match self.render_updates(push, &updated).await {
+                Ok(frames) => {
+                    for (user_id, frame) in frames {
+                        self.hub.send(user_id, &frame);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, session = %push.session_id, "cannot render a push")
+                }
+            }
+        }
+        if !push.deleted_for.is_empty() {
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Deleted<'a> {
+                session_id: &'a str,
+            }
+            let deleted = Deleted {
+                session_id: &push.session_id,
+            };
+            match push_frame(SESSION_DELETED, &push.id, &deleted) {
+                Ok(frame) => {
+                    for user_id in &push.deleted_for {
+                        self.hub.send(user_id, &frame);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot render a push"),
+            }
+        }
+    }
+
+    /// The `social:sessionUpdated` frame of each recipient: the session as it is now, as
+    /// that recipient sees it. None when the session is gone (its deletion is pushed).
+    async fn render_updates<'a>(
+        &self,
+        push: &PushDocument,
+        recipients: &[&'a String],
+    ) -> StoreResult<Vec<(&'a String, Arc<PushFrame>)>> {
+        let Some(session) = self.store.find_session(&push.session_id).await? else {
+            return Ok(Vec::new());
+        };
+        let people = self.store.people(session.people()).await?;
+        // A recipient who left the audience since the change (uninvited, declined) must
+        // not see the session as it is now.
+        let current = audience(&session);
+        let frame_for = |viewer: &str| {
+            let data = SessionEnvelope {
+                session: SessionView::render(&session, &people, viewer),
+            };
+            push_frame(SESSION_UPDATED, &push.id, &data)
+                .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))
+                .ok()
+        };
+        // Everyone sees the session alike, but incognito people see themselves: render the
+        // common view once.
+        let common = frame_for("");
+        let mut frames = Vec::new();
+        for user_id in recipients
+            .iter()
+            .filter(|user_id| current.contains(user_id))
+        {
+            let frame = if people.is_incognito(user_id) {
+                frame_for(user_id)
+            } else {
+                common.clone()
+            };
+            if let Some(frame) = frame {
+                frames.push((*user_id, frame));
+            }
+        }
+        Ok(frames)
+    }
+}
+
+/// A push frame with `data` rendered as JSON once.
+fn push_frame(
+    endpoint: &'static str,
+    event_id: &str,
+    data: &impl Serialize,
+) -> Result<Arc<PushFrame>, serde_json::Error> {
+    Ok(Arc::new(PushFrame {
+        endpoint,
+        event_id: event_id.to_owned(),
+        data: serde_json::value::to_raw_value(data)?,
+    }))
+}

@@ -1,0 +1,90 @@
+//! Who hears of a change to a session: its audience as it is after the change, or as it
+//! was before a deletion, and those who lost sight of it.
+
+use crate::domain::session::Session;
+
+/// Who hears of a change to one session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionChange {
+    pub session_id: String,
+    /// Receive `social:sessionUpdated`.
+    pub updated_for: Vec<String>,
+    /// Receive `social:sessionDeleted`.
+    pub deleted_for: Vec<String>,
+}
+
+impl SessionChange {
+    /// The session changed: its audience as it is now hears of it.
+    pub fn updated(session: &Session) -> SessionChange {
+        SessionChange::updated_for(session, audience(session))
+    }
+
+    /// The session is gone: its audience as it was hears of it.
+    pub fn deleted(session: &Session) -> SessionChange {
+        SessionChange {
+            session_id: session.id.clone(),
+            updated_for: Vec::new(),
+            deleted_for: audience(session),
+        }
+    }
+
+    /// Only `users` hear that the session changed.
+    pub fn updated_for(session: &Session, users: Vec<String>) -> SessionChange {
+        SessionChange {
+            session_id: session.id.clone(),
+            updated_for: users,
+            deleted_for: Vec::new(),
+        }
+    }
+
+    /// `users` also hear that the session is gone for them.
+    pub fn and_deleted_for(mut self, users: Vec<String>) -> SessionChange {
+        self.deleted_for.extend(users);
+        self
+    }
+
+    /// Whether anybody hears of it.
+    pub fn is_empty(&self) -> bool {
+        self.updated_for.is_empty() && self.deleted_for.is_empty()
+    }
+}
+
+/// The audience of a session: its owner, its invitees who have not declined, and its
+/// participants, each once.
+pub fn audience(session: &Session) -> Vec<String> {
+    let mut users = vec![session.owner_id.clone()];
+    users.extend(
+        session
+            .invited
+            .iter()
+            .map(|invitation| &invitation.user_id)
+            .filter(|user_id| !session.has_declined(user_id))
+            .cloned(),
+    );
+    users.extend(session.joined.iter().cloned());
+    let mut seen = std::collections::HashSet::new();
+    users.retain(|user_id| seen.insert(user_id.clone()));
+    users
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::kinds::InvitationRole;
+    use crate::domain::session::Invitation;
+    use crate::domain::time::Timestamp;
+
+    #[test]
+    fn the_audience_is_owner_invitees_who_did_not_decline_and_participants_once() {
+        let mut session = Session::new("s".into(), "owner", None, Timestamp::now());
+        session.invited = ["a", "b", "owner"]
+            .map(|user_id| Invitation {
+                user_id: user_id.into(),
+                role: InvitationRole::Attendee,
+            })
+            .to_vec();
+        session.declined = vec!["b".into()];
+        session.joined = vec!["a".into(), "c".into()];
+        assert_eq!(audience(&session), ["owner", "a", "c"]);
+    }
+}

@@ -1,0 +1,176 @@
+//! This process's open connections, by user, each with a bounded outgoing queue.
+//!
+//! A connection whose queue is full when a push arrives is kicked (its `kicked` token is
+//! cancelled and the connection closes with 1013) instead of slowing others down or
+//! growing the server's memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+/// A push as queued for a connection: its data is rendered once and shared by every
+/// recipient who sees it alike; the connection encodes the frame when it writes it.
+#[derive(Debug)]
+pub struct PushFrame {
+    pub endpoint: &'static str,
+    /// The server-generated `event.id`.
+    pub event_id: String,
+    /// The frame's `data`, already JSON.
+    pub data: Box<RawValue>,
+}
+
+/// What a connection's writer sends.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// An encoded frame (an answer).
+    Text(String),
+    /// A push.
+    Push(Arc<PushFrame>),
+    /// The close frame, after which the writer stops.
+    Close { code: u16, reason: &'static str },
+}
+
+/// One open connection's outgoing queue.
+struct LocalConnection {
+    id: u64,
+    outgoing: mpsc::Sender<Outgoing>,
+    /// Cancelled when the connection must be dropped for being too slow.
+    kicked: CancellationToken,
+}
+
+/// The open connections of this process, by user.
+#[derive(Default)]
+pub struct ConnectionHub {
+    next_id: AtomicU64,
+    by_user: Mutex<HashMap<String, Vec<LocalConnection>>>,
+}
+
+/// Keeps a connection registered with the hub; unregisters it when dropped.
+pub struct HubRegistration<'a> {
+    hub: &'a ConnectionHub,
+    user_id: String,
+    id: u64,
+}
+
+impl Drop for HubRegistration<'_> {
+    fn drop(&mut self) {
+        let mut by_user = self.hub.lock();
+        if let Some(connections) = by_user.get_mut(&self.user_id) {
+            connections.retain(|connection| connection.id != self.id);
+            if connections.is_empty() {
+                by_user.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+impl ConnectionHub {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<LocalConnection>>> {
+        // A panic while holding this lock cannot leave the map half-changed.
+        self.by_user.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a connection of `user_id`; pushes go to `outgoing`, and `kicked` is
+    /// cancelled when the queue overflows.
+    pub fn register(
+        &self,
+        user_id: &str,
+        outgoing: mpsc::Sender<Outgoing>,
+        kicked: CancellationToken,
+    ) -> HubRegistration<'_> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock()
+            .entry(user_id.to_owned())
+            .or_default()
+            .push(LocalConnection {
+                id,
+                outgoing,
+                kicked,
+            });
+        HubRegistration {
+            hub: self,
+            user_id: user_id.to_owned(),
+            id,
+        }
+    }
+
+    /// Whether `user_id` has an open connection on this process.
+    pub fn has_connections(&self, user_id: &str) -> bool {
+        self.lock().contains_key(user_id)
+    }
+
+    /// Queues `frame` on every connection of `user_id` without waiting; a connection whose
+    /// queue is full is disconnected.
+    pub fn send(&self, user_id: &str, frame: &Arc<PushFrame>) {
+        let by_user = self.lock();
+        for connection in by_user.get(user_id).into_iter().flatten() {
+            match connection
+                .outgoing
+                .try_send(Outgoing::Push(Arc::clone(frame)))
+            {
+                Ok(()) | Err(TrySendError::Closed(_)) => {}
+                Err(TrySendError::Full(_)) => {
+                    if !connection.kicked.is_cancelled() {
+                        tracing::warn!(
+                            user = user_id,
+                            "outgoing queue full: disconnecting a slow client"
+                        );
+                        connection.kicked.cancel();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(id: &str) -> Arc<PushFrame> {
+        Arc::new(PushFrame {
+            endpoint: "social:test",
+            event_id: id.to_owned(),
+            data: RawValue::from_string("{}".to_owned()).unwrap(),
+        })
+    }
+
+    fn event_id(outgoing: Outgoing) -> String {
+        match outgoing {
+            Outgoing::Push(frame) => frame.event_id.clone(),
+            other => panic!("expected a push, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_disconnects_only_that_connection() {
+        let hub = ConnectionHub::default();
+        let (slow_tx, _slow_rx) = mpsc::channel(1);
+        let (fast_tx, mut fast_rx) = mpsc::channel(8);
+        let slow_kicked = CancellationToken::new();
+        let fast_kicked = CancellationToken::new();
+        let _slow = hub.register("u", slow_tx, slow_kicked.clone());
+        let _fast = hub.register("u", fast_tx, fast_kicked.clone());
+        hub.send("u", &frame("one"));
+        hub.send("u", &frame("two"));
+        assert!(slow_kicked.is_cancelled());
+        assert!(!fast_kicked.is_cancelled());
+        assert_eq!(event_id(fast_rx.try_recv().unwrap()), "one");
+        assert_eq!(event_id(fast_rx.try_recv().unwrap()), "two");
+    }
+
+    #[test]
+    fn dropping_the_registration_forgets_the_connection() {
+        let hub = ConnectionHub::default();
+        let (tx, _rx) = mpsc::channel(1);
+        let registration = hub.register("u", tx, CancellationToken::new());
+        assert!(hub.has_connections("u"));
+        drop(registration);
+        assert!(!hub.has_connections("u"));
+    }
+}

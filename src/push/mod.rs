@@ -1,0 +1,15 @@
+//! Live pushes: `social:sessionUpdated` and `social:sessionDeleted` to every open
+//! connection of a session's audience, on whichever server process it lives.
+//!
+//! - [`change`]: who hears of a change to a session;
+//! - [`hub`]: this process's open connections, by user, with their bounded queues;
+//! - [`bus`]: the outbox (the `pushes` collection) and the change stream that carries each
+//!   change to every process, which renders it for its own recipients.
+
+pub mod bus;
+pub mod change;
+pub mod hub;
+
+pub use bus::{PushMode, Pushes};
+pub use change::SessionChange;
+pub use hub::{ConnectionHub, HubRegistration, Outgoing, PushFrame};
