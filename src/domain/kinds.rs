@@ -85,6 +85,8 @@ integer_kind! {
     }
 }
 
+/// An invitation without a role is an Attendee's.
+#[allow(clippy::derivable_impls)] // the derive list is the macro's, shared by every kind
 impl Default for InvitationRole {
     fn default() -> Self {
         InvitationRole::Attendee
