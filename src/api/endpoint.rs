@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::context::RequestContext;
-use crate::error::{ApiError, FieldPath};
+use super::decode::decode_data;
+use crate::error::ApiError;
 
 /// One `social:*` operation: its name, its typed request and response, and its work.
 ///
@@ -76,37 +77,6 @@ fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>)
     })
 }
 
-/// Decodes a request's `data` into a typed value; a failure names the field path.
-pub fn decode_data<T: DeserializeOwned>(data: Map<String, Value>) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(Value::Object(data)).map_err(|error| {
-        let mut path = FieldPath::data();
-        for segment in error.path().iter() {
-            path = match segment {
-                serde_path_to_error::Segment::Seq { index } => path.index(*index),
-                serde_path_to_error::Segment::Map { key } => path.field(key),
-                serde_path_to_error::Segment::Enum { variant } => path.field(variant),
-                serde_path_to_error::Segment::Unknown => path.field("?"),
-            };
-        }
-        let message = error.into_inner().to_string();
-        match missing_field_name(&message) {
-            Some(field) => ApiError::invalid(path.field(field), "is required"),
-            // `null` counts as absent, also where a value is required.
-            None if message.starts_with("invalid type: null") => {
-                ApiError::invalid(path, "is required")
-            }
-            None => ApiError::invalid(path, message),
-        }
-    })
-}
-
-/// The field named by serde's "missing field `name`" message.
-fn missing_field_name(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-}
-
 /// The name → endpoint table, built once from every submitted [`Registration`].
 pub struct Registry {
     endpoints: BTreeMap<&'static str, &'static Registration>,
@@ -146,60 +116,5 @@ impl Registry {
     /// Every registered name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.endpoints.keys().copied()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    #[allow(dead_code)]
-    struct Sample {
-        event_id: String,
-        items: Option<Vec<Item>>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Item {
-        role: i32,
-    }
-
-    fn decode(value: Value) -> Result<Sample, ApiError> {
-        decode_data(value.as_object().unwrap().clone())
-    }
-
-    #[test]
-    fn missing_fields_are_named_with_their_path() {
-        let error = decode(serde_json::json!({})).unwrap_err();
-        assert_eq!(error.to_string(), "data.eventId: is required");
-    }
-
-    #[test]
-    fn wrong_types_inside_arrays_name_the_index() {
-        let error =
-            decode(serde_json::json!({"eventId": "e", "items": [{"role": 1}, {"role": "x"}]}))
-                .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("data.items[1].role: invalid type"),
-            "{error}"
-        );
-        assert_eq!(error.code(), 400);
-    }
-
-    #[test]
-    fn null_in_a_required_field_reads_as_missing() {
-        let error = decode(serde_json::json!({"eventId": null})).unwrap_err();
-        assert_eq!(error.to_string(), "data.eventId: is required");
-    }
-
-    #[test]
-    fn unknown_fields_are_ignored() {
-        assert!(decode(serde_json::json!({"eventId": "e", "newerField": 1})).is_ok());
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod context;
+mod decode;
 pub mod dispatch;
 pub mod endpoint;
 pub mod envelope;

@@ -120,6 +120,91 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Declares a contact that a request names by a string: decoded from the string when
+/// valid (see its `parse`), refused with its message otherwise.
+macro_rules! contact {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = &'static str;
+
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                Self::parse(&text)
+            }
+        }
+    };
+}
+
+contact! {
+    /// An e-mail address, kept as invitations compare it (trimmed, lower case).
+    EmailAddress
+}
+
+contact! {
+    /// A phone number in E.164, such as `+14155550100`.
+    PhoneNumber
+}
+
+contact! {
+    /// A Facebook identity, `appId:userId`.
+    FacebookIdentity
+}
+
+impl EmailAddress {
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let email = text.trim();
+        let valid = email.len() <= 254
+            && !email.contains(char::is_whitespace)
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        if valid {
+            Ok(EmailAddress(normalize_email(email)))
+        } else {
+            Err("not an e-mail address")
+        }
+    }
+}
+
+impl PhoneNumber {
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let digits = text.strip_prefix('+').unwrap_or("");
+        let valid = (2..=15).contains(&digits.len())
+            && digits.chars().all(|digit| digit.is_ascii_digit())
+            && !digits.starts_with('0');
+        if valid {
+            Ok(PhoneNumber(text.to_owned()))
+        } else {
+            Err("not an E.164 phone number such as +14155550100")
+        }
+    }
+}
+
+impl FacebookIdentity {
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let valid = text.len() <= 256
+            && !text.contains(char::is_whitespace)
+            && text
+                .split_once(':')
+                .is_some_and(|(app, user)| !app.is_empty() && !user.is_empty());
+        if valid {
+            Ok(FacebookIdentity(text.to_owned()))
+        } else {
+            Err("must be appId:userId")
+        }
+    }
+}
+
 /// The contact key of an e-mail address (`email:…`), whatever its letter case.
 pub fn email_key(email: &str) -> String {
     format!("email:{}", normalize_email(email))
@@ -298,6 +383,31 @@ mod tests {
         assert_eq!(user.avatar, "");
         assert!(user.emails.is_empty());
         assert_eq!(user.privacy_mode, PrivacyMode::default());
+    }
+
+    #[test]
+    fn contacts_parse_only_in_their_documented_forms() {
+        assert_eq!(
+            EmailAddress::parse(" Ada@Example.com ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in ["nope", "@example.com", "ada@", "a da@example.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        assert!(PhoneNumber::parse("+14155550100").is_ok());
+        for bad in [
+            "555-0100",
+            "14155550100",
+            "+0123",
+            "+1",
+            "+1234567890123456",
+        ] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+        assert!(FacebookIdentity::parse("app:42").is_ok());
+        for bad in ["12345", ":42", "app:", "app: 42"] {
+            assert!(FacebookIdentity::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

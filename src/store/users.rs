@@ -81,14 +81,12 @@ impl Store {
     /// (see `domain::invitation::resolve`).
     pub async fn resolve_invitations(&self, entries: &[InviteEntry]) -> StoreResult<Resolution> {
         let by_contact = || entries.iter().filter(|entry| entry.user_id.is_none());
-        let emails: Vec<String> = by_contact()
+        let emails: Vec<&str> = by_contact()
             .flat_map(InviteEntry::normalized_emails)
             .collect();
-        let phones: Vec<String> = by_contact()
-            .flat_map(|entry| entry.phones.iter().flatten().cloned())
-            .collect();
-        let facebook: Vec<String> = by_contact()
-            .filter_map(|entry| entry.facebook.clone())
+        let phones: Vec<&str> = by_contact().flat_map(InviteEntry::phone_numbers).collect();
+        let facebook: Vec<&str> = by_contact()
+            .filter_map(|entry| entry.facebook.as_ref().map(|identity| identity.as_str()))
             .collect();
         let candidates = self
             .find_users_by_contacts(&emails, &phones, &facebook)
@@ -100,9 +98,9 @@ impl Store {
     /// `appId:userId` Facebook identities), by id.
     async fn find_users_by_contacts(
         &self,
-        emails: &[String],
-        phones: &[String],
-        facebook: &[String],
+        emails: &[&str],
+        phones: &[&str],
+        facebook: &[&str],
     ) -> StoreResult<Vec<User>> {
         if emails.is_empty() && phones.is_empty() && facebook.is_empty() {
             return Ok(Vec::new());
