@@ -55,7 +55,7 @@ impl Endpoint for DeleteUserSessionInvitations {
                 let viewer = store
                     .viewer(user_id, std::slice::from_ref(&changed))
                     .await?;
-                if !viewer.can_see(&changed) {
+                if !viewer.may_see(&changed) {
                     lost_sight.push(user_id.clone());
                 }
             }

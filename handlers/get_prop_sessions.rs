@@ -65,7 +65,7 @@ impl Endpoint for GetPropSessions {
             skip += page.len() as u64;
             let viewer = store.viewer(user_id, &page).await?;
             for session in page {
-                if found_single < ANSWERED && viewer.can_see(&session) {
+                if found_single < ANSWERED && viewer.may_see(&session) {
                     found_single += 1;
                     let event = viewer.event_of(&session).cloned();
                     visible.push((session, event));
@@ -81,7 +81,7 @@ impl Endpoint for GetPropSessions {
             .await?;
         let viewer = store.viewer(user_id, &recurring).await?;
         for session in recurring {
-            if viewer.can_see(&session) {
+            if viewer.may_see(&session) {
                 let event = viewer.event_of(&session).cloned();
                 visible.push((session, event));
             }

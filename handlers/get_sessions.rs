@@ -36,7 +36,7 @@ impl Endpoint for GetSessions {
         let viewer = store.viewer(context.me(), &sessions).await?;
         let visible: Vec<Session> = sessions
             .into_iter()
-            .filter(|session| viewer.can_see(session))
+            .filter(|session| viewer.may_see(session))
             .collect();
         Ok(Response {
             sessions: render_sessions(store, context.me(), &visible).await?,

@@ -50,7 +50,7 @@ impl Endpoint for JoinSession {
                     "the session's room or prop no longer exists".to_owned(),
                 ));
             }
-            if visible.viewer.event_is_unpublished_for_caller(session) {
+            if visible.viewer.event_is_unpublished_for_user(session) {
                 return Err(ApiError::Conflict("the event is not published".to_owned()));
             }
             if session.has_joined(me) {
@@ -84,7 +84,7 @@ impl Endpoint for JoinSession {
             Ok(joined.map_or(Attempt::Stale, |joined| Attempt::Done(Some(joined))))
         })
         .await?
-        .ok_or_else(|| ApiError::busy("the session"))?;
+        .ok_or_else(|| ApiError::Conflict("the session is changing too fast; retry".to_owned()))?;
         if let Some(joined) = joined {
             context.publish(SessionChange::updated(&joined)).await;
         }

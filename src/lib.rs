@@ -9,8 +9,9 @@
 //! - [`error`]: the one error type of a request and its wire codes. Used by every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
-//! - [`store`]: MongoDB — documents, indexes, queries, typed updates; the only place that
-//!   names a stored field.
+//! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
+//!   only place that names a stored field. (Records stored as their serde shape — the
+//!   platform's users and memberships, a colour, an invitation — derive it in `domain`.)
 //! - [`push`]: who hears of a change, the connections of this process, and the bus that
 //!   carries changes to every process.
 //! - [`api`]: the WebSocket protocol — the `Endpoint` trait, registry, envelope, dispatch,
@@ -19,7 +20,7 @@
 //! - [`http`]: poem — the server, the connection loop, authentication, rate limits, and
 //!   the HTTP routes (internal routes, the invitation file).
 //! - [`tools`]: off the request path — embedded database, import, tokens, fixture replay.
-//! - [`config`]: the command line and environment, read by `main` alone.
+//! - [`config`]: the command line and environment, read by `main` and the `tools` it runs.
 
 pub mod api;
 pub mod config;

@@ -52,7 +52,7 @@ pub struct VisibleSession {
 }
 
 impl VisibleSession {
-    /// Loads the session when the caller may see it (see [`Viewer::can_see`]); 404
+    /// Loads the session when the caller may see it (see [`Viewer::may_see`]); 404
     /// otherwise, exactly as for a session that does not exist.
     pub async fn load(
         store: &Store,
@@ -66,7 +66,7 @@ impl VisibleSession {
         let viewer = store
             .viewer(&caller.user_id, std::slice::from_ref(&session))
             .await?;
-        if !viewer.can_see(&session) {
+        if !viewer.may_see(&session) {
             return Err(ApiError::not_found("session"));
         }
         Ok(VisibleSession { session, viewer })

@@ -29,8 +29,10 @@ pub fn check(object: &Map<String, Value>, path: &FieldPath) -> Result<(), ApiErr
     Ok(())
 }
 
-/// The size of `object` stored as a BSON document; a 400 when it cannot be stored.
-pub fn stored_size(object: &Map<String, Value>) -> Result<usize, ApiError> {
+/// The size of `object` stored as a BSON document; a 400 when it cannot be stored. The
+/// store's tests compare it with the documents it writes.
+#[cfg(test)]
+pub(crate) fn stored_size(object: &Map<String, Value>) -> Result<usize, ApiError> {
     object_size(object, 1, &FieldPath::data())
 }
 

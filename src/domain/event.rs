@@ -133,7 +133,7 @@ pub struct EventFields {
 
 impl EventFields {
     /// The path of the `event` object in both requests.
-    fn path() -> FieldPath {
+    pub fn path() -> FieldPath {
         FieldPath::data().field("event")
     }
 

@@ -35,8 +35,8 @@ impl InviteEntry {
         self.role.unwrap_or_default()
     }
 
-    /// The e-mail addresses of this entry, as invitations compare them.
-    pub fn normalized_emails(&self) -> impl Iterator<Item = &str> {
+    /// The e-mail addresses of this entry (lower case, as invitations compare them).
+    pub fn email_addresses(&self) -> impl Iterator<Item = &str> {
         self.emails.iter().flatten().map(EmailAddress::as_str)
     }
 
@@ -47,7 +47,7 @@ impl InviteEntry {
 
     /// The contact keys of this entry (`email:…`, `phone:…`, `facebook:…`).
     pub fn contact_keys(&self) -> Vec<String> {
-        let emails = self.normalized_emails().map(email_key);
+        let emails = self.email_addresses().map(email_key);
         let phones = self.phone_numbers().map(phone_key);
         let facebook = self
             .facebook
@@ -137,6 +137,30 @@ pub fn resolve(entries: &[InviteEntry], candidates: &[User]) -> Resolution {
         }
     }
     resolution
+}
+
+/// What attaching a user's pending contact invitations changes in one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attachment {
+    /// The role of the first pending invitation that names one of the user's contacts.
+    pub role: InvitationRole,
+    /// Whether the user becomes an invitee (not when they own the session or are invited
+    /// already; the pending invitations are dropped all the same).
+    pub add_invitee: bool,
+}
+
+/// What the pending invitations of `session` that name any of `keys` (the contact keys of
+/// `user_id`) attach; `None` when none of them does.
+pub fn pending_attachment(session: &Session, user_id: &str, keys: &[String]) -> Option<Attachment> {
+    let role = session
+        .pending_contacts
+        .iter()
+        .find(|pending| pending.keys.iter().any(|key| keys.contains(key)))?
+        .role;
+    Some(Attachment {
+        role,
+        add_invitee: session.owner_id != user_id && !session.is_invited(user_id),
+    })
 }
 
 /// A session's invitations after an invite.
@@ -286,6 +310,34 @@ mod tests {
                 .to_string()
                 .starts_with("data.usersToInvite: a session holds at most 1000")
         );
+    }
+
+    #[test]
+    fn pending_contacts_attach_to_the_user_who_holds_them_unless_owner_or_invited() {
+        let mut waiting = session();
+        waiting.pending_contacts = vec![PendingContact {
+            keys: vec!["email:x@y.z".into()],
+            role: InvitationRole::Panelist,
+        }];
+        let keys = vec!["phone:+1555".to_owned(), "email:x@y.z".to_owned()];
+        assert_eq!(
+            pending_attachment(&waiting, "u9", &keys),
+            Some(Attachment {
+                role: InvitationRole::Panelist,
+                add_invitee: true
+            })
+        );
+        assert!(
+            !pending_attachment(&waiting, "owner", &keys)
+                .unwrap()
+                .add_invitee
+        );
+        assert!(
+            !pending_attachment(&waiting, "u1", &keys)
+                .unwrap()
+                .add_invitee
+        );
+        assert_eq!(pending_attachment(&waiting, "u9", &keys[..1]), None);
     }
 
     #[test]

@@ -18,16 +18,16 @@ macro_rules! integer_kind {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize)]
-        #[serde(try_from = "i64")]
+        #[serde(try_from = "i32")]
         #[repr(i32)]
         pub enum $name {
             $($(#[$variant_meta])* $variant = $value),+
         }
 
-        impl TryFrom<i64> for $name {
+        impl TryFrom<i32> for $name {
             type Error = &'static str;
 
-            fn try_from(value: i64) -> Result<Self, Self::Error> {
+            fn try_from(value: i32) -> Result<Self, Self::Error> {
                 match value {
                     $($value => Ok($name::$variant),)+
                     _ => Err($accepted),

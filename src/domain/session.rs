@@ -401,7 +401,7 @@ impl Viewer {
     }
 
     /// Whether the session's event is a draft the user does not manage.
-    pub fn event_is_unpublished_for_caller(&self, session: &Session) -> bool {
+    pub fn event_is_unpublished_for_user(&self, session: &Session) -> bool {
         self.event_of(session).is_some_and(|event| {
             !event.is_published() && !event.may_manage(&self.user_id, self.access_to(event))
         })
@@ -411,7 +411,7 @@ impl Viewer {
     /// for a Private session also the admins of its event's source; for a Public or
     /// OpenSlot one whoever sees its event (every signed-in user for a standalone session).
     /// A session whose event is gone is seen by nobody.
-    pub fn can_see(&self, session: &Session) -> bool {
+    pub fn may_see(&self, session: &Session) -> bool {
         let event = self.event_of(session);
         if !session.event_id.is_empty() && event.is_none() {
             return false;
@@ -618,7 +618,7 @@ mod tests {
                 for published in [true, false] {
                     let viewer = viewer(Standing::Stranger, vec![event(published)]);
                     assert!(
-                        viewer.can_see(&session(kind, true, part)),
+                        viewer.may_see(&session(kind, true, part)),
                         "{kind:?} {part:?} published={published}"
                     );
                     assert!(!viewer.may_manage(&session(kind, true, part)));
@@ -627,7 +627,7 @@ mod tests {
         }
         let mine = Viewer::new(OWNER, vec![event(false)], Vec::new());
         let owned = session(SessionKind::Private, true, Part::None);
-        assert!(mine.can_see(&owned) && mine.may_manage(&owned));
+        assert!(mine.may_see(&owned) && mine.may_manage(&owned));
     }
 
     #[test]
@@ -644,7 +644,7 @@ mod tests {
             for (standing, published, sees) in cases {
                 let viewer = viewer(standing, vec![event(published)]);
                 assert_eq!(
-                    viewer.can_see(&session(kind, true, Part::None)),
+                    viewer.may_see(&session(kind, true, Part::None)),
                     sees,
                     "{kind:?} {standing:?} published={published}"
                 );
@@ -661,7 +661,7 @@ mod tests {
         ] {
             let viewer = viewer(standing, vec![event(true)]);
             let private = session(SessionKind::Private, true, Part::None);
-            assert_eq!(viewer.can_see(&private), sees, "{standing:?}");
+            assert_eq!(viewer.may_see(&private), sees, "{standing:?}");
             assert_eq!(viewer.may_manage(&private), sees, "{standing:?}");
         }
     }
@@ -669,17 +669,17 @@ mod tests {
     #[test]
     fn standalone_sessions_are_public_to_everyone_but_private_to_their_people() {
         let viewer = viewer(Standing::Stranger, Vec::new());
-        assert!(viewer.can_see(&session(SessionKind::Public, false, Part::None)));
-        assert!(viewer.can_see(&session(SessionKind::OpenSlot, false, Part::None)));
-        assert!(!viewer.can_see(&session(SessionKind::Private, false, Part::None)));
-        assert!(viewer.can_see(&session(SessionKind::Private, false, Part::Invited)));
+        assert!(viewer.may_see(&session(SessionKind::Public, false, Part::None)));
+        assert!(viewer.may_see(&session(SessionKind::OpenSlot, false, Part::None)));
+        assert!(!viewer.may_see(&session(SessionKind::Private, false, Part::None)));
+        assert!(viewer.may_see(&session(SessionKind::Private, false, Part::Invited)));
         assert!(!viewer.may_manage(&session(SessionKind::Public, false, Part::None)));
     }
 
     #[test]
     fn a_session_whose_event_is_gone_is_seen_by_nobody() {
         let viewer = viewer(Standing::Admin, Vec::new());
-        assert!(!viewer.can_see(&session(SessionKind::Public, true, Part::Joined)));
+        assert!(!viewer.may_see(&session(SessionKind::Public, true, Part::Joined)));
     }
 
     #[test]
@@ -695,13 +695,13 @@ mod tests {
     fn a_draft_event_blocks_joining_for_those_who_do_not_manage_it() {
         let public = session(SessionKind::Public, true, Part::Invited);
         assert!(
-            viewer(Standing::Member, vec![event(false)]).event_is_unpublished_for_caller(&public)
+            viewer(Standing::Member, vec![event(false)]).event_is_unpublished_for_user(&public)
         );
         assert!(
-            !viewer(Standing::Admin, vec![event(false)]).event_is_unpublished_for_caller(&public)
+            !viewer(Standing::Admin, vec![event(false)]).event_is_unpublished_for_user(&public)
         );
         assert!(
-            !viewer(Standing::Member, vec![event(true)]).event_is_unpublished_for_caller(&public)
+            !viewer(Standing::Member, vec![event(true)]).event_is_unpublished_for_user(&public)
         );
     }
 

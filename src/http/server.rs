@@ -177,8 +177,9 @@ impl Application {
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
 #[handler]
 async fn websocket(
-    Authenticated(claims): Authenticated,
+    // Before authentication, as before: a request that is no upgrade at all is a 400.
     socket: WebSocket,
+    Authenticated(claims): Authenticated,
     state: Data<&Arc<ServerState>>,
 ) -> Response {
     let first_seen = User::first_seen(&claims.first_seen());

@@ -18,7 +18,7 @@ use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
 use crate::domain::ids::new_id;
 use crate::domain::session::{SessionEnvelope, SessionView};
-use crate::store::pushes::PushDocument;
+use crate::store::pushes::{PushDocument, PushStream};
 use crate::store::{Store, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
@@ -141,13 +141,7 @@ impl Pushes {
         }
     }
 
-    async fn listen(
-        self: Arc<Self>,
-        mut stream: mongodb::change_stream::ChangeStream<
-            mongodb::change_stream::event::ChangeStreamEvent<PushDocument>,
-        >,
-        shutdown: CancellationToken,
-    ) {
+    async fn listen(self: Arc<Self>, mut stream: PushStream, shutdown: CancellationToken) {
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -37,11 +37,12 @@ struct EventDocument {
     room_id: String,
     participant_limit: i64,
     price: f64,
-    /// Native sub-document, exactly as the client sent it, kept raw (see `json_bson`).
+    /// Native sub-document, exactly as the client sent it (see `json_bson`).
     custom_data: RawDocumentBuf,
-    /// Native sub-document, exactly as the client sent it, kept raw (see `json_bson`).
+    /// Native sub-document, exactly as the client sent it (see `json_bson`).
     form_schema: RawDocumentBuf,
-    status: EventStatus,
+    /// 1 published; anything else reads as a draft.
+    status: i32,
     revision: i64,
 }
 
@@ -67,7 +68,7 @@ impl EventDocument {
             price: event.price,
             custom_data: object(&event.custom_data)?,
             form_schema: object(&event.form_schema)?,
-            status: event.status,
+            status: event.status.code(),
             revision,
         })
     }
@@ -97,7 +98,7 @@ impl EventDocument {
             price: self.price,
             custom_data: document_to_object(&self.custom_data),
             form_schema: document_to_object(&self.form_schema),
-            status: self.status,
+            status: EventStatus::try_from(self.status).unwrap_or(EventStatus::Draft),
             revision: self.revision,
         })
     }

@@ -22,6 +22,9 @@ const RETENTION: Duration = Duration::from_secs(300);
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 
+/// The change stream of new push documents.
+pub type PushStream = ChangeStream<ChangeStreamEvent<PushDocument>>;
+
 /// One change to a session and who hears of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,10 +77,7 @@ impl Store {
     }
 
     /// A change stream of new push documents, resuming after `token` when given.
-    pub async fn watch_pushes(
-        &self,
-        token: Option<ResumeToken>,
-    ) -> StoreResult<ChangeStream<ChangeStreamEvent<PushDocument>>> {
+    pub async fn watch_pushes(&self, token: Option<ResumeToken>) -> StoreResult<PushStream> {
         let stream = self
             .pushes()
             .watch()

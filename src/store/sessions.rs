@@ -12,6 +12,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, StoreResult};
+use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::{
@@ -469,20 +470,16 @@ impl Store {
                 let Some(session) = self.find_session(session_id).await? else {
                     return Ok(Attempt::Done(None));
                 };
-                let Some(role) = session
-                    .pending_contacts
-                    .iter()
-                    .find(|pending| pending.keys.iter().any(|key| keys.contains(key)))
-                    .map(|pending| pending.role)
-                else {
+                let Some(attachment) = pending_attachment(&session, user_id, keys) else {
                     return Ok(Attempt::Done(None));
                 };
                 let pull = doc! { "pendingContacts": { "keys": { "$in": keys } } };
                 let mut update = doc! { "$pull": pull, "$inc": { "revision": 1 } };
-                if session.owner_id != user_id && !session.is_invited(user_id) {
+                if attachment.add_invitee {
+                    let role = attachment.role.code();
                     update.insert(
                         "$push",
-                        doc! { "invited": { "userId": user_id, "role": role.code() } },
+                        doc! { "invited": { "userId": user_id, "role": role } },
                     );
                 }
                 // Guarded by the revision the decision was made on.

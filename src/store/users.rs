@@ -82,7 +82,7 @@ impl Store {
     pub async fn resolve_invitations(&self, entries: &[InviteEntry]) -> StoreResult<Resolution> {
         let by_contact = || entries.iter().filter(|entry| entry.user_id.is_none());
         let emails: Vec<&str> = by_contact()
-            .flat_map(InviteEntry::normalized_emails)
+            .flat_map(InviteEntry::email_addresses)
             .collect();
         let phones: Vec<&str> = by_contact().flat_map(InviteEntry::phone_numbers).collect();
         let facebook: Vec<&str> = by_contact()
