@@ -113,13 +113,18 @@ pub struct ServeArgs {
     #[arg(long, env = "SOCIAL_MAX_FRAME_BYTES", default_value_t = 1024 * 1024)]
     pub max_frame_bytes: usize,
 
-    /// Requests per second allowed on one connection.
+    /// Frames per second one user may send, all of their connections on this process
+    /// together.
     #[arg(long, env = "SOCIAL_RATE_LIMIT", default_value_t = 100)]
     pub rate_limit: u32,
 
-    /// Requests one connection may send in a burst.
+    /// Frames one user may send in a burst.
     #[arg(long, env = "SOCIAL_RATE_BURST", default_value_t = 200)]
     pub rate_burst: u32,
+
+    /// Connections one user may hold open on this process.
+    #[arg(long, env = "SOCIAL_MAX_CONNECTIONS_PER_USER", default_value_t = 32)]
+    pub max_connections_per_user: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -185,5 +190,6 @@ mod tests {
         assert_eq!(serve.database.db_name, "social");
         assert_eq!(serve.max_frame_bytes, 1_048_576);
         assert_eq!((serve.rate_limit, serve.rate_burst), (100, 200));
+        assert_eq!(serve.max_connections_per_user, 32);
     }
 }

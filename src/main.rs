@@ -85,6 +85,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_frame_bytes: args.max_frame_bytes,
             requests_per_second: args.rate_limit,
             burst: args.rate_burst,
+            max_connections_per_user: args.max_connections_per_user,
             ..ConnectionLimits::default()
         },
     };

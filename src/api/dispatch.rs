@@ -20,7 +20,8 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
     let request = match envelope::decode(text) {
         Ok(request) => request,
         Err(refused) => {
-            tracing::info!(code = refused.error.code(), error = %refused.error, "frame refused");
+            // Client text reaches the log escaped (`?`), so it cannot forge log lines.
+            tracing::info!(code = refused.error.code(), error = ?refused.error.to_string(), "frame refused");
             return envelope::encode_failure(
                 &refused.endpoint,
                 refused.event_id.as_deref(),
@@ -31,8 +32,8 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
     let span = tracing::info_span!(
         "frame",
         endpoint = %request.endpoint,
-        event_id = request.event_id.as_deref().unwrap_or(""),
-        user = %context.caller.user_id,
+        event_id = ?request.event_id.as_deref().unwrap_or(""),
+        user = ?context.caller.user_id.as_str(),
         code = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );

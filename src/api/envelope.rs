@@ -28,6 +28,20 @@ pub struct Undecodable {
     pub error: ApiError,
 }
 
+/// Longest `endpoint`, in bytes.
+pub const MAX_ENDPOINT_BYTES: usize = 64;
+/// Longest `event.id`, in characters.
+pub const MAX_EVENT_ID_CHARS: usize = 128;
+
+/// Whether `endpoint` is a name the protocol allows: 1 to [`MAX_ENDPOINT_BYTES`] bytes of
+/// `A-Z a-z 0-9 : _ . -`. Anything else is never echoed.
+fn is_endpoint_name(endpoint: &str) -> bool {
+    (1..=MAX_ENDPOINT_BYTES).contains(&endpoint.len())
+        && endpoint
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b':' | b'_' | b'.' | b'-'))
+}
+
 /// Decodes one text frame.
 pub fn decode(text: &str) -> Result<Request, Undecodable> {
     let fail = |endpoint: String, event_id: Option<String>, message: String| Undecodable {
@@ -51,14 +65,19 @@ pub fn decode(text: &str) -> Result<Request, Undecodable> {
     };
     let endpoint_field = frame.remove("endpoint");
     let readable_endpoint = match &endpoint_field {
-        Some(Value::String(endpoint)) => endpoint.clone(),
+        Some(Value::String(endpoint)) if is_endpoint_name(endpoint) => endpoint.clone(),
         _ => String::new(),
     };
     let event_id = match frame.get("event") {
         None | Some(Value::Null) => None,
         Some(Value::Object(stamp)) => match stamp.get("id") {
             None | Some(Value::Null) => None,
-            Some(Value::String(id)) => Some(id.clone()),
+            Some(Value::String(id)) if id.chars().count() <= MAX_EVENT_ID_CHARS => Some(id.clone()),
+            Some(Value::String(_)) => {
+                let message =
+                    format!("event.id: must be at most {MAX_EVENT_ID_CHARS} characters long");
+                return Err(fail(readable_endpoint, None, message));
+            }
             Some(_) => {
                 let message = "event.id: must be a string".to_owned();
                 return Err(fail(readable_endpoint, None, message));
@@ -70,7 +89,16 @@ pub fn decode(text: &str) -> Result<Request, Undecodable> {
         }
     };
     let endpoint = match endpoint_field {
-        Some(Value::String(endpoint)) if !endpoint.is_empty() => endpoint,
+        Some(Value::String(endpoint)) if is_endpoint_name(&endpoint) => endpoint,
+        Some(Value::String(endpoint)) if !endpoint.is_empty() => {
+            return Err(fail(
+                String::new(),
+                event_id,
+                format!(
+                    "endpoint: invalid: at most {MAX_ENDPOINT_BYTES} bytes of letters, digits and : _ . -"
+                ),
+            ));
+        }
         Some(Value::String(_)) | None | Some(Value::Null) => {
             return Err(fail(
                 String::new(),
@@ -232,6 +260,39 @@ mod tests {
         let refused = decode_err(r#"{"endpoint":"social:getEvent","event":{"id":5}}"#);
         assert_eq!(refused.endpoint, "social:getEvent");
         assert_eq!(refused.error.to_string(), "event.id: must be a string");
+    }
+
+    #[test]
+    fn endpoint_names_outside_the_allowed_set_are_refused_and_never_echoed() {
+        let long = "x".repeat(65);
+        for name in [long.as_str(), "social:get Event", "social:get\nEvent", "é"] {
+            let frame = json!({"endpoint": name, "event": {"id": "e1"}}).to_string();
+            let refused = decode_err(&frame);
+            assert_eq!(refused.endpoint, "", "{name:?}");
+            assert_eq!(refused.event_id.as_deref(), Some("e1"));
+            assert!(refused.error.to_string().starts_with("endpoint: invalid"));
+        }
+        let longest = "a".repeat(64);
+        assert!(decode(&json!({"endpoint": longest}).to_string()).is_ok());
+    }
+
+    #[test]
+    fn an_event_id_longer_than_128_characters_is_refused_without_echo() {
+        let frame = json!({"endpoint": "social:getEvent", "event": {"id": "é".repeat(129)}});
+        let refused = decode_err(&frame.to_string());
+        assert_eq!(refused.endpoint, "social:getEvent");
+        assert!(refused.event_id.is_none());
+        assert!(refused.error.to_string().starts_with("event.id: "));
+        let frame = json!({"endpoint": "social:getEvent", "event": {"id": "é".repeat(128)}});
+        assert_eq!(
+            decode(&frame.to_string())
+                .unwrap()
+                .event_id
+                .unwrap()
+                .chars()
+                .count(),
+            128
+        );
     }
 
     #[test]

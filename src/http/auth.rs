@@ -26,6 +26,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub struct Claims {
     pub sub: String,
     pub exp: i64,
+    /// Not valid before (Unix seconds), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +84,8 @@ impl TokenVerifier {
     fn new(key: DecodingKey, algorithm: Algorithm) -> Self {
         let mut validation = Validation::new(algorithm);
         validation.leeway = MAX_LEEWAY_SECONDS;
+        // `nbf`, when present, is enforced like `exp`, with the same leeway.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         // Checked only when configured: tokens of identity providers carry an `aud`.
         validation.validate_aud = false;
@@ -175,17 +180,30 @@ impl<'a> FromRequest<'a> for Authenticated {
     }
 }
 
-/// The token a request carries: `Authorization: Bearer <token>`, or `?token=<token>`.
+/// The user token a request carries: `Authorization: Bearer <token>`, or, for browser
+/// clients that cannot set headers, `?token=<token>`.
 pub fn token_from_request(request: &Request) -> Option<String> {
-    if let Some(header) = request.headers().get(poem::http::header::AUTHORIZATION) {
-        let value = header.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+    if request
+        .headers()
+        .contains_key(poem::http::header::AUTHORIZATION)
+    {
+        return bearer_token(request);
     }
     let query = request.uri().query()?;
     url_query_value(query, "token")
+}
+
+/// The credential of an `Authorization: Bearer <credential>` header; never the query.
+pub fn bearer_token(request: &Request) -> Option<String> {
+    let value = request
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// The percent-decoded value of `name` in a URL query string.
@@ -259,6 +277,21 @@ mod tests {
         );
         let without = token_with(serde_json::json!({"sub": "u1", "exp": exp}));
         assert!(verifier.with_audience("app").verify(&without).is_err());
+    }
+
+    #[test]
+    fn tokens_not_yet_valid_beyond_the_leeway_are_refused() {
+        let now = chrono::Utc::now().timestamp();
+        let verifier = TokenVerifier::hs256(SECRET).unwrap();
+        let early = token_with(serde_json::json!({"sub": "u1", "exp": now + 600, "nbf": now + 60}));
+        assert!(
+            verifier
+                .verify(&early)
+                .unwrap_err()
+                .contains("ImmatureSignature")
+        );
+        let within = token_with(serde_json::json!({"sub": "u1", "exp": now + 600, "nbf": now + 2}));
+        assert!(verifier.verify(&within).is_ok(), "within the 5 s leeway");
     }
 
     #[test]

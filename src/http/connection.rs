@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::rate::RateLimiter;
+use super::admission::Admitted;
 use super::server::ServerState;
 use crate::api::context::RequestContext;
 use crate::api::dispatch::{answer, refuse};
@@ -34,6 +34,7 @@ pub async fn serve(
     socket: WebSocketStream,
     state: Arc<ServerState>,
     caller: Caller,
+    admitted: Admitted,
     expires_at: i64,
 ) {
     let limits = state.settings.connection.clone();
@@ -52,7 +53,12 @@ pub async fn serve(
 
     let in_flight = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(limits.max_in_flight));
-    let mut rate = RateLimiter::new(limits.requests_per_second, limits.burst, Instant::now());
+    let rate_limited = ApiError::RateLimited {
+        per_second: limits.requests_per_second,
+        burst: limits.burst,
+    };
+    let binary_refused =
+        ApiError::BadFrame("binary frames are not supported: send JSON in text frames".to_owned());
     let expiry = tokio::time::sleep(until_expiry(expires_at, state.settings.tokens.leeway()));
     tokio::pin!(expiry);
 
@@ -74,12 +80,8 @@ pub async fn serve(
                         let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
                         break Some((CloseCode::Size, "frame too large"));
                     }
-                    if !rate.try_acquire(Instant::now()) {
-                        let error = ApiError::RateLimited {
-                            per_second: limits.requests_per_second,
-                            burst: limits.burst,
-                        };
-                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
+                    if !admitted.try_acquire(Instant::now()) {
+                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &rate_limited))).await;
                         continue;
                     }
                     // Waiting for a free slot must not hold off shutdown, expiry or a kick.
@@ -104,10 +106,13 @@ pub async fn serve(
                     });
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    let error = ApiError::BadFrame(
-                        "binary frames are not supported: send JSON in text frames".to_owned(),
-                    );
-                    let frame = envelope::encode_failure("", None, &error);
+                    // Counted like any frame: refusing costs little, but not nothing.
+                    let error = if admitted.try_acquire(Instant::now()) {
+                        &binary_refused
+                    } else {
+                        &rate_limited
+                    };
+                    let frame = envelope::encode_failure("", None, error);
                     let _ = outgoing.send(Outgoing::Text(frame)).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -160,7 +165,7 @@ async fn attach_invitations(context: &RequestContext) {
         }
         // They stay pending and attach at a later connect.
         Err(error) => {
-            tracing::warn!(%error, user = context.me(), "cannot attach pending invitations")
+            tracing::warn!(%error, user = ?context.me(), "cannot attach pending invitations")
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The platform's internal HTTP endpoints: a deleted room or prop makes its sessions
 //! invalid (`isValid: false`), and each session that changes is pushed to its audience.
 //!
-//! They are authenticated with `Authorization: Bearer <internal secret>`, a secret of the
-//! platform's services, never a user token. Without a configured secret they do not exist
+//! They are authenticated with `Authorization: Bearer <internal secret>` (never a query
+//! parameter, which proxies log), a secret of the platform's services of at least
+//! [`MIN_INTERNAL_SECRET_BYTES`] bytes, never a user token. Without a configured secret they do not exist
 //! (404).
 
 use std::sync::Arc;
@@ -12,9 +13,12 @@ use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, handler};
 
 use secrecy::ExposeSecret;
+
+/// Shortest accepted internal secret, in bytes: the service refuses to start with less.
+pub const MIN_INTERNAL_SECRET_BYTES: usize = 32;
 use subtle::ConstantTimeEq;
 
-use super::auth::token_from_request;
+use super::auth::bearer_token;
 use super::server::ServerState;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -50,7 +54,7 @@ async fn invalidate(
         return StatusCode::NOT_FOUND.into_response();
     };
     // Compared in time independent of where the credential differs.
-    let authorized = token_from_request(request).is_some_and(|token| {
+    let authorized = bearer_token(request).is_some_and(|token| {
         token
             .as_bytes()
             .ct_eq(secret.expose_secret().as_bytes())
@@ -61,7 +65,7 @@ async fn invalidate(
     }
     match invalidate_sessions(state, room_id, prop_id).await {
         Ok(count) => {
-            tracing::info!(room_id, prop_id, sessions = count, "sessions invalidated");
+            tracing::info!(?room_id, ?prop_id, sessions = count, "sessions invalidated");
             StatusCode::NO_CONTENT.into_response()
         }
         Err(error) => error.into_response(),

@@ -1,8 +1,10 @@
 //! HTTP with poem: the server and its routes, the WebSocket connection loop, token
-//! authentication shared by the upgrade and the invitation file, rate limiting, the
+//! authentication shared by the upgrade and the invitation file, per-user admission and
+//! rate limiting, the
 //! platform's internal routes and the ICS invitation file. The one place that maps an
 //! [`ApiError`] to an HTTP answer.
 
+pub mod admission;
 pub mod auth;
 pub mod connection;
 pub mod internal;

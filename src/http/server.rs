@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::admission::{Admission, RETRY_AFTER_SECONDS};
 use super::auth::{Authenticated, TokenVerifier};
 use super::{connection, internal, invitation_file};
 use crate::api::context::AppState;
@@ -38,6 +39,9 @@ pub struct ConnectionLimits {
     pub max_in_flight: usize,
     /// Frames waiting to be written to one connection.
     pub outgoing_queue: usize,
+    /// Connections one user may hold open on this process; the next upgrade is refused
+    /// with HTTP 429 and `Retry-After`.
+    pub max_connections_per_user: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -48,6 +52,7 @@ impl Default for ConnectionLimits {
             burst: 200,
             max_in_flight: 16,
             outgoing_queue: 256,
+            max_connections_per_user: 32,
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct ServerState {
     pub shutdown: CancellationToken,
     /// Every open connection, so that shutdown can wait for them.
     pub connections: TaskTracker,
+    /// Per-user connection counts and shared frame rates.
+    pub admission: Arc<Admission>,
 }
 
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
@@ -95,6 +102,13 @@ pub struct Application {
 impl Application {
     /// Connects to the database, creates the indexes and binds the listening socket.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        if let Some(secret) = &settings.internal_secret {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= internal::MIN_INTERNAL_SECRET_BYTES,
+                "the internal secret must be at least {} bytes long",
+                internal::MIN_INTERNAL_SECRET_BYTES
+            );
+        }
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
         let store = Store::connect(settings.mongodb_uri.expose_secret(), &settings.db_name).await?;
@@ -110,8 +124,15 @@ impl Application {
         let shutdown = CancellationToken::new();
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
+        let limits = &settings.connection;
+        let admission = Admission::new(
+            limits.max_connections_per_user,
+            limits.requests_per_second,
+            limits.burst,
+        );
         let state = Arc::new(ServerState {
             app: Arc::new(AppState { store, pushes }),
+            admission,
             settings,
             shutdown,
             connections: TaskTracker::new(),
@@ -182,6 +203,16 @@ async fn websocket(
     Authenticated(claims): Authenticated,
     state: Data<&Arc<ServerState>>,
 ) -> Response {
+    let caller = claims.caller();
+    let Some(admitted) = state.admission.admit(&caller.user_id) else {
+        return Response::builder()
+            .status(StatusCode::TOO_MANY_REQUESTS)
+            .header(poem::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)
+            .body(format!(
+                "too many connections: at most {} per user",
+                state.settings.connection.max_connections_per_user
+            ));
+    };
     let first_seen = User::first_seen(&claims.first_seen());
     if let Err(error) = state.app.store.ensure_user(&first_seen).await {
         return ApiError::from(error).into_response();
@@ -199,13 +230,14 @@ async fn websocket(
         .max_message_size(Some(hard_limit))
         .max_frame_size(Some(hard_limit));
     let state = Arc::clone(&state);
-    let caller = claims.caller();
     let connections = state.connections.clone();
-    tracing::debug!(user = %claims.sub, "connection opened");
+    tracing::debug!(user = ?claims.sub, "connection opened");
     socket
         .config(config)
         .on_upgrade(move |socket| {
-            connections.track_future(connection::serve(socket, state, caller, claims.exp))
+            connections.track_future(connection::serve(
+                socket, state, caller, admitted, claims.exp,
+            ))
         })
         .into_response()
 }

@@ -117,7 +117,7 @@ impl ConnectionHub {
                 Err(TrySendError::Full(_)) => {
                     if !connection.kicked.is_cancelled() {
                         tracing::warn!(
-                            user = user_id,
+                            user = ?user_id,
                             "outgoing queue full: disconnecting a slow client"
                         );
                         connection.kicked.cancel();

@@ -87,8 +87,7 @@ pub fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(secret);
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    super::private_dir(data_dir)?;
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     write_private_file(&path, secret.as_bytes())
@@ -158,5 +157,9 @@ mod tests {
         let second = development_secret(dir.path()).unwrap();
         assert_eq!(first, second);
         assert_eq!(first.len(), 64);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.path()), 0o700);
+        assert_eq!(mode(&dir.path().join(DEV_SECRET_FILE)), 0o600);
     }
 }

@@ -65,23 +65,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts a server on a fresh database after `configure` adjusted its settings.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+/// The settings of a test server on a fresh database of the shared database server.
+pub async fn test_settings() -> Settings {
     init_logs();
     let uri = tokio::task::spawn_blocking(database_uri)
         .await
         .expect("database start-up did not panic");
-    let db_name = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let mut settings = Settings {
+    Settings {
         bind: "127.0.0.1:0".to_owned(),
         mongodb_uri: uri.into(),
-        db_name: db_name.clone(),
+        db_name: format!("t_{}", uuid::Uuid::now_v7().simple()),
         tokens: TokenVerifier::hs256(SECRET.as_bytes()).unwrap(),
         public_url: "https://social.example.test".to_owned(),
         internal_secret: None,
         connection: ConnectionLimits::default(),
-    };
+    }
+}
+
+/// Starts a server on a fresh database after `configure` adjusted its settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings().await;
     configure(&mut settings);
+    let uri = database_uri();
+    let db_name = settings.db_name.clone();
     let application = Application::build(settings)
         .await
         .expect("the server builds");

@@ -231,8 +231,10 @@ async fn deleting_an_event_pushes_the_deletion_of_each_of_its_sessions() {
 
 #[tokio::test]
 async fn the_internal_endpoints_invalidate_sessions_of_a_deleted_room_or_prop_and_push_them() {
-    let app =
-        spawn_app_with(|settings| settings.internal_secret = Some("internal-secret".into())).await;
+    let app = spawn_app_with(|settings| {
+        settings.internal_secret = Some("internal-secret-of-the-platform-32-bytes".into())
+    })
+    .await;
     let room = unique("room");
     let mut owner = app.connect(&unique("owner")).await;
     let at_prop = |prop: &str| {
@@ -266,7 +268,7 @@ async fn the_internal_endpoints_invalidate_sessions_of_a_deleted_room_or_prop_an
 
     let done = http
         .post(&prop_url)
-        .bearer_auth("internal-secret")
+        .bearer_auth("internal-secret-of-the-platform-32-bytes")
         .send()
         .await
         .unwrap();
@@ -277,7 +279,7 @@ async fn the_internal_endpoints_invalidate_sessions_of_a_deleted_room_or_prop_an
 
     let again = http
         .post(&prop_url)
-        .bearer_auth("internal-secret")
+        .bearer_auth("internal-secret-of-the-platform-32-bytes")
         .send()
         .await
         .unwrap();
@@ -289,7 +291,7 @@ async fn the_internal_endpoints_invalidate_sessions_of_a_deleted_room_or_prop_an
 
     let done = http
         .post(&room_url)
-        .bearer_auth("internal-secret")
+        .bearer_auth("internal-secret-of-the-platform-32-bytes")
         .send()
         .await
         .unwrap();

@@ -1,0 +1,138 @@
+//! Per-user limits of one server process: how many connections a user may hold open, and
+//! the frame rate that all of a user's connections share. A user who opens more
+//! connections gets no more throughput, and one user's flood is refused without slowing
+//! anybody else.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use super::rate::RateLimiter;
+use crate::domain::ids::UserId;
+
+/// Seconds a client refused for holding too many connections is asked to wait
+/// (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: u64 = 10;
+
+/// The per-user limits and what each user currently uses.
+pub struct Admission {
+    max_connections: usize,
+    requests_per_second: u32,
+    burst: u32,
+    users: Mutex<HashMap<UserId, Usage>>,
+}
+
+/// One user's open connections and shared rate.
+struct Usage {
+    connections: usize,
+    rate: Arc<Mutex<RateLimiter>>,
+}
+
+/// One admitted connection: counts against its user's connections until dropped, and
+/// takes its frames from its user's shared rate.
+pub struct Admitted {
+    admission: Arc<Admission>,
+    user_id: UserId,
+    rate: Arc<Mutex<RateLimiter>>,
+}
+
+impl Admission {
+    pub fn new(max_connections: usize, requests_per_second: u32, burst: u32) -> Arc<Admission> {
+        Arc::new(Admission {
+            max_connections,
+            requests_per_second,
+            burst,
+            users: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn users(&self) -> MutexGuard<'_, HashMap<UserId, Usage>> {
+        // A panic while holding this lock cannot leave the map half-changed.
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits one more connection of `user_id`, or `None` when the user holds the most
+    /// connections allowed already.
+    pub fn admit(self: &Arc<Self>, user_id: &UserId) -> Option<Admitted> {
+        let mut users = self.users();
+        let usage = users.entry(user_id.clone()).or_insert_with(|| Usage {
+            connections: 0,
+            rate: Arc::new(Mutex::new(RateLimiter::new(
+                self.requests_per_second,
+                self.burst,
+                Instant::now(),
+            ))),
+        });
+        if usage.connections >= self.max_connections {
+            return None;
+        }
+        usage.connections += 1;
+        Some(Admitted {
+            admission: Arc::clone(self),
+            user_id: user_id.clone(),
+            rate: Arc::clone(&usage.rate),
+        })
+    }
+}
+
+impl Admitted {
+    /// Takes one frame from the user's shared rate; false when the user is over it.
+    pub fn try_acquire(&self, now: Instant) -> bool {
+        self.rate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_acquire(now)
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut users = self.admission.users();
+        if let Some(usage) = users.get_mut(&self.user_id) {
+            usage.connections = usage.connections.saturating_sub(1);
+            // The rate is forgotten with the last connection; a reconnect starts a fresh
+            // bucket no larger than the burst.
+            if usage.connections == 0 {
+                users.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_may_hold_at_most_the_configured_connections() {
+        let admission = Admission::new(2, 100, 200);
+        let ada = UserId::from("ada");
+        let first = admission.admit(&ada).unwrap();
+        let _second = admission.admit(&ada).unwrap();
+        assert!(admission.admit(&ada).is_none());
+        assert!(
+            admission.admit(&UserId::from("bob")).is_some(),
+            "others are not affected"
+        );
+        drop(first);
+        assert!(
+            admission.admit(&ada).is_some(),
+            "a closed connection frees its place"
+        );
+    }
+
+    #[test]
+    fn a_users_connections_share_one_rate() {
+        let admission = Admission::new(8, 1, 3);
+        let ada = UserId::from("ada");
+        let (one, two) = (
+            admission.admit(&ada).unwrap(),
+            admission.admit(&ada).unwrap(),
+        );
+        let now = Instant::now();
+        assert!(one.try_acquire(now) && two.try_acquire(now) && one.try_acquire(now));
+        assert!(!two.try_acquire(now) && !one.try_acquire(now));
+        let bob = admission.admit(&UserId::from("bob")).unwrap();
+        assert!(bob.try_acquire(now), "another user has a rate of their own");
+    }
+}

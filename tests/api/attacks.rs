@@ -1,0 +1,263 @@
+//! The attack catalogue: what one signed-in user (or anyone on the network) can try in
+//! order to slow or stop the service, each answered as documented, followed by a check
+//! that the same connection (where it stays open) and another user's connection are still
+//! served.
+
+use serde_json::{Value, json};
+use social_events::http::auth::Claims;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use social_events::http::server::Application;
+
+use crate::helpers::{Client, TestApp, spawn_app, spawn_app_with, test_settings, unique};
+
+/// The client still gets a well-formed answer.
+async fn assert_served(client: &mut Client) {
+    let data = client
+        .ok("social:getEvents", json!({"source": "network:n"}))
+        .await;
+    assert_eq!(data, json!({"events": []}));
+}
+
+/// Another user, connected now, is served.
+async fn assert_others_served(app: &TestApp) {
+    let mut other = app.connect(&unique("bystander")).await;
+    assert_served(&mut other).await;
+}
+
+/// Sends one raw frame and answers the frame that comes back.
+async fn answer_to(client: &mut Client, frame: Value) -> Value {
+    client.send_text(frame.to_string()).await;
+    client.next_frame().await
+}
+
+#[tokio::test]
+async fn a_huge_endpoint_name_is_refused_without_being_echoed() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let answer = answer_to(
+        &mut client,
+        json!({"endpoint": "social:".repeat(15_000), "event": {"id": "e1"}}),
+    )
+    .await;
+    assert_eq!(answer["endpoint"], "");
+    assert_eq!(answer["event"]["id"], "e1");
+    assert_eq!(answer["error"]["code"], 400);
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("endpoint: invalid"), "{message}");
+    assert!(message.len() < 200, "the name is not repeated: {message}");
+    assert_served(&mut client).await;
+    assert_others_served(&app).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_name_with_a_line_break_is_refused() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let answer = answer_to(
+        &mut client,
+        json!({"endpoint": "social:getEvents\n2026-01-01 INFO forged line", "event": {"id": "e2"}}),
+    )
+    .await;
+    assert_eq!(answer["endpoint"], "");
+    assert_eq!(answer["error"]["code"], 400);
+    assert_served(&mut client).await;
+}
+
+#[tokio::test]
+async fn an_event_id_longer_than_128_characters_is_refused_and_not_echoed() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let answer = answer_to(
+        &mut client,
+        json!({"endpoint": "social:getEvents", "data": {"source": "network:n"}, "event": {"id": "x".repeat(129)}}),
+    )
+    .await;
+    assert_eq!(answer["endpoint"], "social:getEvents");
+    assert_eq!(answer["error"]["code"], 400);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("event.id: ")
+    );
+    assert!(answer["event"].get("id").is_none(), "{answer}");
+    assert_served(&mut client).await;
+}
+
+#[tokio::test]
+async fn binary_frames_count_against_the_rate_limit() {
+    let app = spawn_app_with(|settings| {
+        settings.connection.requests_per_second = 1;
+        settings.connection.burst = 3;
+    })
+    .await;
+    let mut client = app.connect(&unique("u")).await;
+    for _ in 0..3 {
+        client.send(Message::binary(b"junk".to_vec())).await;
+        assert_eq!(client.next_frame().await["error"]["code"], 400);
+    }
+    let answer = answer_to(
+        &mut client,
+        json!({"endpoint": "social:getEvents", "data": {"source": "network:n"}}),
+    )
+    .await;
+    assert_eq!(answer["error"]["code"], 429, "{answer}");
+    client.send(Message::binary(b"junk".to_vec())).await;
+    assert_eq!(client.next_frame().await["error"]["code"], 429);
+    assert_others_served(&app).await;
+}
+
+#[tokio::test]
+async fn a_users_connections_share_one_rate_limit() {
+    let app = spawn_app_with(|settings| {
+        settings.connection.requests_per_second = 1;
+        settings.connection.burst = 4;
+    })
+    .await;
+    let user = unique("u");
+    let (mut first, mut second) = (app.connect(&user).await, app.connect(&user).await);
+    let request = json!({"endpoint": "social:getEvents", "data": {"source": "network:n"}});
+    for client in [&mut first, &mut second] {
+        for _ in 0..2 {
+            assert_eq!(answer_to(client, request.clone()).await["error"]["code"], 0);
+        }
+    }
+    assert_eq!(
+        answer_to(&mut first, request.clone()).await["error"]["code"],
+        429
+    );
+    assert_eq!(
+        answer_to(&mut second, request.clone()).await["error"]["code"],
+        429
+    );
+    let mut third = app.connect(&user).await;
+    assert_eq!(
+        answer_to(&mut third, request).await["error"]["code"],
+        429,
+        "a new connection brings no new allowance"
+    );
+    assert_others_served(&app).await;
+}
+
+/// An upgrade request of `user_id` with a Bearer token.
+fn bearer_request(
+    app: &TestApp,
+    user_id: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = app.ws_url().into_client_request().unwrap();
+    let token = app.token(user_id);
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// The status and `Retry-After` of a refused upgrade.
+async fn refused_upgrade(app: &TestApp, user_id: &str) -> (u16, Option<String>) {
+    match tokio_tungstenite::connect_async(bearer_request(app, user_id)).await {
+        Err(WsError::Http(response)) => (
+            response.status().as_u16(),
+            response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_owned()),
+        ),
+        Ok(_) => panic!("the upgrade should be refused"),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_per_user_cap_get_429_with_retry_after() {
+    let app = spawn_app_with(|settings| settings.connection.max_connections_per_user = 2).await;
+    let user = unique("u");
+    let mut first = app.connect(&user).await;
+    let _second = app.connect(&user).await;
+    let (status, retry_after) = refused_upgrade(&app, &user).await;
+    assert_eq!(status, 429);
+    let retry_after: u64 = retry_after.expect("Retry-After is set").parse().unwrap();
+    assert!(retry_after > 0);
+    assert_served(&mut first).await;
+    assert_others_served(&app).await;
+    // A closed connection frees its place once the server has finished closing it; the
+    // client cannot observe that moment, so it polls, within a bound.
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio_tungstenite::connect_async(bearer_request(&app, &user)).await {
+            Ok(_) => break,
+            Err(WsError::Http(response))
+                if response.status() == 429 && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(other) => panic!("the place was not freed: {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_yet_valid_is_refused_with_401() {
+    let app = spawn_app().await;
+    let now = chrono::Utc::now().timestamp();
+    let token = app.token_with(&Claims {
+        sub: unique("u"),
+        exp: now + 3600,
+        nbf: Some(now + 600),
+        ..Claims::default()
+    });
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let valid_now = app.token_with(&Claims {
+        sub: unique("u"),
+        exp: now + 3600,
+        nbf: Some(now - 1),
+        ..Claims::default()
+    });
+    let mut client = app.connect_with_token(&valid_now).await;
+    assert_served(&mut client).await;
+}
+
+const INTERNAL_SECRET: &str = "an-internal-secret-of-at-least-32-bytes";
+
+#[tokio::test]
+async fn the_internal_secret_is_accepted_in_the_header_only() {
+    let app =
+        spawn_app_with(|settings| settings.internal_secret = Some(INTERNAL_SECRET.into())).await;
+    let http = reqwest::Client::new();
+    let url = app.http_url("/api/v0/internal/rooms/r1/deleted");
+    let in_query = http
+        .post(format!("{url}?token={INTERNAL_SECRET}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status(), 401);
+    let in_header = http
+        .post(&url)
+        .bearer_auth(INTERNAL_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_header.status(), 204);
+    assert_others_served(&app).await;
+}
+
+#[tokio::test]
+async fn the_service_refuses_to_start_with_a_short_internal_secret() {
+    let mut settings = test_settings().await;
+    settings.internal_secret = Some("31-bytes-is-one-byte-too-short!".into());
+    let error = Application::build(settings)
+        .await
+        .err()
+        .expect("the server must not start");
+    assert!(error.to_string().contains("at least 32 bytes"), "{error}");
+}
