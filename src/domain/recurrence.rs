@@ -1,8 +1,15 @@
 //! When a session happens: its single occurrence, or its repetitions — weekly at the same
 //! weekday and UTC time (`isRecurring`), or by an RFC 5545 RRULE (`recurrence`), until the
 //! event's end when the session belongs to an event.
+//!
+//! Rules are bounded when written (at most one occurrence a day, the first within
+//! [`MAX_FIRST_OCCURRENCE_DAYS`] of the start, at most [`MAX_COUNT`] occurrences with a
+//! `COUNT`), and finding the current or next occurrence costs the same however long ago
+//! the session started: a rule without a `COUNT` is walked from a start moved forward by
+//! whole periods to just before now, which leaves its occurrences unchanged; a rule with a
+//! `COUNT` has at most [`MAX_COUNT`] of them.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, SubsecRound, Utc};
 use rrule::{Frequency, RRule, RRuleSet, Tz, Unvalidated};
 
 /// The RRULE parts a session's `recurrence` may use.
@@ -19,6 +26,11 @@ const ALLOWED_PARTS: [&str; 8] = [
 
 /// Longest accepted `recurrence` text.
 pub const MAX_RULE_CHARS: usize = 500;
+/// Latest first occurrence of a rule, in days after the session's start: a rule that would
+/// first occur later (or never, such as `BYMONTH=2;BYMONTHDAY=30`) is refused.
+pub const MAX_FIRST_OCCURRENCE_DAYS: i64 = 366;
+/// Most occurrences of a rule with a `COUNT`.
+pub const MAX_COUNT: u32 = 1000;
 
 /// A parsed `recurrence` value, not yet anchored to a start.
 #[derive(Debug, Clone)]
@@ -67,6 +79,9 @@ impl Rule {
                 "sessions repeat at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)".to_owned(),
             );
         }
+        if rule.get_count().is_some_and(|count| count > MAX_COUNT) {
+            return Err(format!("COUNT must be at most {MAX_COUNT}"));
+        }
         Ok(Rule(rule))
     }
 }
@@ -114,7 +129,15 @@ fn imposed_until(rule: &RRule<Unvalidated>, until: Option<DateTime<Utc>>) -> Opt
 pub struct Schedule {
     start: DateTime<Utc>,
     duration: Duration,
-    repetitions: Option<RRuleSet>,
+    repetitions: Option<Repetitions>,
+}
+
+/// A recurring session's rule, anchored at the whole second of its start.
+#[derive(Debug, Clone)]
+struct Repetitions {
+    rule: RRule<Unvalidated>,
+    /// The start without its fraction of a second: rules work in whole seconds.
+    anchor: DateTime<Utc>,
 }
 
 impl Schedule {
@@ -144,9 +167,10 @@ impl Schedule {
         if let Some(until) = imposed_until(&rule, until) {
             rule = rule.until(until);
         }
-        let repetitions = rule
-            .build(start.with_timezone(&Tz::UTC))
-            .map_err(|error| format!("not a valid RRULE: {error}"))?;
+        let anchor = start.trunc_subsecs(0);
+        let repetitions = Repetitions { rule, anchor };
+        // Refuses a rule the library cannot build from this start.
+        repetitions.occurrences_from(anchor)?;
         Ok(Schedule {
             start,
             duration,
@@ -154,23 +178,147 @@ impl Schedule {
         })
     }
 
+    /// The checks of a rule being written: its first occurrence lies within
+    /// [`MAX_FIRST_OCCURRENCE_DAYS`] of the start. (Repetition cut short by an event that
+    /// ends earlier is no fault of the rule.)
+    pub fn check_first_occurrence(&self) -> Result<(), String> {
+        let Some(repetitions) = &self.repetitions else {
+            return Ok(());
+        };
+        let horizon = repetitions.anchor + Duration::days(MAX_FIRST_OCCURRENCE_DAYS);
+        let cut_short = repetitions
+            .rule
+            .get_until()
+            .is_some_and(|until| until.with_timezone(&Utc) < horizon);
+        // Walked with an end at the horizon, so that a rule that never occurs costs a
+        // bounded walk.
+        let bounded = Repetitions {
+            rule: repetitions
+                .rule
+                .clone()
+                .until(horizon.with_timezone(&Tz::UTC)),
+            anchor: repetitions.anchor,
+        };
+        let first = match repetitions.rule.get_count() {
+            // UNTIL and COUNT exclude each other: a counted rule is walked as it is, up to
+            // its first occurrence after the horizon at most.
+            Some(_) => repetitions
+                .occurrences_from(repetitions.anchor)?
+                .into_iter()
+                .take_while(|start| start.with_timezone(&Utc) <= horizon)
+                .next(),
+            None => bounded.occurrences_from(bounded.anchor)?.into_iter().next(),
+        };
+        if first.is_none() && !cut_short {
+            return Err(format!(
+                "the first occurrence must be within {MAX_FIRST_OCCURRENCE_DAYS} days of startDate"
+            ));
+        }
+        Ok(())
+    }
+
     /// The start of the occurrence that is under way at `now`, or else the next one;
     /// `None` when every occurrence has ended.
     pub fn current_or_next(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let not_ended = |start: &DateTime<Utc>| *start + self.duration > now;
-        match &self.repetitions {
-            None => Some(self.start).filter(not_ended),
-            Some(set) => set
-                .clone()
-                .into_iter()
-                .map(|start| start.with_timezone(&Utc))
-                .find(not_ended),
-        }
+        let Some(repetitions) = &self.repetitions else {
+            return Some(self.start).filter(not_ended);
+        };
+        let offset = self.start - repetitions.anchor;
+        let from = repetitions.walk_start(now - self.duration - offset);
+        repetitions
+            .occurrences_from(from)
+            .ok()?
+            .into_iter()
+            .map(|start| start.with_timezone(&Utc) + offset)
+            .find(not_ended)
     }
 
     /// Whether the occurrence starting at `start` is under way at `now`.
     pub fn is_ongoing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         start <= now && now < start + self.duration
+    }
+}
+
+/// One period of a rule: whole days or whole months.
+enum Period {
+    Days(i64),
+    Months(u32),
+}
+
+impl Repetitions {
+    /// The rule's occurrences, walked from `from`: the anchor itself or a start moved
+    /// forward by whole periods (see [`Repetitions::walk_start`]).
+    fn occurrences_from(&self, from: DateTime<Utc>) -> Result<RRuleSet, String> {
+        let rule = if from == self.anchor {
+            self.rule.clone()
+        } else {
+            self.with_implied_days()
+        };
+        rule.build(from.with_timezone(&Tz::UTC))
+            .map_err(|error| format!("not a valid RRULE: {error}"))
+    }
+
+    /// Where to walk the rule from to find the occurrences after `after`: for a rule
+    /// without a `COUNT`, the anchor moved forward by whole periods to at least one period
+    /// before `after` (the occurrences after that point stay the same); otherwise the
+    /// anchor.
+    fn walk_start(&self, after: DateTime<Utc>) -> DateTime<Utc> {
+        if self.rule.get_count().is_some() || after <= self.anchor {
+            return self.anchor;
+        }
+        let interval = i64::from(self.rule.get_interval().max(1));
+        let period = match self.rule.get_freq() {
+            Frequency::Daily => Period::Days(interval),
+            Frequency::Weekly => Period::Days(7 * interval),
+            Frequency::Monthly => Period::Months(interval as u32),
+            Frequency::Yearly => Period::Months(12 * interval as u32),
+            // Refused when parsed.
+            _ => return self.anchor,
+        };
+        match period {
+            Period::Days(days) => {
+                let periods = (after - self.anchor).num_days() / days - 1;
+                if periods <= 0 {
+                    return self.anchor;
+                }
+                self.anchor + Duration::days(periods * days)
+            }
+            Period::Months(months) => {
+                let elapsed = (after.year() - self.anchor.year()) * 12 + after.month() as i32
+                    - self.anchor.month() as i32;
+                let periods = elapsed / months as i32 - 1;
+                if periods <= 0 {
+                    return self.anchor;
+                }
+                self.anchor
+                    .checked_add_months(Months::new(periods as u32 * months))
+                    .unwrap_or(self.anchor)
+            }
+        }
+    }
+
+    /// The rule with the days it takes from its start made explicit, so that it keeps
+    /// them when walked from another start: a monthly rule without days repeats on the
+    /// start's day of the month, a yearly one on the start's day and month.
+    fn with_implied_days(&self) -> RRule<Unvalidated> {
+        let rule = self.rule.clone();
+        let has_days = !rule.get_by_month_day().is_empty() || !rule.get_by_weekday().is_empty();
+        match rule.get_freq() {
+            Frequency::Monthly if !has_days => rule.by_month_day(vec![self.anchor.day() as i8]),
+            Frequency::Yearly if !has_days => {
+                let rule = rule.by_month_day(vec![self.anchor.day() as i8]);
+                if rule.get_by_month().is_empty() {
+                    match chrono::Month::try_from(self.anchor.month() as u8) {
+                        Ok(month) => rule.by_month(&[month]),
+                        Err(_) => rule,
+                    }
+                } else {
+                    rule
+                }
+            }
+            _ => rule,
+        }
     }
 }
 
@@ -300,5 +448,134 @@ mod tests {
         assert!(Rule::parse("FREQ=DAILY;UNTIL=20990105T000000").is_err());
         assert!(Rule::parse("FREQ=DAILY;UNTIL=20990105T000000Z").is_ok());
         assert!(Rule::parse("RRULE:FREQ=WEEKLY;BYDAY=MO,WE").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_counted_rule_whose_occurrences_are_over_has_no_current_or_next() {
+        let now = Utc::now();
+        let start = now - Duration::days(2);
+        let rule = Rule::parse("FREQ=DAILY;COUNT=2").unwrap();
+        let schedule = Schedule::new(start, 3600, Some(Some(&rule)), None).unwrap();
+        assert_eq!(schedule.current_or_next(now), None);
+    }
+
+    #[test]
+    fn occurrences_keep_the_starts_fraction_of_a_second() {
+        let start = at(2030, 1, 7, 10) + Duration::milliseconds(250);
+        let rule = Rule::parse("FREQ=DAILY;COUNT=3").unwrap();
+        let schedule = Schedule::new(start, 60, Some(Some(&rule)), None).unwrap();
+        assert_eq!(schedule.current_or_next(start), Some(start));
+        assert_eq!(
+            schedule.current_or_next(start + Duration::minutes(2)),
+            Some(start + Duration::days(1))
+        );
+    }
+
+    /// The current or next occurrence found by walking the whole rule from its start.
+    fn walked_from_the_start(
+        rule: Option<&Rule>,
+        start: DateTime<Utc>,
+        duration: Duration,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let rule = rule.map_or_else(|| RRule::new(Frequency::Weekly), |Rule(rule)| rule.clone());
+        rule.build(start.with_timezone(&Tz::UTC))
+            .unwrap()
+            .into_iter()
+            .map(|occurrence| occurrence.with_timezone(&Utc))
+            .find(|occurrence| *occurrence + duration > now)
+    }
+
+    #[test]
+    fn walking_from_a_later_start_finds_the_same_occurrences() {
+        let rules = [
+            None,
+            Some("FREQ=DAILY"),
+            Some("FREQ=DAILY;INTERVAL=3"),
+            Some("FREQ=WEEKLY;BYDAY=MO,WE"),
+            Some("FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;WKST=SU"),
+            Some("FREQ=MONTHLY"),
+            Some("FREQ=MONTHLY;BYMONTHDAY=31"),
+            Some("FREQ=MONTHLY;BYDAY=1MO"),
+            Some("FREQ=MONTHLY;INTERVAL=5;BYDAY=-1FR"),
+            Some("FREQ=MONTHLY;BYMONTH=2,8"),
+            Some("FREQ=YEARLY"),
+            Some("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU"),
+            Some("FREQ=YEARLY;INTERVAL=2;BYMONTH=6"),
+            Some("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29"),
+            Some("FREQ=WEEKLY;UNTIL=20251231T000000Z"),
+        ];
+        let starts = [
+            at(1996, 1, 31, 9),
+            at(1999, 2, 28, 23),
+            at(2004, 2, 29, 12),
+            at(2023, 10, 31, 0),
+        ];
+        let nows = [
+            at(2025, 3, 30, 8),
+            at(2026, 2, 28, 23),
+            at(2028, 12, 31, 12),
+        ];
+        let duration = Duration::hours(2);
+        for text in rules {
+            let rule = text.map(|text| Rule::parse(text).unwrap());
+            for start in starts {
+                let schedule = Schedule::new(start, 7200, Some(rule.as_ref()), None).unwrap();
+                for now in nows {
+                    assert_eq!(
+                        schedule.current_or_next(now),
+                        walked_from_the_start(rule.as_ref(), start, duration, now),
+                        "{text:?} from {start} at {now}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn first_occurrence_check(text: &str, start: DateTime<Utc>) -> Result<(), String> {
+        let rule = Rule::parse(text)?;
+        Schedule::new(start, 3600, Some(Some(&rule)), None)?.check_first_occurrence()
+    }
+
+    #[test]
+    fn a_rule_must_first_occur_within_366_days_of_the_start() {
+        let error = first_occurrence_check("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", at(2030, 1, 1, 9))
+            .unwrap_err();
+        assert!(error.contains("within 366 days"), "{error}");
+        assert!(
+            first_occurrence_check("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", at(2029, 3, 1, 9))
+                .is_err()
+        );
+        assert!(
+            first_occurrence_check("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", at(2031, 3, 1, 9))
+                .is_ok()
+        );
+        assert!(
+            first_occurrence_check(
+                "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=3",
+                at(2030, 1, 1, 9)
+            )
+            .is_err()
+        );
+        assert!(
+            first_occurrence_check("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", at(2030, 1, 1, 9)).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_count_above_1000_is_refused() {
+        assert!(Rule::parse("FREQ=DAILY;COUNT=1000").is_ok());
+        let error = Rule::parse("FREQ=DAILY;COUNT=1001").unwrap_err();
+        assert_eq!(error, "COUNT must be at most 1000");
     }
 }

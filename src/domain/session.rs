@@ -312,6 +312,7 @@ impl SessionFields {
         }
         session
             .schedule(event)
+            .and_then(|schedule| schedule.check_first_occurrence())
             .map_err(|message| ApiError::invalid(path.field("recurrence"), message))?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 use bson::doc;
 use mongodb::IndexModel;
+use mongodb::options::{Collation, CollationStrength, IndexOptions};
 
 use super::{Store, StoreError, StoreResult, decode_lenient};
 use crate::domain::invitation::{InviteEntry, Resolution, resolve};
@@ -11,10 +12,29 @@ use crate::domain::people::{People, User};
 
 pub const COLLECTION: &str = "users";
 
+/// How contacts compare: without letter case, since the platform stores e-mail addresses
+/// as people typed them (`Mixed.Case@Example.COM` matches `mixed.case@example.com`).
+fn contact_collation() -> Collation {
+    Collation::builder()
+        .locale("en")
+        .strength(CollationStrength::Secondary)
+        .build()
+}
+
 pub(super) fn indexes() -> Vec<IndexModel> {
     ["emails", "phones", "facebook"]
         .into_iter()
-        .map(|field| IndexModel::builder().keys(doc! { field: 1 }).build())
+        .map(|field| {
+            // Named apart from the plain indexes of earlier versions, which may still exist.
+            let options = IndexOptions::builder()
+                .name(format!("{field}_caseless"))
+                .collation(contact_collation())
+                .build();
+            IndexModel::builder()
+                .keys(doc! { field: 1 })
+                .options(options)
+                .build()
+        })
         .collect()
 }
 
@@ -94,8 +114,8 @@ impl Store {
         Ok(resolve(entries, &candidates))
     }
 
-    /// The users holding any of these contacts (lower-cased e-mails, E.164 phones,
-    /// `appId:userId` Facebook identities), by id.
+    /// The users holding any of these contacts (e-mails, E.164 phones, `appId:userId`
+    /// Facebook identities) in any letter case, by id.
     async fn find_users_by_contacts(
         &self,
         emails: &[&str],
@@ -112,6 +132,7 @@ impl Store {
                 { "phones": { "$in": phones } },
                 { "facebook": { "$in": facebook } },
             ] })
+            .collation(contact_collation())
             .sort(doc! { "_id": 1 })
             .await?;
         decode_lenient(COLLECTION, cursor).await

@@ -57,6 +57,48 @@ async fn invitations_resolve_by_id_email_phone_and_facebook() {
 }
 
 #[tokio::test]
+async fn an_e_mail_invitation_finds_a_user_whose_address_is_stored_in_another_letter_case() {
+    let app = spawn_app().await;
+    let mixed = unique("mixed");
+    let stored = format!("{mixed}.Case@Example.COM");
+    put_user(&app, json!({"id": &mixed, "emails": [&stored]})).await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = create_session(&mut owner, session_fields("S", 60), json!([])).await;
+    for role in [0, 1] {
+        owner
+            .ok(
+                "social:inviteUsersToSession",
+                json!({"sessionId": session["id"], "usersToInvite": [
+                    {"emails": [stored.to_lowercase()], "role": role}
+                ]}),
+            )
+            .await;
+    }
+    let seen = owner
+        .ok("social:getSession", json!({"sessionId": session["id"]}))
+        .await;
+    assert_eq!(
+        invited(&seen["session"]),
+        [(mixed, 1, 0)],
+        "one invitation, its role updated by the second invite"
+    );
+    let pending = app
+        .store
+        .database()
+        .collection::<bson::Document>("sessions")
+        .find_one(bson::doc! { "_id": session["id"].as_str().unwrap() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        pending
+            .get_array("pendingContacts")
+            .map_or(true, |pending| pending.is_empty()),
+        "no pending contact invitation: {pending}"
+    );
+}
+
+#[tokio::test]
 async fn re_inviting_changes_the_role_and_makes_a_declined_invitation_pending() {
     let app = spawn_app().await;
     let invitee = unique("invitee");

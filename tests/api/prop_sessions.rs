@@ -146,3 +146,67 @@ async fn a_prop_without_sessions_answers_an_empty_list() {
         .await;
     assert_eq!(message, "data.propId: is required");
 }
+
+#[tokio::test]
+async fn a_counted_recurrence_whose_occurrences_are_over_is_not_listed() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let mut owner = app.connect(&unique("owner")).await;
+    // Started two days ago to the millisecond: both daily occurrences are over.
+    at_prop(
+        &mut owner,
+        &prop,
+        "twice",
+        -2 * DAY - 123,
+        json!({"isRecurring": true, "recurrence": "FREQ=DAILY;COUNT=2"}),
+    )
+    .await;
+    at_prop(
+        &mut owner,
+        &prop,
+        "thrice",
+        -2 * DAY - 123,
+        json!({"isRecurring": true, "recurrence": "FREQ=DAILY;COUNT=3"}),
+    )
+    .await;
+    let data = owner
+        .ok(
+            "social:getPropSessions",
+            json!({"roomId": "hall", "propId": prop}),
+        )
+        .await;
+    assert_eq!(
+        titles(&data),
+        ["thrice"],
+        "only the third occurrence of the other is ongoing"
+    );
+}
+
+#[tokio::test]
+async fn a_recurrence_that_never_occurs_or_counts_too_many_is_refused() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let start = chrono::Utc::now().timestamp_millis();
+    for (rule, message) in [
+        (
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+            "data.session.recurrence: the first occurrence must be within 366 days of startDate",
+        ),
+        (
+            "FREQ=DAILY;COUNT=1001",
+            "data.session.recurrence: COUNT must be at most 1000",
+        ),
+    ] {
+        let error = owner
+            .fails(
+                "social:createSession",
+                json!({"session": {
+                    "roomId": "hall", "propId": "p", "title": "t", "duration": 60,
+                    "startDate": start, "isRecurring": true, "recurrence": rule,
+                }}),
+                400,
+            )
+            .await;
+        assert_eq!(error, message);
+    }
+}
