@@ -1,7 +1,8 @@
 //! `social:getEvents`: the events of one source that the caller may see, by `startDate`
 //! then `id`. Members see published events; the source's admins also see every draft,
 //! other creators their own drafts. A source the caller cannot see into answers an empty
-//! list, so that a private network's events are not revealed.
+//! list, so that a private network's events are not revealed. Paged by `limit` and
+//! `after` (see `domain::page`).
 
 use serde::{Deserialize, Serialize};
 
@@ -14,11 +15,16 @@ pub struct GetEvents;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     source: Source,
+    limit: Option<Limit>,
+    after: Option<Cursor<EventList>>,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Response {
     events: Vec<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 impl Endpoint for GetEvents {
@@ -29,11 +35,23 @@ impl Endpoint for GetEvents {
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
         let access = store.access(context.me(), &request.source).await?;
-        let events = match EventListing::of(&request.source, context.me(), &access) {
-            Some(listing) => store.list_events(&request.source, listing).await?,
-            None => Vec::new(),
+        let Some(listing) = EventListing::of(&request.source, context.me(), &access) else {
+            return Ok(Response {
+                events: Vec::new(),
+                next_cursor: None,
+            });
         };
-        Ok(Response { events })
+        let limit = request.limit.unwrap_or_default().get();
+        let after = request.after.as_ref().map(Cursor::position);
+        // One more than the page, to know whether more follow.
+        let found = store
+            .list_events(&request.source, listing, after, limit + 1)
+            .await?;
+        let page = Page::of::<EventList>(found, limit, |event| (event.start_date, &event.id));
+        Ok(Response {
+            events: page.items,
+            next_cursor: page.next,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! `social:getSessions`: the sessions of an event that the caller may see, by `startDate`
 //! then `id`. An event the caller cannot see (or that does not exist) answers the sessions
-//! the caller was invited to or joined, usually none.
+//! the caller was invited to or joined, usually none. Paged by `limit` and `after` (see
+//! `domain::page`): pages are filled with visible sessions, the hidden ones skipped.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,11 +14,16 @@ pub struct GetSessions;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     event_id: String,
+    limit: Option<Limit>,
+    after: Option<Cursor<SessionList>>,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Response {
     sessions: Vec<SessionView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 impl Endpoint for GetSessions {
@@ -30,16 +36,36 @@ impl Endpoint for GetSessions {
         if request.event_id.is_empty() {
             return Ok(Response {
                 sessions: Vec::new(),
+                next_cursor: None,
             });
         }
-        let sessions = store.sessions_of_event(&request.event_id).await?;
-        let viewer = store.viewer(context.me(), &sessions).await?;
-        let visible: Vec<Session> = sessions
-            .into_iter()
-            .filter(|session| viewer.may_see(session))
-            .collect();
+        let limit = request.limit.unwrap_or_default().get();
+        // Batches of one more than the page, until the page and one more visible session
+        // are found (then more follow) or the event has no more sessions.
+        let mut visible: Vec<Session> = Vec::new();
+        let mut after = request
+            .after
+            .as_ref()
+            .map(Cursor::position)
+            .map(|(start, id)| (start, id.to_owned()));
+        loop {
+            let position = after.as_ref().map(|(start, id)| (*start, id.as_str()));
+            let batch = store
+                .sessions_of_event_after(&request.event_id, position, Some(limit + 1))
+                .await?;
+            let exhausted = batch.len() <= limit;
+            after = batch.last().map(|last| (last.start_date, last.id.clone()));
+            let viewer = store.viewer(context.me(), &batch).await?;
+            visible.extend(batch.into_iter().filter(|session| viewer.may_see(session)));
+            if exhausted || visible.len() > limit {
+                break;
+            }
+        }
+        let page =
+            Page::of::<SessionList>(visible, limit, |session| (session.start_date, &session.id));
         Ok(Response {
-            sessions: render_sessions(store, context.me(), &visible).await?,
+            sessions: render_sessions(store, context.me(), &page.items).await?,
+            next_cursor: page.next,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod invitation;
 pub mod kinds;
+pub mod page;
 pub mod people;
 pub mod recurrence;
 pub mod retry;

@@ -7,7 +7,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::json_bson::{document_to_object, object_to_document};
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, after_position};
 use crate::domain::event::{Event, EventListing};
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::Source;
@@ -183,11 +183,14 @@ impl Store {
         Ok(result.deleted_count == 1)
     }
 
-    /// The events of one source, by `startDate` then `id`.
+    /// At most `limit` events of one source, by `startDate` then `id`, after the position
+    /// `after` when given.
     pub async fn list_events(
         &self,
         source: &Source,
         listing: EventListing<'_>,
+        after: Option<(Timestamp, &str)>,
+        limit: usize,
     ) -> StoreResult<Vec<Event>> {
         let mut filter = doc! {
             "networkId": source.network_id(),
@@ -203,10 +206,12 @@ impl Store {
                 ],
             );
         }
+        after_position(&mut filter, after);
         let cursor = self
             .events()
             .find(filter)
             .sort(doc! { "startDate": 1, "_id": 1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .await?;
         Self::collect_events(cursor).await
     }

@@ -127,6 +127,21 @@ impl Store {
     }
 }
 
+/// The part of a filter that keeps what sorts after `(start, id)` by `startDate`, then
+/// `_id`: the position of a page cursor.
+fn after_position(filter: &mut bson::Document, after: Option<(Timestamp, &str)>) {
+    if let Some((start, id)) = after {
+        let start = bson::DateTime::from(start);
+        filter.insert(
+            "$and",
+            vec![bson::doc! { "$or": [
+                { "startDate": { "$gt": start } },
+                { "startDate": start, "_id": { "$gt": id } },
+            ] }],
+        );
+    }
+}
+
 /// Reads every document of `cursor` that decodes as `T`. Documents of the wider platform
 /// that do not (an unknown role, a field of the wrong type) are logged and left out, so
 /// that one malformed document cannot fail every request that touches it.

@@ -11,7 +11,7 @@ use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, after_position};
 use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
 use crate::domain::retry::{Attempt, retry_stale};
@@ -238,10 +238,24 @@ impl Store {
 
     /// The sessions of an event, by `startDate` then `id`.
     pub async fn sessions_of_event(&self, event_id: &str) -> StoreResult<Vec<Session>> {
+        self.sessions_of_event_after(event_id, None, None).await
+    }
+
+    /// At most `limit` sessions of an event, by `startDate` then `id`, after the position
+    /// `after` when given.
+    pub async fn sessions_of_event_after(
+        &self,
+        event_id: &str,
+        after: Option<(Timestamp, &str)>,
+        limit: Option<usize>,
+    ) -> StoreResult<Vec<Session>> {
+        let mut filter = doc! { "eventId": event_id };
+        after_position(&mut filter, after);
         let cursor = self
             .sessions()
-            .find(doc! { "eventId": event_id })
+            .find(filter)
             .sort(doc! { "startDate": 1, "_id": 1 })
+            .limit(limit.map_or(0, |limit| i64::try_from(limit).unwrap_or(i64::MAX)))
             .await?;
         Self::collect_sessions(cursor).await
     }

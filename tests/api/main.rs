@@ -10,6 +10,7 @@ mod helpers;
 mod invitation_file;
 mod invitations;
 mod joining;
+mod paging;
 mod prop_sessions;
 mod protocol;
 mod pushes;

@@ -1,0 +1,204 @@
+//! Paged lists (`getEvents`, `getSessions`): a page holds at most `limit` items in the
+//! list's order (start, then id) and, when more follow, the opaque cursor of its last item
+//! (`nextCursor`), which the next request sends as `after`.
+//!
+//! Cursors are positions, not snapshots: pages concatenate to the whole list in order with
+//! no item twice or missing, also while items are added. A cursor names the list it was
+//! made for; one of another list, or anything the server did not make, is refused.
+
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+
+use crate::domain::time::Timestamp;
+
+/// The most items one page holds, and the default.
+pub const MAX_LIMIT: u32 = 500;
+
+/// How many items a page holds: 1 to [`MAX_LIMIT`]; anything else is refused, never
+/// clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Limit(u32);
+
+impl Limit {
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl Default for Limit {
+    fn default() -> Self {
+        Limit(MAX_LIMIT)
+    }
+}
+
+impl TryFrom<i64> for Limit {
+    type Error = &'static str;
+
+    fn try_from(limit: i64) -> Result<Self, Self::Error> {
+        u32::try_from(limit)
+            .ok()
+            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+            .map(Limit)
+            .ok_or("must be an integer from 1 to 500")
+    }
+}
+
+/// A list that can be paged: the tag its cursors carry.
+pub trait Listing {
+    const TAG: &'static str;
+}
+
+/// The events of a source (`getEvents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventList {}
+
+impl Listing for EventList {
+    const TAG: &'static str = "e1";
+}
+
+/// The sessions of an event (`getSessions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionList {}
+
+impl Listing for SessionList {
+    const TAG: &'static str = "s1";
+}
+
+/// A position in a list of `L`: after the item with this start and id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String", bound = "")]
+pub struct Cursor<L: Listing> {
+    pub start: Timestamp,
+    pub id: String,
+    list: PhantomData<L>,
+}
+
+/// Longest id a cursor may name.
+const MAX_CURSOR_ID_BYTES: usize = 64;
+
+impl<L: Listing> Cursor<L> {
+    /// The position after the item with this start and id.
+    pub fn after(start: Timestamp, id: &str) -> Self {
+        Cursor {
+            start,
+            id: id.to_owned(),
+            list: PhantomData,
+        }
+    }
+
+    /// The start and id this cursor is after.
+    pub fn position(&self) -> (Timestamp, &str) {
+        (self.start, &self.id)
+    }
+
+    /// The text clients hold: `{tag}.{start}.{id}`, in characters that need no escaping.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", L::TAG, self.start.millis(), self.id)
+    }
+
+    /// Reads a cursor of this list; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '.');
+        let (tag, start, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let start = Timestamp::from_millis(start.parse().ok()?)?;
+        let valid_id = !id.is_empty()
+            && id.len() <= MAX_CURSOR_ID_BYTES
+            && id
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+        (tag == L::TAG && valid_id).then(|| Cursor::after(start, id))
+    }
+}
+
+impl<L: Listing> TryFrom<String> for Cursor<L> {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Cursor::decode(&text)
+            .ok_or("not a cursor of this list: send the nextCursor of the previous page")
+    }
+}
+
+/// One page: the items, and the cursor after the last one when more follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The page of `limit` items out of `found`, which holds one more item than the page
+    /// when more follow; `position` gives an item's start and id.
+    pub fn of<L: Listing>(
+        mut found: Vec<T>,
+        limit: usize,
+        position: impl Fn(&T) -> (Timestamp, &str),
+    ) -> Page<T> {
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next = more.then(|| found.last()).flatten().map(|last| {
+            let (start, id) = position(last);
+            Cursor::<L>::after(start, id).encode()
+        });
+        Page { items: found, next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_from_1_to_500_are_accepted_and_others_refused() {
+        assert_eq!(Limit::try_from(1).unwrap().get(), 1);
+        assert_eq!(Limit::try_from(500).unwrap().get(), 500);
+        for refused in [0, -1, 501, i64::MAX] {
+            assert!(Limit::try_from(refused).is_err(), "{refused}");
+        }
+        assert!(serde_json::from_str::<Limit>("1.5").is_err());
+        assert!(serde_json::from_str::<Limit>("\"5\"").is_err());
+        assert_eq!(Limit::default().get(), 500);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_name_their_list() {
+        let id = "0193a5c0-7f3e-7c2a-9d1b-2f4e5a6b7c8d";
+        let cursor = Cursor::<EventList>::after(Timestamp::from_millis(-5).unwrap(), id);
+        let text = cursor.encode();
+        assert_eq!(Cursor::<EventList>::decode(&text), Some(cursor));
+        assert!(
+            Cursor::<SessionList>::decode(&text).is_none(),
+            "another list's cursor"
+        );
+        for forged in [
+            "",
+            "e1",
+            "e1.x.id",
+            "e1.5.",
+            "e1.5.a b",
+            "e1.5.{\"$gt\":1}",
+            "x1.5.id",
+        ] {
+            assert!(Cursor::<EventList>::decode(forged).is_none(), "{forged:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_carries_a_cursor_exactly_when_more_items_follow() {
+        fn position(item: &(i64, String)) -> (Timestamp, &str) {
+            (Timestamp::from_millis(item.0).unwrap(), item.1.as_str())
+        }
+        let items = |count: i64| {
+            (0..count)
+                .map(|index| (index, format!("id{index}")))
+                .collect::<Vec<_>>()
+        };
+        let full = Page::of::<EventList>(items(3), 2, position);
+        assert_eq!(full.items.len(), 2);
+        assert_eq!(full.next.as_deref(), Some("e1.1.id1"));
+        let last = Page::of::<EventList>(items(2), 2, position);
+        assert_eq!((last.items.len(), last.next), (2, None));
+    }
+}
