@@ -54,6 +54,8 @@ impl Endpoint for CreateSession {
         };
         let mut session = Session::new(new_id(), context.me(), event.as_ref(), Timestamp::now());
         request.session.apply_to(&mut session, event.as_ref())?;
+        check_active_sessions(store, &session, false).await?;
+        count_contact_lookups(store, context.me(), &request.users_to_invite).await?;
         let resolution = store.resolve_invitations(&request.users_to_invite).await?;
         let merged = merge(&session, &resolution)?;
         session.invited = merged.invited;

@@ -52,6 +52,8 @@ impl Endpoint for UpdateSession {
             }
             let mut merged = visible.session.clone();
             fields.apply_to(&mut merged, visible.event())?;
+            let was_active = visible.session.is_active_at(Timestamp::now());
+            check_active_sessions(store, &merged, was_active).await?;
             // Only the fields the request changes are written, and only while the session
             // is still at the sequence the merge was made from: concurrent updates are
             // neither lost nor mixed.

@@ -10,3 +10,4 @@ pub mod dispatch;
 pub mod endpoint;
 pub mod envelope;
 pub mod prelude;
+pub mod quota;

@@ -17,6 +17,10 @@ pub const MAX_ENTRIES: usize = 100;
 pub const MAX_CONTACTS_PER_ENTRY: usize = 10;
 /// Most invitations (users and pending contacts) one session holds.
 pub const MAX_INVITATIONS_PER_SESSION: usize = 1000;
+/// Most distinct contacts (e-mail addresses, phone numbers, Facebook identities) one
+/// inviter may look up in 24 hours: contact resolution is an address-book look-up, and
+/// this bounds enumeration.
+pub const MAX_CONTACT_LOOKUPS_PER_DAY: usize = 500;
 
 /// One entry of `usersToInvite`: a user id, or contacts to resolve, and a role.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -139,6 +143,30 @@ pub fn resolve(entries: &[InviteEntry], candidates: &[User]) -> Resolution {
     resolution
 }
 
+/// The contacts of `entries` that `recorded` (the inviter's look-ups of the last 24 hours)
+/// does not hold yet, each once; a 409 naming the quota when looking them up would pass
+/// [`MAX_CONTACT_LOOKUPS_PER_DAY`].
+pub fn new_contact_lookups(
+    entries: &[InviteEntry],
+    recorded: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let mut new: Vec<String> = entries
+        .iter()
+        .filter(|entry| entry.user_id.is_none())
+        .flat_map(InviteEntry::contact_keys)
+        .filter(|key| !recorded.contains(key))
+        .collect();
+    new.sort_unstable();
+    new.dedup();
+    if recorded.len() + new.len() > MAX_CONTACT_LOOKUPS_PER_DAY {
+        return Err(ApiError::Conflict(format!(
+            "contact look-up quota exceeded: at most {MAX_CONTACT_LOOKUPS_PER_DAY} distinct e-mail \
+             addresses, phone numbers or Facebook identities per inviter in 24 hours"
+        )));
+    }
+    Ok(new)
+}
+
 /// What attaching a user's pending contact invitations changes in one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attachment {
@@ -204,10 +232,9 @@ pub fn merge(session: &Session, resolution: &Resolution) -> Result<Merged, ApiEr
         }
     }
     if invited.len() + pending.len() > MAX_INVITATIONS_PER_SESSION {
-        return Err(ApiError::invalid(
-            FieldPath::data().field("usersToInvite"),
-            format!("a session holds at most {MAX_INVITATIONS_PER_SESSION} invitations"),
-        ));
+        return Err(ApiError::Conflict(format!(
+            "invitation quota exceeded: a session holds at most {MAX_INVITATIONS_PER_SESSION} invitations"
+        )));
     }
     Ok(Merged {
         invited,
@@ -305,11 +332,32 @@ mod tests {
         // u1 is invited already: u0..u999 make exactly 1000.
         assert!(merge(&session(), &resolution(1000)).is_ok());
         let error = merge(&session(), &resolution(1001)).unwrap_err();
+        assert_eq!(error.code(), 409);
         assert!(
-            error
-                .to_string()
-                .starts_with("data.usersToInvite: a session holds at most 1000")
+            error.to_string().starts_with("invitation quota exceeded"),
+            "{error}"
         );
+    }
+
+    #[test]
+    fn contact_look_ups_count_each_contact_once_within_the_quota() {
+        let batch = |from: usize, to: usize| {
+            entries(
+                json!([{"emails": (from..to).map(|i| format!("p{i}@x.y")).collect::<Vec<_>>()}]),
+            )
+        };
+        let recorded: Vec<String> = (0..495).map(|i| format!("email:p{i}@x.y")).collect();
+        let new = new_contact_lookups(&batch(490, 500), &recorded).unwrap();
+        assert_eq!(
+            new.len(),
+            5,
+            "already looked-up contacts do not count again"
+        );
+        let error = new_contact_lookups(&batch(490, 501), &recorded).unwrap_err();
+        assert_eq!(error.code(), 409);
+        assert!(error.to_string().contains("look-up quota"), "{error}");
+        let by_id = entries(json!([{"userId": "u"}]));
+        assert!(new_contact_lookups(&by_id, &recorded).unwrap().is_empty());
     }
 
     #[test]

@@ -234,6 +234,38 @@ impl Schedule {
             .find(not_ended)
     }
 
+    /// When the last occurrence ends; `None` when the session repeats without end. A rule
+    /// that ends at a date-time is taken to end with an occurrence then when its last one
+    /// cannot be found within a few periods before it (an estimate on the late side).
+    pub fn last_end(&self) -> Option<DateTime<Utc>> {
+        let Some(repetitions) = &self.repetitions else {
+            return Some(self.start + self.duration);
+        };
+        let offset = self.start - repetitions.anchor;
+        let last_start = match (repetitions.rule.get_count(), repetitions.rule.get_until()) {
+            (Some(_), _) => repetitions
+                .occurrences_from(repetitions.anchor)
+                .ok()?
+                .into_iter()
+                .last()
+                .map(|start| start.with_timezone(&Utc)),
+            (None, Some(until)) => {
+                let until = until.with_timezone(&Utc);
+                let from = repetitions.walk_start(until);
+                let found = repetitions
+                    .occurrences_from(from)
+                    .ok()?
+                    .into_iter()
+                    .map(|start| start.with_timezone(&Utc))
+                    .take_while(|start| *start <= until)
+                    .last();
+                Some(found.unwrap_or(until))
+            }
+            (None, None) => return None,
+        };
+        Some(last_start.unwrap_or(repetitions.anchor) + offset + self.duration)
+    }
+
     /// Whether the occurrence starting at `start` is under way at `now`.
     pub fn is_ongoing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         start <= now && now < start + self.duration
@@ -570,6 +602,32 @@ mod bounded_tests {
         assert!(
             first_occurrence_check("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", at(2030, 1, 1, 9)).is_ok()
         );
+    }
+
+    #[test]
+    fn the_last_occurrence_ends_by_count_until_or_never() {
+        let start = at(2030, 1, 7, 10);
+        let hour = Duration::hours(1);
+        let schedule = |text: &str, until| {
+            let rule = Rule::parse(text).unwrap();
+            Schedule::new(start, 3600, Some(Some(&rule)), until).unwrap()
+        };
+        assert_eq!(
+            schedule("FREQ=DAILY;COUNT=3", None).last_end(),
+            Some(at(2030, 1, 9, 10) + hour)
+        );
+        assert_eq!(
+            schedule("FREQ=WEEKLY;UNTIL=20300125T000000Z", None).last_end(),
+            Some(at(2030, 1, 21, 10) + hour)
+        );
+        assert_eq!(
+            schedule("FREQ=DAILY", Some(at(2030, 3, 1, 0))).last_end(),
+            Some(at(2030, 2, 28, 10) + hour),
+            "the event's end"
+        );
+        assert_eq!(schedule("FREQ=MONTHLY", None).last_end(), None);
+        let single = Schedule::new(start, 3600, None, None).unwrap();
+        assert_eq!(single.last_end(), Some(start + hour));
     }
 
     #[test]

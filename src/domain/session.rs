@@ -16,6 +16,9 @@ use crate::domain::text::{check_texts, set_if_present};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, FieldPath};
 
+/// Most sessions one owner may have that have not ended (recurring ones count until their
+/// last occurrence ends).
+pub const MAX_ACTIVE_SESSIONS_PER_OWNER: u64 = 1000;
 /// Longest session, in seconds: 7 days.
 pub const MAX_DURATION_SECONDS: i64 = 7 * 24 * 3600;
 /// The colour of a session created without one: opaque white.
@@ -88,6 +91,9 @@ pub struct Session {
     pub sequence: i64,
     /// The stored version of the invitation list this value was read at.
     pub revision: i64,
+    /// When the last occurrence ends (`None`: it repeats without end); counts the session
+    /// against its owner's quota until then.
+    pub active_until: Option<Timestamp>,
 }
 
 impl Session {
@@ -118,6 +124,7 @@ impl Session {
             pending_contacts: Vec::new(),
             sequence: 0,
             revision: 0,
+            active_until: Some(now),
         }
     }
 
@@ -169,6 +176,11 @@ impl Session {
         )
     }
 
+    /// Whether the session counts against its owner's quota at `now`: it has not ended.
+    pub fn is_active_at(&self, now: Timestamp) -> bool {
+        self.active_until.is_none_or(|until| until > now)
+    }
+
     /// Every person the session mentions: owner, invitees and participants.
     pub fn people(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.owner_id.as_str())
@@ -217,6 +229,7 @@ pub struct SessionUpdate {
     pub is_recurring: Option<bool>,
     pub recurrence: Option<Option<String>>,
     pub color: Option<Color>,
+    pub active_until: Option<Option<Timestamp>>,
 }
 
 impl SessionFields {
@@ -310,10 +323,13 @@ impl SessionFields {
                 "a recurrence applies to recurring sessions only: set isRecurring to true",
             ));
         }
-        session
+        let schedule = session
             .schedule(event)
-            .and_then(|schedule| schedule.check_first_occurrence())
+            .and_then(|schedule| schedule.check_first_occurrence().map(|()| schedule))
             .map_err(|message| ApiError::invalid(path.field("recurrence"), message))?;
+        session.active_until = schedule
+            .last_end()
+            .map(|end| Timestamp::saturating_from_millis(end.timestamp_millis()));
         Ok(())
     }
 
@@ -338,6 +354,13 @@ impl SessionFields {
             is_recurring: when(self.is_recurring.is_some(), &merged.is_recurring),
             recurrence: when(self.recurrence.is_some(), &merged.recurrence),
             color: when(self.color.is_some(), &merged.color),
+            active_until: when(
+                self.start_date.is_some()
+                    || self.duration.is_some()
+                    || self.is_recurring.is_some()
+                    || self.recurrence.is_some(),
+                &merged.active_until,
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod json_bson;
+pub mod lookups;
 pub mod memberships;
 pub mod pushes;
 pub mod sessions;
@@ -109,7 +110,8 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 5] = [
+        let plans: [(&str, Vec<IndexModel>); 6] = [
+            (lookups::COLLECTION, lookups::indexes()),
             (pushes::COLLECTION, pushes::indexes()),
             (users::COLLECTION, users::indexes()),
             (memberships::COLLECTION, memberships::indexes()),

@@ -61,6 +61,17 @@ struct SessionDocument {
     /// Grows with every rewrite of `invited`.
     #[serde(default)]
     revision: i64,
+    /// End of the last occurrence; `null` for a session that repeats without end. Missing
+    /// in sessions written before it existed.
+    #[serde(default, deserialize_with = "present_or_null")]
+    active_until: Option<Option<bson::DateTime>>,
+}
+
+/// Tells a field stored as `null` (`Some(None)`) from a missing one (`None`).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<bson::DateTime>>, D::Error> {
+    Option::<bson::DateTime>::deserialize(deserializer).map(Some)
 }
 
 impl From<&Session> for SessionDocument {
@@ -89,6 +100,7 @@ impl From<&Session> for SessionDocument {
             pending_contacts: session.pending_contacts.clone(),
             sequence: session.sequence,
             revision: session.revision,
+            active_until: Some(session.active_until.map(bson::DateTime::from)),
         }
     }
 }
@@ -119,6 +131,13 @@ impl From<SessionDocument> for Session {
             pending_contacts: document.pending_contacts,
             sequence: document.sequence,
             revision: document.revision,
+            // Written before the field existed: a single session is active until its end,
+            // a recurring one is taken to repeat without end.
+            active_until: match document.active_until {
+                Some(until) => until.map(Timestamp::from),
+                None if document.is_recurring => None,
+                None => Some(document.end_date.into()),
+            },
         }
     }
 }
@@ -151,6 +170,12 @@ fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Document> {
             .clone()
             .map(|rule| rule.map_or(bson::Bson::Null, Into::into)),
     );
+    put(
+        "activeUntil",
+        update.active_until.map(|until| {
+            until.map_or(bson::Bson::Null, |until| bson::DateTime::from(until).into())
+        }),
+    );
     let color = match &update.color {
         Some(color) => Some(bson::to_bson(color).map_err(StoreError::unwritable)?),
         None => None,
@@ -169,6 +194,9 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .build(),
         IndexModel::builder()
             .keys(doc! { "invited.userId": 1 })
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "ownerId": 1, "activeUntil": 1 })
             .build(),
         IndexModel::builder()
             .keys(doc! { "pendingContacts.keys": 1 })
@@ -213,6 +241,25 @@ impl Store {
     pub async fn find_session(&self, session_id: &str) -> StoreResult<Option<Session>> {
         let found = self.sessions().find_one(doc! { "_id": session_id }).await?;
         Ok(found.map(Session::from))
+    }
+
+    /// How many sessions of `owner_id` have not ended at `now` (see
+    /// `Session::is_active_at`; sessions written before `activeUntil` existed count while
+    /// their first occurrence has not ended, or always when they recur).
+    pub async fn count_active_sessions(&self, owner_id: &str, now: Timestamp) -> StoreResult<u64> {
+        let now = bson::DateTime::from(now);
+        let count = self
+            .sessions()
+            .count_documents(doc! {
+                "ownerId": owner_id,
+                "$or": [
+                    { "activeUntil": { "$gt": now } },
+                    { "activeUntil": null, "isRecurring": true },
+                    { "activeUntil": { "$exists": false }, "endDate": { "$gt": now } },
+                ],
+            })
+            .await?;
+        Ok(count)
     }
 
     /// What `user_id` may see and do with `sessions`: loads their events and the user's

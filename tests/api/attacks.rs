@@ -261,3 +261,154 @@ async fn the_service_refuses_to_start_with_a_short_internal_secret() {
         .expect("the server must not start");
     assert!(error.to_string().contains("at least 32 bytes"), "{error}");
 }
+
+/// `count` stored sessions of `owner` whose last occurrence ends at `active_until`
+/// (`None`: repeating without end), written straight to the database.
+async fn stored_sessions(app: &TestApp, owner: &str, count: usize, active_until: Option<i64>) {
+    let documents: Vec<bson::Document> = (0..count)
+        .map(|index| {
+            let start = bson::DateTime::from_millis(1_000_000);
+            bson::doc! {
+                "_id": format!("{owner}-{index}"), "created": start, "updated": start,
+                "eventId": "", "ownerId": owner, "roomId": "r", "propId": "p", "sessionType": 0,
+                "title": "t", "description": "", "startDate": start, "duration": 60_i64,
+                "endDate": start, "isRecurring": active_until.is_none(),
+                "color": {"r": 1.0, "g": 1.0, "b": 1.0, "a": 1.0}, "isValid": true,
+                "activeUntil": active_until.map(bson::DateTime::from_millis),
+            }
+        })
+        .collect();
+    app.store
+        .database()
+        .collection::<bson::Document>("sessions")
+        .insert_many(documents)
+        .await
+        .unwrap();
+}
+
+fn standalone_session(title: &str) -> Value {
+    json!({"session": {
+        "roomId": "r", "propId": "p", "title": title, "duration": 60,
+        "startDate": chrono::Utc::now().timestamp_millis() + 60_000,
+    }})
+}
+
+#[tokio::test]
+async fn an_owner_has_at_most_1000_sessions_that_have_not_ended() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    let future = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    stored_sessions(&app, &owner, 999, Some(future)).await;
+    client
+        .ok("social:createSession", standalone_session("1000th"))
+        .await;
+    let error = client
+        .fails("social:createSession", standalone_session("1001st"), 409)
+        .await;
+    assert!(error.contains("session quota"), "{error}");
+    assert_served(&mut client).await;
+    assert_others_served(&app).await;
+
+    let recurring_owner = unique("owner");
+    stored_sessions(&app, &recurring_owner, 1000, None).await;
+    let mut recurring = app.connect(&recurring_owner).await;
+    let error = recurring
+        .fails("social:createSession", standalone_session("more"), 409)
+        .await;
+    assert!(
+        error.contains("session quota"),
+        "recurring sessions without end count: {error}"
+    );
+
+    let past_owner = unique("owner");
+    let past = chrono::Utc::now().timestamp_millis() - 1000;
+    stored_sessions(&app, &past_owner, 1000, Some(past)).await;
+    let mut ended = app.connect(&past_owner).await;
+    ended
+        .ok("social:createSession", standalone_session("new"))
+        .await;
+}
+
+#[tokio::test]
+async fn a_session_holds_at_most_1000_invitations() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = owner
+        .ok("social:createSession", standalone_session("big"))
+        .await;
+    let id = session["session"]["id"].clone();
+    for batch in 0..10 {
+        let entries: Vec<Value> = (0..100)
+            .map(|index| json!({"userId": format!("guest-{batch}-{index}")}))
+            .collect();
+        owner
+            .ok(
+                "social:inviteUsersToSession",
+                json!({"sessionId": id, "usersToInvite": entries}),
+            )
+            .await;
+    }
+    let error = owner
+        .fails(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": [{"userId": "one-too-many"}]}),
+            409,
+        )
+        .await;
+    assert!(error.contains("invitation quota"), "{error}");
+    assert_served(&mut owner).await;
+}
+
+#[tokio::test]
+async fn an_inviter_looks_up_at_most_500_contacts_a_day() {
+    let app = spawn_app().await;
+    let inviter = unique("inviter");
+    let mut client = app.connect(&inviter).await;
+    let session = client
+        .ok("social:createSession", standalone_session("s"))
+        .await;
+    let id = session["session"]["id"].clone();
+    let entries = |from: usize, to: usize| -> Vec<Value> {
+        (from..to)
+            .collect::<Vec<_>>()
+            .chunks(5)
+            .map(|chunk| {
+                json!({"emails": chunk.iter().map(|i| format!("{inviter}-{i}@example.com")).collect::<Vec<_>>()})
+            })
+            .collect()
+    };
+    client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": entries(0, 500)}),
+        )
+        .await;
+    // The same contacts again cost nothing.
+    client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": entries(495, 500)}),
+        )
+        .await;
+    let error = client
+        .fails(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": entries(500, 501)}),
+            409,
+        )
+        .await;
+    assert!(error.contains("look-up quota"), "{error}");
+    assert_served(&mut client).await;
+    // Another inviter has a quota of their own.
+    let mut other = app.connect(&unique("inviter")).await;
+    let theirs = other
+        .ok("social:createSession", standalone_session("t"))
+        .await;
+    other
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": theirs["session"]["id"], "usersToInvite": entries(500, 505)}),
+        )
+        .await;
+}
