@@ -326,3 +326,72 @@ mod tests {
         assert!(frame["event"].get("id").is_none());
     }
 }
+
+/// Properties over arbitrary frames (`PROPTEST_CASES` raises the case count).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// The one answer a refused frame gets, as the connection sends it.
+    fn answer(refused: &Undecodable) -> Value {
+        let text = encode_failure(
+            &refused.endpoint,
+            refused.event_id.as_deref(),
+            &refused.error,
+        );
+        serde_json::from_str(&text).expect("answers are JSON")
+    }
+
+    fn frame_like() -> impl Strategy<Value = String> {
+        let endpoint = prop_oneof![
+            Just(json!("social:getEvent")),
+            ".{0,80}".prop_map(Value::String),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let event = prop_oneof![
+            Just(Value::Null),
+            ".{0,140}".prop_map(|id| json!({"id": id})),
+            any::<bool>().prop_map(|flag| json!({"id": flag})),
+            Just(json!([])),
+        ];
+        let data = prop_oneof![
+            Just(json!({})),
+            Just(json!([1])),
+            Just(json!("x")),
+            Just(Value::Null)
+        ];
+        (endpoint, event, data).prop_map(|(endpoint, event, data)| {
+            json!({"endpoint": endpoint, "event": event, "data": data}).to_string()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_gets_a_request_or_one_400_answer(text in ".{0,300}") {
+            if let Err(refused) = decode(&text) {
+                prop_assert_eq!(refused.error.code(), 400);
+                prop_assert_eq!(answer(&refused)["error"]["status"].clone(), json!(true));
+            }
+        }
+
+        #[test]
+        fn frames_get_a_bounded_request_or_a_400_that_echoes_only_what_is_allowed(text in frame_like()) {
+            match decode(&text) {
+                Ok(request) => {
+                    prop_assert!(request.endpoint.len() <= MAX_ENDPOINT_BYTES);
+                    prop_assert!(request.event_id.iter().all(|id| id.chars().count() <= MAX_EVENT_ID_CHARS));
+                }
+                Err(refused) => {
+                    prop_assert_eq!(refused.error.code(), 400);
+                    prop_assert!(refused.endpoint.is_empty() || is_endpoint_name(&refused.endpoint));
+                    let answer = answer(&refused);
+                    let echoed = answer["event"].get("id").and_then(Value::as_str).map(|id| id.chars().count());
+                    prop_assert!(echoed.is_none_or(|length| length <= MAX_EVENT_ID_CHARS));
+                }
+            }
+        }
+    }
+}

@@ -142,3 +142,59 @@ mod tests {
         }
     }
 }
+
+/// Properties over arbitrary client objects (`PROPTEST_CASES` raises the case count).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::domain::client_object;
+    use crate::error::FieldPath;
+    use proptest::prelude::*;
+
+    /// Any JSON value a client can send, nested a few levels.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (i64::MAX as u64..=u64::MAX).prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON numbers are finite", |float| float.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((".{0,8}", inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn json_object() -> impl Strategy<Value = Map<String, Value>> {
+        prop::collection::vec((".{0,8}", json_value()), 0..8)
+            .prop_map(|entries| entries.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_objects_round_trip_exactly_and_refused_ones_name_a_field(object in json_object()) {
+            match client_object::check(&object, &FieldPath::data().field("customData")) {
+                Ok(()) => {
+                    let stored = object_to_document(&object).expect("an accepted object is stored");
+                    prop_assert_eq!(client_object::stored_size(&object).unwrap(), stored.as_bytes().len());
+                    let back = document_to_object(&stored);
+                    prop_assert_eq!(
+                        serde_json::to_string(&back).unwrap(),
+                        serde_json::to_string(&object).unwrap()
+                    );
+                }
+                Err(error) => {
+                    prop_assert_eq!(error.code(), 400);
+                    prop_assert!(error.to_string().starts_with("data.customData"));
+                }
+            }
+        }
+    }
+}
