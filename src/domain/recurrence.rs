@@ -31,10 +31,13 @@ pub const MAX_RULE_CHARS: usize = 500;
 pub const MAX_FIRST_OCCURRENCE_DAYS: i64 = 366;
 /// Most occurrences of a rule with a `COUNT`.
 pub const MAX_COUNT: u32 = 1000;
+/// Longest span of a rule with a `COUNT`, in its periods (days, weeks, months or years
+/// times its `INTERVAL`): a counted rule must have all its occurrences within it.
+pub const MAX_COUNTED_SPAN_PERIODS: u32 = 4000;
 
 /// A parsed `recurrence` value, not yet anchored to a start.
 #[derive(Debug, Clone)]
-pub struct Rule(RRule<Unvalidated>);
+pub struct Rule(RRule<Unvalidated>, String);
 
 impl Rule {
     /// Parses an RRULE value such as `FREQ=DAILY;COUNT=5` (an `RRULE:` prefix is accepted).
@@ -82,7 +85,7 @@ impl Rule {
         if rule.get_count().is_some_and(|count| count > MAX_COUNT) {
             return Err(format!("COUNT must be at most {MAX_COUNT}"));
         }
-        Ok(Rule(rule))
+        Ok(Rule(rule, value.to_owned()))
     }
 }
 
@@ -102,7 +105,7 @@ pub fn calendar_rule(
         .unwrap_or("FREQ=WEEKLY");
     let rule = match recurrence {
         Some(text) => Rule::parse(text).ok()?,
-        None => Rule(RRule::new(Frequency::Weekly)),
+        None => Rule(RRule::new(Frequency::Weekly), "FREQ=WEEKLY".to_owned()),
     };
     Some(match imposed_until(&rule.0, until) {
         Some(until) => {
@@ -136,6 +139,8 @@ pub struct Schedule {
 #[derive(Debug, Clone)]
 struct Repetitions {
     rule: RRule<Unvalidated>,
+    /// The rule as written (`FREQ=WEEKLY` for the weekly default).
+    text: String,
     /// The start without its fraction of a second: rules work in whole seconds.
     anchor: DateTime<Utc>,
 }
@@ -160,15 +165,15 @@ impl Schedule {
                 repetitions: None,
             });
         };
-        let mut rule = match rule {
-            Some(Rule(rule)) => rule.clone(),
-            None => RRule::new(Frequency::Weekly),
+        let (mut rule, text) = match rule {
+            Some(Rule(rule, text)) => (rule.clone(), text.clone()),
+            None => (RRule::new(Frequency::Weekly), "FREQ=WEEKLY".to_owned()),
         };
         if let Some(until) = imposed_until(&rule, until) {
             rule = rule.until(until);
         }
         let anchor = start.trunc_subsecs(0);
-        let repetitions = Repetitions { rule, anchor };
+        let repetitions = Repetitions { rule, text, anchor };
         // Refuses a rule the library cannot build from this start.
         repetitions.occurrences_from(anchor)?;
         Ok(Schedule {
@@ -179,9 +184,11 @@ impl Schedule {
     }
 
     /// The checks of a rule being written: its first occurrence lies within
-    /// [`MAX_FIRST_OCCURRENCE_DAYS`] of the start. (Repetition cut short by an event that
-    /// ends earlier is no fault of the rule.)
-    pub fn check_first_occurrence(&self) -> Result<(), String> {
+    /// [`MAX_FIRST_OCCURRENCE_DAYS`] of the start, and a rule with a `COUNT` has all its
+    /// occurrences within [`MAX_COUNTED_SPAN_PERIODS`] of its periods. (Repetition cut
+    /// short by an event that ends earlier is no fault of the rule.) Each check walks a
+    /// bounded stretch of the rule.
+    pub fn check_bounds(&self) -> Result<(), String> {
         let Some(repetitions) = &self.repetitions else {
             return Ok(());
         };
@@ -190,15 +197,6 @@ impl Schedule {
             .rule
             .get_until()
             .is_some_and(|until| until.with_timezone(&Utc) < horizon);
-        // Walked with an end at the horizon, so that a rule that never occurs costs a
-        // bounded walk.
-        let bounded = Repetitions {
-            rule: repetitions
-                .rule
-                .clone()
-                .until(horizon.with_timezone(&Tz::UTC)),
-            anchor: repetitions.anchor,
-        };
         let first = match repetitions.rule.get_count() {
             // UNTIL and COUNT exclude each other: a counted rule is walked as it is, up to
             // its first occurrence after the horizon at most.
@@ -207,14 +205,62 @@ impl Schedule {
                 .into_iter()
                 .take_while(|start| start.with_timezone(&Utc) <= horizon)
                 .next(),
-            None => bounded.occurrences_from(bounded.anchor)?.into_iter().next(),
+            // Walked with an end at the horizon, so that a rule that never occurs costs a
+            // bounded walk.
+            None => repetitions
+                .rule
+                .clone()
+                .until(horizon.with_timezone(&Tz::UTC))
+                .build(repetitions.anchor.with_timezone(&Tz::UTC))
+                .map_err(|error| format!("not a valid RRULE: {error}"))?
+                .into_iter()
+                .next(),
         };
         if first.is_none() && !cut_short {
             return Err(format!(
                 "the first occurrence must be within {MAX_FIRST_OCCURRENCE_DAYS} days of startDate"
             ));
         }
+        if let Some(count) = repetitions.rule.get_count() {
+            let span_end = repetitions.span_end(MAX_COUNTED_SPAN_PERIODS);
+            let within = repetitions
+                .occurrences_from(repetitions.anchor)?
+                .into_iter()
+                .take_while(|start| start.with_timezone(&Utc) <= span_end)
+                .count();
+            if within < count as usize {
+                return Err(format!(
+                    "a recurrence with COUNT must have all its occurrences within \
+                     {MAX_COUNTED_SPAN_PERIODS} repetitions of its FREQ; use UNTIL for sparser rules"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The same schedule, told when its last occurrence ends (stored when it was written):
+    /// a rule with a `COUNT` then walks as the same rule ending at its last occurrence,
+    /// from a start near now, instead of counting from its first occurrence.
+    pub fn knowing_last_end(mut self, last_end: Option<DateTime<Utc>>) -> Schedule {
+        let offset = self.start - self.start.trunc_subsecs(0);
+        let (Some(last_end), Some(repetitions)) = (last_end, self.repetitions.as_mut()) else {
+            return self;
+        };
+        if repetitions.rule.get_count().is_none() {
+            return self;
+        }
+        let last_start = (last_end - self.duration - offset).trunc_subsecs(0);
+        let mut parts: Vec<String> = repetitions
+            .text
+            .split(';')
+            .filter(|part| !part.to_ascii_uppercase().starts_with("COUNT="))
+            .map(str::to_owned)
+            .collect();
+        parts.push(format!("UNTIL={}", last_start.format("%Y%m%dT%H%M%SZ")));
+        if let Ok(rule) = parts.join(";").parse::<RRule<Unvalidated>>() {
+            repetitions.rule = rule;
+        }
+        self
     }
 
     /// The start of the occurrence that is under way at `now`, or else the next one;
@@ -327,6 +373,32 @@ impl Repetitions {
                     .checked_add_months(Months::new(periods as u32 * months))
                     .unwrap_or(self.anchor)
             }
+        }
+    }
+
+    /// The end of `periods` of the rule's periods after the anchor.
+    fn span_end(&self, periods: u32) -> DateTime<Utc> {
+        let interval = u32::from(self.rule.get_interval().max(1));
+        let periods = periods.saturating_mul(interval);
+        let far = DateTime::<Utc>::MAX_UTC;
+        match self.rule.get_freq() {
+            Frequency::Daily => self
+                .anchor
+                .checked_add_signed(Duration::days(i64::from(periods)))
+                .unwrap_or(far),
+            Frequency::Weekly => self
+                .anchor
+                .checked_add_signed(Duration::weeks(i64::from(periods)))
+                .unwrap_or(far),
+            Frequency::Monthly => self
+                .anchor
+                .checked_add_months(Months::new(periods))
+                .unwrap_or(far),
+            Frequency::Yearly => self
+                .anchor
+                .checked_add_months(Months::new(periods.saturating_mul(12)))
+                .unwrap_or(far),
+            _ => self.anchor,
         }
     }
 
@@ -520,7 +592,10 @@ mod bounded_tests {
         duration: Duration,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let rule = rule.map_or_else(|| RRule::new(Frequency::Weekly), |Rule(rule)| rule.clone());
+        let rule = rule.map_or_else(
+            || RRule::new(Frequency::Weekly),
+            |Rule(rule, _)| rule.clone(),
+        );
         rule.build(start.with_timezone(&Tz::UTC))
             .unwrap()
             .into_iter()
@@ -546,6 +621,10 @@ mod bounded_tests {
             Some("FREQ=YEARLY;INTERVAL=2;BYMONTH=6"),
             Some("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29"),
             Some("FREQ=WEEKLY;UNTIL=20251231T000000Z"),
+            Some("FREQ=DAILY;COUNT=900"),
+            Some("FREQ=WEEKLY;BYDAY=TU,TH;COUNT=1000"),
+            Some("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=400"),
+            Some("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=9"),
         ];
         let starts = [
             at(1996, 1, 31, 9),
@@ -563,6 +642,9 @@ mod bounded_tests {
             let rule = text.map(|text| Rule::parse(text).unwrap());
             for start in starts {
                 let schedule = Schedule::new(start, 7200, Some(rule.as_ref()), None).unwrap();
+                // As read back: knowing where the rule ends, as stored when written.
+                let last_end = schedule.last_end();
+                let schedule = schedule.knowing_last_end(last_end);
                 for now in nows {
                     assert_eq!(
                         schedule.current_or_next(now),
@@ -576,7 +658,7 @@ mod bounded_tests {
 
     fn first_occurrence_check(text: &str, start: DateTime<Utc>) -> Result<(), String> {
         let rule = Rule::parse(text)?;
-        Schedule::new(start, 3600, Some(Some(&rule)), None)?.check_first_occurrence()
+        Schedule::new(start, 3600, Some(Some(&rule)), None)?.check_bounds()
     }
 
     #[test]
@@ -602,6 +684,16 @@ mod bounded_tests {
         assert!(
             first_occurrence_check("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", at(2030, 1, 1, 9)).is_ok()
         );
+    }
+
+    #[test]
+    fn a_counted_rule_must_end_within_4000_of_its_periods() {
+        let start = at(2031, 3, 1, 9);
+        let error = first_occurrence_check("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=1000", start)
+            .unwrap_err();
+        assert!(error.contains("within 4000 repetitions"), "{error}");
+        assert!(first_occurrence_check("FREQ=DAILY;BYDAY=MO,WE,FR;COUNT=1000", start).is_ok());
+        assert!(first_occurrence_check("FREQ=WEEKLY;INTERVAL=3;COUNT=1000", start).is_ok());
     }
 
     #[test]

@@ -162,7 +162,14 @@ impl Session {
     }
 
     /// When the session takes place; recurring sessions repeat until their event's end.
+    /// Uses the stored end of the last occurrence to keep counted rules cheap to walk.
     pub fn schedule(&self, event: Option<&Event>) -> Result<Schedule, String> {
+        let last_end = self.active_until.map(Timestamp::to_chrono);
+        Ok(self.fresh_schedule(event)?.knowing_last_end(last_end))
+    }
+
+    /// When the session takes place, worked out from its fields alone (when they change).
+    pub fn fresh_schedule(&self, event: Option<&Event>) -> Result<Schedule, String> {
         let rule = match self.recurrence.as_deref() {
             Some(text) => Some(Rule::parse(text)?),
             None => None,
@@ -324,8 +331,8 @@ impl SessionFields {
             ));
         }
         let schedule = session
-            .schedule(event)
-            .and_then(|schedule| schedule.check_first_occurrence().map(|()| schedule))
+            .fresh_schedule(event)
+            .and_then(|schedule| schedule.check_bounds().map(|()| schedule))
             .map_err(|message| ApiError::invalid(path.field("recurrence"), message))?;
         session.active_until = schedule
             .last_end()
