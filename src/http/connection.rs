@@ -7,13 +7,17 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use poem::web::websocket::{CloseCode, Message, WebSocketStream};
+use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::Admitted;
 use super::server::ServerState;
+use super::upgrade::Socket;
 use crate::api::context::RequestContext;
 use crate::api::dispatch::{answer, refuse};
 use crate::api::envelope;
@@ -25,13 +29,15 @@ use crate::push::{Outgoing, SessionChange};
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for the peer's part of the closing handshake.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
+/// Longest time spent reading and discarding the rest of a frame refused as too large.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Endpoint name of the frame sent when the caller's token expires while connected.
 pub const TOKEN_EXPIRED_ENDPOINT: &str = "social:tokenExpired";
 
 /// Serves one upgraded connection until it closes.
 pub async fn serve(
-    socket: WebSocketStream,
+    socket: Socket,
     state: Arc<ServerState>,
     caller: Caller,
     admitted: Admitted,
@@ -62,6 +68,8 @@ pub async fn serve(
     let expiry = tokio::time::sleep(until_expiry(expires_at, state.settings.tokens.leeway()));
     tokio::pin!(expiry);
 
+    // Set when a frame was refused before it was read to its end.
+    let mut unread_frame = false;
     let close = loop {
         tokio::select! {
             biased;
@@ -75,6 +83,7 @@ pub async fn serve(
             message = stream.next() => match message {
                 None | Some(Ok(Message::Close(_))) => break None,
                 Some(Ok(Message::Text(text))) => {
+                    let text = text.to_string();
                     if text.len() > limits.max_frame_bytes {
                         let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
                         let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
@@ -115,11 +124,13 @@ pub async fn serve(
                     let frame = envelope::encode_failure("", None, error);
                     let _ = outgoing.send(Outgoing::Text(frame)).await;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Err(error)) if is_oversized(&error) => {
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                // Larger than the library reads whole: its rest is discarded after the close.
+                Some(Err(WsError::Capacity(_))) => {
                     let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
                     let frame = envelope::encode_failure("", None, &error);
                     let _ = outgoing.send(Outgoing::Text(frame)).await;
+                    unread_frame = true;
                     break Some((CloseCode::Size, "frame too large"));
                 }
                 Some(Err(error)) => {
@@ -142,11 +153,29 @@ pub async fn serve(
             .await;
     }
     drop(outgoing);
-    let _ = writer.await;
+    let sink = writer.await.ok();
+    if unread_frame {
+        // The library stopped reading mid-frame: read the rest raw and discard it, so
+        // that the 413 and the close frame reach the client instead of a reset.
+        if let Some(mut socket) = sink.and_then(|sink| sink.reunite(stream).ok()) {
+            drain(socket.get_mut()).await;
+        }
+        return;
+    }
     // The closing handshake: read until the peer answers the close (or sends its own and
     // gets the answer), so that the socket is not reset with the close frame still in flight.
     let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
         while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+}
+
+/// Reads and discards what the peer still sends (the rest of a refused frame, its answer
+/// to the close) until it closes, for at most [`DRAIN_TIME`].
+async fn drain(connection: &mut poem::Upgraded) {
+    let mut discarded = vec![0; 64 * 1024];
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Ok(1..) = connection.read(&mut discarded).await {}
     })
     .await;
 }
@@ -175,21 +204,22 @@ async fn attach_invitations(context: &RequestContext) {
 /// can within a second and then discards whatever is still queued, so that nobody waits
 /// on this connection.
 async fn write_frames(
-    mut sink: SplitSink<WebSocketStream, Message>,
+    mut sink: SplitSink<Socket, Message>,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
-) {
+) -> SplitSink<Socket, Message> {
     loop {
         let message = tokio::select! {
             biased;
             () = kicked.cancelled() => break,
             message = queue.recv() => match message {
-                Some(Outgoing::Text(text)) => Message::Text(text),
-                Some(Outgoing::Push(push)) => Message::Text(envelope::encode_push(&push)),
-                Some(Outgoing::Close { code, reason }) => {
-                    Message::Close(Some((CloseCode::from(code), reason.to_owned())))
-                }
-                None => return,
+                Some(Outgoing::Text(text)) => Message::text(text),
+                Some(Outgoing::Push(push)) => Message::text(envelope::encode_push(&push)),
+                Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                })),
+                None => return sink,
             },
         };
         let closing = matches!(message, Message::Close(_));
@@ -200,7 +230,7 @@ async fn write_frames(
         };
         match sent {
             Ok(Ok(())) if !closing => {}
-            Ok(_) => return,
+            Ok(_) => return sink,
             // A peer that takes no data for this long is gone or stuck: drop it.
             Err(_) => {
                 tracing::warn!("a frame could not be written for {WRITE_TIMEOUT:?}: disconnecting");
@@ -209,23 +239,19 @@ async fn write_frames(
             }
         }
     }
-    let close = Message::Close(Some((CloseCode::Again, "too slow to receive".to_owned())));
+    let close = Message::Close(Some(CloseFrame {
+        code: CloseCode::Again,
+        reason: "too slow to receive".into(),
+    }));
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
     while queue.recv().await.is_some() {}
+    sink
 }
 
 /// The frame that tells a client its token expired.
 fn token_expired_frame() -> String {
     let error = ApiError::Unauthorized("token expired".to_owned());
     envelope::encode_failure(TOKEN_EXPIRED_ENDPOINT, None, &error)
-}
-
-/// True for the read error of a message above the configured size limit. poem hands
-/// the WebSocket library's capacity errors on as text only (`io::Error::other` of their
-/// message), so their text is all there is to recognise them by.
-fn is_oversized(error: &std::io::Error) -> bool {
-    let text = error.to_string();
-    text.contains("Message too long") || text.contains("Frame too long")
 }
 
 /// Time left until a token expiring at `expires_at` (Unix seconds) is refused.

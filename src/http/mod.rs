@@ -11,6 +11,7 @@ pub mod internal;
 pub mod invitation_file;
 pub mod rate;
 pub mod server;
+pub mod upgrade;
 
 use crate::error::ApiError;
 

@@ -9,14 +9,15 @@ use anyhow::Context;
 use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::Data;
-use poem::web::websocket::{WebSocket, WebSocketConfig};
 use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
 use secrecy::{ExposeSecret, SecretString};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, RETRY_AFTER_SECONDS};
 use super::auth::{Authenticated, TokenVerifier};
+use super::upgrade::UpgradeRequest;
 use super::{connection, internal, invitation_file};
 use crate::api::context::AppState;
 use crate::api::endpoint::Registry;
@@ -198,8 +199,8 @@ impl Application {
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
 #[handler]
 async fn websocket(
-    // Before authentication, as before: a request that is no upgrade at all is a 400.
-    socket: WebSocket,
+    // Before authentication: a request that is no upgrade at all is a 400.
+    upgrade: UpgradeRequest,
     Authenticated(claims): Authenticated,
     state: Data<&Arc<ServerState>>,
 ) -> Response {
@@ -218,7 +219,8 @@ async fn websocket(
         return ApiError::from(error).into_response();
     }
     // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
-    // the WebSocket library drops the connection on anything larger, before buffering it.
+    // on anything larger the WebSocket library stops before buffering it, and the
+    // connection discards the rest after its 413 and close.
     let hard_limit = state
         .settings
         .connection
@@ -232,14 +234,11 @@ async fn websocket(
     let state = Arc::clone(&state);
     let connections = state.connections.clone();
     tracing::debug!(user = ?claims.sub, "connection opened");
-    socket
-        .config(config)
-        .on_upgrade(move |socket| {
-            connections.track_future(connection::serve(
-                socket, state, caller, admitted, claims.exp,
-            ))
-        })
-        .into_response()
+    upgrade.accept(config, move |socket| {
+        connections.track_future(connection::serve(
+            socket, state, caller, admitted, claims.exp,
+        ))
+    })
 }
 
 /// `GET /healthz`: the process is alive.

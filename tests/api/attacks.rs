@@ -412,3 +412,28 @@ async fn an_inviter_looks_up_at_most_500_contacts_a_day() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_frame_of_several_mebibytes_gets_413_and_close_1009_at_the_default_limit() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("u")).await;
+    let padding = "x".repeat(3 * 1024 * 1024);
+    client
+        .send_text(json!({"endpoint": "social:getEvents", "data": {"source": padding}}).to_string())
+        .await;
+    assert_eq!(client.next_frame().await["error"]["code"], 413);
+    assert_eq!(client.close_code().await, Some(1009));
+    assert_others_served(&app).await;
+}
+
+#[tokio::test]
+async fn a_plain_request_to_the_websocket_route_is_a_400_not_an_upgrade() {
+    let app = spawn_app().await;
+    let answer = reqwest::Client::new()
+        .get(app.http_url("/api/v0/ws"))
+        .bearer_auth(app.token(&unique("u")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+}
