@@ -61,10 +61,19 @@ impl Endpoint for CreateSession {
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
         store.insert_session(&session).await?;
-        if event.is_some() && store.find_event(&session.event_id).await?.is_none() {
-            // The event was deleted while the session was being created.
-            store.delete_session(&session.id).await?;
-            return Err(ApiError::not_found("event"));
+        if let Some(event) = &event {
+            match store.find_event(&event.id).await? {
+                // The event was deleted while the session was being created.
+                None => {
+                    store.delete_session(&session.id).await?;
+                    return Err(ApiError::not_found("event"));
+                }
+                // Published while the session was being created: the session must know.
+                Some(now) if now.is_published() && !event.is_published() => {
+                    store.mark_event_published(&event.id).await?;
+                }
+                Some(_) => {}
+            }
         }
         context
             .publish(SessionChange::updated_for(&session, session.invitees()))

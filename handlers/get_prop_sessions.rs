@@ -1,6 +1,8 @@
 //! `social:getPropSessions`: the two visible, valid sessions at a room prop that are under
 //! way or next to start — a recurring session by its current or next occurrence — ongoing
-//! ones first, then upcoming ones, each by start time, then id.
+//! ones first, then upcoming ones, each by start time, then id. Visibility is part of the
+//! database query, so sessions the caller cannot see cost nothing here and never take the
+//! place of visible ones.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,7 @@ impl Endpoint for GetPropSessions {
         let store = context.store();
         let user_id = context.me();
         let now = Timestamp::now();
+        let audience = Audience::of(user_id, &store.memberships_of(user_id).await?);
         // Visible sessions with their events; their occurrences are computed below.
         let mut visible: Vec<(Session, Option<Event>)> = Vec::new();
 
@@ -59,7 +62,14 @@ impl Endpoint for GetPropSessions {
         let mut skip = 0;
         loop {
             let page = store
-                .single_sessions_at_prop(&request.room_id, &request.prop_id, now, skip, PAGE)
+                .single_sessions_at_prop(
+                    &request.room_id,
+                    &request.prop_id,
+                    &audience,
+                    now,
+                    skip,
+                    PAGE,
+                )
                 .await?;
             let exhausted = (page.len() as i64) < PAGE;
             skip += page.len() as u64;
@@ -77,7 +87,13 @@ impl Endpoint for GetPropSessions {
         }
 
         let recurring = store
-            .recurring_sessions_at_prop(&request.room_id, &request.prop_id, MAX_RECURRING)
+            .recurring_sessions_at_prop(
+                &request.room_id,
+                &request.prop_id,
+                &audience,
+                now,
+                MAX_RECURRING,
+            )
             .await?;
         let viewer = store.viewer(user_id, &recurring).await?;
         for session in recurring {

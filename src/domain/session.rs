@@ -94,6 +94,84 @@ pub struct Session {
     /// When the last occurrence ends (`None`: it repeats without end); counts the session
     /// against its owner's quota until then.
     pub active_until: Option<Timestamp>,
+    /// What the session keeps of its event, so that the database can apply visibility
+    /// (see [`Audience`]); `None` for a standalone session.
+    pub event_scope: Option<EventScope>,
+}
+
+/// What a session keeps of its event: where it lives, who made it and whether it is
+/// published. The event decides; this copy lets a query leave out sessions a user cannot
+/// see, and errs on the side of listing (a listed session is checked against its event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventScope {
+    pub network_id: String,
+    /// `None` for a network event.
+    pub community_id: Option<String>,
+    pub owner_id: String,
+    pub published: bool,
+}
+
+impl EventScope {
+    pub fn of(event: &Event) -> EventScope {
+        let community_id = match &event.source {
+            crate::domain::source::Source::Network { .. } => None,
+            crate::domain::source::Source::Community { community_id, .. } => {
+                Some(community_id.clone())
+            }
+        };
+        EventScope {
+            network_id: event.source.network_id().to_owned(),
+            community_id,
+            owner_id: event.owner_id.clone(),
+            published: event.is_published(),
+        }
+    }
+}
+
+/// Where a user's sight reaches, from all of their memberships: the networks and
+/// communities whose events (drafts and Private sessions included, as an admin) or
+/// published events (as a member) they see. The store turns it into a query filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Audience {
+    pub user_id: String,
+    /// Networks the user administers (and so every community in them).
+    pub admin_networks: Vec<String>,
+    /// Networks the user belongs to at network level (admins included).
+    pub member_networks: Vec<String>,
+    /// `(networkId, communityId)` the user administers.
+    pub admin_communities: Vec<(String, String)>,
+    /// `(networkId, communityId)` the user belongs to.
+    pub member_communities: Vec<(String, String)>,
+}
+
+impl Audience {
+    pub fn of(user_id: &str, memberships: &[Membership]) -> Audience {
+        use crate::domain::kinds::MembershipRole;
+        let mut audience = Audience {
+            user_id: user_id.to_owned(),
+            ..Audience::default()
+        };
+        for membership in memberships {
+            let admin = membership.role == MembershipRole::Admin;
+            match &membership.community_id {
+                None => {
+                    audience.member_networks.push(membership.network_id.clone());
+                    if admin {
+                        audience.admin_networks.push(membership.network_id.clone());
+                    }
+                }
+                Some(community_id) => {
+                    let community = (membership.network_id.clone(), community_id.clone());
+                    if admin {
+                        audience.admin_communities.push(community.clone());
+                    }
+                    audience.member_communities.push(community);
+                }
+            }
+        }
+        audience
+    }
 }
 
 impl Session {
@@ -125,6 +203,7 @@ impl Session {
             sequence: 0,
             revision: 0,
             active_until: Some(now),
+            event_scope: event.map(EventScope::of),
         }
     }
 
@@ -733,6 +812,38 @@ mod tests {
         );
         assert!(
             !viewer(Standing::Member, vec![event(true)]).event_is_unpublished_for_user(&public)
+        );
+    }
+
+    #[test]
+    fn an_audience_gathers_where_each_membership_reaches() {
+        let membership = |network: &str, community: Option<&str>, role| Membership {
+            user_id: ME.into(),
+            network_id: network.into(),
+            community_id: community.map(str::to_owned),
+            role,
+        };
+        let audience = Audience::of(
+            ME,
+            &[
+                membership("n1", None, MembershipRole::Admin),
+                membership("n2", None, MembershipRole::Member),
+                membership("n2", Some("c1"), MembershipRole::Admin),
+                membership("n3", Some("c2"), MembershipRole::Member),
+            ],
+        );
+        assert_eq!(audience.admin_networks, ["n1"]);
+        assert_eq!(audience.member_networks, ["n1", "n2"]);
+        assert_eq!(
+            audience.admin_communities,
+            [("n2".to_owned(), "c1".to_owned())]
+        );
+        assert_eq!(
+            audience.member_communities,
+            [
+                ("n2".to_owned(), "c1".to_owned()),
+                ("n3".to_owned(), "c2".to_owned())
+            ]
         );
     }
 

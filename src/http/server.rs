@@ -117,6 +117,10 @@ impl Application {
             .ensure_indexes()
             .await
             .context("the database is not usable")?;
+        store
+            .backfill_event_scopes()
+            .await
+            .context("cannot complete the sessions written by an earlier version")?;
         let listener = tokio::net::TcpListener::bind(&settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;

@@ -51,6 +51,15 @@ impl Store {
         decode_lenient(COLLECTION, cursor).await
     }
 
+    /// Every membership of `user_id`, in every network.
+    pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+        let cursor = self
+            .raw_memberships()
+            .find(doc! { "userId": user_id })
+            .await?;
+        decode_lenient(COLLECTION, cursor).await
+    }
+
     /// Inserts or changes the role of one membership.
     pub async fn upsert_membership(&self, membership: &Membership) -> StoreResult<()> {
         let community = match &membership.community_id {

@@ -16,7 +16,8 @@ use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::{
-    Color, Invitation, JoinCondition, PendingContact, Session, SessionUpdate, Viewer,
+    Audience, Color, EventScope, Invitation, JoinCondition, PendingContact, Session, SessionUpdate,
+    Viewer,
 };
 use crate::domain::time::Timestamp;
 
@@ -65,6 +66,10 @@ struct SessionDocument {
     /// in sessions written before it existed.
     #[serde(default, deserialize_with = "present_or_null")]
     active_until: Option<Option<bson::DateTime>>,
+    /// What the session keeps of its event (`domain::session::EventScope`), for
+    /// visibility in queries; absent for standalone sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_scope: Option<EventScope>,
 }
 
 /// Tells a field stored as `null` (`Some(None)`) from a missing one (`None`).
@@ -101,6 +106,7 @@ impl From<&Session> for SessionDocument {
             sequence: session.sequence,
             revision: session.revision,
             active_until: Some(session.active_until.map(bson::DateTime::from)),
+            event_scope: session.event_scope.clone(),
         }
     }
 }
@@ -138,8 +144,52 @@ impl From<SessionDocument> for Session {
                 None if document.is_recurring => None,
                 None => Some(document.end_date.into()),
             },
+            event_scope: document.event_scope,
         }
     }
+}
+
+/// The filter of the sessions `audience` may see (`domain::session::Viewer::may_see`),
+/// or more: what it lets through is checked against the events, what it leaves out costs
+/// nothing. Owners, invitees and participants see theirs; standalone sessions are seen
+/// unless Private; admins of an event's source see all its sessions; everyone else sees
+/// the Public and OpenSlot sessions of events they manage or may see published.
+fn visible_to(audience: &Audience) -> Document {
+    let user = &audience.user_id;
+    let private = SessionKind::Private.code();
+    let community_pairs = |pairs: &[(String, String)]| -> Vec<Document> {
+        pairs
+            .iter()
+            .map(|(network, community)| {
+                doc! { "eventScope.networkId": network, "eventScope.communityId": community }
+            })
+            .collect()
+    };
+    let mut shown = vec![
+        doc! { "ownerId": user },
+        doc! { "invited.userId": user },
+        doc! { "joined": user },
+        doc! { "eventId": "", "sessionType": { "$ne": private } },
+        doc! { "eventScope.networkId": { "$in": &audience.admin_networks } },
+        doc! { "sessionType": { "$ne": private }, "eventScope.ownerId": user },
+        doc! {
+            "sessionType": { "$ne": private },
+            "eventScope.published": true,
+            "eventScope.communityId": null,
+            "eventScope.networkId": { "$in": &audience.member_networks },
+        },
+    ];
+    if !audience.admin_communities.is_empty() {
+        shown.push(doc! { "$or": community_pairs(&audience.admin_communities) });
+    }
+    if !audience.member_communities.is_empty() {
+        shown.push(doc! {
+            "sessionType": { "$ne": private },
+            "eventScope.published": true,
+            "$or": community_pairs(&audience.member_communities),
+        });
+    }
+    doc! { "$or": shown }
 }
 
 /// The `$set` of an update: the fields `update` changes, as stored.
@@ -262,6 +312,44 @@ impl Store {
         Ok(count)
     }
 
+    /// Marks the sessions of `event_id` as belonging to a published event (see
+    /// `EventScope`); done before the event itself is published, so that a failure in
+    /// between leaves them listed, never hidden.
+    pub async fn mark_event_published(&self, event_id: &str) -> StoreResult<()> {
+        self.sessions()
+            .update_many(
+                doc! { "eventId": event_id, "eventScope.published": false },
+                doc! { "$set": { "eventScope.published": true } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Gives sessions written before `eventScope` existed the scope of their event.
+    /// Idempotent; run at start-up.
+    pub async fn backfill_event_scopes(&self) -> StoreResult<()> {
+        let event_ids = self
+            .sessions()
+            .distinct(
+                "eventId",
+                doc! { "eventId": { "$ne": "" }, "eventScope": { "$exists": false } },
+            )
+            .await?;
+        for event_id in event_ids.iter().filter_map(|id| id.as_str()) {
+            let Some(event) = self.find_event(event_id).await? else {
+                continue;
+            };
+            let scope = bson::to_bson(&EventScope::of(&event)).map_err(StoreError::unwritable)?;
+            self.sessions()
+                .update_many(
+                    doc! { "eventId": event_id, "eventScope": { "$exists": false } },
+                    doc! { "$set": { "eventScope": scope } },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// What `user_id` may see and do with `sessions`: loads their events and the user's
     /// memberships in those events' networks, in two queries.
     pub async fn viewer(&self, user_id: &str, sessions: &[Session]) -> StoreResult<Viewer> {
@@ -313,6 +401,7 @@ impl Store {
         &self,
         room_id: &str,
         prop_id: &str,
+        audience: &Audience,
         now: Timestamp,
         skip: u64,
         limit: i64,
@@ -322,6 +411,7 @@ impl Store {
             .find(doc! {
                 "roomId": room_id, "propId": prop_id, "isRecurring": false,
                 "endDate": { "$gt": bson::DateTime::from(now) }, "isValid": true,
+                "$and": [visible_to(audience)],
             })
             .sort(doc! { "startDate": 1, "_id": 1 })
             .skip(skip)
@@ -330,18 +420,26 @@ impl Store {
         Self::collect_sessions(cursor).await
     }
 
-    /// Valid recurring sessions at a prop, at most `limit` (the earliest started).
+    /// Valid recurring sessions at a prop that `audience` may see and that have not ended,
+    /// at most `limit` (the earliest started).
     pub async fn recurring_sessions_at_prop(
         &self,
         room_id: &str,
         prop_id: &str,
+        audience: &Audience,
+        now: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
+        let now = bson::DateTime::from(now);
         let cursor = self
             .sessions()
-            .find(
-                doc! { "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true },
-            )
+            .find(doc! {
+                "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
+                "$and": [
+                    visible_to(audience),
+                    { "$or": [{ "activeUntil": null }, { "activeUntil": { "$gt": now } }] },
+                ],
+            })
             .sort(doc! { "startDate": 1, "_id": 1 })
             .limit(limit)
             .await?;

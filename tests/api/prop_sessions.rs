@@ -210,3 +210,196 @@ async fn a_recurrence_that_never_occurs_or_counts_too_many_is_refused() {
         assert_eq!(error, message);
     }
 }
+
+/// Creates an event in `source` as `client`, published or not; answers its id.
+async fn event_in(client: &mut Client, source: &str, published: bool) -> Value {
+    let data = client
+        .ok(
+            "social:createEvent",
+            json!({"source": source, "event": {
+                "title": "E", "startDate": 0, "endDate": 4_102_444_800_000_i64, "roomId": "hall",
+            }}),
+        )
+        .await;
+    let id = data["event"]["id"].clone();
+    if published {
+        client
+            .ok("social:publishEvent", json!({"eventId": id}))
+            .await;
+    }
+    id
+}
+
+#[tokio::test]
+async fn each_viewer_sees_at_a_prop_exactly_the_sessions_the_visibility_rules_allow() {
+    use social_events::domain::kinds::MembershipRole as Role;
+    let app = spawn_app().await;
+    let network = unique("net");
+    let community = "c1";
+    let [net_admin, net_member, com_admin, com_member, stranger] = [
+        "net-admin",
+        "net-member",
+        "com-admin",
+        "com-member",
+        "stranger",
+    ]
+    .map(unique);
+    app.add_membership(&net_admin, &network, None, Role::Admin)
+        .await;
+    app.add_membership(&net_member, &network, None, Role::Member)
+        .await;
+    app.add_membership(&com_admin, &network, Some(community), Role::Admin)
+        .await;
+    app.add_membership(&com_member, &network, Some(community), Role::Member)
+        .await;
+    let mut admin = app.connect(&net_admin).await;
+    let mut community_admin = app.connect(&com_admin).await;
+    let network_source = format!("network:{network}");
+    let community_source = format!("community:{network}:{community}");
+    let published_net = event_in(&mut admin, &network_source, true).await;
+    let draft_net = event_in(&mut admin, &network_source, false).await;
+    let published_com = event_in(&mut community_admin, &community_source, true).await;
+
+    // (prop, event, session type, creator); each session on a prop of its own.
+    let cases = [
+        ("net-public", &published_net, 0, "admin"),
+        ("net-private", &published_net, 1, "admin"),
+        ("net-draft-public", &draft_net, 0, "admin"),
+        ("com-public", &published_com, 0, "community-admin"),
+        ("com-private", &published_com, 1, "community-admin"),
+        ("standalone-public", &Value::Null, 0, "admin"),
+        ("standalone-private", &Value::Null, 1, "admin"),
+    ];
+    let room = unique("room");
+    for (prop, event, kind, creator) in &cases {
+        let mut fields = json!({
+            "roomId": room, "propId": prop, "title": prop, "duration": 3600, "sessionType": kind,
+            "startDate": chrono::Utc::now().timestamp_millis() + 60_000,
+        });
+        if !event.is_null() {
+            fields["eventId"] = (*event).clone();
+        }
+        let client = if *creator == "admin" {
+            &mut admin
+        } else {
+            &mut community_admin
+        };
+        create_session(client, fields, json!([])).await;
+    }
+    // Who sees what, by the rules of events and sessions.
+    let expected: [(&str, &[&str]); 5] = [
+        (
+            &net_admin,
+            &[
+                "net-public",
+                "net-private",
+                "net-draft-public",
+                "com-public",
+                "com-private",
+                "standalone-public",
+                "standalone-private",
+            ],
+        ),
+        (&net_member, &["net-public", "standalone-public"]),
+        (
+            &com_admin,
+            &["com-public", "com-private", "standalone-public"],
+        ),
+        (&com_member, &["com-public", "standalone-public"]),
+        (&stranger, &["standalone-public"]),
+    ];
+    for (viewer, sees) in expected {
+        let mut client = app.connect(viewer).await;
+        for (prop, ..) in &cases {
+            let data = client
+                .ok(
+                    "social:getPropSessions",
+                    json!({"roomId": room, "propId": prop}),
+                )
+                .await;
+            let seen = !data["sessions"].as_array().unwrap().is_empty();
+            assert_eq!(seen, sees.contains(prop), "{viewer} at {prop}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hidden_sessions_at_a_prop_never_push_a_visible_one_out_of_the_answer() {
+    let app = spawn_app().await;
+    let room = unique("room");
+    let attacker = unique("attacker");
+    // More hidden recurring sessions than the prop query considers, all started earlier
+    // than the visible one: Private, and nobody else is invited.
+    let start = bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 86_400_000);
+    let hidden: Vec<bson::Document> = (0..250)
+        .map(|index| {
+            bson::doc! {
+                "_id": format!("{attacker}-{index}"), "created": start, "updated": start,
+                "eventId": "", "ownerId": &attacker, "roomId": &room, "propId": "stage",
+                "sessionType": 1, "title": "hidden", "description": "", "startDate": start,
+                "duration": 3600_i64, "endDate": start, "isRecurring": true,
+                "color": {"r": 1.0, "g": 1.0, "b": 1.0, "a": 1.0}, "isValid": true,
+                "activeUntil": null,
+            }
+        })
+        .collect();
+    app.store
+        .database()
+        .collection::<bson::Document>("sessions")
+        .insert_many(hidden)
+        .await
+        .unwrap();
+    let mut owner = app.connect(&unique("owner")).await;
+    create_session(
+        &mut owner,
+        json!({
+            "roomId": room, "propId": "stage", "title": "visible", "duration": 3600,
+            "startDate": chrono::Utc::now().timestamp_millis() + 60_000, "isRecurring": true,
+        }),
+        json!([]),
+    )
+    .await;
+    let mut viewer = app.connect(&unique("viewer")).await;
+    let data = viewer
+        .ok(
+            "social:getPropSessions",
+            json!({"roomId": room, "propId": "stage"}),
+        )
+        .await;
+    assert_eq!(titles(&data), ["visible"]);
+}
+
+#[tokio::test]
+async fn sessions_written_before_event_scopes_get_theirs_at_start_up() {
+    let app = spawn_app().await;
+    let network = unique("net");
+    let admin_id = unique("admin");
+    app.add_membership(
+        &admin_id,
+        &network,
+        None,
+        social_events::domain::kinds::MembershipRole::Admin,
+    )
+    .await;
+    let mut admin = app.connect(&admin_id).await;
+    let event = event_in(&mut admin, &format!("network:{network}"), true).await;
+    let mut fields = json!({
+        "roomId": "hall", "propId": "p", "title": "old", "duration": 60,
+        "startDate": chrono::Utc::now().timestamp_millis() + 60_000, "eventId": event,
+    });
+    let session = create_session(&mut admin, fields.take(), json!([])).await;
+    let sessions = app
+        .store
+        .database()
+        .collection::<bson::Document>("sessions");
+    let id = bson::doc! { "_id": session["id"].as_str().unwrap() };
+    sessions
+        .update_one(id.clone(), bson::doc! { "$unset": { "eventScope": "" } })
+        .await
+        .unwrap();
+    app.store.backfill_event_scopes().await.unwrap();
+    let stored = sessions.find_one(id).await.unwrap().unwrap();
+    let scope = stored.get_document("eventScope").unwrap();
+    assert_eq!(scope.get_str("networkId").unwrap(), network);
+    assert!(scope.get_bool("published").unwrap());
+}
