@@ -41,15 +41,19 @@ impl Endpoint for UpdateEvent {
             let visible = VisibleEvent::load(store, &context.caller, &request.event_id).await?;
             visible.ensure_may_manage()?;
             let mut event = visible.event;
+            let stored_end = event.end_date;
             request
                 .event
                 .apply_to(request.form_schema.as_ref(), &mut event)?;
             event.updated = Timestamp::now();
-            Ok::<_, ApiError>(if store.replace_event_at_revision(&event).await? {
-                Attempt::Done(EventEnvelope { event })
-            } else {
-                Attempt::Stale
-            })
+            if !store.replace_event_at_revision(&event).await? {
+                return Ok(Attempt::Stale);
+            }
+            if event.end_date != stored_end {
+                // Recurring sessions repeat until the event's end: theirs moved with it.
+                store.refresh_session_ends(&event).await?;
+            }
+            Ok::<_, ApiError>(Attempt::Done(EventEnvelope { event }))
         })
         .await?
         .ok_or_else(|| ApiError::busy("the event"))

@@ -325,6 +325,35 @@ impl Store {
         Ok(())
     }
 
+    /// Works out again when the recurring sessions of `event` end, after its `endDate`
+    /// changed (repetitions stop at the event's end).
+    pub async fn refresh_session_ends(
+        &self,
+        event: &crate::domain::event::Event,
+    ) -> StoreResult<()> {
+        let recurring = Self::collect_sessions(
+            self.sessions()
+                .find(doc! { "eventId": &event.id, "isRecurring": true })
+                .await?,
+        )
+        .await?;
+        for session in recurring {
+            let Ok(schedule) = session.fresh_schedule(Some(event)) else {
+                continue;
+            };
+            let until = schedule
+                .last_end()
+                .map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
+            self.sessions()
+                .update_one(
+                    doc! { "_id": &session.id },
+                    doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Gives sessions written before `eventScope` existed the scope of their event.
     /// Idempotent; run at start-up.
     pub async fn backfill_event_scopes(&self) -> StoreResult<()> {

@@ -403,3 +403,54 @@ async fn sessions_written_before_event_scopes_get_theirs_at_start_up() {
     assert_eq!(scope.get_str("networkId").unwrap(), network);
     assert!(scope.get_bool("published").unwrap());
 }
+
+#[tokio::test]
+async fn a_weekly_session_follows_its_event_when_the_event_is_extended() {
+    let app = spawn_app().await;
+    let network = unique("net");
+    let admin_id = unique("admin");
+    app.add_membership(
+        &admin_id,
+        &network,
+        None,
+        social_events::domain::kinds::MembershipRole::Admin,
+    )
+    .await;
+    let mut admin = app.connect(&admin_id).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let created = admin
+        .ok(
+            "social:createEvent",
+            json!({"source": format!("network:{network}"), "event": {
+                "title": "E", "startDate": now - 30 * DAY, "endDate": now - 2 * DAY, "roomId": "hall",
+            }}),
+        )
+        .await;
+    let event_id = created["event"]["id"].clone();
+    admin
+        .ok("social:publishEvent", json!({"eventId": event_id}))
+        .await;
+    let prop = unique("stage");
+    // Weekly from three weeks ago; its event ended two days ago, so it is over.
+    at_prop(
+        &mut admin,
+        &prop,
+        "weekly",
+        -21 * DAY + 60 * MINUTE,
+        json!({"isRecurring": true, "eventId": event_id}),
+    )
+    .await;
+    let request = json!({"roomId": "hall", "propId": prop});
+    assert!(titles(&admin.ok("social:getPropSessions", request.clone()).await).is_empty());
+    admin
+        .ok(
+            "social:updateEvent",
+            json!({"eventId": event_id, "event": {"endDate": now + 30 * DAY}}),
+        )
+        .await;
+    assert_eq!(
+        titles(&admin.ok("social:getPropSessions", request).await),
+        ["weekly"],
+        "the extended event carries the weekly session on"
+    );
+}
