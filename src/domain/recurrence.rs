@@ -431,7 +431,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    /// The instant `y-m-d h:00:00Z`.
+    pub(super) fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
     }
 
@@ -555,14 +556,11 @@ mod tests {
     }
 }
 
+/// The limits of rules and the cost of finding their occurrences.
 #[cfg(test)]
 mod bounded_tests {
+    use super::tests::at;
     use super::*;
-    use chrono::TimeZone;
-
-    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
-    }
 
     #[test]
     fn a_counted_rule_whose_occurrences_are_over_has_no_current_or_next() {

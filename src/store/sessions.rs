@@ -288,6 +288,17 @@ impl Store {
         Ok(())
     }
 
+    /// Writes many new sessions at once (seeding for QA).
+    pub async fn insert_sessions(&self, sessions: &[Session]) -> StoreResult<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        self.sessions()
+            .insert_many(sessions.iter().map(SessionDocument::from))
+            .await?;
+        Ok(())
+    }
+
     pub async fn find_session(&self, session_id: &str) -> StoreResult<Option<Session>> {
         let found = self.sessions().find_one(doc! { "_id": session_id }).await?;
         Ok(found.map(Session::from))

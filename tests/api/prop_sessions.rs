@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, create_session, spawn_app, unique};
+use social_events::domain::kinds::MembershipRole as Role;
+
+use crate::helpers::{Client, TestApp, create_session, spawn_app, unique};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MINUTE;
@@ -211,6 +213,15 @@ async fn a_recurrence_that_never_occurs_or_counts_too_many_is_refused() {
     }
 }
 
+/// A new network and its connected admin: `(network id, admin)`.
+async fn network_admin(app: &TestApp) -> (String, Client) {
+    let network = unique("net");
+    let admin_id = unique("admin");
+    app.add_membership(&admin_id, &network, None, Role::Admin)
+        .await;
+    (network, app.connect(&admin_id).await)
+}
+
 /// Creates an event in `source` as `client`, published or not; answers its id.
 async fn event_in(client: &mut Client, source: &str, published: bool) -> Value {
     let data = client
@@ -232,7 +243,6 @@ async fn event_in(client: &mut Client, source: &str, published: bool) -> Value {
 
 #[tokio::test]
 async fn each_viewer_sees_at_a_prop_exactly_the_sessions_the_visibility_rules_allow() {
-    use social_events::domain::kinds::MembershipRole as Role;
     let app = spawn_app().await;
     let network = unique("net");
     let community = "c1";
@@ -372,16 +382,7 @@ async fn hidden_sessions_at_a_prop_never_push_a_visible_one_out_of_the_answer() 
 #[tokio::test]
 async fn sessions_written_before_event_scopes_get_theirs_at_start_up() {
     let app = spawn_app().await;
-    let network = unique("net");
-    let admin_id = unique("admin");
-    app.add_membership(
-        &admin_id,
-        &network,
-        None,
-        social_events::domain::kinds::MembershipRole::Admin,
-    )
-    .await;
-    let mut admin = app.connect(&admin_id).await;
+    let (network, mut admin) = network_admin(&app).await;
     let event = event_in(&mut admin, &format!("network:{network}"), true).await;
     let mut fields = json!({
         "roomId": "hall", "propId": "p", "title": "old", "duration": 60,
@@ -407,16 +408,7 @@ async fn sessions_written_before_event_scopes_get_theirs_at_start_up() {
 #[tokio::test]
 async fn a_weekly_session_follows_its_event_when_the_event_is_extended() {
     let app = spawn_app().await;
-    let network = unique("net");
-    let admin_id = unique("admin");
-    app.add_membership(
-        &admin_id,
-        &network,
-        None,
-        social_events::domain::kinds::MembershipRole::Admin,
-    )
-    .await;
-    let mut admin = app.connect(&admin_id).await;
+    let (network, mut admin) = network_admin(&app).await;
     let now = chrono::Utc::now().timestamp_millis();
     let created = admin
         .ok(

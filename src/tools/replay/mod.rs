@@ -23,6 +23,9 @@ use serde_json::{Value, json};
 
 use crate::store::Store;
 use crate::tools::import::{ImportFile, import};
+use crate::domain::ids::new_id;
+use crate::domain::session::Session;
+use crate::domain::time::Timestamp;
 use crate::tools::token::TokenSigner;
 use client::Client;
 use matching::{Variables, compare, substitute};
@@ -45,8 +48,23 @@ pub struct Scenario {
     /// Memberships in the shape of `social-events import`.
     #[serde(default)]
     pub memberships: Vec<Value>,
+    /// Sessions written straight to the database before the steps, in bulk: for states
+    /// that would take more requests than the rate limit allows a replay.
+    #[serde(default)]
+    pub seed_sessions: Vec<SeedSessions>,
     pub steps: Vec<Step>,
 }
+
+/// `count` standalone Public sessions of `owner_id`, a day from now, a minute long.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedSessions {
+    pub owner_id: String,
+    pub count: usize,
+}
+
+/// The most sessions one scenario may seed.
+const MAX_SEEDED_SESSIONS: usize = 10_000;
 
 /// One request and what must follow it.
 #[derive(Debug, Deserialize)]
@@ -287,7 +305,29 @@ async fn seed(target: &Target, scenario: &Scenario, variables: &Variables) -> an
         users: serde_json::from_value(users).context("users")?,
         memberships: serde_json::from_value(memberships).context("memberships")?,
     };
-    import(&target.store, &file).await.map(drop)
+    import(&target.store, &file).await?;
+    for seed in &scenario.seed_sessions {
+        anyhow::ensure!(
+            seed.count <= MAX_SEEDED_SESSIONS,
+            "at most {MAX_SEEDED_SESSIONS} seeded sessions"
+        );
+        let owner_id = user_id(&seed.owner_id, variables).map_err(anyhow::Error::msg)?;
+        let start = Timestamp::now().plus_seconds(86_400);
+        let sessions: Vec<Session> = (0..seed.count)
+            .map(|index| {
+                let mut session = Session::new(new_id(), &owner_id, None, start);
+                session.room_id = "seed".to_owned();
+                session.prop_id = "seed".to_owned();
+                session.title = format!("seeded {index}");
+                session.duration = 60;
+                session.end_date = start.plus_seconds(60);
+                session.active_until = Some(session.end_date);
+                session
+            })
+            .collect();
+        target.store.insert_sessions(&sessions).await?;
+    }
+    Ok(())
 }
 
 fn user_id(name: &str, variables: &Variables) -> Result<String, String> {
