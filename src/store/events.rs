@@ -162,6 +162,8 @@ impl Store {
         event_id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Event>> {
+        // The sessions first: a failure in between leaves them listed, never hidden.
+        self.mark_event_published(event_id).await?;
         let published = EventStatus::Published.code();
         let after = self
             .events()

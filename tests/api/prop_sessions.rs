@@ -446,3 +446,32 @@ async fn a_weekly_session_follows_its_event_when_the_event_is_extended() {
         "the extended event carries the weekly session on"
     );
 }
+
+#[tokio::test]
+async fn sessions_created_in_a_draft_are_shown_at_their_prop_once_the_event_is_published() {
+    let app = spawn_app().await;
+    let (network, mut admin) = network_admin(&app).await;
+    let member = unique("member");
+    app.add_membership(&member, &network, None, Role::Member)
+        .await;
+    let event = event_in(&mut admin, &format!("network:{network}"), false).await;
+    let prop = unique("stage");
+    at_prop(
+        &mut admin,
+        &prop,
+        "early",
+        30 * MINUTE,
+        json!({"eventId": event}),
+    )
+    .await;
+    let mut viewer = app.connect(&member).await;
+    let request = json!({"roomId": "hall", "propId": prop});
+    assert!(titles(&viewer.ok("social:getPropSessions", request.clone()).await).is_empty());
+    admin
+        .ok("social:publishEvent", json!({"eventId": event}))
+        .await;
+    assert_eq!(
+        titles(&viewer.ok("social:getPropSessions", request).await),
+        ["early"]
+    );
+}

@@ -21,11 +21,11 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::store::Store;
-use crate::tools::import::{ImportFile, import};
 use crate::domain::ids::new_id;
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
+use crate::store::Store;
+use crate::tools::import::{ImportFile, import};
 use crate::tools::token::TokenSigner;
 use client::Client;
 use matching::{Variables, compare, substitute};
