@@ -1,7 +1,8 @@
 //! `social:getSessions`: the sessions of an event that the caller may see, by `startDate`
 //! then `id`. An event the caller cannot see (or that does not exist) answers the sessions
 //! the caller was invited to or joined, usually none. Paged by `limit` and `after` (see
-//! `domain::page`): pages are filled with visible sessions, the hidden ones skipped.
+//! `domain::page`): pages are filled with visible sessions; the database leaves out the
+//! hidden ones.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,8 @@ impl Endpoint for GetSessions {
             });
         }
         let limit = request.limit.unwrap_or_default().get();
+        // The database leaves out what the caller cannot see; the check below is exact.
+        let audience = Audience::of(context.me(), &store.memberships_of(context.me()).await?);
         // Batches of one more than the page, until the page and one more visible session
         // are found (then more follow) or the event has no more sessions.
         let mut visible: Vec<Session> = Vec::new();
@@ -51,7 +54,12 @@ impl Endpoint for GetSessions {
         loop {
             let position = after.as_ref().map(|(start, id)| (*start, id.as_str()));
             let batch = store
-                .sessions_of_event_after(&request.event_id, position, Some(limit + 1))
+                .sessions_of_event_after(
+                    &request.event_id,
+                    Some(&audience),
+                    position,
+                    Some(limit + 1),
+                )
                 .await?;
             let exhausted = batch.len() <= limit;
             after = batch.last().map(|last| (last.start_date, last.id.clone()));

@@ -9,8 +9,8 @@
 //! whole periods to just before now, which leaves its occurrences unchanged; a rule with a
 //! `COUNT` has at most [`MAX_COUNT`] of them.
 
-use chrono::{DateTime, Datelike, Duration, Months, SubsecRound, Utc};
-use rrule::{Frequency, RRule, RRuleSet, Tz, Unvalidated};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, SubsecRound, Utc};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Tz, Unvalidated};
 
 /// The RRULE parts a session's `recurrence` may use.
 const ALLOWED_PARTS: [&str; 8] = [
@@ -31,6 +31,10 @@ pub const MAX_RULE_CHARS: usize = 500;
 pub const MAX_FIRST_OCCURRENCE_DAYS: i64 = 366;
 /// Most occurrences of a rule with a `COUNT`.
 pub const MAX_COUNT: u32 = 1000;
+/// Days after the start of a walk within which some day must pass a rule's filters for
+/// the walk to be tried: four years and a day hold a 29 February.
+const CANDIDATE_WINDOW_DAYS: i64 = 4 * 366;
+
 /// Longest span of a rule with a `COUNT`, in its periods (days, weeks, months or years
 /// times its `INTERVAL`): a counted rule must have all its occurrences within it.
 pub const MAX_COUNTED_SPAN_PERIODS: u32 = 4000;
@@ -197,6 +201,15 @@ impl Schedule {
             .rule
             .get_until()
             .is_some_and(|until| until.with_timezone(&Utc) < horizon);
+        // A rule that no day of the horizon could satisfy is refused before the library
+        // walks it: the library would walk up to its own limit, some hundred thousand steps.
+        if !cut_short
+            && !repetitions.has_candidate_day(repetitions.anchor, MAX_FIRST_OCCURRENCE_DAYS)
+        {
+            return Err(format!(
+                "the first occurrence must be within {MAX_FIRST_OCCURRENCE_DAYS} days of startDate"
+            ));
+        }
         let first = match repetitions.rule.get_count() {
             // UNTIL and COUNT exclude each other: a counted rule is walked as it is, up to
             // its first occurrence after the horizon at most.
@@ -272,6 +285,11 @@ impl Schedule {
         };
         let offset = self.start - repetitions.anchor;
         let from = repetitions.walk_start(now - self.duration - offset);
+        // A rule no day could satisfy for years (written before such rules were refused)
+        // has no next occurrence worth the library's long walk.
+        if !repetitions.has_candidate_day(from, CANDIDATE_WINDOW_DAYS) {
+            return None;
+        }
         repetitions
             .occurrences_from(from)
             .ok()?
@@ -316,6 +334,15 @@ impl Schedule {
     pub fn is_ongoing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         start <= now && now < start + self.duration
     }
+}
+
+/// The number of days in `day`'s month.
+fn days_in_month(day: NaiveDate) -> i32 {
+    let first = day.with_day(1).unwrap_or(day);
+    let next = first
+        .checked_add_months(Months::new(1))
+        .unwrap_or(NaiveDate::MAX);
+    (next - first).num_days() as i32
 }
 
 /// One period of a rule: whole days or whole months.
@@ -374,6 +401,43 @@ impl Repetitions {
                     .unwrap_or(self.anchor)
             }
         }
+    }
+
+    /// Whether some day from `from` on, within `days`, passes the rule's filters on month,
+    /// day of the month and weekday (ordinals and `INTERVAL` aside, days implied by the
+    /// start included): a walk of plain days, cheap next to the library's walk, that stops
+    /// rules which can never occur (`BYMONTH=2;BYMONTHDAY=30`).
+    fn has_candidate_day(&self, from: DateTime<Utc>, days: i64) -> bool {
+        let rule = self.with_implied_days();
+        let months = rule.get_by_month();
+        let month_days = rule.get_by_month_day();
+        let weekdays: Vec<chrono::Weekday> = rule
+            .get_by_weekday()
+            .iter()
+            .map(|weekday| match weekday {
+                NWeekday::Every(weekday) | NWeekday::Nth(_, weekday) => *weekday,
+            })
+            .collect();
+        let mut day = from.date_naive();
+        for _ in 0..=days {
+            let length = days_in_month(day);
+            let month_day = |wanted: &i8| {
+                let wanted = i32::from(*wanted);
+                let from_end = length + 1 + wanted;
+                day.day() as i32 == if wanted < 0 { from_end } else { wanted }
+            };
+            if (months.is_empty() || months.contains(&(day.month() as u8)))
+                && (month_days.is_empty() || month_days.iter().any(month_day))
+                && (weekdays.is_empty() || weekdays.contains(&day.weekday()))
+            {
+                return true;
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// The end of `periods` of the rule's periods after the anchor.
@@ -682,6 +746,28 @@ mod bounded_tests {
         assert!(
             first_occurrence_check("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", at(2030, 1, 1, 9)).is_ok()
         );
+    }
+
+    #[test]
+    fn rules_no_day_could_satisfy_are_refused_without_a_long_walk() {
+        let start = at(2030, 1, 30, 9);
+        for text in [
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+            "FREQ=DAILY;BYMONTH=4,6;BYMONTHDAY=31;COUNT=5",
+            "FREQ=MONTHLY;BYMONTH=2",
+            "FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=-31",
+        ] {
+            let error = first_occurrence_check(text, start).unwrap_err();
+            assert!(error.contains("within 366 days"), "{text}: {error}");
+        }
+        assert!(first_occurrence_check("FREQ=MONTHLY;BYMONTHDAY=-1;BYMONTH=2", start).is_ok());
+    }
+
+    #[test]
+    fn a_stored_rule_that_never_occurs_has_no_next_occurrence() {
+        let rule = Rule::parse("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30").unwrap();
+        let schedule = Schedule::new(at(1971, 1, 1, 9), 3600, Some(Some(&rule)), None).unwrap();
+        assert_eq!(schedule.current_or_next(at(2030, 1, 1, 0)), None);
     }
 
     #[test]

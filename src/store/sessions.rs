@@ -413,19 +413,24 @@ impl Store {
 
     /// The sessions of an event, by `startDate` then `id`.
     pub async fn sessions_of_event(&self, event_id: &str) -> StoreResult<Vec<Session>> {
-        self.sessions_of_event_after(event_id, None, None).await
+        self.sessions_of_event_after(event_id, None, None, None)
+            .await
     }
 
     /// At most `limit` sessions of an event, by `startDate` then `id`, after the position
-    /// `after` when given.
+    /// `after` when given; only those `audience` may see, when given (see [`visible_to`]).
     pub async fn sessions_of_event_after(
         &self,
         event_id: &str,
+        audience: Option<&Audience>,
         after: Option<(Timestamp, &str)>,
         limit: Option<usize>,
     ) -> StoreResult<Vec<Session>> {
         let mut filter = doc! { "eventId": event_id };
         after_position(&mut filter, after);
+        if let Some(audience) = audience {
+            filter = doc! { "$and": [filter, visible_to(audience)] };
+        }
         let cursor = self
             .sessions()
             .find(filter)
