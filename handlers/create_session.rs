@@ -61,6 +61,7 @@ impl Endpoint for CreateSession {
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
         store.insert_session(&session).await?;
+        recheck_active_sessions(store, &session).await?;
         if let Some(event) = &event {
             match store.find_event(&event.id).await? {
                 // The event was deleted while the session was being created.

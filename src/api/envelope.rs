@@ -90,27 +90,21 @@ pub fn decode(text: &str) -> Result<Request, Undecodable> {
     };
     let endpoint = match endpoint_field {
         Some(Value::String(endpoint)) if is_endpoint_name(&endpoint) => endpoint,
-        Some(Value::String(endpoint)) if !endpoint.is_empty() => {
-            return Err(fail(
-                String::new(),
-                event_id,
-                format!(
-                    "endpoint: invalid: at most {MAX_ENDPOINT_BYTES} bytes of letters, digits and : _ . -"
-                ),
-            ));
-        }
-        Some(Value::String(_)) | None | Some(Value::Null) => {
+        None | Some(Value::Null) => {
             return Err(fail(
                 String::new(),
                 event_id,
                 "endpoint: is required".to_owned(),
             ));
         }
+        // Empty, too long, other characters, or not a string at all.
         Some(_) => {
             return Err(fail(
                 String::new(),
                 event_id,
-                "endpoint: must be a string".to_owned(),
+                format!(
+                    "endpoint: invalid: must be a string of 1 to {MAX_ENDPOINT_BYTES} bytes of letters, digits and : _ . -"
+                ),
             ));
         }
     };

@@ -4,7 +4,9 @@
 pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
 pub use crate::api::context::RequestContext;
 pub use crate::api::endpoint::{Endpoint, Registration};
-pub use crate::api::quota::{check_active_sessions, count_contact_lookups};
+pub use crate::api::quota::{
+    check_active_sessions, count_contact_lookups, recheck_active_sessions,
+};
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
 pub use crate::domain::ids::new_id;
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};

@@ -1,9 +1,10 @@
 //! The quotas of one user, each a 409 whose message names it: sessions that have not
 //! ended per owner, and contacts looked up per inviter in 24 hours. (Invitations per
-//! session are checked by `domain::invitation::merge`.) Checked before the write, so that
-//! simultaneous requests of one user may pass a quota by the few that raced.
+//! session are checked by `domain::invitation::merge`.) Each is counted after its use is
+//! recorded, and the use taken back when over: simultaneous requests of one user cannot
+//! pass a quota together (they may be refused together).
 
-use crate::domain::invitation::{InviteEntry, new_contact_lookups};
+use crate::domain::invitation::{InviteEntry, check_contact_lookups, contact_lookups};
 use crate::domain::session::{MAX_ACTIVE_SESSIONS_PER_OWNER, Session};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -23,10 +24,7 @@ pub async fn check_active_sessions(
     }
     let active = store.count_active_sessions(&session.owner_id, now).await?;
     if active >= MAX_ACTIVE_SESSIONS_PER_OWNER {
-        return Err(ApiError::Conflict(format!(
-            "session quota exceeded: at most {MAX_ACTIVE_SESSIONS_PER_OWNER} sessions per owner \
-             that have not ended; delete ended or unneeded ones"
-        )));
+        return Err(session_quota_exceeded());
     }
     Ok(())
 }
@@ -38,15 +36,41 @@ pub async fn count_contact_lookups(
     inviter_id: &str,
     entries: &[InviteEntry],
 ) -> Result<(), ApiError> {
-    if entries.iter().all(|entry| entry.user_id.is_some()) {
+    let keys = contact_lookups(entries);
+    if keys.is_empty() {
         return Ok(());
     }
     let now = Timestamp::now();
     let window = i64::try_from(WINDOW.as_secs()).unwrap_or(i64::MAX);
-    let recorded = store
-        .contact_lookups_since(inviter_id, now.plus_seconds(-window))
+    let since = now.plus_seconds(-window);
+    let new = store
+        .record_contact_lookups(inviter_id, &keys, since, now)
         .await?;
-    let new = new_contact_lookups(entries, &recorded)?;
-    store.record_contact_lookups(inviter_id, &new, now).await?;
+    let looked_up = store.count_contact_lookups(inviter_id, since).await?;
+    if let Err(refused) = check_contact_lookups(looked_up) {
+        store.forget_contact_lookups(inviter_id, &new).await?;
+        return Err(refused);
+    }
     Ok(())
+}
+
+/// After `session` was written: a 409 (and the session deleted again) when its owner now
+/// has more active sessions than [`MAX_ACTIVE_SESSIONS_PER_OWNER`], as when several were
+/// created at the same moment.
+pub async fn recheck_active_sessions(store: &Store, session: &Session) -> Result<(), ApiError> {
+    let active = store
+        .count_active_sessions(&session.owner_id, Timestamp::now())
+        .await?;
+    if active > MAX_ACTIVE_SESSIONS_PER_OWNER {
+        store.delete_session(&session.id).await?;
+        return Err(session_quota_exceeded());
+    }
+    Ok(())
+}
+
+fn session_quota_exceeded() -> ApiError {
+    ApiError::Conflict(format!(
+        "session quota exceeded: at most {MAX_ACTIVE_SESSIONS_PER_OWNER} sessions per owner \
+         that have not ended; delete ended or unneeded ones"
+    ))
 }

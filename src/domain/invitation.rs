@@ -143,28 +143,28 @@ pub fn resolve(entries: &[InviteEntry], candidates: &[User]) -> Resolution {
     resolution
 }
 
-/// The contacts of `entries` that `recorded` (the inviter's look-ups of the last 24 hours)
-/// does not hold yet, each once; a 409 naming the quota when looking them up would pass
-/// [`MAX_CONTACT_LOOKUPS_PER_DAY`].
-pub fn new_contact_lookups(
-    entries: &[InviteEntry],
-    recorded: &[String],
-) -> Result<Vec<String>, ApiError> {
-    let mut new: Vec<String> = entries
+/// The distinct contact keys `entries` look up (entries naming a user id look nothing up).
+pub fn contact_lookups(entries: &[InviteEntry]) -> Vec<String> {
+    let mut keys: Vec<String> = entries
         .iter()
         .filter(|entry| entry.user_id.is_none())
         .flat_map(InviteEntry::contact_keys)
-        .filter(|key| !recorded.contains(key))
         .collect();
-    new.sort_unstable();
-    new.dedup();
-    if recorded.len() + new.len() > MAX_CONTACT_LOOKUPS_PER_DAY {
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A 409 naming the quota when an inviter's distinct look-ups of the last 24 hours are
+/// more than [`MAX_CONTACT_LOOKUPS_PER_DAY`].
+pub fn check_contact_lookups(looked_up: u64) -> Result<(), ApiError> {
+    if looked_up > MAX_CONTACT_LOOKUPS_PER_DAY as u64 {
         return Err(ApiError::Conflict(format!(
             "contact look-up quota exceeded: at most {MAX_CONTACT_LOOKUPS_PER_DAY} distinct e-mail \
              addresses, phone numbers or Facebook identities per inviter in 24 hours"
         )));
     }
-    Ok(new)
+    Ok(())
 }
 
 /// What attaching a user's pending contact invitations changes in one session.
@@ -340,24 +340,17 @@ mod tests {
     }
 
     #[test]
-    fn contact_look_ups_count_each_contact_once_within_the_quota() {
-        let batch = |from: usize, to: usize| {
-            entries(
-                json!([{"emails": (from..to).map(|i| format!("p{i}@x.y")).collect::<Vec<_>>()}]),
-            )
-        };
-        let recorded: Vec<String> = (0..495).map(|i| format!("email:p{i}@x.y")).collect();
-        let new = new_contact_lookups(&batch(490, 500), &recorded).unwrap();
-        assert_eq!(
-            new.len(),
-            5,
-            "already looked-up contacts do not count again"
-        );
-        let error = new_contact_lookups(&batch(490, 501), &recorded).unwrap_err();
+    fn contact_look_ups_are_the_distinct_contacts_of_entries_without_a_user_id() {
+        let looked_up = contact_lookups(&entries(json!([
+            {"emails": ["A@x.y", "a@x.y"], "phones": ["+14155550100"]},
+            {"emails": ["a@x.y"]},
+            {"userId": "u", "emails": ["b@x.y"]},
+        ])));
+        assert_eq!(looked_up, ["email:a@x.y", "phone:+14155550100"]);
+        assert!(check_contact_lookups(500).is_ok());
+        let error = check_contact_lookups(501).unwrap_err();
         assert_eq!(error.code(), 409);
         assert!(error.to_string().contains("look-up quota"), "{error}");
-        let by_id = entries(json!([{"userId": "u"}]));
-        assert!(new_contact_lookups(&by_id, &recorded).unwrap().is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Per-user limits of one server process: how many connections a user may hold open, and
-//! the frame rate that all of a user's connections share. A user who opens more
-//! connections gets no more throughput, and one user's flood is refused without slowing
-//! anybody else.
+//! the rate that all of a user's connections share — each frame and each upgrade takes
+//! from it. A user who opens more connections, or opens them again and again, gets no more
+//! throughput, and one user's flood is refused without slowing anybody else. A user's rate
+//! is kept after their last connection closes until it has refilled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,12 +15,25 @@ use crate::domain::ids::UserId;
 /// (`Retry-After`).
 pub const RETRY_AFTER_SECONDS: u64 = 10;
 
+/// Admissions between two sweeps of the users whose rate has refilled.
+const SWEEP_EVERY: u64 = 256;
+
 /// The per-user limits and what each user currently uses.
 pub struct Admission {
     max_connections: usize,
     requests_per_second: u32,
     burst: u32,
     users: Mutex<HashMap<UserId, Usage>>,
+    admissions: std::sync::atomic::AtomicU64,
+}
+
+/// Why an upgrade is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user holds the most connections allowed.
+    TooManyConnections,
+    /// The user is over their rate.
+    RateLimited,
 }
 
 /// One user's open connections and shared rate.
@@ -43,6 +57,7 @@ impl Admission {
             requests_per_second,
             burst,
             users: Mutex::new(HashMap::new()),
+            admissions: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -51,27 +66,51 @@ impl Admission {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits one more connection of `user_id`, or `None` when the user holds the most
-    /// connections allowed already.
-    pub fn admit(self: &Arc<Self>, user_id: &UserId) -> Option<Admitted> {
+    /// Admits one more connection of `user_id`, taking one from the user's rate; refused
+    /// when the user holds the most connections allowed already or is over the rate.
+    pub fn admit(self: &Arc<Self>, user_id: &UserId) -> Result<Admitted, Refusal> {
+        let now = Instant::now();
         let mut users = self.users();
+        let admissions = self
+            .admissions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if admissions % SWEEP_EVERY == 0 {
+            users.retain(|_, usage| usage.connections > 0 || !usage.rate_is_full(now));
+        }
         let usage = users.entry(user_id.clone()).or_insert_with(|| Usage {
             connections: 0,
             rate: Arc::new(Mutex::new(RateLimiter::new(
                 self.requests_per_second,
                 self.burst,
-                Instant::now(),
+                now,
             ))),
         });
         if usage.connections >= self.max_connections {
-            return None;
+            return Err(Refusal::TooManyConnections);
+        }
+        if !usage
+            .rate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_acquire(now)
+        {
+            return Err(Refusal::RateLimited);
         }
         usage.connections += 1;
-        Some(Admitted {
+        Ok(Admitted {
             admission: Arc::clone(self),
             user_id: user_id.clone(),
             rate: Arc::clone(&usage.rate),
         })
+    }
+}
+
+impl Usage {
+    fn rate_is_full(&self, now: Instant) -> bool {
+        self.rate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_full(now)
     }
 }
 
@@ -90,9 +129,8 @@ impl Drop for Admitted {
         let mut users = self.admission.users();
         if let Some(usage) = users.get_mut(&self.user_id) {
             usage.connections = usage.connections.saturating_sub(1);
-            // The rate is forgotten with the last connection; a reconnect starts a fresh
-            // bucket no larger than the burst.
-            if usage.connections == 0 {
+            // Kept while the rate refills, so that reconnecting brings no fresh burst.
+            if usage.connections == 0 && usage.rate_is_full(Instant::now()) {
                 users.remove(&self.user_id);
             }
         }
@@ -109,21 +147,25 @@ mod tests {
         let ada = UserId::from("ada");
         let first = admission.admit(&ada).unwrap();
         let _second = admission.admit(&ada).unwrap();
-        assert!(admission.admit(&ada).is_none());
+        assert_eq!(
+            admission.admit(&ada).err(),
+            Some(Refusal::TooManyConnections)
+        );
         assert!(
-            admission.admit(&UserId::from("bob")).is_some(),
+            admission.admit(&UserId::from("bob")).is_ok(),
             "others are not affected"
         );
         drop(first);
         assert!(
-            admission.admit(&ada).is_some(),
+            admission.admit(&ada).is_ok(),
             "a closed connection frees its place"
         );
     }
 
     #[test]
     fn a_users_connections_share_one_rate() {
-        let admission = Admission::new(8, 1, 3);
+        // Each upgrade takes one from the rate too.
+        let admission = Admission::new(8, 1, 5);
         let ada = UserId::from("ada");
         let (one, two) = (
             admission.admit(&ada).unwrap(),
@@ -134,5 +176,20 @@ mod tests {
         assert!(!two.try_acquire(now) && !one.try_acquire(now));
         let bob = admission.admit(&UserId::from("bob")).unwrap();
         assert!(bob.try_acquire(now), "another user has a rate of their own");
+    }
+
+    #[test]
+    fn reconnecting_brings_no_fresh_burst() {
+        let admission = Admission::new(8, 1, 3);
+        let ada = UserId::from("ada");
+        let connection = admission.admit(&ada).unwrap();
+        let now = Instant::now();
+        assert!(connection.try_acquire(now) && connection.try_acquire(now));
+        drop(connection);
+        assert_eq!(
+            admission.admit(&ada).err(),
+            Some(Refusal::RateLimited),
+            "the spent rate outlives the connection"
+        );
     }
 }

@@ -22,6 +22,13 @@ impl RateLimiter {
         }
     }
 
+    /// Whether the bucket has refilled to its burst by `now` (forgetting it then changes
+    /// nothing).
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.capacity
+    }
+
     /// Takes one token when there is one.
     pub fn try_acquire(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::admission::{Admission, RETRY_AFTER_SECONDS};
+use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::{Authenticated, TokenVerifier};
 use super::upgrade::UpgradeRequest;
 use super::{connection, internal, invitation_file};
@@ -209,14 +209,25 @@ async fn websocket(
     state: Data<&Arc<ServerState>>,
 ) -> Response {
     let caller = claims.caller();
-    let Some(admitted) = state.admission.admit(&caller.user_id) else {
-        return Response::builder()
-            .status(StatusCode::TOO_MANY_REQUESTS)
-            .header(poem::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)
-            .body(format!(
-                "too many connections: at most {} per user",
-                state.settings.connection.max_connections_per_user
-            ));
+    let admitted = match state.admission.admit(&caller.user_id) {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            let limits = &state.settings.connection;
+            let reason = match refusal {
+                Refusal::TooManyConnections => format!(
+                    "too many connections: at most {} per user",
+                    limits.max_connections_per_user
+                ),
+                Refusal::RateLimited => format!(
+                    "rate limit exceeded: at most {} frames and connections per second, bursts of {}",
+                    limits.requests_per_second, limits.burst
+                ),
+            };
+            return Response::builder()
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .header(poem::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)
+                .body(reason);
+        }
     };
     let first_seen = User::first_seen(&claims.first_seen());
     if let Err(error) = state.app.store.ensure_user(&first_seen).await {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use bson::doc;
-use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
@@ -43,37 +42,65 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// The contact keys `inviter_id` looked up since `since`.
-    pub async fn contact_lookups_since(
-        &self,
-        inviter_id: &str,
-        since: Timestamp,
-    ) -> StoreResult<Vec<String>> {
-        let found: Vec<LookupDocument> = self
-            .lookups()
-            .find(doc! { "inviterId": inviter_id, "at": { "$gt": bson::DateTime::from(since) } })
-            .await?
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().map(|lookup| lookup.key).collect())
-    }
-
-    /// Records that `inviter_id` looked up `keys` at `now` (a key looked up again keeps
-    /// the time of its first look-up).
+    /// Records that `inviter_id` looks up `keys` at `now` (a key already looked up since
+    /// `since` keeps its time); answers the keys that were new, so that a refused request
+    /// can take them back.
     pub async fn record_contact_lookups(
         &self,
         inviter_id: &str,
         keys: &[String],
+        since: Timestamp,
         now: Timestamp,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<String>> {
+        // Look-ups older than the window (and not yet expired) count as new ones.
+        self.lookups()
+            .delete_many(doc! {
+                "inviterId": inviter_id, "key": { "$in": keys },
+                "at": { "$lte": bson::DateTime::from(since) },
+            })
+            .await?;
         let now = bson::DateTime::from(now);
+        let mut new = Vec::new();
         for key in keys {
-            self.lookups()
+            let written = self
+                .lookups()
                 .update_one(
                     doc! { "inviterId": inviter_id, "key": key },
                     doc! { "$setOnInsert": { "at": now } },
                 )
                 .upsert(true)
+                .await?;
+            if written.upserted_id.is_some() {
+                new.push(key.clone());
+            }
+        }
+        Ok(new)
+    }
+
+    /// How many distinct contacts `inviter_id` looked up since `since`.
+    pub async fn count_contact_lookups(
+        &self,
+        inviter_id: &str,
+        since: Timestamp,
+    ) -> StoreResult<u64> {
+        let count = self
+            .lookups()
+            .count_documents(
+                doc! { "inviterId": inviter_id, "at": { "$gt": bson::DateTime::from(since) } },
+            )
+            .await?;
+        Ok(count)
+    }
+
+    /// Takes back look-ups recorded for a request that was refused.
+    pub async fn forget_contact_lookups(
+        &self,
+        inviter_id: &str,
+        keys: &[String],
+    ) -> StoreResult<()> {
+        if !keys.is_empty() {
+            self.lookups()
+                .delete_many(doc! { "inviterId": inviter_id, "key": { "$in": keys } })
                 .await?;
         }
         Ok(())

@@ -89,9 +89,10 @@ async fn an_event_id_longer_than_128_characters_is_refused_and_not_echoed() {
 
 #[tokio::test]
 async fn binary_frames_count_against_the_rate_limit() {
+    // A burst of 4: one for the upgrade, three for frames.
     let app = spawn_app_with(|settings| {
         settings.connection.requests_per_second = 1;
-        settings.connection.burst = 3;
+        settings.connection.burst = 4;
     })
     .await;
     let mut client = app.connect(&unique("u")).await;
@@ -112,9 +113,10 @@ async fn binary_frames_count_against_the_rate_limit() {
 
 #[tokio::test]
 async fn a_users_connections_share_one_rate_limit() {
+    // A burst of 6: two upgrades and four requests.
     let app = spawn_app_with(|settings| {
         settings.connection.requests_per_second = 1;
-        settings.connection.burst = 4;
+        settings.connection.burst = 6;
     })
     .await;
     let user = unique("u");
@@ -133,11 +135,11 @@ async fn a_users_connections_share_one_rate_limit() {
         answer_to(&mut second, request.clone()).await["error"]["code"],
         429
     );
-    let mut third = app.connect(&user).await;
+    let (status, retry_after) = refused_upgrade(&app, &user).await;
     assert_eq!(
-        answer_to(&mut third, request).await["error"]["code"],
-        429,
-        "a new connection brings no new allowance"
+        (status, retry_after.is_some()),
+        (429, true),
+        "a new connection brings no new allowance: the upgrade itself is over the rate"
     );
     assert_others_served(&app).await;
 }
@@ -436,4 +438,53 @@ async fn a_plain_request_to_the_websocket_route_is_a_400_not_an_upgrade() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 400);
+}
+
+#[tokio::test]
+async fn simultaneous_invitations_cannot_pass_the_contact_look_up_quota_together() {
+    let app = spawn_app().await;
+    let inviter = unique("inviter");
+    let mut client = app.connect(&inviter).await;
+    let session = client
+        .ok("social:createSession", standalone_session("s"))
+        .await;
+    let id = session["session"]["id"].clone();
+    let emails = |from: usize, to: usize| -> Vec<Value> {
+        (from..to)
+            .collect::<Vec<_>>()
+            .chunks(10)
+            .map(|chunk| json!({"emails": chunk.iter().map(|i| format!("{inviter}-{i}@example.com")).collect::<Vec<_>>()}))
+            .collect()
+    };
+    client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": id, "usersToInvite": emails(0, 450)}),
+        )
+        .await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(app.connect(&inviter).await);
+    }
+    let answers = futures_util::future::join_all(clients.iter_mut().enumerate().map(|(index, client)| {
+        let request = json!({"sessionId": id, "usersToInvite": emails(1000 + index * 20, 1020 + index * 20)});
+        client.request("social:inviteUsersToSession", request)
+    }))
+    .await;
+    let refused = answers
+        .iter()
+        .filter(|answer| answer["error"]["code"] == 409)
+        .count();
+    assert!(
+        refused >= 3,
+        "at most two requests of 20 fit in the 50 left: {answers:?}"
+    );
+    let recorded = app
+        .store
+        .database()
+        .collection::<bson::Document>("contactLookups")
+        .count_documents(bson::doc! { "inviterId": &inviter })
+        .await
+        .unwrap();
+    assert!(recorded <= 500, "{recorded} look-ups recorded");
 }

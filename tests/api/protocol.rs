@@ -87,7 +87,7 @@ async fn a_frame_without_endpoint_gets_400_echoing_the_event_id() {
         ),
         (
             json!({"endpoint": 5, "event": {"id": "e-1"}}),
-            "endpoint: must be a string",
+            "endpoint: invalid: must be a string of 1 to 64 bytes of letters, digits and : _ . -",
         ),
     ] {
         client.send_text(frame.to_string()).await;
@@ -177,9 +177,10 @@ async fn requests_on_one_connection_are_answered_once_each_and_correlated_by_id(
 
 #[tokio::test]
 async fn requests_beyond_the_rate_limit_get_429_and_the_connection_stays_open() {
+    // A burst of 4: one for the upgrade, three for requests.
     let app = spawn_app_with(|settings| {
         settings.connection.requests_per_second = 1;
-        settings.connection.burst = 3;
+        settings.connection.burst = 4;
     })
     .await;
     let mut client = app.connect(&unique("u")).await;
