@@ -74,7 +74,7 @@ impl Admission {
         let admissions = self
             .admissions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if admissions % SWEEP_EVERY == 0 {
+        if admissions.is_multiple_of(SWEEP_EVERY) {
             users.retain(|_, usage| usage.connections > 0 || !usage.rate_is_full(now));
         }
         let usage = users.entry(user_id.clone()).or_insert_with(|| Usage {
