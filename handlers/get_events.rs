@@ -16,7 +16,8 @@ pub struct GetEvents;
 pub struct Request {
     source: Source,
     limit: Option<Limit>,
-    after: Option<Cursor<EventList>>,
+    /// The `nextCursor` of the previous page.
+    after: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +35,8 @@ impl Endpoint for GetEvents {
 
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
+        let key = context.cursor_key();
+        let after = Cursor::<EventList>::from_request(request.after.as_deref(), key)?;
         let access = store.access(context.me(), &request.source).await?;
         let Some(listing) = EventListing::of(&request.source, context.me(), &access) else {
             return Ok(Response {
@@ -42,12 +45,14 @@ impl Endpoint for GetEvents {
             });
         };
         let limit = request.limit.unwrap_or_default().get();
-        let after = request.after.as_ref().map(Cursor::position);
+        let after = after.as_ref().map(Cursor::position);
         // One more than the page, to know whether more follow.
         let found = store
             .list_events(&request.source, listing, after, limit + 1)
             .await?;
-        let page = Page::of::<EventList>(found, limit, |event| (event.start_date, &event.id));
+        let page = Page::of::<EventList>(found, limit, key, |event| {
+            (event.start_date, event.id.as_str())
+        });
         Ok(Response {
             events: page.items,
             next_cursor: page.next,

@@ -16,7 +16,8 @@ pub struct GetSessions;
 pub struct Request {
     event_id: String,
     limit: Option<Limit>,
-    after: Option<Cursor<SessionList>>,
+    /// The `nextCursor` of the previous page.
+    after: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +35,8 @@ impl Endpoint for GetSessions {
 
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
+        let key = context.cursor_key();
+        let after = Cursor::<SessionList>::from_request(request.after.as_deref(), key)?;
         if request.event_id.is_empty() {
             return Ok(Response {
                 sessions: Vec::new(),
@@ -46,11 +49,7 @@ impl Endpoint for GetSessions {
         // Batches of one more than the page, until the page and one more visible session
         // are found (then more follow) or the event has no more sessions.
         let mut visible: Vec<Session> = Vec::new();
-        let mut after = request
-            .after
-            .as_ref()
-            .map(Cursor::position)
-            .map(|(start, id)| (start, id.to_owned()));
+        let mut after = after.as_ref().map(|after| (after.start, after.id.clone()));
         loop {
             let position = after.as_ref().map(|(start, id)| (*start, id.as_str()));
             let batch = store
@@ -69,8 +68,9 @@ impl Endpoint for GetSessions {
                 break;
             }
         }
-        let page =
-            Page::of::<SessionList>(visible, limit, |session| (session.start_date, &session.id));
+        let page = Page::of::<SessionList>(visible, limit, key, |session| {
+            (session.start_date, session.id.as_str())
+        });
         Ok(Response {
             sessions: render_sessions(store, context.me(), &page.items).await?,
             next_cursor: page.next,

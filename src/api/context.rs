@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::domain::ids::Caller;
+use crate::domain::page::CursorKey;
 use crate::push::Pushes;
 use crate::store::Store;
 
@@ -10,6 +11,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub pushes: Arc<Pushes>,
+    /// Signs the cursors of paged lists.
+    pub cursor_key: CursorKey,
 }
 
 /// What an endpoint gets besides its request: the service state and the caller.
@@ -22,6 +25,11 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn store(&self) -> &Store {
         &self.state.store
+    }
+
+    /// The key of page cursors.
+    pub fn cursor_key(&self) -> &CursorKey {
+        &self.state.cursor_key
     }
 
     /// The caller's user id.

@@ -4,13 +4,48 @@
 //!
 //! Cursors are positions, not snapshots: pages concatenate to the whole list in order with
 //! no item twice or missing, also while items are added. A cursor names the list it was
-//! made for; one of another list, or anything the server did not make, is refused.
+//! made for and carries a signature made with the service's cursor key (kept in the
+//! database, shared by every process); one of another list, or anything the server did not
+//! make, is refused.
 
 use std::marker::PhantomData;
 
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::domain::time::Timestamp;
+use crate::error::{ApiError, FieldPath};
+
+/// The key that signs cursors.
+#[derive(Clone)]
+pub struct CursorKey([u8; 32]);
+
+impl CursorKey {
+    pub fn new(bytes: [u8; 32]) -> CursorKey {
+        CursorKey(bytes)
+    }
+
+    /// The signature of `text`, as 16 hex digits.
+    fn sign(&self, text: &str) -> String {
+        // HMAC takes keys of any length: 32 bytes always fit.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(text.as_bytes());
+        mac.finalize().into_bytes()[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(..)")
+    }
+}
 
 /// The most items one page holds, and the default.
 pub const MAX_LIMIT: u32 = 500;
@@ -67,8 +102,7 @@ impl Listing for SessionList {
 }
 
 /// A position in a list of `L`: after the item with this start and id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String", bound = "")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor<L: Listing> {
     pub start: Timestamp,
     pub id: String,
@@ -93,14 +127,21 @@ impl<L: Listing> Cursor<L> {
         (self.start, &self.id)
     }
 
-    /// The text clients hold: `{tag}.{start}.{id}`, in characters that need no escaping.
-    pub fn encode(&self) -> String {
-        format!("{}.{}.{}", L::TAG, self.start.millis(), self.id)
+    /// The text clients hold: `{tag}.{start}.{id}.{signature}`, in characters that need no
+    /// escaping.
+    pub fn encode(&self, key: &CursorKey) -> String {
+        let position = format!("{}.{}.{}", L::TAG, self.start.millis(), self.id);
+        let signature = key.sign(&position);
+        format!("{position}.{signature}")
     }
 
-    /// Reads a cursor of this list; `None` for anything else.
-    pub fn decode(text: &str) -> Option<Self> {
-        let mut parts = text.splitn(3, '.');
+    /// Reads a cursor of this list signed with `key`; `None` for anything else.
+    pub fn decode(text: &str, key: &CursorKey) -> Option<Self> {
+        let (position, signature) = text.rsplit_once('.')?;
+        if !bool::from(key.sign(position).as_bytes().ct_eq(signature.as_bytes())) {
+            return None;
+        }
+        let mut parts = position.splitn(3, '.');
         let (tag, start, id) = (parts.next()?, parts.next()?, parts.next()?);
         let start = Timestamp::from_millis(start.parse().ok()?)?;
         let valid_id = !id.is_empty()
@@ -110,14 +151,19 @@ impl<L: Listing> Cursor<L> {
                 .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
         (tag == L::TAG && valid_id).then(|| Cursor::after(start, id))
     }
-}
 
-impl<L: Listing> TryFrom<String> for Cursor<L> {
-    type Error = &'static str;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Cursor::decode(&text)
-            .ok_or("not a cursor of this list: send the nextCursor of the previous page")
+    /// The cursor `after` of a request, or a 400 at `data.after`.
+    pub fn from_request(after: Option<&str>, key: &CursorKey) -> Result<Option<Self>, ApiError> {
+        after
+            .map(|text| {
+                Cursor::decode(text, key).ok_or_else(|| {
+                    ApiError::invalid(
+                        FieldPath::data().field("after"),
+                        "not a cursor of this list: send the nextCursor of the previous page",
+                    )
+                })
+            })
+            .transpose()
     }
 }
 
@@ -134,13 +180,14 @@ impl<T> Page<T> {
     pub fn of<L: Listing>(
         mut found: Vec<T>,
         limit: usize,
+        key: &CursorKey,
         position: impl Fn(&T) -> (Timestamp, &str),
     ) -> Page<T> {
         let more = found.len() > limit;
         found.truncate(limit);
         let next = more.then(|| found.last()).flatten().map(|last| {
             let (start, id) = position(last);
-            Cursor::<L>::after(start, id).encode()
+            Cursor::<L>::after(start, id).encode(key)
         });
         Page { items: found, next }
     }
@@ -162,14 +209,18 @@ mod tests {
         assert_eq!(Limit::default().get(), 500);
     }
 
+    fn key() -> CursorKey {
+        CursorKey::new([7; 32])
+    }
+
     #[test]
     fn cursors_round_trip_and_name_their_list() {
         let id = "0193a5c0-7f3e-7c2a-9d1b-2f4e5a6b7c8d";
         let cursor = Cursor::<EventList>::after(Timestamp::from_millis(-5).unwrap(), id);
-        let text = cursor.encode();
-        assert_eq!(Cursor::<EventList>::decode(&text), Some(cursor));
+        let text = cursor.encode(&key());
+        assert_eq!(Cursor::<EventList>::decode(&text, &key()), Some(cursor));
         assert!(
-            Cursor::<SessionList>::decode(&text).is_none(),
+            Cursor::<SessionList>::decode(&text, &key()).is_none(),
             "another list's cursor"
         );
         for forged in [
@@ -181,8 +232,22 @@ mod tests {
             "e1.5.{\"$gt\":1}",
             "x1.5.id",
         ] {
-            assert!(Cursor::<EventList>::decode(forged).is_none(), "{forged:?}");
+            assert!(
+                Cursor::<EventList>::decode(forged, &key()).is_none(),
+                "{forged:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_cursor_changed_or_signed_with_another_key_is_refused() {
+        let cursor = Cursor::<EventList>::after(Timestamp::from_millis(5).unwrap(), "a-1");
+        let text = cursor.encode(&key());
+        let tampered = text.replacen(".5.", ".6.", 1);
+        assert!(Cursor::<EventList>::decode(&tampered, &key()).is_none());
+        assert!(Cursor::<EventList>::decode(&text, &CursorKey::new([8; 32])).is_none());
+        let error = Cursor::<EventList>::from_request(Some(&tampered), &key()).unwrap_err();
+        assert!(error.to_string().starts_with("data.after: "), "{error}");
     }
 
     #[test]
@@ -195,10 +260,11 @@ mod tests {
                 .map(|index| (index, format!("id{index}")))
                 .collect::<Vec<_>>()
         };
-        let full = Page::of::<EventList>(items(3), 2, position);
+        let full = Page::of::<EventList>(items(3), 2, &key(), position);
         assert_eq!(full.items.len(), 2);
-        assert_eq!(full.next.as_deref(), Some("e1.1.id1"));
-        let last = Page::of::<EventList>(items(2), 2, position);
+        let next = Cursor::<EventList>::decode(full.next.as_deref().unwrap(), &key()).unwrap();
+        assert_eq!((next.start.millis(), next.id.as_str()), (1, "id1"));
+        let last = Page::of::<EventList>(items(2), 2, &key(), position);
         assert_eq!((last.items.len(), last.next), (2, None));
     }
 }

@@ -117,6 +117,10 @@ impl Application {
             .ensure_indexes()
             .await
             .context("the database is not usable")?;
+        let cursor_key = store
+            .cursor_key()
+            .await
+            .context("cannot read or make the cursor key")?;
         store
             .backfill_event_scopes()
             .await
@@ -136,7 +140,11 @@ impl Application {
             limits.burst,
         );
         let state = Arc::new(ServerState {
-            app: Arc::new(AppState { store, pushes }),
+            app: Arc::new(AppState {
+                store,
+                pushes,
+                cursor_key,
+            }),
             admission,
             settings,
             shutdown,

@@ -20,6 +20,7 @@ use anyhow::Context;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database, IndexModel};
 
+use crate::domain::page::CursorKey;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 
@@ -106,6 +107,30 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         self.database.run_command(bson::doc! { "ping": 1 }).await?;
         Ok(())
+    }
+
+    /// The key that signs page cursors: made once, kept in the database (`serviceKeys`) so
+    /// that every process signs and checks alike.
+    pub async fn cursor_key(&self) -> StoreResult<CursorKey> {
+        let keys = self.database.collection::<bson::Document>("serviceKeys");
+        let fresh: [u8; 32] = rand::random();
+        let fresh = bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes: fresh.to_vec(),
+        };
+        keys.update_one(
+            bson::doc! { "_id": "cursor" },
+            bson::doc! { "$setOnInsert": { "key": fresh } },
+        )
+        .upsert(true)
+        .await?;
+        let stored = keys
+            .find_one(bson::doc! { "_id": "cursor" })
+            .await?
+            .and_then(|document| document.get_binary_generic("key").ok().cloned())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| StoreError::unwritable("the stored cursor key is not 32 bytes"))?;
+        Ok(CursorKey::new(stored))
     }
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.

@@ -167,6 +167,20 @@ async fn limits_and_cursors_the_server_did_not_make_are_refused() {
             .clone()
     };
     assert!(events_cursor.is_string());
+    // The same position with another id: a cursor the server did not make.
+    let text = events_cursor.as_str().unwrap();
+    let (position, signature) = text.rsplit_once('.').unwrap();
+    let last = if position.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{last}.{signature}", &position[..position.len() - 1]);
+    let error = net
+        .member
+        .fails(
+            "social:getEvents",
+            json!({"source": net.source, "after": tampered}),
+            400,
+        )
+        .await;
+    assert!(error.starts_with("data.after: "), "{error}");
     for after in [
         json!("garbage"),
         json!({"$gt": ""}),
