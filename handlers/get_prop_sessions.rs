@@ -53,7 +53,8 @@ impl Endpoint for GetPropSessions {
         let store = context.store();
         let user_id = context.me();
         let now = Timestamp::now();
-        let audience = Audience::of(user_id, &store.memberships_of(user_id).await?);
+        let memberships = store.memberships_of(user_id).await?;
+        let audience = Audience::of(user_id, &memberships);
         // Visible sessions with their events; their occurrences are computed below.
         let mut visible: Vec<(Session, Option<Event>)> = Vec::new();
 
@@ -73,7 +74,7 @@ impl Endpoint for GetPropSessions {
                 .await?;
             let exhausted = (page.len() as i64) < PAGE;
             skip += page.len() as u64;
-            let viewer = store.viewer(user_id, &page).await?;
+            let viewer = store.viewer_with(user_id, &page, &memberships).await?;
             for session in page {
                 if found_single < ANSWERED && viewer.may_see(&session) {
                     found_single += 1;
@@ -95,7 +96,7 @@ impl Endpoint for GetPropSessions {
                 MAX_RECURRING,
             )
             .await?;
-        let viewer = store.viewer(user_id, &recurring).await?;
+        let viewer = store.viewer_with(user_id, &recurring, &memberships).await?;
         for session in recurring {
             if viewer.may_see(&session) {
                 let event = viewer.event_of(&session).cloned();

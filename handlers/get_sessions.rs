@@ -45,7 +45,8 @@ impl Endpoint for GetSessions {
         }
         let limit = request.limit.unwrap_or_default().get();
         // The database leaves out what the caller cannot see; the check below is exact.
-        let audience = Audience::of(context.me(), &store.memberships_of(context.me()).await?);
+        let memberships = store.memberships_of(context.me()).await?;
+        let audience = Audience::of(context.me(), &memberships);
         // Batches of one more than the page, until the page and one more visible session
         // are found (then more follow) or the event has no more sessions.
         let mut visible: Vec<Session> = Vec::new();
@@ -62,7 +63,9 @@ impl Endpoint for GetSessions {
                 .await?;
             let exhausted = batch.len() <= limit;
             after = batch.last().map(|last| (last.start_date, last.id.clone()));
-            let viewer = store.viewer(context.me(), &batch).await?;
+            let viewer = store
+                .viewer_with(context.me(), &batch, &memberships)
+                .await?;
             visible.extend(batch.into_iter().filter(|session| viewer.may_see(session)));
             if exhausted || visible.len() > limit {
                 break;

@@ -223,12 +223,7 @@ mod tests {
 
     #[test]
     fn tokens_without_exp_are_refused() {
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &serde_json::json!({"sub": "u1"}),
-            &EncodingKey::from_secret(SECRET),
-        )
-        .unwrap();
+        let token = token_with(serde_json::json!({"sub": "u1"}));
         assert!(
             TokenVerifier::hs256(SECRET)
                 .unwrap()

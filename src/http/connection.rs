@@ -83,14 +83,13 @@ pub async fn serve(
             message = stream.next() => match message {
                 None | Some(Ok(Message::Close(_))) => break None,
                 Some(Ok(Message::Text(text))) => {
-                    let text = text.to_string();
                     if text.len() > limits.max_frame_bytes {
                         let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
-                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &error))).await;
+                        let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &error))).await;
                         break Some((CloseCode::Size, "frame too large"));
                     }
                     if !admitted.try_acquire(Instant::now()) {
-                        let _ = outgoing.send(Outgoing::Text(refuse(&text, &rate_limited))).await;
+                        let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &rate_limited))).await;
                         continue;
                     }
                     // Waiting for a free slot must not hold off shutdown, expiry or a kick.
@@ -109,7 +108,7 @@ pub async fn serve(
                     let context = context.clone();
                     let outgoing = outgoing.clone();
                     in_flight.spawn(async move {
-                        let frame = answer(&text, context).await;
+                        let frame = answer(text.as_str(), context).await;
                         let _ = outgoing.send(Outgoing::Text(frame)).await;
                         drop(permit);
                     });

@@ -19,6 +19,7 @@ use crate::domain::session::{
     Audience, Color, EventScope, Invitation, JoinCondition, PendingContact, Session, SessionUpdate,
     Viewer,
 };
+use crate::domain::source::Membership;
 use crate::domain::time::Timestamp;
 
 pub const COLLECTION: &str = "sessions";
@@ -393,14 +394,7 @@ impl Store {
     /// What `user_id` may see and do with `sessions`: loads their events and the user's
     /// memberships in those events' networks, in two queries.
     pub async fn viewer(&self, user_id: &str, sessions: &[Session]) -> StoreResult<Viewer> {
-        let mut event_ids: Vec<&str> = sessions
-            .iter()
-            .map(|session| session.event_id.as_str())
-            .filter(|id| !id.is_empty())
-            .collect();
-        event_ids.sort_unstable();
-        event_ids.dedup();
-        let events = self.find_events(&event_ids).await?;
+        let events = self.events_of(sessions).await?;
         let mut networks: Vec<&str> = events
             .iter()
             .map(|event| event.source.network_id())
@@ -409,6 +403,33 @@ impl Store {
         networks.dedup();
         let memberships = self.memberships_in_networks(user_id, &networks).await?;
         Ok(Viewer::new(user_id, events, memberships))
+    }
+
+    /// Like [`Store::viewer`], for a caller whose memberships are loaded already (all of
+    /// them, as `memberships_of` answers): one query, for the events.
+    pub async fn viewer_with(
+        &self,
+        user_id: &str,
+        sessions: &[Session],
+        memberships: &[Membership],
+    ) -> StoreResult<Viewer> {
+        let events = self.events_of(sessions).await?;
+        Ok(Viewer::new(user_id, events, memberships.to_vec()))
+    }
+
+    /// The existing events of `sessions`.
+    async fn events_of(
+        &self,
+        sessions: &[Session],
+    ) -> StoreResult<Vec<crate::domain::event::Event>> {
+        let mut event_ids: Vec<&str> = sessions
+            .iter()
+            .map(|session| session.event_id.as_str())
+            .filter(|id| !id.is_empty())
+            .collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        self.find_events(&event_ids).await
     }
 
     /// The sessions of an event, by `startDate` then `id`.

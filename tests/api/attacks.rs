@@ -362,6 +362,22 @@ async fn a_session_holds_at_most_1000_invitations() {
     assert_served(&mut owner).await;
 }
 
+/// `usersToInvite` entries of the distinct addresses `{inviter}-{i}@example.com` for each
+/// `i` in `numbers`, five to an entry.
+fn email_entries(inviter: &str, numbers: std::ops::Range<usize>) -> Vec<Value> {
+    numbers
+        .collect::<Vec<_>>()
+        .chunks(5)
+        .map(|chunk| {
+            let emails: Vec<String> = chunk
+                .iter()
+                .map(|i| format!("{inviter}-{i}@example.com"))
+                .collect();
+            json!({"emails": emails})
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn an_inviter_looks_up_at_most_500_contacts_a_day() {
     let app = spawn_app().await;
@@ -371,15 +387,7 @@ async fn an_inviter_looks_up_at_most_500_contacts_a_day() {
         .ok("social:createSession", standalone_session("s"))
         .await;
     let id = session["session"]["id"].clone();
-    let entries = |from: usize, to: usize| -> Vec<Value> {
-        (from..to)
-            .collect::<Vec<_>>()
-            .chunks(5)
-            .map(|chunk| {
-                json!({"emails": chunk.iter().map(|i| format!("{inviter}-{i}@example.com")).collect::<Vec<_>>()})
-            })
-            .collect()
-    };
+    let entries = |from, to| email_entries(&inviter, from..to);
     client
         .ok(
             "social:inviteUsersToSession",
@@ -449,13 +457,7 @@ async fn simultaneous_invitations_cannot_pass_the_contact_look_up_quota_together
         .ok("social:createSession", standalone_session("s"))
         .await;
     let id = session["session"]["id"].clone();
-    let emails = |from: usize, to: usize| -> Vec<Value> {
-        (from..to)
-            .collect::<Vec<_>>()
-            .chunks(10)
-            .map(|chunk| json!({"emails": chunk.iter().map(|i| format!("{inviter}-{i}@example.com")).collect::<Vec<_>>()}))
-            .collect()
-    };
+    let emails = |from, to| email_entries(&inviter, from..to);
     client
         .ok(
             "social:inviteUsersToSession",

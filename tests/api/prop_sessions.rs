@@ -22,6 +22,16 @@ async fn at_prop(client: &mut Client, prop: &str, title: &str, offset: i64, patc
     create_session(client, fields, json!([])).await
 }
 
+/// What `getPropSessions` answers `client` at `prop` in the hall.
+async fn at_hall(client: &mut Client, prop: &str) -> Value {
+    client
+        .ok(
+            "social:getPropSessions",
+            json!({"roomId": "hall", "propId": prop}),
+        )
+        .await
+}
+
 fn titles(data: &Value) -> Vec<String> {
     data["sessions"]
         .as_array()
@@ -123,12 +133,7 @@ async fn an_ongoing_occurrence_of_a_recurring_session_counts_as_ongoing() {
         json!({"isRecurring": true, "recurrence": "FREQ=DAILY;COUNT=2"}),
     )
     .await;
-    let data = owner
-        .ok(
-            "social:getPropSessions",
-            json!({"roomId": "hall", "propId": prop}),
-        )
-        .await;
+    let data = at_hall(&mut owner, &prop).await;
     assert_eq!(titles(&data), ["fortnightly rerun", "soon"]);
 }
 
@@ -171,12 +176,7 @@ async fn a_counted_recurrence_whose_occurrences_are_over_is_not_listed() {
         json!({"isRecurring": true, "recurrence": "FREQ=DAILY;COUNT=3"}),
     )
     .await;
-    let data = owner
-        .ok(
-            "social:getPropSessions",
-            json!({"roomId": "hall", "propId": prop}),
-        )
-        .await;
+    let data = at_hall(&mut owner, &prop).await;
     assert_eq!(
         titles(&data),
         ["thrice"],
