@@ -4,7 +4,8 @@ Arguments: SERVER_EXECUTABLE HOST PORT STORAGE_PATH REMOVE_STORAGE(0|1) [SERVER_
 
 The server stops gracefully when this process's standard input closes (the parent
 exited, however it exited) or when this process receives SIGTERM or SIGINT. With
-REMOVE_STORAGE=1 the storage directory is deleted afterwards (test runs).
+REMOVE_STORAGE=1 the storage directory is deleted afterwards (test runs), but only after
+such a stop: when the server dies on its own, its files stay for the restart.
 """
 import shutil
 import signal
@@ -20,7 +21,11 @@ server = subprocess.Popen(
 )
 
 
+stop_requested = threading.Event()
+
+
 def stop(*_):
+    stop_requested.set()
     if server.poll() is None:
         server.terminate()
         try:
@@ -38,6 +43,6 @@ threading.Thread(target=stop_when_parent_goes, daemon=True).start()
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
 code = server.wait()
-if remove_storage == "1":
+if remove_storage == "1" and stop_requested.is_set():
     shutil.rmtree(storage, ignore_errors=True)
 sys.exit(code)

@@ -5,9 +5,21 @@
 //! [`SecretString`]s: they print as redacted.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
+
+/// A positive duration in seconds, fractions allowed (`0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {text}"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
 
 /// Reads a secret flag or variable.
 fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -55,6 +67,11 @@ pub struct DatabaseArgs {
     /// Directory for the embedded database's files and the development secret.
     #[arg(long, env = "SOCIAL_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// Deadline of one database call, in seconds: a database that is down or frozen gives
+    /// a 503 within it.
+    #[arg(long, env = "SOCIAL_DB_TIMEOUT", default_value = "3", value_parser = seconds)]
+    pub db_timeout: Duration,
 
     /// Python virtual environment that holds the embedded database (created when missing).
     #[arg(long, env = "SOCIAL_EMBEDDED_VENV", default_value = "./.venv")]
@@ -191,5 +208,14 @@ mod tests {
         assert_eq!(serve.max_frame_bytes, 1_048_576);
         assert_eq!((serve.rate_limit, serve.rate_burst), (100, 200));
         assert_eq!(serve.max_connections_per_user, 32);
+        assert_eq!(serve.database.db_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn database_deadlines_are_positive_seconds() {
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        for refused in ["0", "-1", "NaN", "inf", "3s", "99999"] {
+            assert!(seconds(refused).is_err(), "{refused}");
+        }
     }
 }

@@ -75,12 +75,38 @@ pub enum ApiError {
     /// The connection sent more requests than its rate limit allows.
     #[error("rate limit exceeded: at most {per_second} requests per second, bursts of {burst}")]
     RateLimited { per_second: u32, burst: u32 },
-    /// The database cannot be reached; the request had no effect.
-    #[error("database unavailable, the request had no effect and may be retried")]
-    Unavailable(#[source] anyhow::Error),
+    /// The database cannot be reached or did not answer in time.
+    #[error("database unavailable: {outcome}")]
+    Unavailable {
+        /// What the client can know of the request's effect.
+        outcome: Outcome,
+        #[source]
+        cause: anyhow::Error,
+    },
     /// Anything else: a bug or an unexpected database answer.
     #[error("unexpected failure")]
     Unexpected(#[source] anyhow::Error),
+}
+
+/// What a client can know of a request the database failed to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was written: the request had no effect.
+    NoEffect,
+    /// A write was sent and its answer lost: the change may or may not have been made.
+    Unknown,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Outcome::NoEffect => "the request had no effect and may be retried",
+            Outcome::Unknown => {
+                "the request may or may not have taken effect; it may be retried (read first \
+                 where repeating it would matter)"
+            }
+        })
+    }
 }
 
 impl ApiError {
@@ -114,7 +140,7 @@ impl ApiError {
             ApiError::Conflict(_) => code::CONFLICT,
             ApiError::FrameTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => code::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => code::UNAVAILABLE,
+            ApiError::Unavailable { .. } => code::UNAVAILABLE,
             ApiError::Unexpected(_) => code::INTERNAL,
         }
     }
@@ -128,7 +154,7 @@ impl ApiError {
                 tracing::error!(%reference, error = ?cause, "unexpected failure");
                 format!("unexpected failure, reference {reference}")
             }
-            ApiError::Unavailable(cause) => {
+            ApiError::Unavailable { cause, .. } => {
                 tracing::warn!(error = %cause, "database unavailable");
                 self.to_string()
             }

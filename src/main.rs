@@ -75,6 +75,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind.clone(),
         mongodb_uri,
         db_name: args.database.db_name.clone(),
+        db_timeout: args.database.db_timeout,
         tokens,
         public_url,
         internal_secret: args

@@ -12,6 +12,7 @@ use super::context::RequestContext;
 use super::endpoint::Registry;
 use super::envelope;
 use crate::error::ApiError;
+use crate::store::tracking_writes;
 
 /// Decodes, dispatches and answers one text frame. Always produces exactly one frame,
 /// even when the endpoint panics.
@@ -40,14 +41,16 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
     let frame_span = span.clone();
     async move {
         let result = match Registry::global().find(&request.endpoint) {
-            Ok(registration) => AssertUnwindSafe(registration.call(context, request.data))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ApiError::Unexpected(anyhow::anyhow!(
-                        "the endpoint panicked"
-                    )))
-                }),
+            Ok(registration) => {
+                AssertUnwindSafe(tracking_writes(registration.call(context, request.data)))
+                    .catch_unwind()
+                    .await
+            }
+            .unwrap_or_else(|_| {
+                Err(ApiError::Unexpected(anyhow::anyhow!(
+                    "the endpoint panicked"
+                )))
+            }),
             Err(error) => Err(error),
         };
         let event_id = request.event_id.as_deref();

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod context;
 mod decode;
+pub mod deletion;
 pub mod dispatch;
 pub mod endpoint;
 pub mod envelope;

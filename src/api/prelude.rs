@@ -3,6 +3,7 @@
 
 pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
 pub use crate::api::context::RequestContext;
+pub use crate::api::deletion;
 pub use crate::api::endpoint::{Endpoint, Registration};
 pub use crate::api::quota::{
     check_active_sessions, count_contact_lookups, recheck_active_sessions,

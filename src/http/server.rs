@@ -9,7 +9,7 @@ use anyhow::Context;
 use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::Data;
-use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
@@ -20,11 +20,12 @@ use super::auth::{Authenticated, TokenVerifier};
 use super::upgrade::UpgradeRequest;
 use super::{connection, internal, invitation_file};
 use crate::api::context::AppState;
+use crate::api::deletion;
 use crate::api::endpoint::Registry;
 use crate::domain::people::User;
 use crate::error::ApiError;
 use crate::push::{PushMode, Pushes};
-use crate::store::Store;
+use crate::store::{Store, tracking_writes};
 
 /// Limits applied to each WebSocket connection.
 #[derive(Debug, Clone)]
@@ -67,6 +68,8 @@ pub struct Settings {
     /// May carry credentials.
     pub mongodb_uri: SecretString,
     pub db_name: String,
+    /// Deadline of one database call.
+    pub db_timeout: Duration,
     pub tokens: TokenVerifier,
     /// Base URL of this service as clients reach it, without a trailing slash.
     pub public_url: String,
@@ -88,6 +91,8 @@ pub struct ServerState {
     pub admission: Arc<Admission>,
 }
 
+/// Longest wait of `/readyz` for the database's answer.
+const READINESS_DEADLINE: Duration = Duration::from_millis(900);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
@@ -112,7 +117,12 @@ impl Application {
         }
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
-        let store = Store::connect(settings.mongodb_uri.expose_secret(), &settings.db_name).await?;
+        let store = Store::connect(
+            settings.mongodb_uri.expose_secret(),
+            &settings.db_name,
+            settings.db_timeout,
+        )
+        .await?;
         store
             .ensure_indexes()
             .await
@@ -139,12 +149,17 @@ impl Application {
             limits.requests_per_second,
             limits.burst,
         );
+        let app = Arc::new(AppState {
+            store,
+            pushes,
+            cursor_key,
+        });
+        tokio::spawn(deletion::sweep_interrupted_deletions(
+            Arc::clone(&app),
+            shutdown.clone(),
+        ));
         let state = Arc::new(ServerState {
-            app: Arc::new(AppState {
-                store,
-                pushes,
-                cursor_key,
-            }),
+            app,
             admission,
             settings,
             shutdown,
@@ -192,7 +207,11 @@ impl Application {
                 "/api/v0/internal/rooms/:room_id/props/:prop_id/deleted",
                 post(internal::prop_deleted),
             )
-            .data(Arc::clone(&state));
+            .data(Arc::clone(&state))
+            // A database failure tells whether the request may have changed anything.
+            .around(
+                |endpoint, request| async move { tracking_writes(endpoint.call(request)).await },
+            );
         let shutdown = state.shutdown.clone();
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, shutdown.cancelled_owned(), Some(SHUTDOWN_GRACE))
@@ -270,14 +289,19 @@ fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers a ping within [`READINESS_DEADLINE`]. Answers
+/// within that time whatever the database does (down, frozen, slow).
 #[handler]
 async fn readyz(state: Data<&Arc<ServerState>>) -> Response {
-    match state.app.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(error) => {
+    match tokio::time::timeout(READINESS_DEADLINE, state.app.store.ping()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check failed: the database did not answer in time");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not answering").into_response()
         }
     }
 }

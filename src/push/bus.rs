@@ -4,7 +4,11 @@
 //! each recipient. Where the database offers no change streams (a standalone mongod), the
 //! service says so once at start-up and delivers within its own process only.
 //!
-//! Delivery is live and at most once.
+//! Delivery is live and at most once. When the change stream fails (the database restarted
+//! or is unreachable), it is resumed from its resume token as soon as the database answers,
+//! so nothing published meanwhile is missed; when it cannot be resumed (the database no
+//! longer holds that history), every connection of this process gets one `social:resync`
+//! frame and clients refetch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +22,7 @@ use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
 use crate::domain::ids::new_id;
 use crate::domain::session::{SessionEnvelope, SessionView};
-use crate::store::pushes::{PushDocument, PushStream};
+use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
@@ -27,6 +31,8 @@ pub const SESSION_UPDATED: &str = "social:sessionUpdated";
 pub const SESSION_DELETED: &str = "social:sessionDeleted";
 /// Changes waiting for local delivery (local mode).
 const LOCAL_QUEUE: usize = 1024;
+/// The frame that tells a client that pushes may have been missed and it should refetch.
+pub const RESYNC_FRAME: &str = r#"{"endpoint":"social:resync","data":{}}"#;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
 
@@ -155,27 +161,57 @@ impl Pushes {
                 }
                 failure => {
                     if let Some(Err(error)) = failure {
-                        tracing::warn!(%error, "the push change stream failed; reopening");
+                        tracing::warn!(%error, "the push change stream failed; resuming it");
                     }
                     let token = stream.resume_token();
-                    stream = loop {
-                        tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(REOPEN_DELAY) => {}
-                        }
-                        let reopened = match self.store.watch_pushes(token.clone()).await {
-                            Ok(stream) => Ok(stream),
-                            // The resume point may be gone: pushes are at most once.
-                            Err(_) => self.store.watch_pushes(None).await,
-                        };
-                        match reopened {
-                            Ok(stream) => break stream,
-                            Err(error) => {
-                                tracing::warn!(%error, "cannot reopen the push change stream")
-                            }
-                        }
-                    };
+                    match self.reopen(token, &shutdown).await {
+                        Some(reopened) => stream = reopened,
+                        None => return,
+                    }
                 }
+            }
+        }
+    }
+
+    /// Opens the change stream again after it failed: from `token` while the database
+    /// still holds what followed it (retrying while the database is away), otherwise
+    /// afresh, telling every connection of this process to refetch with one
+    /// `social:resync` frame. `None` when the service shuts down first.
+    async fn reopen(
+        &self,
+        token: Option<ResumeToken>,
+        shutdown: &CancellationToken,
+    ) -> Option<PushStream> {
+        let mut resumable = token.is_some();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return None,
+                () = tokio::time::sleep(REOPEN_DELAY) => {}
+            }
+            let reopened = if resumable {
+                self.store.watch_pushes(token.clone()).await
+            } else {
+                self.store.watch_pushes(None).await
+            };
+            match reopened {
+                Ok(stream) => {
+                    if resumable {
+                        tracing::info!("the push change stream resumed");
+                    } else {
+                        let connections = self.hub.broadcast(RESYNC_FRAME);
+                        tracing::warn!(
+                            connections,
+                            "the push change stream could not be resumed: changes may have been \
+                             missed; every connection was told to refetch (social:resync)"
+                        );
+                    }
+                    return Some(stream);
+                }
+                Err(error) if resumable && error.is_resume_point_lost() => {
+                    tracing::warn!(%error, "the push change stream cannot resume from its token");
+                    resumable = false;
+                }
+                Err(error) => tracing::warn!(%error, "cannot reopen the push change stream"),
             }
         }
     }

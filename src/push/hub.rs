@@ -109,19 +109,37 @@ impl ConnectionHub {
     pub fn send(&self, user_id: &str, frame: &Arc<PushFrame>) {
         let by_user = self.lock();
         for connection in by_user.get(user_id).into_iter().flatten() {
-            match connection
-                .outgoing
-                .try_send(Outgoing::Push(Arc::clone(frame)))
-            {
-                Ok(()) | Err(TrySendError::Closed(_)) => {}
-                Err(TrySendError::Full(_)) => {
-                    if !connection.kicked.is_cancelled() {
-                        tracing::warn!(
-                            user = ?user_id,
-                            "outgoing queue full: disconnecting a slow client"
-                        );
-                        connection.kicked.cancel();
-                    }
+            connection.offer(user_id, Outgoing::Push(Arc::clone(frame)));
+        }
+    }
+
+    /// Queues the encoded frame `text` on every connection of this process, like
+    /// [`ConnectionHub::send`]; answers how many connections it was offered to.
+    pub fn broadcast(&self, text: &str) -> usize {
+        let by_user = self.lock();
+        let mut offered = 0;
+        for (user_id, connections) in by_user.iter() {
+            for connection in connections {
+                connection.offer(user_id, Outgoing::Text(text.to_owned()));
+                offered += 1;
+            }
+        }
+        offered
+    }
+}
+
+impl LocalConnection {
+    /// Queues `outgoing` without waiting; disconnects the connection when its queue is full.
+    fn offer(&self, user_id: &str, outgoing: Outgoing) {
+        match self.outgoing.try_send(outgoing) {
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                if !self.kicked.is_cancelled() {
+                    tracing::warn!(
+                        user = ?user_id,
+                        "outgoing queue full: disconnecting a slow client"
+                    );
+                    self.kicked.cancel();
                 }
             }
         }
@@ -162,6 +180,19 @@ mod tests {
         assert!(!fast_kicked.is_cancelled());
         assert_eq!(event_id(fast_rx.try_recv().unwrap()), "one");
         assert_eq!(event_id(fast_rx.try_recv().unwrap()), "two");
+    }
+
+    #[test]
+    fn a_broadcast_reaches_every_connection_of_every_user() {
+        let hub = ConnectionHub::default();
+        let (first_tx, mut first_rx) = mpsc::channel(1);
+        let (second_tx, mut second_rx) = mpsc::channel(1);
+        let _first = hub.register("u", first_tx, CancellationToken::new());
+        let _second = hub.register("v", second_tx, CancellationToken::new());
+        assert_eq!(hub.broadcast("hello"), 2);
+        for queue in [&mut first_rx, &mut second_rx] {
+            assert!(matches!(queue.try_recv(), Ok(Outgoing::Text(text)) if text == "hello"));
+        }
     }
 
     #[test]

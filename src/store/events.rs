@@ -1,9 +1,9 @@
 //! The `events` collection.
 
-use bson::{RawDocumentBuf, doc};
+use bson::{Document, RawDocumentBuf, doc};
 use futures_util::TryStreamExt;
 use mongodb::IndexModel;
-use mongodb::options::ReturnDocument;
+use mongodb::options::{IndexOptions, ReturnDocument};
 use serde::{Deserialize, Serialize};
 
 use super::json_bson::{document_to_object, object_to_document};
@@ -109,7 +109,22 @@ pub(super) fn indexes() -> Vec<IndexModel> {
         IndexModel::builder()
             .keys(doc! { "networkId": 1, "sourceType": 1, "sourcePk": 1, "startDate": 1, "_id": 1 })
             .build(),
+        IndexModel::builder()
+            .keys(doc! { DELETING: 1 })
+            .options(IndexOptions::builder().sparse(true).build())
+            .build(),
     ]
+}
+
+/// The field that marks an event whose deletion has begun: from then on it is gone for
+/// every query, and its sessions with it, until the deletion is finished (see
+/// [`Store::begin_event_deletion`]).
+const DELETING: &str = "deleting";
+
+/// `filter`, restricted to events whose deletion has not begun.
+fn live(mut filter: Document) -> Document {
+    filter.insert(DELETING, doc! { "$exists": false });
+    filter
 }
 
 impl Store {
@@ -117,8 +132,14 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    async fn collect_events(cursor: mongodb::Cursor<EventDocument>) -> StoreResult<Vec<Event>> {
-        let documents: Vec<EventDocument> = cursor.try_collect().await?;
+    /// Runs an event query and reads all of it, under one deadline.
+    async fn collect_events(
+        &self,
+        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<EventDocument>>>,
+    ) -> StoreResult<Vec<Event>> {
+        let documents: Vec<EventDocument> = self
+            .read(async { query.await?.try_collect().await })
+            .await?;
         Ok(documents
             .into_iter()
             .filter_map(EventDocument::into_event)
@@ -127,12 +148,14 @@ impl Store {
 
     pub async fn insert_event(&self, event: &Event) -> StoreResult<()> {
         let document = EventDocument::from_event(event, event.revision)?;
-        self.events().insert_one(document).await?;
+        self.write(self.events().insert_one(document)).await?;
         Ok(())
     }
 
     pub async fn find_event(&self, event_id: &str) -> StoreResult<Option<Event>> {
-        let found = self.events().find_one(doc! { "_id": event_id }).await?;
+        let found = self
+            .read(self.events().find_one(live(doc! { "_id": event_id })))
+            .await?;
         Ok(found.and_then(EventDocument::into_event))
     }
 
@@ -141,7 +164,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Self::collect_events(self.events().find(doc! { "_id": { "$in": ids } }).await?).await
+        self.collect_events(self.events().find(live(doc! { "_id": { "$in": ids } })))
+            .await
     }
 
     /// Replaces the event when it is still at the revision it was read at (`event.revision`);
@@ -149,8 +173,10 @@ impl Store {
     pub async fn replace_event_at_revision(&self, event: &Event) -> StoreResult<bool> {
         let next = EventDocument::from_event(event, event.revision + 1)?;
         let result = self
-            .events()
-            .replace_one(doc! { "_id": &event.id, "revision": event.revision }, next)
+            .write(self.events().replace_one(
+                live(doc! { "_id": &event.id, "revision": event.revision }),
+                next,
+            ))
             .await?;
         Ok(result.matched_count == 1)
     }
@@ -166,22 +192,54 @@ impl Store {
         self.mark_event_published(event_id).await?;
         let published = EventStatus::Published.code();
         let after = self
-            .events()
-            .find_one_and_update(
-                doc! { "_id": event_id, "status": { "$ne": published } },
-                doc! {
-                    "$set": { "status": published, "updated": bson::DateTime::from(now) },
-                    "$inc": { "revision": 1 },
-                },
+            .write(
+                self.events()
+                    .find_one_and_update(
+                        live(doc! { "_id": event_id, "status": { "$ne": published } }),
+                        doc! {
+                            "$set": { "status": published, "updated": bson::DateTime::from(now) },
+                            "$inc": { "revision": 1 },
+                        },
+                    )
+                    .return_document(ReturnDocument::After),
             )
-            .return_document(ReturnDocument::After)
             .await?;
         Ok(after.and_then(EventDocument::into_event))
     }
 
-    /// Deletes the event; answers whether it existed.
+    /// Begins the deletion of an event: marks it, so that it and its sessions are gone for
+    /// every reader at once; answers whether this call marked it. The deletion is finished
+    /// by deleting the sessions, then the event ([`Store::delete_event`]); a deletion
+    /// interrupted part-way is found by [`Store::events_being_deleted`].
+    pub async fn begin_event_deletion(&self, event_id: &str, now: Timestamp) -> StoreResult<bool> {
+        let result = self
+            .write(self.events().update_one(
+                live(doc! { "_id": event_id }),
+                doc! { "$set": { DELETING: bson::DateTime::from(now) } },
+            ))
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// The ids of the events whose deletion began and is not finished.
+    pub async fn events_being_deleted(&self) -> StoreResult<Vec<String>> {
+        let ids = self
+            .read(
+                self.events()
+                    .distinct("_id", doc! { DELETING: { "$exists": true } }),
+            )
+            .await?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Deletes the event document (live or being deleted); answers whether it existed.
     pub async fn delete_event(&self, event_id: &str) -> StoreResult<bool> {
-        let result = self.events().delete_one(doc! { "_id": event_id }).await?;
+        let result = self
+            .write(self.events().delete_one(doc! { "_id": event_id }))
+            .await?;
         Ok(result.deleted_count == 1)
     }
 
@@ -194,11 +252,11 @@ impl Store {
         after: Option<(Timestamp, &str)>,
         limit: usize,
     ) -> StoreResult<Vec<Event>> {
-        let mut filter = doc! {
+        let mut filter = live(doc! {
             "networkId": source.network_id(),
             "sourceType": source.source_type(),
             "sourcePk": source.source_pk(),
-        };
+        });
         if let EventListing::PublishedOrOwnedBy(user_id) = listing {
             filter.insert(
                 "$or",
@@ -209,12 +267,12 @@ impl Store {
             );
         }
         after_position(&mut filter, after);
-        let cursor = self
-            .events()
-            .find(filter)
-            .sort(doc! { "startDate": 1, "_id": 1 })
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .await?;
-        Self::collect_events(cursor).await
+        self.collect_events(
+            self.events()
+                .find(filter)
+                .sort(doc! { "startDate": 1, "_id": 1 })
+                .limit(i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+        .await
     }
 }

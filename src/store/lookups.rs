@@ -53,22 +53,23 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Vec<String>> {
         // Look-ups older than the window (and not yet expired) count as new ones.
-        self.lookups()
-            .delete_many(doc! {
-                "inviterId": inviter_id, "key": { "$in": keys },
-                "at": { "$lte": bson::DateTime::from(since) },
-            })
-            .await?;
+        self.write(self.lookups().delete_many(doc! {
+            "inviterId": inviter_id, "key": { "$in": keys },
+            "at": { "$lte": bson::DateTime::from(since) },
+        }))
+        .await?;
         let now = bson::DateTime::from(now);
         let mut new = Vec::new();
         for key in keys {
             let written = self
-                .lookups()
-                .update_one(
-                    doc! { "inviterId": inviter_id, "key": key },
-                    doc! { "$setOnInsert": { "at": now } },
+                .write(
+                    self.lookups()
+                        .update_one(
+                            doc! { "inviterId": inviter_id, "key": key },
+                            doc! { "$setOnInsert": { "at": now } },
+                        )
+                        .upsert(true),
                 )
-                .upsert(true)
                 .await?;
             if written.upserted_id.is_some() {
                 new.push(key.clone());
@@ -84,10 +85,9 @@ impl Store {
         since: Timestamp,
     ) -> StoreResult<u64> {
         let count = self
-            .lookups()
-            .count_documents(
+            .read(self.lookups().count_documents(
                 doc! { "inviterId": inviter_id, "at": { "$gt": bson::DateTime::from(since) } },
-            )
+            ))
             .await?;
         Ok(count)
     }
@@ -99,9 +99,11 @@ impl Store {
         keys: &[String],
     ) -> StoreResult<()> {
         if !keys.is_empty() {
-            self.lookups()
-                .delete_many(doc! { "inviterId": inviter_id, "key": { "$in": keys } })
-                .await?;
+            self.write(
+                self.lookups()
+                    .delete_many(doc! { "inviterId": inviter_id, "key": { "$in": keys } }),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use bson::doc;
 use mongodb::IndexModel;
 
-use super::{Store, StoreError, StoreResult, decode_lenient};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::source::{Access, Membership, Source};
 
 pub const COLLECTION: &str = "memberships";
@@ -22,7 +22,7 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// Read untyped: documents come from the wider platform (see [`decode_lenient`]).
+    /// Read untyped: documents come from the wider platform (see [`Store::read_lenient`]).
     fn raw_memberships(&self) -> mongodb::Collection<bson::Document> {
         self.database().collection(COLLECTION)
     }
@@ -44,20 +44,21 @@ impl Store {
         if network_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let cursor = self
-            .raw_memberships()
-            .find(doc! { "userId": user_id, "networkId": { "$in": network_ids } })
-            .await?;
-        decode_lenient(COLLECTION, cursor).await
+        self.read_lenient(
+            COLLECTION,
+            self.raw_memberships()
+                .find(doc! { "userId": user_id, "networkId": { "$in": network_ids } }),
+        )
+        .await
     }
 
     /// Every membership of `user_id`, in every network.
     pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        let cursor = self
-            .raw_memberships()
-            .find(doc! { "userId": user_id })
-            .await?;
-        decode_lenient(COLLECTION, cursor).await
+        self.read_lenient(
+            COLLECTION,
+            self.raw_memberships().find(doc! { "userId": user_id }),
+        )
+        .await
     }
 
     /// Inserts or changes the role of one membership.
@@ -67,17 +68,19 @@ impl Store {
             None => bson::Bson::Document(doc! { "$exists": false }),
         };
         let role = bson::to_bson(&membership.role).map_err(StoreError::unwritable)?;
-        self.memberships()
-            .update_one(
-                doc! {
-                    "userId": &membership.user_id,
-                    "networkId": &membership.network_id,
-                    "communityId": community,
-                },
-                doc! { "$set": { "role": role } },
-            )
-            .upsert(true)
-            .await?;
+        self.write(
+            self.memberships()
+                .update_one(
+                    doc! {
+                        "userId": &membership.user_id,
+                        "networkId": &membership.network_id,
+                        "communityId": community,
+                    },
+                    doc! { "$set": { "role": role } },
+                )
+                .upsert(true),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -14,20 +14,27 @@ pub mod pushes;
 pub mod sessions;
 pub mod users;
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use anyhow::Context;
-use mongodb::options::ClientOptions;
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Database, IndexModel};
 
 use crate::domain::page::CursorKey;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
+use crate::error::{ApiError, Outcome};
 
 /// A failed database operation.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct StoreError(#[from] mongodb::error::Error);
+pub enum StoreError {
+    /// The driver or the server refused or failed the operation.
+    #[error(transparent)]
+    Database(#[from] mongodb::error::Error),
+    /// The database did not answer within the deadline (down, frozen or overloaded).
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
+}
 
 /// What a store operation answers.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -35,24 +42,67 @@ pub type StoreResult<T> = Result<T, StoreError>;
 impl StoreError {
     /// A value that cannot be written as a document (a bug, never client input).
     fn unwritable(error: impl std::fmt::Display) -> Self {
-        StoreError(mongodb::error::Error::custom(error.to_string()))
+        StoreError::Database(mongodb::error::Error::custom(error.to_string()))
+    }
+
+    /// Whether the database could not be reached or did not answer: worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        use mongodb::error::{ErrorKind, WriteFailure};
+        /// Server codes of a server that is starting, stopping or stepping down.
+        const NOT_SERVING: [i32; 8] = [91, 189, 10107, 11600, 11602, 13435, 13436, 64];
+        let StoreError::Database(error) = self else {
+            return true;
+        };
+        match &*error.kind {
+            ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. } => true,
+            ErrorKind::Command(command) => NOT_SERVING.contains(&command.code),
+            ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => {
+                NOT_SERVING.contains(&concern.code)
+            }
+            _ => error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR),
+        }
+    }
+
+    /// Whether the operation certainly never reached the database (no server was found).
+    fn never_sent(&self) -> bool {
+        matches!(self, StoreError::Database(error)
+            if matches!(*error.kind, mongodb::error::ErrorKind::ServerSelection { .. }))
     }
 }
 
+tokio::task_local! {
+    /// Whether the request being worked on has sent a write (see [`tracking_writes`]).
+    static WRITE_SENT: Cell<bool>;
+}
+
+/// Runs one request, noting whether it sends a write to the database, so that a failure
+/// can tell the client whether the request may have had an effect.
+pub async fn tracking_writes<F: Future>(request: F) -> F::Output {
+    WRITE_SENT.scope(Cell::new(false), request).await
+}
+
+/// Whether the current request may have changed something. Outside a request: perhaps.
+fn write_sent() -> bool {
+    WRITE_SENT.try_with(Cell::get).unwrap_or(true)
+}
+
 impl From<StoreError> for ApiError {
-    /// A database that cannot be reached is a 503 (the request had no effect); anything
-    /// else is unexpected.
-    fn from(StoreError(error): StoreError) -> Self {
-        use mongodb::error::ErrorKind;
-        let unreachable = matches!(
-            *error.kind,
-            ErrorKind::ServerSelection { .. }
-                | ErrorKind::Io(_)
-                | ErrorKind::ConnectionPoolCleared { .. }
-                | ErrorKind::DnsResolve { .. }
-        );
-        if unreachable {
-            ApiError::Unavailable(error.into())
+    /// A database that cannot be reached or does not answer in time is a 503 saying
+    /// whether the request may have had an effect; anything else is unexpected.
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            let outcome = if write_sent() {
+                Outcome::Unknown
+            } else {
+                Outcome::NoEffect
+            };
+            ApiError::Unavailable {
+                outcome,
+                cause: error.into(),
+            }
         } else {
             ApiError::Unexpected(error.into())
         }
@@ -71,31 +121,77 @@ impl From<bson::DateTime> for Timestamp {
     }
 }
 
-/// How long an operation waits for a reachable server before answering 503.
-const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default deadline of one database call (`--db-timeout`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The service's handle to its database.
 #[derive(Clone, Debug)]
 pub struct Store {
     database: Database,
+    /// How long one database call may take before it fails with [`StoreError::TimedOut`].
+    deadline: Duration,
 }
 
 impl Store {
-    /// Connects to `uri` and uses database `name`. Nothing is sent until the first operation.
-    pub async fn connect(uri: &str, name: &str) -> anyhow::Result<Store> {
+    /// Connects to `uri` and uses database `name`; every call gets at most `deadline`.
+    /// Nothing is sent until the first operation.
+    ///
+    /// Writes are acknowledged by a majority of the replica set and journaled unless the
+    /// URI says otherwise (`w=`, `journal=`): an answered write survives a crash of the
+    /// database or of the service.
+    pub async fn connect(uri: &str, name: &str, deadline: Duration) -> anyhow::Result<Store> {
         let mut options = ClientOptions::parse(uri)
             .await
             .context("invalid MongoDB connection string")?;
         options
             .app_name
             .get_or_insert_with(|| "social-events".to_owned());
-        options
-            .server_selection_timeout
-            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        let concern = options
+            .write_concern
+            .get_or_insert_with(WriteConcern::default);
+        concern.w.get_or_insert(Acknowledgment::Majority);
+        if concern.w != Some(Acknowledgment::Nodes(0)) {
+            concern.journal.get_or_insert(true);
+        }
+        // No wait for a server, a connection or a replica acknowledgement outlasts a call.
+        options.server_selection_timeout.get_or_insert(deadline);
+        options.connect_timeout.get_or_insert(deadline);
+        concern.w_timeout.get_or_insert(deadline);
         let client = Client::with_options(options).context("cannot create the MongoDB client")?;
         Ok(Store {
             database: client.database(name),
+            deadline,
         })
+    }
+
+    /// Runs one database operation (a call, or a query and the reading of its cursor)
+    /// under the deadline. Reads only: see [`Store::write`].
+    async fn read<T, E: Into<StoreError>>(
+        &self,
+        operation: impl IntoFuture<Output = Result<T, E>>,
+    ) -> StoreResult<T> {
+        match tokio::time::timeout(self.deadline, operation.into_future()).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(StoreError::TimedOut(self.deadline)),
+        }
+    }
+
+    /// Runs one write under the deadline, noting for the request that it may have
+    /// changed something unless the write certainly never left.
+    async fn write<T, E: Into<StoreError>>(
+        &self,
+        operation: impl IntoFuture<Output = Result<T, E>>,
+    ) -> StoreResult<T> {
+        let earlier = WRITE_SENT
+            .try_with(|sent| sent.replace(true))
+            .unwrap_or(true);
+        let result = self.read(operation).await;
+        if let Err(error) = &result
+            && error.never_sent()
+        {
+            let _ = WRITE_SENT.try_with(|sent| sent.set(earlier));
+        }
+        result
     }
 
     /// The underlying database.
@@ -105,7 +201,8 @@ impl Store {
 
     /// Answers when the database is reachable.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.database.run_command(bson::doc! { "ping": 1 }).await?;
+        self.read(self.database.run_command(bson::doc! { "ping": 1 }))
+            .await?;
         Ok(())
     }
 
@@ -118,14 +215,16 @@ impl Store {
             subtype: bson::spec::BinarySubtype::Generic,
             bytes: fresh.to_vec(),
         };
-        keys.update_one(
-            bson::doc! { "_id": "cursor" },
-            bson::doc! { "$setOnInsert": { "key": fresh } },
+        self.write(
+            keys.update_one(
+                bson::doc! { "_id": "cursor" },
+                bson::doc! { "$setOnInsert": { "key": fresh } },
+            )
+            .upsert(true),
         )
-        .upsert(true)
         .await?;
-        let stored = keys
-            .find_one(bson::doc! { "_id": "cursor" })
+        let stored = self
+            .read(keys.find_one(bson::doc! { "_id": "cursor" }))
             .await?
             .and_then(|document| document.get_binary_generic("key").ok().cloned())
             .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
@@ -144,9 +243,8 @@ impl Store {
             (sessions::COLLECTION, sessions::indexes()),
         ];
         for (collection, indexes) in plans {
-            self.database
-                .collection::<bson::Document>(collection)
-                .create_indexes(indexes)
+            let collection_handle = self.database.collection::<bson::Document>(collection);
+            self.write(collection_handle.create_indexes(indexes))
                 .await
                 .with_context(|| format!("cannot create the indexes of {collection}"))?;
         }
@@ -169,20 +267,30 @@ fn after_position(filter: &mut bson::Document, after: Option<(Timestamp, &str)>)
     }
 }
 
-/// Reads every document of `cursor` that decodes as `T`. Documents of the wider platform
-/// that do not (an unknown role, a field of the wrong type) are logged and left out, so
-/// that one malformed document cannot fail every request that touches it.
-async fn decode_lenient<T: serde::de::DeserializeOwned>(
-    collection: &str,
-    mut cursor: mongodb::Cursor<bson::Document>,
-) -> StoreResult<Vec<T>> {
-    use futures_util::TryStreamExt;
-    let mut decoded = Vec::new();
-    while let Some(document) = cursor.try_next().await? {
-        match bson::from_document(document) {
-            Ok(value) => decoded.push(value),
-            Err(error) => tracing::warn!(collection, %error, "skipping a malformed document"),
-        }
+impl Store {
+    /// Runs `query` and reads every document that decodes as `T`, under one deadline.
+    /// Documents of the wider platform that do not (an unknown role, a field of the wrong
+    /// type) are logged and left out, so that one malformed document cannot fail every
+    /// request that touches it.
+    async fn read_lenient<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: &str,
+        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<bson::Document>>>,
+    ) -> StoreResult<Vec<T>> {
+        use futures_util::TryStreamExt;
+        self.read(async {
+            let mut cursor = query.await?;
+            let mut decoded = Vec::new();
+            while let Some(document) = cursor.try_next().await? {
+                match bson::from_document(document) {
+                    Ok(value) => decoded.push(value),
+                    Err(error) => {
+                        tracing::warn!(collection, %error, "skipping a malformed document")
+                    }
+                }
+            }
+            Ok::<_, mongodb::error::Error>(decoded)
+        })
+        .await
     }
-    Ok(decoded)
 }

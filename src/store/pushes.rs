@@ -9,7 +9,8 @@ use std::time::Duration;
 use bson::doc;
 use mongodb::IndexModel;
 use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
+use mongodb::change_stream::event::ChangeStreamEvent;
+pub use mongodb::change_stream::event::ResumeToken;
 use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
@@ -66,24 +67,38 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     ]
 }
 
+impl super::StoreError {
+    /// Whether a change stream cannot be resumed from its token: the database no longer
+    /// holds the history after it (or never held it), so changes may have been missed.
+    pub fn is_resume_point_lost(&self) -> bool {
+        /// `InvalidResumeToken`, `ChangeStreamFatalError`, `ChangeStreamHistoryLost`.
+        const LOST: [i32; 3] = [260, 280, 286];
+        matches!(self, super::StoreError::Database(error)
+            if matches!(&*error.kind, mongodb::error::ErrorKind::Command(command)
+                if LOST.contains(&command.code)))
+    }
+}
+
 impl Store {
     fn pushes(&self) -> mongodb::Collection<PushDocument> {
         self.database().collection(COLLECTION)
     }
 
     pub async fn insert_push(&self, push: &PushDocument) -> StoreResult<()> {
-        self.pushes().insert_one(push).await?;
+        self.write(self.pushes().insert_one(push)).await?;
         Ok(())
     }
 
     /// A change stream of new push documents, resuming after `token` when given.
     pub async fn watch_pushes(&self, token: Option<ResumeToken>) -> StoreResult<PushStream> {
         let stream = self
-            .pushes()
-            .watch()
-            .pipeline([doc! { "$match": { "operationType": "insert" } }])
-            .max_await_time(POLL_WAIT)
-            .resume_after(token)
+            .read(
+                self.pushes()
+                    .watch()
+                    .pipeline([doc! { "$match": { "operationType": "insert" } }])
+                    .max_await_time(POLL_WAIT)
+                    .resume_after(token),
+            )
             .await?;
         Ok(stream)
     }

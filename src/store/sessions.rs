@@ -260,10 +260,14 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
+    /// Runs a session query and reads all of it, under one deadline.
     async fn collect_sessions(
-        cursor: mongodb::Cursor<SessionDocument>,
+        &self,
+        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<SessionDocument>>>,
     ) -> StoreResult<Vec<Session>> {
-        let documents: Vec<SessionDocument> = cursor.try_collect().await?;
+        let documents: Vec<SessionDocument> = self
+            .read(async { query.await?.try_collect().await })
+            .await?;
         Ok(documents.into_iter().map(Session::from).collect())
     }
 
@@ -275,16 +279,17 @@ impl Store {
         update: Document,
     ) -> StoreResult<Option<Session>> {
         let after = self
-            .sessions()
-            .find_one_and_update(filter, update)
-            .return_document(ReturnDocument::After)
+            .write(
+                self.sessions()
+                    .find_one_and_update(filter, update)
+                    .return_document(ReturnDocument::After),
+            )
             .await?;
         Ok(after.map(Session::from))
     }
 
     pub async fn insert_session(&self, session: &Session) -> StoreResult<()> {
-        self.sessions()
-            .insert_one(SessionDocument::from(session))
+        self.write(self.sessions().insert_one(SessionDocument::from(session)))
             .await?;
         Ok(())
     }
@@ -294,14 +299,18 @@ impl Store {
         if sessions.is_empty() {
             return Ok(());
         }
-        self.sessions()
-            .insert_many(sessions.iter().map(SessionDocument::from))
-            .await?;
+        self.write(
+            self.sessions()
+                .insert_many(sessions.iter().map(SessionDocument::from)),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn find_session(&self, session_id: &str) -> StoreResult<Option<Session>> {
-        let found = self.sessions().find_one(doc! { "_id": session_id }).await?;
+        let found = self
+            .read(self.sessions().find_one(doc! { "_id": session_id }))
+            .await?;
         Ok(found.map(Session::from))
     }
 
@@ -311,15 +320,14 @@ impl Store {
     pub async fn count_active_sessions(&self, owner_id: &str, now: Timestamp) -> StoreResult<u64> {
         let now = bson::DateTime::from(now);
         let count = self
-            .sessions()
-            .count_documents(doc! {
+            .read(self.sessions().count_documents(doc! {
                 "ownerId": owner_id,
                 "$or": [
                     { "activeUntil": { "$gt": now } },
                     { "activeUntil": null, "isRecurring": true },
                     { "activeUntil": { "$exists": false }, "endDate": { "$gt": now } },
                 ],
-            })
+            }))
             .await?;
         Ok(count)
     }
@@ -328,12 +336,11 @@ impl Store {
     /// `EventScope`); done before the event itself is published, so that a failure in
     /// between leaves them listed, never hidden.
     pub async fn mark_event_published(&self, event_id: &str) -> StoreResult<()> {
-        self.sessions()
-            .update_many(
-                doc! { "eventId": event_id, "eventScope.published": false },
-                doc! { "$set": { "eventScope.published": true } },
-            )
-            .await?;
+        self.write(self.sessions().update_many(
+            doc! { "eventId": event_id, "eventScope.published": false },
+            doc! { "$set": { "eventScope.published": true } },
+        ))
+        .await?;
         Ok(())
     }
 
@@ -343,12 +350,12 @@ impl Store {
         &self,
         event: &crate::domain::event::Event,
     ) -> StoreResult<()> {
-        let recurring = Self::collect_sessions(
-            self.sessions()
-                .find(doc! { "eventId": &event.id, "isRecurring": true })
-                .await?,
-        )
-        .await?;
+        let recurring = self
+            .collect_sessions(
+                self.sessions()
+                    .find(doc! { "eventId": &event.id, "isRecurring": true }),
+            )
+            .await?;
         for session in recurring {
             let Ok(schedule) = session.fresh_schedule(Some(event)) else {
                 continue;
@@ -356,12 +363,11 @@ impl Store {
             let until = schedule
                 .last_end()
                 .map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
-            self.sessions()
-                .update_one(
-                    doc! { "_id": &session.id },
-                    doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
-                )
-                .await?;
+            self.write(self.sessions().update_one(
+                doc! { "_id": &session.id },
+                doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
+            ))
+            .await?;
         }
         Ok(())
     }
@@ -370,23 +376,21 @@ impl Store {
     /// Idempotent; run at start-up.
     pub async fn backfill_event_scopes(&self) -> StoreResult<()> {
         let event_ids = self
-            .sessions()
-            .distinct(
+            .read(self.sessions().distinct(
                 "eventId",
                 doc! { "eventId": { "$ne": "" }, "eventScope": { "$exists": false } },
-            )
+            ))
             .await?;
         for event_id in event_ids.iter().filter_map(|id| id.as_str()) {
             let Some(event) = self.find_event(event_id).await? else {
                 continue;
             };
             let scope = bson::to_bson(&EventScope::of(&event)).map_err(StoreError::unwritable)?;
-            self.sessions()
-                .update_many(
-                    doc! { "eventId": event_id, "eventScope": { "$exists": false } },
-                    doc! { "$set": { "eventScope": scope } },
-                )
-                .await?;
+            self.write(self.sessions().update_many(
+                doc! { "eventId": event_id, "eventScope": { "$exists": false } },
+                doc! { "$set": { "eventScope": scope } },
+            ))
+            .await?;
         }
         Ok(())
     }
@@ -452,13 +456,13 @@ impl Store {
         if let Some(audience) = audience {
             filter = doc! { "$and": [filter, visible_to(audience)] };
         }
-        let cursor = self
-            .sessions()
-            .find(filter)
-            .sort(doc! { "startDate": 1, "_id": 1 })
-            .limit(limit.map_or(0, |limit| i64::try_from(limit).unwrap_or(i64::MAX)))
-            .await?;
-        Self::collect_sessions(cursor).await
+        self.collect_sessions(
+            self.sessions()
+                .find(filter)
+                .sort(doc! { "startDate": 1, "_id": 1 })
+                .limit(limit.map_or(0, |limit| i64::try_from(limit).unwrap_or(i64::MAX))),
+        )
+        .await
     }
 
     /// Valid single (non-recurring) sessions at a prop that end after `now`, by start time,
@@ -472,18 +476,18 @@ impl Store {
         skip: u64,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        let cursor = self
-            .sessions()
-            .find(doc! {
-                "roomId": room_id, "propId": prop_id, "isRecurring": false,
-                "endDate": { "$gt": bson::DateTime::from(now) }, "isValid": true,
-                "$and": [visible_to(audience)],
-            })
-            .sort(doc! { "startDate": 1, "_id": 1 })
-            .skip(skip)
-            .limit(limit)
-            .await?;
-        Self::collect_sessions(cursor).await
+        self.collect_sessions(
+            self.sessions()
+                .find(doc! {
+                    "roomId": room_id, "propId": prop_id, "isRecurring": false,
+                    "endDate": { "$gt": bson::DateTime::from(now) }, "isValid": true,
+                    "$and": [visible_to(audience)],
+                })
+                .sort(doc! { "startDate": 1, "_id": 1 })
+                .skip(skip)
+                .limit(limit),
+        )
+        .await
     }
 
     /// Valid recurring sessions at a prop that `audience` may see and that have not ended,
@@ -497,19 +501,19 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
         let now = bson::DateTime::from(now);
-        let cursor = self
-            .sessions()
-            .find(doc! {
-                "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
-                "$and": [
-                    visible_to(audience),
-                    { "$or": [{ "activeUntil": null }, { "activeUntil": { "$gt": now } }] },
-                ],
-            })
-            .sort(doc! { "startDate": 1, "_id": 1 })
-            .limit(limit)
-            .await?;
-        Self::collect_sessions(cursor).await
+        self.collect_sessions(
+            self.sessions()
+                .find(doc! {
+                    "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
+                    "$and": [
+                        visible_to(audience),
+                        { "$or": [{ "activeUntil": null }, { "activeUntil": { "$gt": now } }] },
+                    ],
+                })
+                .sort(doc! { "startDate": 1, "_id": 1 })
+                .limit(limit),
+        )
+        .await
     }
 
     /// Applies `update` and counts one more calendar revision, when the session is still
@@ -637,8 +641,7 @@ impl Store {
     /// Deletes one session; answers whether it existed.
     pub async fn delete_session(&self, session_id: &str) -> StoreResult<bool> {
         let result = self
-            .sessions()
-            .delete_one(doc! { "_id": session_id })
+            .write(self.sessions().delete_one(doc! { "_id": session_id }))
             .await?;
         Ok(result.deleted_count == 1)
     }
@@ -653,7 +656,7 @@ impl Store {
         if let Some(prop_id) = prop_id {
             filter.insert("propId", prop_id);
         }
-        Self::collect_sessions(self.sessions().find(filter).await?).await
+        self.collect_sessions(self.sessions().find(filter)).await
     }
 
     /// Marks a session invalid (its room or prop was deleted); answers the session after
@@ -681,12 +684,12 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let waiting = Self::collect_sessions(
-            self.sessions()
-                .find(doc! { "pendingContacts.keys": { "$in": &keys } })
-                .await?,
-        )
-        .await?;
+        let waiting = self
+            .collect_sessions(
+                self.sessions()
+                    .find(doc! { "pendingContacts.keys": { "$in": &keys } }),
+            )
+            .await?;
         let mut changed = Vec::new();
         for waiting in waiting {
             let (keys, session_id) = (&keys, waiting.id.as_str());

@@ -6,7 +6,7 @@ use bson::doc;
 use mongodb::IndexModel;
 use mongodb::options::{Collation, CollationStrength, IndexOptions};
 
-use super::{Store, StoreError, StoreResult, decode_lenient};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::invitation::{InviteEntry, Resolution, resolve};
 use crate::domain::people::{People, User};
 
@@ -43,7 +43,7 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// Read untyped: documents may come from the wider platform (see [`decode_lenient`]).
+    /// Read untyped: documents may come from the wider platform (see [`Store::read_lenient`]).
     fn raw_users(&self) -> mongodb::Collection<bson::Document> {
         self.database().collection(COLLECTION)
     }
@@ -53,19 +53,23 @@ impl Store {
     pub async fn ensure_user(&self, fresh: &User) -> StoreResult<()> {
         let mut insert = bson::to_document(fresh).map_err(StoreError::unwritable)?;
         insert.remove("_id");
-        self.users()
-            .update_one(doc! { "_id": &fresh.id }, doc! { "$setOnInsert": insert })
-            .upsert(true)
-            .await?;
+        self.write(
+            self.users()
+                .update_one(doc! { "_id": &fresh.id }, doc! { "$setOnInsert": insert })
+                .upsert(true),
+        )
+        .await?;
         Ok(())
     }
 
     /// Writes a whole user document (import).
     pub async fn replace_user(&self, user: &User) -> StoreResult<()> {
-        self.users()
-            .replace_one(doc! { "_id": &user.id }, user)
-            .upsert(true)
-            .await?;
+        self.write(
+            self.users()
+                .replace_one(doc! { "_id": &user.id }, user)
+                .upsert(true),
+        )
+        .await?;
         Ok(())
     }
 
@@ -74,11 +78,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let cursor = self
-            .raw_users()
-            .find(doc! { "_id": { "$in": ids } })
-            .await?;
-        decode_lenient(COLLECTION, cursor).await
+        self.read_lenient(
+            COLLECTION,
+            self.raw_users().find(doc! { "_id": { "$in": ids } }),
+        )
+        .await
     }
 
     /// The profiles of everyone in `wanted`, loaded in one query, for rendering.
@@ -125,16 +129,15 @@ impl Store {
         if emails.is_empty() && phones.is_empty() && facebook.is_empty() {
             return Ok(Vec::new());
         }
-        let cursor = self
-            .raw_users()
+        let users = self.raw_users();
+        let query = users
             .find(doc! { "$or": [
                 { "emails": { "$in": emails } },
                 { "phones": { "$in": phones } },
                 { "facebook": { "$in": facebook } },
             ] })
             .collation(contact_collation())
-            .sort(doc! { "_id": 1 })
-            .await?;
-        decode_lenient(COLLECTION, cursor).await
+            .sort(doc! { "_id": 1 });
+        self.read_lenient(COLLECTION, query).await
     }
 }

@@ -5,14 +5,16 @@
 //! first use from the pinned requirement in `embedded-db/requirements.txt`. The server
 //! runs under a small supervisor (`embedded-db/supervise.py`) that stops it gracefully
 //! when this process exits, however it exits, so no database outlives the service or a
-//! test run. The URI of a running embedded database is written to the data dir, so that
+//! test run. A server that dies on its own (killed, crashed) is started again on the same
+//! port and files, and the service reconnects by itself. The URI of a running embedded database is written to the data dir, so that
 //! `social-events import` can reach the database of a running development server.
 
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -23,16 +25,88 @@ const REQUIREMENTS: &str = include_str!("../../embedded-db/requirements.txt");
 const SUPERVISOR: &str = include_str!("../../embedded-db/supervise.py");
 /// Longest wait for the server to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause before a dead server is started again.
+const RESTART_DELAY: Duration = Duration::from_millis(200);
 /// Name of the file in the data dir that holds a running embedded database's URI.
 const URI_FILE: &str = "embedded-db.uri";
 
-/// A running embedded database; stopped on drop.
+/// A running embedded database; stopped on drop. When the server dies on its own it is
+/// started again, on the same port and files, by a watcher thread (logged).
 pub struct EmbeddedDatabase {
-    child: Child,
-    /// Closing the supervisor's stdin asks it to stop the server.
-    stdin: Option<ChildStdin>,
     uri: String,
     uri_file: Option<PathBuf>,
+    /// The supervisor process that runs now (replaced at each restart).
+    running: Arc<Mutex<Running>>,
+    /// Set before the database is stopped on purpose: the watcher then restarts nothing.
+    stopping: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The current supervisor process.
+struct Running {
+    pid: u32,
+    /// Closing the supervisor's stdin asks it to stop the server.
+    stdin: Option<ChildStdin>,
+}
+
+/// How to start the server: the same every time.
+struct Launch {
+    python: PathBuf,
+    server: PathBuf,
+    port: u16,
+    storage: PathBuf,
+    throwaway: bool,
+    options: Vec<String>,
+    log_path: PathBuf,
+}
+
+impl Launch {
+    /// Starts the supervisor and the server; blocks until the server accepts connections.
+    fn start(&self) -> anyhow::Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .with_context(|| format!("cannot open {}", self.log_path.display()))?;
+        let mut child = Command::new(&self.python)
+            .arg("-c")
+            .arg(SUPERVISOR)
+            .arg(&self.server)
+            .arg("127.0.0.1")
+            .arg(self.port.to_string())
+            .arg(&self.storage)
+            .arg(if self.throwaway { "1" } else { "0" })
+            .args(&self.options)
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C in the terminal reaches the service, which
+            // drains its connections before it stops the database.
+            .process_group(0)
+            .spawn()
+            .context("cannot start the embedded database")?;
+        let address = self.address();
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "the embedded database exited with {status} at start-up; see {}",
+                    self.log_path.display()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the embedded database did not start within {START_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(child)
+    }
+
+    fn address(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
 }
 
 impl EmbeddedDatabase {
@@ -55,48 +129,38 @@ impl EmbeddedDatabase {
         std::fs::create_dir_all(storage)
             .with_context(|| format!("cannot create {}", storage.display()))?;
         let log_path = storage.with_extension("log");
-        let log = std::fs::File::create(&log_path)
+        std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let port = free_port()?;
-        let mut child = Command::new(venv.join("bin").join("python"))
-            .arg("-c")
-            .arg(SUPERVISOR)
-            .arg(&server)
-            .arg("127.0.0.1")
-            .arg(port.to_string())
-            .arg(storage)
-            .arg(if throwaway { "1" } else { "0" })
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C in the terminal reaches the service, which
-            // drains its connections before it stops the database.
-            .process_group(0)
-            .spawn()
-            .context("cannot start the embedded database")?;
-        let stdin = child.stdin.take();
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "the embedded database exited with {status} at start-up; see {}",
-                    log_path.display()
-                );
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!("the embedded database did not start within {START_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let launch = Launch {
+            python: venv.join("bin").join("python"),
+            server,
+            port: free_port()?,
+            storage: storage.to_owned(),
+            throwaway,
+            options: options.iter().map(|option| (*option).to_owned()).collect(),
+            log_path,
+        };
+        let mut child = launch.start()?;
+        let address = launch.address();
         tracing::info!(%address, storage = %storage.display(), "embedded database started");
+        let running = Arc::new(Mutex::new(Running {
+            pid: child.id(),
+            stdin: child.stdin.take(),
+        }));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let (running, stopping) = (Arc::clone(&running), Arc::clone(&stopping));
+            std::thread::Builder::new()
+                .name("embedded-db-watcher".to_owned())
+                .spawn(move || watch(child, &launch, &running, &stopping))
+                .context("cannot start the embedded database's watcher")?
+        };
         Ok(EmbeddedDatabase {
-            child,
-            stdin,
             uri: format!("mongodb://{address}/?directConnection=true"),
             uri_file: None,
+            running,
+            stopping,
+            watcher: Some(watcher),
         })
     }
 
@@ -132,6 +196,12 @@ impl EmbeddedDatabase {
         &self.uri
     }
 
+    /// The process id of the supervisor that runs the server now (it changes when the
+    /// server is restarted); the server is its only child.
+    pub fn supervisor_pid(&self) -> u32 {
+        lock(&self.running).pid
+    }
+
     /// Stops the server gracefully and waits for it.
     pub fn stop(mut self) {
         self.shut_down();
@@ -141,24 +211,69 @@ impl EmbeddedDatabase {
         if let Some(uri_file) = self.uri_file.take() {
             let _ = std::fs::remove_file(uri_file);
         }
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin.flush();
-        }
-        match self.child.wait() {
-            Ok(status) if !status.success() => {
-                tracing::warn!(%status, "embedded database stopped with an error");
-            }
-            Ok(_) => tracing::info!("embedded database stopped"),
-            Err(error) => tracing::warn!(%error, "cannot wait for the embedded database"),
+        self.stopping.store(true, Ordering::SeqCst);
+        drop(lock(&self.running).stdin.take());
+        if let Some(watcher) = self.watcher.take()
+            && watcher.join().is_err()
+        {
+            tracing::warn!("the embedded database's watcher panicked");
         }
     }
 }
 
 impl Drop for EmbeddedDatabase {
     fn drop(&mut self) {
-        if self.stdin.is_some() {
-            self.shut_down();
+        self.shut_down();
+    }
+}
+
+fn lock(running: &Mutex<Running>) -> std::sync::MutexGuard<'_, Running> {
+    running.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits for the supervisor to exit; unless the database is being stopped, logs it and
+/// starts it again (retrying every [`RESTART_DELAY`]) on the same port and files.
+fn watch(mut child: Child, launch: &Launch, running: &Mutex<Running>, stopping: &AtomicBool) {
+    loop {
+        let status = child.wait();
+        if stopping.load(Ordering::SeqCst) {
+            match status {
+                Ok(status) if !status.success() => {
+                    tracing::warn!(%status, "embedded database stopped with an error");
+                }
+                Ok(_) => tracing::info!("embedded database stopped"),
+                Err(error) => tracing::warn!(%error, "cannot wait for the embedded database"),
+            }
+            return;
         }
+        tracing::error!(
+            status = ?status.ok(),
+            log = %launch.log_path.display(),
+            "the embedded database died; restarting it"
+        );
+        child = loop {
+            std::thread::sleep(RESTART_DELAY);
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            match launch.start() {
+                Ok(child) => break child,
+                Err(error) => {
+                    tracing::error!(%error, "cannot restart the embedded database; retrying")
+                }
+            }
+        };
+        let stdin = child.stdin.take();
+        let mut current = lock(running);
+        current.pid = child.id();
+        // A stop requested meanwhile found no stdin to close: close this one.
+        current.stdin = if stopping.load(Ordering::SeqCst) {
+            None
+        } else {
+            stdin
+        };
+        drop(current);
+        tracing::info!(address = %launch.address(), "embedded database restarted");
     }
 }
 

@@ -63,6 +63,6 @@ pub async fn open_database(
             }
         },
     };
-    let store = Store::connect(&uri, &database.db_name).await?;
+    let store = Store::connect(&uri, &database.db_name, database.db_timeout).await?;
     Ok((store, started))
 }

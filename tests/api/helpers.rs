@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
@@ -13,7 +14,7 @@ use social_events::http::auth::{Claims, TokenVerifier};
 use social_events::http::server::Application;
 use social_events::http::server::{ConnectionLimits, Settings};
 use social_events::push::PushMode;
-use social_events::store::Store;
+use social_events::store::{DEFAULT_DEADLINE, Store};
 use social_events::tools::embedded::EmbeddedDatabase;
 use social_events::tools::replay::client::ANSWER_TIMEOUT;
 use social_events::tools::token::TokenSigner;
@@ -75,6 +76,7 @@ pub async fn test_settings() -> Settings {
         bind: "127.0.0.1:0".to_owned(),
         mongodb_uri: uri.into(),
         db_name: format!("t_{}", uuid::Uuid::now_v7().simple()),
+        db_timeout: DEFAULT_DEADLINE,
         tokens: TokenVerifier::hs256(SECRET.as_bytes()).unwrap(),
         public_url: "https://social.example.test".to_owned(),
         internal_secret: None,
@@ -86,7 +88,7 @@ pub async fn test_settings() -> Settings {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings().await;
     configure(&mut settings);
-    let uri = database_uri();
+    let uri = settings.mongodb_uri.expose_secret().to_owned();
     let db_name = settings.db_name.clone();
     let application = Application::build(settings)
         .await
@@ -95,7 +97,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let push_mode = application.push_mode();
     let shutdown = application.shutdown_token();
     let server = tokio::spawn(application.run());
-    let store = Store::connect(uri, &db_name).await.unwrap();
+    let store = Store::connect(&uri, &db_name, DEFAULT_DEADLINE)
+        .await
+        .unwrap();
     TestApp {
         addr,
         push_mode,
