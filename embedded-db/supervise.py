@@ -7,6 +7,7 @@ exited, however it exited) or when this process receives SIGTERM or SIGINT. With
 REMOVE_STORAGE=1 the storage directory is deleted afterwards (test runs), but only after
 such a stop: when the server dies on its own, its files stay for the restart.
 """
+import ctypes
 import shutil
 import signal
 import subprocess
@@ -15,9 +16,21 @@ import threading
 
 executable, host, port, storage, remove_storage = sys.argv[1:6]
 server_options = sys.argv[6:]
+
+
+def stop_with_this_process():
+    """In the server, before it starts: asks Linux to send it SIGTERM when this supervisor
+    dies, however it dies, so that no server outlives its supervisor and keeps the port."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 server = subprocess.Popen(
     [executable, "--host", host, "--port", port, "--storage-path", storage, *server_options],
     stdin=subprocess.DEVNULL,
+    preexec_fn=stop_with_this_process,
 )
 
 

@@ -5,6 +5,7 @@ mod attacks;
 mod auth;
 mod events;
 mod events_visibility;
+mod faults;
 mod fixtures;
 mod helpers;
 mod invitation_file;

@@ -1,0 +1,559 @@
+//! Faults, for real: the database killed, frozen and restarted under a running server, and
+//! the server killed in the middle of writes. Tests that break their database get a
+//! database server of their own ([`DatabaseProcess`]), so the others never notice.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use social_events::domain::kinds::MembershipRole as Role;
+use social_events::domain::source::Membership;
+use social_events::store::{DEFAULT_DEADLINE, Store};
+use social_events::tools::embedded::ensure_python_env;
+use social_events::tools::replay::client::Client as RawClient;
+use tokio::sync::{Barrier, mpsc};
+
+use crate::helpers::{
+    ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
+    session_fields, spawn_app_with, unique,
+};
+
+/// A SecantusDB server of one test, driven by hand: killed, frozen, restarted on the same
+/// files. Killed and its files removed when dropped.
+struct DatabaseProcess {
+    executable: PathBuf,
+    storage: PathBuf,
+    port: u16,
+    options: Vec<String>,
+    child: Option<Child>,
+}
+
+impl DatabaseProcess {
+    async fn start(options: &[&str]) -> DatabaseProcess {
+        let options: Vec<String> = options.iter().map(|option| (*option).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            let mut database = DatabaseProcess {
+                executable: ensure_python_env(Path::new(".venv")).unwrap(),
+                storage: std::env::temp_dir().join(format!("social-events-fault-{}", unique("db"))),
+                port: free_port(),
+                options,
+                child: None,
+            };
+            database.run_on(database.port);
+            database
+        })
+        .await
+        .unwrap()
+    }
+
+    fn uri(&self) -> String {
+        uri_of(self.port)
+    }
+
+    /// Starts the server on `port` and waits until it accepts connections.
+    fn run_on(&mut self, port: u16) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.storage.with_extension("log"))
+            .unwrap();
+        let child = Command::new(&self.executable)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--storage-path")
+            .arg(&self.storage)
+            .args(&self.options)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the database server starts");
+        self.child = Some(child);
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            assert!(Instant::now() < deadline, "the database did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill -9`: nothing is flushed, nothing is shut down.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Stops the server gracefully (SIGTERM), as an operator would.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            send_signal(child.id(), "TERM");
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts the killed server again on its own port and files.
+    async fn restart(mut self) -> DatabaseProcess {
+        tokio::task::spawn_blocking(move || {
+            self.run_on(self.port);
+            self
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the running server.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the database runs").id();
+        send_signal(pid, signal);
+    }
+}
+
+impl Drop for DatabaseProcess {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.signal("CONT");
+        }
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.storage);
+        let _ = std::fs::remove_file(self.storage.with_extension("log"));
+    }
+}
+
+fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn uri_of(port: u16) -> String {
+    format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+}
+
+/// A server on `database`, with a deadline of `db_timeout` on every database call.
+async fn app_on(database: &DatabaseProcess, db_timeout: Duration) -> TestApp {
+    let uri = database.uri();
+    spawn_app_with(move |settings| {
+        settings.mongodb_uri = uri.into();
+        settings.db_timeout = db_timeout;
+    })
+    .await
+}
+
+/// Waits until `/readyz` says the database answers again (the service reconnects by
+/// itself; nothing else signals it).
+async fn until_ready(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = reqwest::get(app.http_url("/readyz"))
+            .await
+            .is_ok_and(|response| response.status() == 200);
+        if ready {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn answered_writes_survive_a_database_crash() {
+    let database = DatabaseProcess::start(&[]).await;
+    let app = app_on(&database, DEFAULT_DEADLINE).await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({"participantLimit": 5})).await;
+    let invitee = unique("invitee");
+    let mut session_ids = Vec::new();
+    for index in 0..10 {
+        let mut fields = session_fields(&format!("Talk {index}"), 30 + index);
+        fields["eventId"] = event["id"].clone();
+        let session = create_session(&mut net.admin, fields, json!([])).await;
+        session_ids.push(session["id"].clone());
+    }
+    net.member
+        .ok("social:joinSession", json!({"sessionId": session_ids[0]}))
+        .await;
+    net.admin
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": session_ids[1], "usersToInvite": [{"userId": &invitee, "role": 2}]}),
+        )
+        .await;
+
+    let mut database = database;
+    database.kill();
+    let _database = database.restart().await;
+    until_ready(&app).await;
+
+    // The same connections, the same server: every answered change is there.
+    for (index, id) in session_ids.iter().enumerate() {
+        let seen = net
+            .admin
+            .ok("social:getSession", json!({"sessionId": id}))
+            .await;
+        assert_eq!(seen["session"]["title"], format!("Talk {index}"));
+    }
+    let joined = net
+        .admin
+        .ok("social:getSession", json!({"sessionId": session_ids[0]}))
+        .await;
+    assert_eq!(joined_ids(&joined["session"]), [net.member_id.clone()]);
+    let invitation = net
+        .admin
+        .ok("social:getSession", json!({"sessionId": session_ids[1]}))
+        .await;
+    assert_eq!(invited(&invitation["session"]), [(invitee, 2, 0)]);
+}
+
+#[tokio::test]
+async fn a_frozen_database_costs_the_deadline_and_the_same_connection_recovers() {
+    let deadline = Duration::from_secs(1);
+    let database = DatabaseProcess::start(&[]).await;
+    let app = app_on(&database, deadline).await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = create_session(&mut owner, session_fields("Frozen", 30), json!([])).await;
+    let request = json!({"sessionId": session["id"]});
+
+    database.signal("STOP");
+    let started = Instant::now();
+    let message = owner.fails("social:getSession", request.clone(), 503).await;
+    let waited = started.elapsed();
+    assert!(
+        waited < deadline + Duration::from_secs(1),
+        "answered after {waited:?}"
+    );
+    assert_eq!(
+        message,
+        "database unavailable: the request had no effect and may be retried"
+    );
+
+    let started = Instant::now();
+    let readiness = reqwest::get(app.http_url("/readyz")).await.unwrap();
+    assert_eq!(readiness.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let health = reqwest::get(app.http_url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    database.signal("CONT");
+    until_ready(&app).await;
+    let seen = owner.ok("social:getSession", request).await;
+    assert_eq!(seen["session"]["title"], "Frozen");
+}
+
+#[tokio::test]
+async fn pushes_flow_again_after_the_database_restarts() {
+    let database = DatabaseProcess::start(&[]).await;
+    let app = app_on(&database, DEFAULT_DEADLINE).await;
+    let invitee_id = unique("invitee");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut invitee = app.connect(&invitee_id).await;
+    let session = create_session(
+        &mut owner,
+        session_fields("Before", 30),
+        json!([{"userId": &invitee_id, "role": 2}]),
+    )
+    .await;
+    invitee.next_push("social:sessionUpdated").await;
+
+    let mut database = database;
+    database.kill();
+    let _database = database.restart().await;
+    until_ready(&app).await;
+
+    owner
+        .ok(
+            "social:updateSession",
+            json!({"session": {"id": session["id"], "title": "After"}}),
+        )
+        .await;
+    let pushed = invitee.next_push("social:sessionUpdated").await;
+    assert_eq!(pushed["session"]["title"], "After");
+}
+
+#[tokio::test]
+async fn a_process_that_cannot_resume_its_push_stream_tells_its_clients_to_resync() {
+    let mut database = DatabaseProcess::start(&[]).await;
+    let app = app_on(&database, DEFAULT_DEADLINE).await;
+    let user_id = unique("user");
+    let mut client = app.connect(&user_id).await;
+    let session = create_session(&mut client, session_fields("Mine", 30), json!([])).await;
+
+    // The database goes away; before the service sees it again, more changes happen than
+    // its history keeps (on another port, which the service does not know, with a history
+    // of five changes).
+    database.kill();
+    let mut database = tokio::task::spawn_blocking(move || {
+        let other_port = free_port();
+        let usual = std::mem::replace(
+            &mut database.options,
+            vec!["--oplog-max-entries".to_owned(), "5".to_owned()],
+        );
+        database.run_on(other_port);
+        database.options = usual;
+        (database, other_port)
+    })
+    .await
+    .unwrap();
+    let outsider = mongodb::Client::with_uri_str(uri_of(database.1))
+        .await
+        .unwrap();
+    let scratch = outsider.database("scratch").collection("writes");
+    for index in 0..20 {
+        scratch.insert_one(bson::doc! { "n": index }).await.unwrap();
+    }
+    outsider
+        .database("admin")
+        .run_command(bson::doc! { "secantusAdmin.pruneOplog": 1 })
+        .await
+        .unwrap();
+    database.0.stop();
+    let _database = database.0.restart().await;
+
+    let frame = client.next_frame().await;
+    assert_eq!(frame, json!({"endpoint": "social:resync", "data": {}}));
+    // Live again: the next change reaches its audience.
+    let invitee_id = unique("invitee");
+    let mut invitee = app.connect(&invitee_id).await;
+    client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": session["id"], "usersToInvite": [{"userId": &invitee_id}]}),
+        )
+        .await;
+    invitee.next_push("social:sessionUpdated").await;
+}
+
+#[tokio::test]
+async fn killing_the_service_during_joins_loses_no_answered_join_and_keeps_the_limit() {
+    const CROWD: usize = 100;
+    const LIMIT: usize = 40;
+    let db_name = format!("t_{}", unique("killed"));
+    let mut server = ServeProcess::start(&db_name).await;
+    let store = Store::connect(&server.mongodb_uri, &db_name, DEFAULT_DEADLINE)
+        .await
+        .unwrap();
+    let network_id = unique("net");
+    let admin_id = unique("admin");
+    let members: Vec<String> = (0..CROWD)
+        .map(|index| format!("{}-{index}", unique("m")))
+        .collect();
+    for (user_id, role) in std::iter::once((&admin_id, Role::Admin))
+        .chain(members.iter().map(|member| (member, Role::Member)))
+    {
+        store
+            .upsert_membership(&Membership {
+                user_id: user_id.clone(),
+                network_id: network_id.clone(),
+                community_id: None,
+                role,
+            })
+            .await
+            .unwrap();
+    }
+    let mut admin = server.connect(&admin_id).await;
+    let mut fields = crate::helpers::event_fields("Crowded");
+    fields["endDate"] = json!(4_102_444_800_000_i64);
+    fields["participantLimit"] = json!(LIMIT);
+    let event = admin
+        .ok(
+            "social:createEvent",
+            json!({"source": format!("network:{network_id}"), "event": fields}),
+        )
+        .await;
+    let event_id = event["event"]["id"].clone();
+    admin
+        .ok("social:publishEvent", json!({"eventId": event_id}))
+        .await;
+    let mut session = session_fields("Joined", 30);
+    session["eventId"] = event_id;
+    let session_id = create_session(&mut admin, session, json!([])).await["id"].clone();
+
+    // Every member connects, then all join at once; the service dies after a few answers.
+    let barrier = std::sync::Arc::new(Barrier::new(CROWD + 1));
+    let (answers, mut answered) = mpsc::unbounded_channel();
+    for member in &members {
+        let (url, token) = (server.ws_url(), server.token(member));
+        let (barrier, answers, member) = (barrier.clone(), answers.clone(), member.clone());
+        let request = json!({"sessionId": session_id});
+        tokio::spawn(async move {
+            let mut client = RawClient::connect(&url, &token).await.unwrap();
+            barrier.wait().await;
+            let code = match client.request("social:joinSession", request).await {
+                Ok(frame) => frame["error"]["code"].as_u64(),
+                Err(_) => None,
+            };
+            let _ = answers.send((member, code));
+        });
+    }
+    drop(answers);
+    barrier.wait().await;
+    let mut outcomes: Vec<(String, Option<u64>)> = Vec::new();
+    while outcomes.iter().filter(|(_, code)| code.is_some()).count() < 5 {
+        outcomes.push(answered.recv().await.expect("a join answers"));
+    }
+    server.kill();
+    while let Some(outcome) = answered.recv().await {
+        outcomes.push(outcome);
+    }
+    let answered_joins: HashSet<&String> = outcomes
+        .iter()
+        .filter(|(_, code)| *code == Some(0))
+        .map(|(member, _)| member)
+        .collect();
+    assert!(
+        outcomes.iter().any(|(_, code)| code.is_none()),
+        "the service died with joins in flight"
+    );
+
+    let server = ServeProcess::start(&db_name).await;
+    let mut admin = server.connect(&admin_id).await;
+    let seen = admin
+        .ok("social:getSession", json!({"sessionId": session_id}))
+        .await;
+    let joined = joined_ids(&seen["session"]);
+    let distinct: HashSet<&String> = joined.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        joined.len(),
+        "no one joined twice: {joined:?}"
+    );
+    assert!(joined.len() <= LIMIT, "{} joined", joined.len());
+    for member in &answered_joins {
+        assert!(joined.contains(member), "{member}'s answered join was lost");
+    }
+
+    // Everyone tries again on the new process: the limit is reached exactly.
+    for member in &members {
+        let mut client = server.connect(member).await;
+        let frame = client
+            .request("social:joinSession", json!({"sessionId": session_id}))
+            .await;
+        assert!(
+            matches!(frame["error"]["code"].as_u64(), Some(0 | 409)),
+            "{frame}"
+        );
+    }
+    let seen = admin
+        .ok("social:getSession", json!({"sessionId": session_id}))
+        .await;
+    assert_eq!(joined_ids(&seen["session"]).len(), LIMIT);
+}
+
+#[tokio::test]
+async fn the_embedded_database_comes_back_by_itself_under_a_running_service() {
+    let data_dir = std::env::temp_dir().join(format!("social-events-{}", unique("serve")));
+    let venv = std::fs::canonicalize(".venv").unwrap();
+    let mut server = ServeProcess::launch(
+        &[
+            ("SOCIAL_DATA_DIR", data_dir.to_str().unwrap()),
+            ("SOCIAL_EMBEDDED_VENV", venv.to_str().unwrap()),
+            ("RUST_LOG", "info"),
+        ],
+        Stdio::piped(),
+    )
+    .await;
+    let mut log = BufReader::new(server.take_stderr().unwrap()).lines();
+    let user_id = unique("user");
+    let mut client = server.connect(&user_id).await;
+    let session = create_session(&mut client, session_fields("Kept", 30), json!([])).await;
+
+    let database_pid = descendants(server.pid())
+        .into_iter()
+        .find(|pid| {
+            let command = command_line(*pid);
+            // The server, not its supervisor (whose arguments name the server too).
+            command.contains("secantusd") && command.contains("--storage-path")
+        })
+        .expect("the embedded database runs under the service");
+    send_signal(database_pid, "KILL");
+
+    // The service says it restarted the database (its log is read to the end, so that it
+    // never waits on a full pipe).
+    let (lines, mut logged) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in log.map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = logged.recv().await {
+            if line.contains("embedded database restarted") {
+                return;
+            }
+        }
+        panic!("the service ended");
+    })
+    .await
+    .expect("the restart is logged in time");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seen: Value = loop {
+        let frame = client
+            .request("social:getSession", json!({"sessionId": session["id"]}))
+            .await;
+        if frame["error"]["code"] == 0 {
+            break frame["data"].clone();
+        }
+        assert_eq!(frame["error"]["code"], 503, "{frame}");
+        assert!(Instant::now() < deadline, "the service did not recover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(seen["session"]["title"], "Kept");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Every process descended from `pid`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // The parent follows the command name in parentheses, which may hold spaces.
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            let parent = after_name.split(' ').nth(1)?.parse().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, of)| *of == parent)
+                .map(|(child, _)| *child),
+        );
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn command_line(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+        .unwrap_or_default()
+}
