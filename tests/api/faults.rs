@@ -473,7 +473,7 @@ async fn the_embedded_database_comes_back_by_itself_under_a_running_service() {
         Stdio::piped(),
     )
     .await;
-    let mut log = BufReader::new(server.take_stderr().unwrap()).lines();
+    let log = BufReader::new(server.take_stderr().unwrap()).lines();
     let user_id = unique("user");
     let mut client = server.connect(&user_id).await;
     let session = create_session(&mut client, session_fields("Kept", 30), json!([])).await;
