@@ -10,7 +10,7 @@
 //!    that read the event before step 1).
 //!
 //! A deletion interrupted after step 1 is finished by [`finish_interrupted_deletions`],
-//! which every process runs at start-up and then every few minutes.
+//! which every process runs at start-up, before it serves, and then every few minutes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,16 +62,17 @@ pub async fn finish_interrupted_deletions(app: &AppState) -> StoreResult<usize> 
     Ok(pending.len())
 }
 
-/// Runs [`finish_interrupted_deletions`] now and then every [`SWEEP_INTERVAL`] until
-/// `shutdown`; failures are logged and tried again at the next round.
+/// Runs [`finish_interrupted_deletions`] every [`SWEEP_INTERVAL`] until `shutdown` (the
+/// start-up runs it once before serving); failures are logged and tried again at the next
+/// round.
 pub async fn sweep_interrupted_deletions(app: Arc<AppState>, shutdown: CancellationToken) {
     loop {
-        if let Err(error) = finish_interrupted_deletions(&app).await {
-            tracing::warn!(%error, "cannot finish interrupted event deletions; will retry");
-        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+        }
+        if let Err(error) = finish_interrupted_deletions(&app).await {
+            tracing::warn!(%error, "cannot finish interrupted event deletions; will retry");
         }
     }
 }

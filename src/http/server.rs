@@ -154,6 +154,9 @@ impl Application {
             pushes,
             cursor_key,
         });
+        deletion::finish_interrupted_deletions(&app)
+            .await
+            .context("cannot finish the event deletions an earlier process began")?;
         tokio::spawn(deletion::sweep_interrupted_deletions(
             Arc::clone(&app),
             shutdown.clone(),

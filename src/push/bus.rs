@@ -23,7 +23,7 @@ use super::hub::{ConnectionHub, PushFrame};
 use crate::domain::ids::new_id;
 use crate::domain::session::{SessionEnvelope, SessionView};
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
@@ -160,10 +160,14 @@ impl Pushes {
                     }
                 }
                 failure => {
+                    let mut token = stream.resume_token();
                     if let Some(Err(error)) = failure {
+                        let error = StoreError::from(error);
                         tracing::warn!(%error, "the push change stream failed; resuming it");
+                        if error.is_resume_point_lost() {
+                            token = None;
+                        }
                     }
-                    let token = stream.resume_token();
                     match self.reopen(token, &shutdown).await {
                         Some(reopened) => stream = reopened,
                         None => return,

@@ -153,8 +153,12 @@ impl Store {
         if concern.w != Some(Acknowledgment::Nodes(0)) {
             concern.journal.get_or_insert(true);
         }
-        // No wait for a server, a connection or a replica acknowledgement outlasts a call.
-        options.server_selection_timeout.get_or_insert(deadline);
+        // No wait for a server, a connection or a replica acknowledgement outlasts a call;
+        // finding no server ends a little earlier, so that the answer can say for sure that
+        // nothing was sent.
+        options
+            .server_selection_timeout
+            .get_or_insert(deadline.mul_f64(0.8));
         options.connect_timeout.get_or_insert(deadline);
         concern.w_timeout.get_or_insert(deadline);
         let client = Client::with_options(options).context("cannot create the MongoDB client")?;
@@ -292,5 +296,116 @@ impl Store {
             Ok::<_, mongodb::error::Error>(decoded)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose server is never reached: every call below is a stand-in that never
+    /// answers, so each runs into the deadline.
+    async fn unreachable_store() -> Store {
+        Store::connect(
+            "mongodb://127.0.0.1:9/?directConnection=true",
+            "unit",
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn never_answers() -> std::future::Pending<mongodb::error::Result<()>> {
+        std::future::pending()
+    }
+
+    #[tokio::test]
+    async fn a_call_that_outlasts_the_deadline_is_unavailable() {
+        let store = unreachable_store().await;
+        let error = store.read(never_answers()).await.unwrap_err();
+        assert!(matches!(error, StoreError::TimedOut(_)));
+        assert!(error.is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_reads_failed_had_no_effect() {
+        let store = unreachable_store().await;
+        let error = tracking_writes(async {
+            ApiError::from(store.read(never_answers()).await.unwrap_err())
+        })
+        .await;
+        assert!(matches!(
+            error,
+            ApiError::Unavailable {
+                outcome: Outcome::NoEffect,
+                ..
+            }
+        ));
+        assert_eq!(error.code(), crate::error::code::UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_write_went_unanswered_may_have_had_an_effect() {
+        let store = unreachable_store().await;
+        let error = tracking_writes(async {
+            let _ = store.write(never_answers()).await;
+            // A later read fails too: the earlier write still decides.
+            ApiError::from(store.read(never_answers()).await.unwrap_err())
+        })
+        .await;
+        assert!(matches!(
+            error,
+            ApiError::Unavailable {
+                outcome: Outcome::Unknown,
+                ..
+            }
+        ));
+        assert!(
+            error
+                .to_string()
+                .contains("may or may not have taken effect")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_that_found_no_server_was_never_sent() {
+        let store = unreachable_store().await;
+        let error = tracking_writes(async {
+            let unreachable = store.database.run_command(bson::doc! { "ping": 1 });
+            ApiError::from(store.write(unreachable).await.unwrap_err())
+        })
+        .await;
+        assert!(
+            matches!(
+                error,
+                ApiError::Unavailable {
+                    outcome: Outcome::NoEffect,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn writes_are_journaled_and_acknowledged_by_a_majority_unless_the_uri_says_otherwise() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let concern = |uri: &str| {
+            runtime.block_on(async {
+                let store = Store::connect(uri, "unit", DEFAULT_DEADLINE).await.unwrap();
+                store.database.write_concern().cloned().unwrap_or_default()
+            })
+        };
+        let default = concern("mongodb://127.0.0.1:9/");
+        assert_eq!(default.w, Some(Acknowledgment::Majority));
+        assert_eq!(default.journal, Some(true));
+        let chosen = concern("mongodb://127.0.0.1:9/?w=1&journal=false");
+        assert_eq!(chosen.w, Some(Acknowledgment::Nodes(1)));
+        assert_eq!(chosen.journal, Some(false));
+        let unacknowledged = concern("mongodb://127.0.0.1:9/?w=0");
+        assert_eq!(unacknowledged.journal, None);
     }
 }

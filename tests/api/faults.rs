@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
+use social_events::domain::time::Timestamp;
 use social_events::store::{DEFAULT_DEADLINE, Store};
 use social_events::tools::embedded::ensure_python_env;
 use social_events::tools::replay::client::Client as RawClient;
@@ -18,7 +19,7 @@ use tokio::sync::{Barrier, mpsc};
 
 use crate::helpers::{
     ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
-    session_fields, spawn_app_with, unique,
+    session_fields, spawn_app, spawn_app_with, unique,
 };
 
 /// A SecantusDB server of one test, driven by hand: killed, frozen, restarted on the same
@@ -556,4 +557,112 @@ fn command_line(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_next_start() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({})).await;
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let mut fields = session_fields("Doomed", 30);
+    fields["eventId"] = json!(event_id);
+    fields["roomId"] = json!("doomed-room");
+    let invitation = json!([{"userId": &net.member_id, "role": 2}]);
+    let session = create_session(&mut net.admin, fields, invitation).await;
+    let session_id = session["id"].as_str().unwrap().to_owned();
+
+    // The service dies right after the first write of `deleteEvent`.
+    assert!(
+        app.store
+            .begin_event_deletion(&event_id, Timestamp::now())
+            .await
+            .unwrap()
+    );
+
+    // From that write on, neither the event nor its session is seen by anyone.
+    for client in [&mut net.admin, &mut net.member] {
+        client
+            .fails("social:getEvent", json!({"eventId": &event_id}), 404)
+            .await;
+        client
+            .fails("social:getSession", json!({"sessionId": &session_id}), 404)
+            .await;
+        let sessions = client
+            .ok("social:getSessions", json!({"eventId": &event_id}))
+            .await;
+        assert_eq!(sessions["sessions"], json!([]));
+        let events = client
+            .ok("social:getEvents", json!({"source": &net.source}))
+            .await;
+        assert_eq!(events["events"], json!([]));
+        let at_prop = client
+            .ok(
+                "social:getPropSessions",
+                json!({"roomId": "doomed-room", "propId": "stage"}),
+            )
+            .await;
+        assert_eq!(at_prop["sessions"], json!([]));
+    }
+    net.admin
+        .fails(
+            "social:updateSession",
+            json!({"session": {"id": &session_id, "title": "Revived"}}),
+            404,
+        )
+        .await;
+
+    // The next process to start on the database finishes the deletion before it serves.
+    let db_name = app.db_name.clone();
+    let restarted = spawn_app_with(move |settings| settings.db_name = db_name).await;
+    assert_eq!(
+        restarted.store.find_session(&session_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        restarted.store.events_being_deleted().await.unwrap(),
+        Vec::<String>::new()
+    );
+    let deleted = net.member.next_push("social:sessionDeleted").await;
+    assert_eq!(deleted["sessionId"], session_id);
+}
+
+#[tokio::test]
+async fn pending_invitations_attach_once_however_often_the_attachment_runs() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let address = format!("{}@example.org", unique("newcomer"));
+    let mut sessions = Vec::new();
+    for index in 0..3 {
+        let invitation = json!([{"emails": [&address], "role": 2}]);
+        let session = create_session(
+            &mut owner,
+            session_fields(&format!("S{index}"), 60),
+            invitation,
+        )
+        .await;
+        sessions.push(session["id"].clone());
+    }
+
+    // The attachment runs at every connect; four first connections race, as a retry after
+    // an interrupted attachment would.
+    let newcomer = unique("newcomer");
+    let claims = social_events::http::auth::Claims {
+        sub: newcomer.clone(),
+        exp: chrono::Utc::now().timestamp() + 600,
+        email: Some(address.clone()),
+        email_verified: Some(true),
+        ..Default::default()
+    };
+    let token = app.token_with(&claims);
+    let connections =
+        futures_util::future::join_all((0..4).map(|_| app.connect_with_token(&token))).await;
+    drop(connections);
+    let mut again = app.connect_with_token(&token).await;
+    for id in &sessions {
+        let seen = again
+            .ok("social:getSession", json!({"sessionId": id}))
+            .await;
+        assert_eq!(invited(&seen["session"]), [(newcomer.clone(), 2, 0)]);
+    }
 }

@@ -54,6 +54,7 @@ fn init_logs() {
 /// A running server on its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub db_name: String,
     pub push_mode: PushMode,
     pub store: Store,
     shutdown: CancellationToken,
@@ -102,6 +103,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .unwrap();
     TestApp {
         addr,
+        db_name,
         push_mode,
         store,
         shutdown,
