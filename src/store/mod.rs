@@ -48,8 +48,9 @@ impl StoreError {
     /// Whether the database could not be reached or did not answer: worth retrying later.
     pub fn is_unavailable(&self) -> bool {
         use mongodb::error::{ErrorKind, WriteFailure};
-        /// Server codes of a server that is starting, stopping or stepping down.
-        const NOT_SERVING: [i32; 8] = [91, 189, 10107, 11600, 11602, 13435, 13436, 64];
+        /// Server codes of a server that is starting, stopping or stepping down, and of a
+        /// write concern that timed out (64).
+        const UNAVAILABLE_CODES: [i32; 8] = [91, 189, 10107, 11600, 11602, 13435, 13436, 64];
         let StoreError::Database(error) = self else {
             return true;
         };
@@ -58,9 +59,9 @@ impl StoreError {
             | ErrorKind::Io(_)
             | ErrorKind::ConnectionPoolCleared { .. }
             | ErrorKind::DnsResolve { .. } => true,
-            ErrorKind::Command(command) => NOT_SERVING.contains(&command.code),
+            ErrorKind::Command(command) => UNAVAILABLE_CODES.contains(&command.code),
             ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => {
-                NOT_SERVING.contains(&concern.code)
+                UNAVAILABLE_CODES.contains(&concern.code)
             }
             _ => error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR),
         }

@@ -571,6 +571,7 @@ async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_nex
     let invitation = json!([{"userId": &net.member_id, "role": 2}]);
     let session = create_session(&mut net.admin, fields, invitation).await;
     let session_id = session["id"].as_str().unwrap().to_owned();
+    net.member.next_push("social:sessionUpdated").await;
 
     // The service dies right after the first write of `deleteEvent`.
     assert!(
