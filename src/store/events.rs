@@ -1,13 +1,12 @@
 //! The `events` collection.
 
 use bson::{Document, RawDocumentBuf, doc};
-use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::options::{IndexOptions, ReturnDocument};
 use serde::{Deserialize, Serialize};
 
 use super::json_bson::{document_to_object, object_to_document};
-use super::{Store, StoreError, StoreResult, after_position};
+use super::{Query, Store, StoreError, StoreResult, after_position};
 use crate::domain::event::{Event, EventListing};
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::Source;
@@ -133,14 +132,10 @@ impl Store {
     }
 
     /// Runs an event query and reads all of it, under one deadline.
-    async fn collect_events(
-        &self,
-        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<EventDocument>>>,
-    ) -> StoreResult<Vec<Event>> {
-        let documents: Vec<EventDocument> = self
-            .read(async { query.await?.try_collect().await })
-            .await?;
-        Ok(documents
+    async fn collect_events(&self, query: Query<'_, EventDocument>) -> StoreResult<Vec<Event>> {
+        Ok(self
+            .read_all(query)
+            .await?
             .into_iter()
             .filter_map(EventDocument::into_event)
             .collect())

@@ -272,7 +272,22 @@ fn after_position(filter: &mut bson::Document, after: Option<(Timestamp, &str)>)
     }
 }
 
+/// A query not yet sent: a `find` whose cursor yields `T`.
+type Query<'a, T> = mongodb::action::Find<'a, T>;
+
 impl Store {
+    /// Runs `query` and reads all of its cursor, under one deadline.
+    async fn read_all<T>(
+        &self,
+        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<T>>>,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + Unpin,
+    {
+        use futures_util::TryStreamExt;
+        self.read(async { query.await?.try_collect().await }).await
+    }
+
     /// Runs `query` and reads every document that decodes as `T`, under one deadline.
     /// Documents of the wider platform that do not (an unknown role, a field of the wrong
     /// type) are logged and left out, so that one malformed document cannot fail every

@@ -6,12 +6,11 @@
 //! simultaneous joins. Rewrites of the invitation list are guarded by `revision`.
 
 use bson::{Document, doc};
-use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, StoreResult, after_position};
+use super::{Query, Store, StoreError, StoreResult, after_position};
 use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
 use crate::domain::retry::{Attempt, retry_stale};
@@ -263,12 +262,14 @@ impl Store {
     /// Runs a session query and reads all of it, under one deadline.
     async fn collect_sessions(
         &self,
-        query: impl IntoFuture<Output = mongodb::error::Result<mongodb::Cursor<SessionDocument>>>,
+        query: Query<'_, SessionDocument>,
     ) -> StoreResult<Vec<Session>> {
-        let documents: Vec<SessionDocument> = self
-            .read(async { query.await?.try_collect().await })
-            .await?;
-        Ok(documents.into_iter().map(Session::from).collect())
+        Ok(self
+            .read_all(query)
+            .await?
+            .into_iter()
+            .map(Session::from)
+            .collect())
     }
 
     /// Runs a `findOneAndUpdate` and answers the session after the change, or `None` when
