@@ -8,6 +8,7 @@ REMOVE_STORAGE=1 the storage directory is deleted afterwards (test runs), but on
 such a stop: when the server dies on its own, its files stay for the restart.
 """
 import ctypes
+import os
 import shutil
 import signal
 import subprocess
@@ -18,13 +19,15 @@ executable, host, port, storage, remove_storage = sys.argv[1:6]
 server_options = sys.argv[6:]
 
 
-def stop_with_this_process():
+def stop_with_this_process(supervisor=os.getpid()):
     """In the server, before it starts: asks Linux to send it SIGTERM when this supervisor
     dies, however it dies, so that no server outlives its supervisor and keeps the port."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != supervisor:  # the supervisor died before the request took hold
+        os._exit(1)
 
 
 server = subprocess.Popen(
@@ -32,19 +35,23 @@ server = subprocess.Popen(
     stdin=subprocess.DEVNULL,
     preexec_fn=stop_with_this_process,
 )
-
-
 stop_requested = threading.Event()
 
 
+def kill_if_still_running():
+    if server.poll() is None:
+        server.kill()
+
+
 def stop(*_):
+    """Asks the server to stop (SIGTERM) and kills it if it has not within 15 seconds.
+    Never waits itself: it also runs as a signal handler, while the main thread waits."""
     stop_requested.set()
     if server.poll() is None:
         server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        killer = threading.Timer(15, kill_if_still_running)
+        killer.daemon = True
+        killer.start()
 
 
 def stop_when_parent_goes():

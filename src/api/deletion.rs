@@ -52,14 +52,22 @@ async fn delete_sessions(app: &AppState, event_id: &str) -> StoreResult<()> {
 }
 
 /// Finishes every deletion that began and was interrupted (by a crash, or a database
-/// failure part-way); answers how many it finished.
+/// failure part-way); answers how many it finished. One that fails again is logged and
+/// left for the next round; the others go on.
 pub async fn finish_interrupted_deletions(app: &AppState) -> StoreResult<usize> {
-    let pending = app.store.events_being_deleted().await?;
-    for event_id in &pending {
-        finish_deletion(app, event_id).await?;
-        tracing::info!(event = %event_id, "finished an interrupted event deletion");
+    let mut finished = 0;
+    for event_id in app.store.events_being_deleted().await? {
+        match finish_deletion(app, &event_id).await {
+            Ok(()) => {
+                tracing::info!(event = %event_id, "finished an interrupted event deletion");
+                finished += 1;
+            }
+            Err(error) => {
+                tracing::warn!(event = %event_id, %error, "cannot finish an event deletion yet")
+            }
+        }
     }
-    Ok(pending.len())
+    Ok(finished)
 }
 
 /// Runs [`finish_interrupted_deletions`] every [`SWEEP_INTERVAL`] until `shutdown` (the

@@ -92,7 +92,7 @@ pub struct ServerState {
 }
 
 /// Longest wait of `/readyz` for the database's answer.
-const READINESS_DEADLINE: Duration = Duration::from_millis(900);
+const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
@@ -154,9 +154,11 @@ impl Application {
             pushes,
             cursor_key,
         });
-        deletion::finish_interrupted_deletions(&app)
-            .await
-            .context("cannot finish the event deletions an earlier process began")?;
+        // Before serving, so that nobody meets the remains of a deletion cut short; a
+        // failure is left to the periodic sweep rather than stopping the start.
+        if let Err(error) = deletion::finish_interrupted_deletions(&app).await {
+            tracing::warn!(%error, "cannot finish the event deletions an earlier process began");
+        }
         tokio::spawn(deletion::sweep_interrupted_deletions(
             Arc::clone(&app),
             shutdown.clone(),

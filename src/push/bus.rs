@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +22,7 @@ use super::hub::{ConnectionHub, PushFrame};
 use crate::domain::ids::new_id;
 use crate::domain::session::{SessionEnvelope, SessionView};
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{Store, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
@@ -149,20 +148,16 @@ impl Pushes {
 
     async fn listen(self: Arc<Self>, mut stream: PushStream, shutdown: CancellationToken) {
         loop {
-            let next = tokio::select! {
+            let polled = tokio::select! {
                 () = shutdown.cancelled() => return,
-                next = stream.next() => next,
+                polled = self.store.next_push(&mut stream) => polled,
             };
-            match next {
-                Some(Ok(event)) => {
-                    if let Some(push) = event.full_document {
-                        self.deliver(&push).await;
-                    }
-                }
+            match polled {
+                Ok(Some(push)) => self.deliver(&push).await,
+                Ok(None) if stream.is_alive() => {}
                 failure => {
                     let mut token = stream.resume_token();
-                    if let Some(Err(error)) = failure {
-                        let error = StoreError::from(error);
+                    if let Err(error) = failure {
                         tracing::warn!(%error, "the push change stream failed; resuming it");
                         if error.is_resume_point_lost() {
                             token = None;
@@ -211,7 +206,9 @@ impl Pushes {
                     }
                     return Some(stream);
                 }
-                Err(error) if resumable && error.is_resume_point_lost() => {
+                // The database answers but refuses the token (its history is gone, or any
+                // other refusal): waiting will not help.
+                Err(error) if resumable && !error.is_unavailable() => {
                     tracing::warn!(%error, "the push change stream cannot resume from its token");
                     resumable = false;
                 }

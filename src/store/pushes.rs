@@ -89,6 +89,17 @@ impl Store {
         Ok(())
     }
 
+    /// The next push of `stream`: `None` when none came within one poll. A stream that
+    /// gives no answer within the deadline (a connection that died without a word) fails
+    /// with [`super::StoreError::TimedOut`].
+    pub async fn next_push(&self, stream: &mut PushStream) -> StoreResult<Option<PushDocument>> {
+        let deadline = self.deadline + POLL_WAIT;
+        match tokio::time::timeout(deadline, stream.next_if_any()).await {
+            Ok(polled) => Ok(polled?.and_then(|event| event.full_document)),
+            Err(_) => Err(super::StoreError::TimedOut(deadline)),
+        }
+    }
+
     /// A change stream of new push documents, resuming after `token` when given.
     pub async fn watch_pushes(&self, token: Option<ResumeToken>) -> StoreResult<PushStream> {
         let stream = self

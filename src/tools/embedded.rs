@@ -25,8 +25,10 @@ const REQUIREMENTS: &str = include_str!("../../embedded-db/requirements.txt");
 const SUPERVISOR: &str = include_str!("../../embedded-db/supervise.py");
 /// Longest wait for the server to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// Pause before a dead server is started again.
+/// Pause before a dead server is started again; doubled after each failed attempt, up to
+/// [`MAX_RESTART_DELAY`].
 const RESTART_DELAY: Duration = Duration::from_millis(200);
+const MAX_RESTART_DELAY: Duration = Duration::from_secs(10);
 /// Name of the file in the data dir that holds a running embedded database's URI.
 const URI_FILE: &str = "embedded-db.uri";
 
@@ -232,7 +234,8 @@ fn lock(running: &Mutex<Running>) -> std::sync::MutexGuard<'_, Running> {
 }
 
 /// Waits for the supervisor to exit; unless the database is being stopped, logs it and
-/// starts it again (retrying every [`RESTART_DELAY`]) on the same port and files.
+/// starts it again on the same port and files, once the port is free (retrying with a
+/// growing pause).
 fn watch(mut child: Child, launch: &Launch, running: &Mutex<Running>, stopping: &AtomicBool) {
     loop {
         let status = child.wait();
@@ -251,17 +254,24 @@ fn watch(mut child: Child, launch: &Launch, running: &Mutex<Running>, stopping: 
             log = %launch.log_path.display(),
             "the embedded database died; restarting it"
         );
+        let mut delay = RESTART_DELAY;
         child = loop {
-            std::thread::sleep(RESTART_DELAY);
+            std::thread::sleep(delay);
             if stopping.load(Ordering::SeqCst) {
                 return;
             }
-            match launch.start() {
-                Ok(child) => break child,
-                Err(error) => {
-                    tracing::error!(%error, "cannot restart the embedded database; retrying")
+            // A server still stopping would answer the readiness check in the new one's place.
+            if TcpStream::connect_timeout(&launch.address(), Duration::from_millis(200)).is_ok() {
+                tracing::warn!(address = %launch.address(), "the embedded database's port is still taken; waiting");
+            } else {
+                match launch.start() {
+                    Ok(child) => break child,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot restart the embedded database; retrying")
+                    }
                 }
             }
+            delay = (delay * 2).min(MAX_RESTART_DELAY);
         };
         let stdin = child.stdin.take();
         let mut current = lock(running);
