@@ -122,6 +122,8 @@ impl From<bson::DateTime> for Timestamp {
     }
 }
 
+/// How long the start-up waits for the indexes to be built.
+const INDEX_BUILD_DEADLINE: Duration = Duration::from_secs(600);
 /// The default deadline of one database call (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -175,10 +177,7 @@ impl Store {
         &self,
         operation: impl IntoFuture<Output = Result<T, E>>,
     ) -> StoreResult<T> {
-        match tokio::time::timeout(self.deadline, operation.into_future()).await {
-            Ok(result) => result.map_err(Into::into),
-            Err(_) => Err(StoreError::TimedOut(self.deadline)),
-        }
+        within(self.deadline, operation).await
     }
 
     /// Runs one write under the deadline, noting for the request that it may have
@@ -249,11 +248,27 @@ impl Store {
         ];
         for (collection, indexes) in plans {
             let collection_handle = self.database.collection::<bson::Document>(collection);
-            self.write(collection_handle.create_indexes(indexes))
-                .await
-                .with_context(|| format!("cannot create the indexes of {collection}"))?;
+            // Building an index on a large existing collection takes longer than a call.
+            within(
+                INDEX_BUILD_DEADLINE,
+                collection_handle.create_indexes(indexes),
+            )
+            .await
+            .with_context(|| format!("cannot create the indexes of {collection}"))?;
         }
         Ok(())
+    }
+}
+
+/// Runs `operation`, failing with [`StoreError::TimedOut`] when it takes longer than
+/// `deadline`.
+async fn within<T, E: Into<StoreError>>(
+    deadline: Duration,
+    operation: impl IntoFuture<Output = Result<T, E>>,
+) -> StoreResult<T> {
+    match tokio::time::timeout(deadline, operation.into_future()).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(StoreError::TimedOut(deadline)),
     }
 }
 

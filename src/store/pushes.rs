@@ -93,11 +93,8 @@ impl Store {
     /// gives no answer within the deadline (a connection that died without a word) fails
     /// with [`super::StoreError::TimedOut`].
     pub async fn next_push(&self, stream: &mut PushStream) -> StoreResult<Option<PushDocument>> {
-        let deadline = self.deadline + POLL_WAIT;
-        match tokio::time::timeout(deadline, stream.next_if_any()).await {
-            Ok(polled) => Ok(polled?.and_then(|event| event.full_document)),
-            Err(_) => Err(super::StoreError::TimedOut(deadline)),
-        }
+        let polled = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
+        Ok(polled.and_then(|event| event.full_document))
     }
 
     /// A change stream of new push documents, resuming after `token` when given.
