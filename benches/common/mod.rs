@@ -1,5 +1,6 @@
 //! What the benchmarks share: a real `social-events serve` process, its CPU time from
-//! `/proc`, and a loop that times one request after another.
+//! `/proc`, and a loop that times one request after another. Each benchmark uses part of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -66,8 +67,20 @@ impl Server {
         Client::connect(&self.url, &token).await.unwrap()
     }
 
+    /// Bytes of memory the server process holds (its resident set).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc entry");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status");
+        kib * 1024
+    }
+
     /// Seconds of CPU the server process has used.
-    fn cpu_seconds(&self, ticks_per_second: f64) -> f64 {
+    pub fn cpu_seconds(&self, ticks_per_second: f64) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
             .expect("the server's /proc entry");
         // Fields after the command name, which ends with ')': utime is the 12th, stime the 13th.
@@ -85,7 +98,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn ticks_per_second() -> f64 {
+/// Clock ticks per second of `/proc` CPU times.
+pub fn ticks_per_second() -> f64 {
     let output = Command::new("getconf").arg("CLK_TCK").output().unwrap();
     String::from_utf8_lossy(&output.stdout)
         .trim()

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::http::StatusCode;
-use poem::listener::TcpAcceptor;
+use poem::http::uri::Scheme;
+use poem::listener::Acceptor;
+use poem::web::{LocalAddr, RemoteAddr};
 use poem::web::Data;
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
 use secrecy::{ExposeSecret, SecretString};
@@ -101,7 +103,7 @@ const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// A built server, bound to its port, ready to run.
 pub struct Application {
     state: Arc<ServerState>,
-    acceptor: TcpAcceptor,
+    acceptor: NoDelayAcceptor,
     local_addr: SocketAddr,
 }
 
@@ -139,7 +141,10 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let local_addr = listener.local_addr()?;
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        let acceptor = NoDelayAcceptor {
+            listener,
+            local_addr: LocalAddr(local_addr.into()),
+        };
         let shutdown = CancellationToken::new();
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
@@ -229,6 +234,35 @@ impl Application {
             tracing::warn!("connections still open after the shutdown grace period");
         }
         served
+    }
+}
+
+/// Accepts TCP connections with Nagle's algorithm off: an answer written right after a
+/// push (a join answers both) leaves at once instead of waiting for the client to
+/// acknowledge the push (a delayed ACK costs 40 ms).
+struct NoDelayAcceptor {
+    listener: tokio::net::TcpListener,
+    local_addr: LocalAddr,
+}
+
+impl Acceptor for NoDelayAcceptor {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        vec![self.local_addr.clone()]
+    }
+
+    async fn accept(&mut self) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        let (stream, remote) = self.listener.accept().await?;
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot turn Nagle's algorithm off");
+        }
+        Ok((
+            stream,
+            self.local_addr.clone(),
+            RemoteAddr(remote.into()),
+            Scheme::HTTP,
+        ))
     }
 }
 

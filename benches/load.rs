@@ -1,0 +1,760 @@
+//! The load tool: real `serve` processes under load from real WebSocket clients, beside the
+//! raw MongoDB driver doing the queries each answer needs, in the same run.
+//!
+//! `cargo bench --bench load [-- MODE...]`, modes (all by default):
+//! - `requests`: `getSession`, `getPropSessions`, `joinSession` and `updateSession` at 1, 16
+//!   and 64 clients: answers per second, p50/p99, the server's CPU per request (`/proc`),
+//!   database round trips per request (the database server's own request counter,
+//!   `serverStatus.network.numRequests`, less its background rate measured before), and
+//!   the raw driver's p50 and answers per second for the same work as the baseline ratio.
+//! - `fanout`: one session with a 1,000-person audience (the owner and 999 invitees, each
+//!   connected; 1 % of the sockets never read), updated every 300 ms: delay from the update
+//!   request to each push's arrival (p50/p99/max), pushes missing, server CPU and memory.
+//! - `idle`: 10,000 authenticated idle sockets (2,000 first): server memory per socket.
+//! - `cross`: two `serve` processes on one database; a client on the second hears of
+//!   changes made on the first: its delay beside a bare change-stream watcher's.
+//!
+//! The embedded SecantusDB (Python) is used unless `BENCH_MONGODB_URI` names another
+//! database server (`?directConnection=true` for a single node; a replica set for `cross`).
+//! `BENCH_CALLS` (requests per series, default 300), `BENCH_FANOUT_UPDATES` (20) and
+//! `BENCH_IDLE_SOCKETS` (10000) scale the runs.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bson::{Document, doc};
+use common::{Server, ok, ticks_per_second};
+use futures_util::TryStreamExt;
+use serde_json::{Value, json};
+use social_events::domain::kinds::MembershipRole;
+use social_events::domain::source::Membership;
+use social_events::store::{DEFAULT_DEADLINE, Store};
+use social_events::tools::embedded::EmbeddedDatabase;
+use social_events::tools::replay::client::Client;
+
+/// Concurrent clients of each `requests` series.
+const LEVELS: [usize; 3] = [1, 16, 64];
+const NETWORK: &str = "load-net";
+const ROOM: &str = "load-room";
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The database the run uses, and what to call it in the report.
+struct Database {
+    uri: String,
+    described: &'static str,
+    _embedded: Option<EmbeddedDatabase>,
+}
+
+impl Database {
+    fn open() -> Database {
+        match std::env::var("BENCH_MONGODB_URI") {
+            Ok(uri) => Database {
+                uri,
+                described: "the database server at BENCH_MONGODB_URI",
+                _embedded: None,
+            },
+            Err(_) => {
+                let storage =
+                    std::env::temp_dir().join(format!("social-events-load-{}", std::process::id()));
+                let embedded =
+                    EmbeddedDatabase::start(std::path::Path::new(".venv"), &storage, true)
+                        .expect("the embedded database starts (run from the repository root)");
+                Database {
+                    uri: embedded.uri().to_owned(),
+                    described: "embedded SecantusDB (Python)",
+                    _embedded: Some(embedded),
+                }
+            }
+        }
+    }
+}
+
+/// The database server's count of requests received, and its rate while nothing runs.
+struct RoundTrips {
+    admin: mongodb::Database,
+    background_per_second: f64,
+}
+
+impl RoundTrips {
+    async fn connect(uri: &str) -> RoundTrips {
+        let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+        let mut trips = RoundTrips {
+            admin: client.database("admin"),
+            background_per_second: 0.0,
+        };
+        let (before, started) = (trips.count().await, Instant::now());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let during = trips.count().await - before - 1.0;
+        trips.background_per_second = (during / started.elapsed().as_secs_f64()).max(0.0);
+        trips
+    }
+
+    async fn count(&self) -> f64 {
+        let status = self
+            .admin
+            .run_command(doc! { "serverStatus": 1 })
+            .await
+            .unwrap();
+        let network = status.get_document("network").unwrap();
+        match network.get("numRequests") {
+            Some(bson::Bson::Int32(count)) => f64::from(*count),
+            Some(bson::Bson::Int64(count)) => *count as f64,
+            Some(bson::Bson::Double(count)) => *count,
+            other => panic!("numRequests is {other:?}"),
+        }
+    }
+
+    /// Round trips per request between two counts taken `elapsed` apart.
+    fn per_request(&self, before: f64, after: f64, elapsed: Duration, requests: usize) -> f64 {
+        let background = self.background_per_second * elapsed.as_secs_f64();
+        ((after - before - 1.0 - background) / requests as f64).max(0.0)
+    }
+}
+
+/// What one series measured.
+struct Series {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Series {
+    fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Series {
+        latencies.sort();
+        let count = latencies.len();
+        Series {
+            per_second: count as f64 / elapsed.as_secs_f64(),
+            p50: latencies[count / 2],
+            p99: latencies[(count * 99 / 100).min(count - 1)],
+        }
+    }
+}
+
+/// One request of one client: its endpoint and data.
+type Plan = Arc<dyn Fn(usize, usize) -> (&'static str, Value) + Send + Sync>;
+
+/// Runs `calls` requests on each client at once (client `c`'s `n`th is `plan(c, n)`);
+/// answers the clients and the latencies.
+async fn drive(clients: Vec<Client>, calls: usize, plan: Plan) -> (Vec<Client>, Vec<Duration>) {
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut client)| {
+            let plan = Arc::clone(&plan);
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(calls);
+                for call in 0..calls {
+                    let (endpoint, data) = plan(index, call);
+                    let started = Instant::now();
+                    ok(&mut client, endpoint, data).await;
+                    latencies.push(started.elapsed());
+                }
+                (client, latencies)
+            })
+        })
+        .collect();
+    let mut clients = Vec::new();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (client, measured) = task.await.unwrap();
+        clients.push(client);
+        latencies.extend(measured);
+    }
+    (clients, latencies)
+}
+
+/// The raw driver's work for one request.
+type RawPlan = Arc<
+    dyn Fn(mongodb::Database, usize, usize) -> futures_util::future::BoxFuture<'static, ()>
+        + Send
+        + Sync,
+>;
+
+async fn drive_raw(
+    database: &mongodb::Database,
+    clients: usize,
+    calls: usize,
+    plan: RawPlan,
+) -> Series {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|index| {
+            let (plan, database) = (Arc::clone(&plan), database.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(calls);
+                for call in 0..calls {
+                    let timed = Instant::now();
+                    plan(database.clone(), index, call).await;
+                    latencies.push(timed.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    Series::of(latencies, started.elapsed())
+}
+
+async fn connect_all(server: &Server, users: &[String]) -> Vec<Client> {
+    let mut clients = Vec::with_capacity(users.len());
+    for chunk in users.chunks(64) {
+        let connected =
+            futures_util::future::join_all(chunk.iter().map(|user| server.connect(user))).await;
+        clients.extend(connected);
+    }
+    clients
+}
+
+async fn collect(cursor: mongodb::Cursor<Document>) -> Vec<Document> {
+    cursor.try_collect().await.unwrap()
+}
+
+fn session_data(
+    title: String,
+    event_id: Option<&str>,
+    prop: &str,
+    starts_in_minutes: i64,
+) -> Value {
+    let start = chrono::Utc::now().timestamp_millis() + starts_in_minutes * 60_000;
+    let mut session = json!({
+        "roomId": ROOM, "propId": prop, "title": title, "startDate": start, "duration": 3600,
+    });
+    if let Some(event_id) = event_id {
+        session["eventId"] = json!(event_id);
+    }
+    session
+}
+
+async fn requests_mode(database: &Database) {
+    let calls_per_series = setting("BENCH_CALLS", 300);
+    let server = Server::start(&database.uri, "load").await;
+    let store = Store::connect(&database.uri, "load", DEFAULT_DEADLINE)
+        .await
+        .unwrap();
+    let raw = store.database().clone();
+    let member = |user_id: &str, role| Membership {
+        user_id: user_id.to_owned(),
+        network_id: NETWORK.to_owned(),
+        community_id: None,
+        role,
+    };
+    store
+        .upsert_membership(&member("load-owner", MembershipRole::Admin))
+        .await
+        .unwrap();
+    let mut owner = server.connect("load-owner").await;
+    let mut event = json!({
+        "title": "Load", "startDate": "2030-01-01T00:00:00Z", "endDate": "2100-01-01T00:00:00Z",
+    });
+    event = ok(
+        &mut owner,
+        "social:createEvent",
+        json!({"source": format!("network:{NETWORK}"), "event": event}),
+    )
+    .await;
+    let event_id = event["event"]["id"].as_str().unwrap().to_owned();
+    ok(
+        &mut owner,
+        "social:publishEvent",
+        json!({"eventId": &event_id}),
+    )
+    .await;
+    // A session with ten invitees to read, and a prop with ten sessions.
+    let invitees: Vec<Value> = (0..10)
+        .map(|index| json!({"userId": format!("invitee-{index}")}))
+        .collect();
+    let read = ok(
+        &mut owner,
+        "social:createSession",
+        json!({"session": session_data("read".into(), Some(&event_id), "lectern", 60), "usersToInvite": invitees}),
+    )
+    .await;
+    let read_id = read["session"]["id"].as_str().unwrap().to_owned();
+    for index in 0..10 {
+        let data = session_data(
+            format!("talk {index}"),
+            Some(&event_id),
+            "stage",
+            30 + index * 90,
+        );
+        ok(&mut owner, "social:createSession", json!({"session": data})).await;
+    }
+    let ticks = ticks_per_second();
+    let trips = RoundTrips::connect(&database.uri).await;
+    println!(
+        "requests: {calls_per_series} per series, clients each with their own user and connection, {}",
+        database.described
+    );
+    println!(
+        "{:<16} {:>3} {:>9} {:>9} {:>9} {:>11} {:>7} | {:>9} {:>9} {:>6} {:>6}",
+        "endpoint",
+        "c",
+        "answers/s",
+        "p50",
+        "p99",
+        "CPU/request",
+        "trips",
+        "raw/s",
+        "raw p50",
+        "p50 ×",
+        "/s ×"
+    );
+    for clients in LEVELS {
+        let calls = (calls_per_series / clients).max(5);
+        let users: Vec<String> = (0..clients)
+            .map(|index| format!("user-{clients}-{index}"))
+            .collect();
+        for user in &users {
+            store
+                .upsert_membership(&member(user, MembershipRole::Member))
+                .await
+                .unwrap();
+        }
+        // Joinable sessions (one per call) and one session of each client's own to update.
+        let mut joinable = Vec::new();
+        for index in 0..calls {
+            let data = session_data(format!("open {clients}-{index}"), None, "booth", 30);
+            let created = ok(&mut owner, "social:createSession", json!({"session": data})).await;
+            joinable.push(created["session"]["id"].as_str().unwrap().to_owned());
+        }
+        let mut connected = connect_all(&server, &users).await;
+        let mut own = Vec::new();
+        for (index, client) in connected.iter_mut().enumerate() {
+            let data = session_data(
+                format!("own {clients}-{index}"),
+                Some(&event_id),
+                "desk",
+                30,
+            );
+            let created = ok(client, "social:createSession", json!({"session": data})).await;
+            own.push(created["session"]["id"].as_str().unwrap().to_owned());
+        }
+        let (joinable, own) = (Arc::new(joinable), Arc::new(own));
+        let read_id = read_id.clone();
+        let plans: [(&str, Plan, RawPlan); 4] = [
+            (
+                "getSession",
+                Arc::new(move |_, _| ("social:getSession", json!({"sessionId": read_id}))),
+                {
+                    let read_id = read["session"]["id"].as_str().unwrap().to_owned();
+                    Arc::new(move |db: mongodb::Database, _, _| {
+                        let read_id = read_id.clone();
+                        Box::pin(async move {
+                            let session = db
+                                .collection::<Document>("sessions")
+                                .find_one(doc! {"_id": &read_id})
+                                .await
+                                .unwrap()
+                                .unwrap();
+                            let mut people = vec![session.get_str("ownerId").unwrap().to_owned()];
+                            for invitation in session.get_array("invited").unwrap() {
+                                people.push(
+                                    invitation
+                                        .as_document()
+                                        .unwrap()
+                                        .get_str("userId")
+                                        .unwrap()
+                                        .to_owned(),
+                                );
+                            }
+                            collect(
+                                db.collection::<Document>("users")
+                                    .find(doc! {"_id": {"$in": people}})
+                                    .await
+                                    .unwrap(),
+                            )
+                            .await;
+                        })
+                    })
+                },
+            ),
+            (
+                "getPropSessions",
+                Arc::new(|_, _| {
+                    (
+                        "social:getPropSessions",
+                        json!({"roomId": ROOM, "propId": "stage"}),
+                    )
+                }),
+                Arc::new(|db: mongodb::Database, _, _| {
+                    Box::pin(async move {
+                        let sessions = collect(
+                            db.collection::<Document>("sessions")
+                                .find(doc! {"roomId": ROOM, "propId": "stage", "isValid": true})
+                                .sort(doc! {"startDate": 1})
+                                .limit(2)
+                                .await
+                                .unwrap(),
+                        )
+                        .await;
+                        let owners: Vec<&str> = sessions
+                            .iter()
+                            .map(|session| session.get_str("ownerId").unwrap())
+                            .collect();
+                        collect(
+                            db.collection::<Document>("users")
+                                .find(doc! {"_id": {"$in": owners}})
+                                .await
+                                .unwrap(),
+                        )
+                        .await;
+                    })
+                }),
+            ),
+            (
+                "joinSession",
+                {
+                    let joinable = Arc::clone(&joinable);
+                    Arc::new(move |_, call| {
+                        ("social:joinSession", json!({"sessionId": joinable[call]}))
+                    })
+                },
+                {
+                    let joinable = Arc::clone(&joinable);
+                    Arc::new(move |db: mongodb::Database, client, call| {
+                        let session_id = joinable[call].clone();
+                        Box::pin(async move {
+                            let user = format!("raw-{client}-{call}");
+                            db.collection::<Document>("sessions")
+                                .find_one_and_update(
+                                    doc! {"_id": session_id, "joined": {"$ne": &user}},
+                                    doc! {"$push": {"joined": &user}},
+                                )
+                                .await
+                                .unwrap();
+                        })
+                    })
+                },
+            ),
+            (
+                "updateSession",
+                {
+                    let own = Arc::clone(&own);
+                    Arc::new(move |client, call| {
+                        (
+                            "social:updateSession",
+                            json!({"session": {"id": own[client], "title": format!("take {call}")}}),
+                        )
+                    })
+                },
+                {
+                    let own = Arc::clone(&own);
+                    Arc::new(move |db: mongodb::Database, client, call| {
+                        let session_id = own[client].clone();
+                        Box::pin(async move {
+                            let session = db.collection::<Document>("sessions")
+                                .find_one_and_update(doc! {"_id": session_id}, doc! {"$set": {"title": format!("raw {call}")}, "$inc": {"sequence": 1}})
+                                .await
+                                .unwrap()
+                                .unwrap();
+                            db.collection::<Document>("load_raw_pushes")
+                                .insert_one(doc! {"sessionId": session.get_str("_id").unwrap()})
+                                .await
+                                .unwrap();
+                            let owner = session.get_str("ownerId").unwrap();
+                            collect(
+                                db.collection::<Document>("users")
+                                    .find(doc! {"_id": {"$in": [owner]}})
+                                    .await
+                                    .unwrap(),
+                            )
+                            .await;
+                        })
+                    })
+                },
+            ),
+        ];
+        for (name, plan, raw_plan) in plans {
+            let (cpu_before, trips_before, started) = (
+                server.cpu_seconds(ticks),
+                trips.count().await,
+                Instant::now(),
+            );
+            let (clients_back, latencies) =
+                drive(std::mem::take(&mut connected), calls, plan).await;
+            connected = clients_back;
+            let elapsed = started.elapsed();
+            let (cpu_after, trips_after) = (server.cpu_seconds(ticks), trips.count().await);
+            let requests = latencies.len();
+            let service = Series::of(latencies, elapsed);
+            let raw_series = drive_raw(&raw, clients, calls, raw_plan).await;
+            let cpu_per_request =
+                Duration::from_secs_f64((cpu_after - cpu_before) / requests as f64);
+            println!(
+                "{name:<16} {clients:>3} {:>9.1} {:>9.2?} {:>9.2?} {:>11.0?} {:>7.2} | {:>9.1} {:>9.2?} {:>6.2} {:>6.2}",
+                service.per_second,
+                service.p50,
+                service.p99,
+                cpu_per_request,
+                trips.per_request(trips_before, trips_after, elapsed, requests),
+                raw_series.per_second,
+                raw_series.p50,
+                service.p50.as_secs_f64() / raw_series.p50.as_secs_f64().max(1e-9),
+                service.per_second / raw_series.per_second.max(1e-9),
+            );
+        }
+    }
+}
+
+/// A socket that records when each `social:sessionUpdated` push arrives, by title.
+fn listen_for_updates(
+    mut client: Client,
+    arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
+) {
+    tokio::spawn(async move {
+        while let Ok(frame) = client.next_frame_within(Duration::from_secs(30)).await {
+            if frame["endpoint"] == "social:sessionUpdated" {
+                let title = frame["data"]["session"]["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
+                if arrivals.send((title, Instant::now())).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Delays between each update's request and each push of it; answers them, how many
+/// pushes were missing, and when each update was sent.
+async fn update_and_time(
+    owner: &mut Client,
+    session_id: &str,
+    updates: usize,
+    interval: Duration,
+    recipients: usize,
+    arrivals: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Instant)>,
+) -> (Vec<Duration>, usize, Vec<Instant>) {
+    let mut sent = std::collections::HashMap::new();
+    let mut sends = Vec::with_capacity(updates);
+    let mut ticker = tokio::time::interval(interval);
+    for update in 0..updates {
+        ticker.tick().await;
+        let title = format!("update {update}");
+        let now = Instant::now();
+        sent.insert(title.clone(), now);
+        sends.push(now);
+        ok(
+            owner,
+            "social:updateSession",
+            json!({"session": {"id": session_id, "title": title}}),
+        )
+        .await;
+    }
+    let expected = updates * recipients;
+    let mut delays = Vec::with_capacity(expected);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while delays.len() < expected {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(wait, arrivals.recv()).await {
+            Ok(Some((title, at))) => {
+                if let Some(sent_at) = sent.get(&title) {
+                    delays.push(at.duration_since(*sent_at));
+                }
+            }
+            _ => break,
+        }
+    }
+    let missing = expected - delays.len();
+    delays.sort();
+    (delays, missing, sends)
+}
+
+fn print_delays(name: &str, delays: &[Duration], missing: usize) {
+    if delays.is_empty() {
+        println!("{name}: no push arrived ({missing} missing)");
+        return;
+    }
+    let at = |share: usize| delays[(delays.len() * share / 100).min(delays.len() - 1)];
+    println!(
+        "{name}: {} pushes, p50 {:.1?}, p99 {:.1?}, max {:.1?}, {missing} missing",
+        delays.len(),
+        at(50),
+        at(99),
+        delays[delays.len() - 1]
+    );
+}
+
+async fn fanout_mode(database: &Database) {
+    const AUDIENCE: usize = 1000;
+    let updates = setting("BENCH_FANOUT_UPDATES", 20);
+    let server = Server::start(&database.uri, "load_fanout").await;
+    let mut owner = server.connect("fan-owner").await;
+    let data = session_data("fan-out".into(), None, "stage", 60);
+    let created = ok(&mut owner, "social:createSession", json!({"session": data})).await;
+    let session_id = created["session"]["id"].as_str().unwrap().to_owned();
+    let invitees: Vec<String> = (1..AUDIENCE).map(|index| format!("fan-{index}")).collect();
+    for batch in invitees.chunks(100) {
+        let entries: Vec<Value> = batch.iter().map(|user| json!({"userId": user})).collect();
+        ok(
+            &mut owner,
+            "social:inviteUsersToSession",
+            json!({"sessionId": &session_id, "usersToInvite": entries}),
+        )
+        .await;
+    }
+    let clients = connect_all(&server, &invitees).await;
+    let stalled_count = AUDIENCE / 100;
+    let (arrivals_in, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+    let mut stalled = Vec::new();
+    for (index, client) in clients.into_iter().enumerate() {
+        if index < stalled_count {
+            stalled.push(client); // never read
+        } else {
+            listen_for_updates(client, arrivals_in.clone());
+        }
+    }
+    drop(arrivals_in);
+    let readers = AUDIENCE - 1 - stalled_count;
+    let ticks = ticks_per_second();
+    let (cpu_before, memory_before) = (server.cpu_seconds(ticks), server.resident_bytes());
+    println!(
+        "fanout: a session with {AUDIENCE} people in its audience ({readers} reading invitees, {stalled_count} stalled sockets), {updates} updates every 300 ms, {}",
+        database.described
+    );
+    let (delays, missing, _) = update_and_time(
+        &mut owner,
+        &session_id,
+        updates,
+        Duration::from_millis(300),
+        readers,
+        &mut arrivals,
+    )
+    .await;
+    print_delays("update request → push arrival", &delays, missing);
+    println!(
+        "server CPU {:.1?} per update; memory {:.1} MiB → {:.1} MiB",
+        Duration::from_secs_f64((server.cpu_seconds(ticks) - cpu_before) / updates as f64),
+        memory_before as f64 / 1_048_576.0,
+        server.resident_bytes() as f64 / 1_048_576.0,
+    );
+    drop(stalled);
+}
+
+async fn idle_mode(database: &Database) {
+    let sockets = setting("BENCH_IDLE_SOCKETS", 10_000);
+    let server = Server::start(&database.uri, "load_idle").await;
+    // One socket first, so that what every connection shares is already there.
+    let first = server.connect("idle-first").await;
+    let baseline = server.resident_bytes();
+    println!(
+        "idle: authenticated sockets that send nothing, {}",
+        database.described
+    );
+    let mut open = vec![first];
+    for checkpoint in [sockets.min(2_000), sockets] {
+        let users: Vec<String> = (open.len()..checkpoint)
+            .map(|index| format!("idle-{index}"))
+            .collect();
+        open.extend(connect_all(&server, &users).await);
+        let grown = server.resident_bytes().saturating_sub(baseline);
+        println!(
+            "{checkpoint:>6} sockets: server memory +{:.1} MiB, {:.1} KiB per socket",
+            grown as f64 / 1_048_576.0,
+            grown as f64 / 1024.0 / (checkpoint - 1).max(1) as f64,
+        );
+    }
+}
+
+async fn cross_mode(database: &Database) {
+    let updates = setting("BENCH_FANOUT_UPDATES", 20);
+    let writer = Server::start(&database.uri, "load_cross").await;
+    let reader = Server::start(&database.uri, "load_cross").await;
+    let mut owner = writer.connect("cross-owner").await;
+    let data = session_data("cross".into(), None, "stage", 60);
+    let created = ok(
+        &mut owner,
+        "social:createSession",
+        json!({"session": data, "usersToInvite": [{"userId": "cross-reader"}]}),
+    )
+    .await;
+    let session_id = created["session"]["id"].as_str().unwrap().to_owned();
+    let (arrivals_in, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+    listen_for_updates(reader.connect("cross-reader").await, arrivals_in.clone());
+    // The bare watcher: the same change stream, with nothing behind it.
+    let watched = mongodb::Client::with_uri_str(&database.uri).await.unwrap();
+    let mut stream = watched
+        .database("load_cross")
+        .collection::<Document>("pushes")
+        .watch()
+        .max_await_time(Duration::from_millis(250))
+        .await
+        .expect("change streams (a replica set)");
+    let (watched_in, mut watched_arrivals) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    tokio::spawn(async move {
+        while let Ok(Some(_)) = stream.try_next().await {
+            if watched_in.send(Instant::now()).is_err() {
+                return;
+            }
+        }
+    });
+    drop(arrivals_in);
+    println!(
+        "cross: the change made through one serve process, heard on another, {updates} updates every 300 ms, {}",
+        database.described
+    );
+    let (delays, missing, sends) = update_and_time(
+        &mut owner,
+        &session_id,
+        updates,
+        Duration::from_millis(300),
+        1,
+        &mut arrivals,
+    )
+    .await;
+    print_delays("client on the other process", &delays, missing);
+    // The watcher saw one insert per update, in order: its delays from the same sends.
+    let mut watcher_delays = Vec::new();
+    for sent in &sends {
+        match tokio::time::timeout(Duration::from_secs(5), watched_arrivals.recv()).await {
+            Ok(Some(at)) => watcher_delays.push(at.saturating_duration_since(*sent)),
+            _ => break,
+        }
+    }
+    watcher_delays.sort();
+    print_delays(
+        "bare change-stream watcher",
+        &watcher_delays,
+        updates.saturating_sub(watcher_delays.len()),
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let wants = |mode: &str| chosen.is_empty() || chosen.iter().any(|chosen| chosen == mode);
+    let database = Database::open();
+    runtime.block_on(async {
+        println!(
+            "machine: {} cores",
+            std::thread::available_parallelism().map_or(0, |cores| cores.get())
+        );
+        if wants("requests") {
+            requests_mode(&database).await;
+        }
+        if wants("fanout") {
+            fanout_mode(&database).await;
+        }
+        if wants("idle") {
+            idle_mode(&database).await;
+        }
+        if wants("cross") {
+            cross_mode(&database).await;
+        }
+    });
+}
