@@ -213,7 +213,7 @@ async fn write_frames(
             () = kicked.cancelled() => break,
             message = queue.recv() => match message {
                 Some(Outgoing::Text(text)) => Message::text(text),
-                Some(Outgoing::Push(push)) => Message::text(envelope::encode_push(&push)),
+                Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
                 Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
                     code: CloseCode::from(code),
                     reason: reason.into(),

@@ -10,6 +10,7 @@
 //! longer holds that history), every connection of this process gets one `social:resync`
 //! frame and clients refetch.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -269,7 +270,7 @@ impl Pushes {
         let people = self.store.people(session.people()).await?;
         // A recipient who left the audience since the change (uninvited, declined) must
         // not see the session as it is now.
-        let current = audience(&session);
+        let current: HashSet<String> = audience(&session).into_iter().collect();
         let frame_for = |viewer: &str| {
             let data = SessionEnvelope {
                 session: SessionView::render(&session, &people, viewer),
@@ -284,7 +285,7 @@ impl Pushes {
         let mut frames = Vec::new();
         for user_id in recipients
             .iter()
-            .filter(|user_id| current.contains(user_id))
+            .filter(|user_id| current.contains(user_id.as_str()))
         {
             let frame = if people.is_incognito(user_id) {
                 frame_for(user_id)
@@ -305,9 +306,9 @@ fn push_frame(
     event_id: &str,
     data: &impl Serialize,
 ) -> Result<Arc<PushFrame>, serde_json::Error> {
-    Ok(Arc::new(PushFrame {
+    Ok(Arc::new(PushFrame::new(
         endpoint,
-        event_id: event_id.to_owned(),
-        data: serde_json::value::to_raw_value(data)?,
-    }))
+        event_id.to_owned(),
+        serde_json::value::to_raw_value(data)?,
+    )))
 }

@@ -6,15 +6,18 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 /// A push as queued for a connection: its data is rendered once and shared by every
-/// recipient who sees it alike; the connection encodes the frame when it writes it.
+/// recipient who sees it alike; the first connection to write it encodes the frame, and
+/// every other one sends the same bytes (memory grows with the frame, not with the
+/// number of recipients).
 #[derive(Debug)]
 pub struct PushFrame {
     pub endpoint: &'static str,
@@ -22,6 +25,26 @@ pub struct PushFrame {
     pub event_id: String,
     /// The frame's `data`, already JSON.
     pub data: Box<RawValue>,
+    /// The whole frame as sent, once encoded.
+    encoded: OnceLock<Utf8Bytes>,
+}
+
+impl PushFrame {
+    pub fn new(endpoint: &'static str, event_id: String, data: Box<RawValue>) -> PushFrame {
+        PushFrame {
+            endpoint,
+            event_id,
+            data,
+            encoded: OnceLock::new(),
+        }
+    }
+
+    /// The frame's text: `encode`d by the first caller, shared with the others.
+    pub fn text(&self, encode: impl FnOnce(&PushFrame) -> String) -> Utf8Bytes {
+        self.encoded
+            .get_or_init(|| Utf8Bytes::from(encode(self)))
+            .clone()
+    }
 }
 
 /// What a connection's writer sends.
@@ -151,11 +174,11 @@ mod tests {
     use super::*;
 
     fn frame(id: &str) -> Arc<PushFrame> {
-        Arc::new(PushFrame {
-            endpoint: "social:test",
-            event_id: id.to_owned(),
-            data: RawValue::from_string("{}".to_owned()).unwrap(),
-        })
+        Arc::new(PushFrame::new(
+            "social:test",
+            id.to_owned(),
+            RawValue::from_string("{}".to_owned()).unwrap(),
+        ))
     }
 
     fn event_id(outgoing: Outgoing) -> String {
