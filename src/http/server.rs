@@ -9,8 +9,8 @@ use anyhow::Context;
 use poem::http::StatusCode;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
-use poem::web::{LocalAddr, RemoteAddr};
 use poem::web::Data;
+use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -147,6 +147,9 @@ impl Application {
         };
         let shutdown = CancellationToken::new();
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
+        if pushes.mode() == PushMode::Shared {
+            tokio::spawn(store.clone().keep_profiles_fresh(shutdown.clone()));
+        }
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
         let limits = &settings.connection;
         let admission = Admission::new(

@@ -10,11 +10,13 @@ pub mod events;
 pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
+pub mod profiles;
 pub mod pushes;
 pub mod sessions;
 pub mod users;
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,6 +26,7 @@ use mongodb::{Client, Database, IndexModel};
 use crate::domain::page::CursorKey;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Outcome};
+use profiles::ProfileCache;
 
 /// A failed database operation.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +136,8 @@ pub struct Store {
     database: Database,
     /// How long one database call may take before it fails with [`StoreError::TimedOut`].
     deadline: Duration,
+    /// Profiles of users, shared by the clones of this store (see `profiles`).
+    profiles: Arc<ProfileCache>,
 }
 
 impl Store {
@@ -168,6 +173,7 @@ impl Store {
         Ok(Store {
             database: client.database(name),
             deadline,
+            profiles: Arc::default(),
         })
     }
 

@@ -73,16 +73,23 @@ impl Store {
         Ok(())
     }
 
-    /// The users with these ids (missing ones are left out).
+    /// The users with these ids (missing ones are left out); from the profile cache where
+    /// it holds them (see `profiles`).
     pub async fn find_users(&self, ids: &[&str]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read_lenient(
-            COLLECTION,
-            self.raw_users().find(doc! { "_id": { "$in": ids } }),
-        )
-        .await
+        let lookup = self.profiles.lookup(ids);
+        if lookup.missing.is_empty() {
+            return Ok(lookup.found);
+        }
+        let collection = self.raw_users();
+        let query = collection.find(doc! { "_id": { "$in": &lookup.missing } });
+        let read: Vec<User> = self.read_lenient(COLLECTION, query).await?;
+        self.profiles.keep(&lookup, &read);
+        let mut users = lookup.found;
+        users.extend(read);
+        Ok(users)
     }
 
     /// The profiles of everyone in `wanted`, loaded in one query, for rendering.

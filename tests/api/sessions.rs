@@ -755,3 +755,38 @@ async fn sessions_with_the_same_start_are_ordered_by_id_not_by_creation() {
         .await;
     assert_eq!(titles(&at_prop), ["first", "middle"]);
 }
+
+#[tokio::test]
+async fn a_profile_changed_by_the_platform_is_rendered_changed_soon_after() {
+    let app = spawn_app().await;
+    let guest = unique("guest");
+    put_user(&app, json!({"id": &guest, "firstName": "Before"})).await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = create_session(
+        &mut owner,
+        session_fields("Profiles", 60),
+        json!([{"userId": &guest}]),
+    )
+    .await;
+    let request = json!({"sessionId": session["id"]});
+    let first_name = |seen: &Value| seen["session"]["invitedUsers"][0]["user"]["firstName"].clone();
+    let seen = owner.ok("social:getSession", request.clone()).await;
+    assert_eq!(first_name(&seen), "Before");
+
+    // The platform changes the profile behind the service's back; the service hears of it
+    // through the database and renders the new one (within the change stream's delay).
+    put_user(&app, json!({"id": &guest, "firstName": "After"})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = owner.ok("social:getSession", request.clone()).await;
+        if first_name(&seen) == "After" {
+            break;
+        }
+        assert_eq!(first_name(&seen), "Before");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change was never seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
