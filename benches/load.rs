@@ -681,7 +681,9 @@ async fn idle_mode(database: &Database) {
         database.described
     );
     let mut open = vec![first];
-    for checkpoint in [sockets.min(2_000), sockets] {
+    let mut checkpoints = vec![sockets.min(2_000), sockets];
+    checkpoints.dedup();
+    for checkpoint in checkpoints {
         let users: Vec<String> = (open.len()..checkpoint)
             .map(|index| format!("idle-{index}"))
             .collect();

@@ -55,7 +55,9 @@ pub async fn serve(
     let hub = context.state.pushes.hub();
     let registration = hub.register(context.me(), outgoing.clone(), kicked.clone());
     // Registered first, so that the pushes of these new invitations reach this connection.
-    attach_invitations(&context).await;
+    // Boxed: its database calls would otherwise make every open connection's state as
+    // large as theirs for as long as it stays open.
+    Box::pin(attach_invitations(&context)).await;
 
     let in_flight = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(limits.max_in_flight));

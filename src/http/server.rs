@@ -98,7 +98,7 @@ const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {
@@ -313,6 +313,7 @@ async fn websocket(
         .max(64 * 1024);
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .max_message_size(Some(hard_limit))
         .max_frame_size(Some(hard_limit));
     let state = Arc::clone(&state);
