@@ -148,7 +148,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
         if pushes.mode() == PushMode::Shared {
-            tokio::spawn(store.clone().keep_profiles_fresh(shutdown.clone()));
+            tokio::spawn(store.clone().keep_caches_fresh(shutdown.clone()));
         }
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
         let limits = &settings.connection;

@@ -143,24 +143,37 @@ impl Store {
 
     pub async fn insert_event(&self, event: &Event) -> StoreResult<()> {
         let document = EventDocument::from_event(event, event.revision)?;
-        self.write(self.events().insert_one(document)).await?;
+        let written = self.write(self.events().insert_one(document)).await;
+        self.event_cache.forget(&event.id);
+        written?;
         Ok(())
     }
 
+    /// The live event with this id, if any (see [`Store::find_events`]).
     pub async fn find_event(&self, event_id: &str) -> StoreResult<Option<Event>> {
-        let found = self
-            .read(self.events().find_one(live(doc! { "_id": event_id })))
-            .await?;
-        Ok(found.and_then(EventDocument::into_event))
+        Ok(self.find_events(&[event_id]).await?.pop())
     }
 
-    /// The events with these ids (missing ones are left out).
+    /// The live events with these ids (missing ones are left out); from the event cache
+    /// where it holds them (see `cache`).
     pub async fn find_events(&self, ids: &[&str]) -> StoreResult<Vec<Event>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.collect_events(self.events().find(live(doc! { "_id": { "$in": ids } })))
-            .await
+        let lookup = self.event_cache.lookup(ids);
+        if lookup.missing.is_empty() {
+            return Ok(lookup.found);
+        }
+        let read = self
+            .collect_events(
+                self.events()
+                    .find(live(doc! { "_id": { "$in": &lookup.missing } })),
+            )
+            .await?;
+        self.event_cache.keep(&lookup, &read, |event| &event.id);
+        let mut events = lookup.found;
+        events.extend(read);
+        Ok(events)
     }
 
     /// Replaces the event when it is still at the revision it was read at (`event.revision`);
@@ -172,8 +185,10 @@ impl Store {
                 live(doc! { "_id": &event.id, "revision": event.revision }),
                 next,
             ))
-            .await?;
-        Ok(result.matched_count == 1)
+            .await;
+        // Changed, or found changed by another process: either way the copy kept is old.
+        self.event_cache.forget(&event.id);
+        Ok(result?.matched_count == 1)
     }
 
     /// Sets the status to published; answers the event after the change, or `None` when it
@@ -198,8 +213,9 @@ impl Store {
                     )
                     .return_document(ReturnDocument::After),
             )
-            .await?;
-        Ok(after.and_then(EventDocument::into_event))
+            .await;
+        self.event_cache.forget(event_id);
+        Ok(after?.and_then(EventDocument::into_event))
     }
 
     /// Begins the deletion of an event: marks it, so that it and its sessions are gone for
@@ -212,7 +228,9 @@ impl Store {
                 live(doc! { "_id": event_id }),
                 doc! { "$set": { DELETING: bson::DateTime::from(now) } },
             ))
-            .await?;
+            .await;
+        self.event_cache.forget(event_id);
+        let result = result?;
         Ok(result.modified_count == 1)
     }
 
@@ -234,8 +252,9 @@ impl Store {
     pub async fn delete_event(&self, event_id: &str) -> StoreResult<bool> {
         let result = self
             .write(self.events().delete_one(doc! { "_id": event_id }))
-            .await?;
-        Ok(result.deleted_count == 1)
+            .await;
+        self.event_cache.forget(event_id);
+        Ok(result?.deleted_count == 1)
     }
 
     /// At most `limit` events of one source, by `startDate` then `id`, after the position

@@ -6,11 +6,11 @@
 //! Every invariant is kept by single-document atomic updates, so a standalone MongoDB
 //! works. Failures are [`StoreError`]s, mapped to the API's errors in one place below.
 
+pub mod cache;
 pub mod events;
 pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
-pub mod profiles;
 pub mod pushes;
 pub mod sessions;
 pub mod users;
@@ -23,10 +23,12 @@ use anyhow::Context;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Database, IndexModel};
 
+use crate::domain::event::Event;
 use crate::domain::page::CursorKey;
+use crate::domain::people::User;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Outcome};
-use profiles::ProfileCache;
+use cache::DocumentCache;
 
 /// A failed database operation.
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +138,10 @@ pub struct Store {
     database: Database,
     /// How long one database call may take before it fails with [`StoreError::TimedOut`].
     deadline: Duration,
-    /// Profiles of users, shared by the clones of this store (see `profiles`).
-    profiles: Arc<ProfileCache>,
+    /// Profiles of users, shared by the clones of this store (see `cache`).
+    profiles: Arc<DocumentCache<User>>,
+    /// Live events (see `cache`).
+    event_cache: Arc<DocumentCache<Event>>,
 }
 
 impl Store {
@@ -174,6 +178,7 @@ impl Store {
             database: client.database(name),
             deadline,
             profiles: Arc::default(),
+            event_cache: Arc::default(),
         })
     }
 

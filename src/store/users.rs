@@ -74,7 +74,7 @@ impl Store {
     }
 
     /// The users with these ids (missing ones are left out); from the profile cache where
-    /// it holds them (see `profiles`).
+    /// it holds them (see `cache`).
     pub async fn find_users(&self, ids: &[&str]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -86,7 +86,7 @@ impl Store {
         let collection = self.raw_users();
         let query = collection.find(doc! { "_id": { "$in": &lookup.missing } });
         let read: Vec<User> = self.read_lenient(COLLECTION, query).await?;
-        self.profiles.keep(&lookup, &read);
+        self.profiles.keep(&lookup, &read, |user| &user.id);
         let mut users = lookup.found;
         users.extend(read);
         Ok(users)

@@ -590,7 +590,19 @@ async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_nex
             .unwrap()
     );
 
-    // From that write on, neither the event nor its session is seen by anyone.
+    // The write was another process's: this one hears of it through its change stream
+    // (its own writes take effect at once).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while net
+        .admin
+        .request("social:getEvent", json!({"eventId": &event_id}))
+        .await["error"]["code"]
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the deletion was never seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // From then on, neither the event nor its session is seen by anyone.
     for client in [&mut net.admin, &mut net.member] {
         client
             .fails("social:getEvent", json!({"eventId": &event_id}), 404)
@@ -677,4 +689,53 @@ async fn pending_invitations_attach_once_however_often_the_attachment_runs() {
             .await;
         assert_eq!(invited(&seen["session"]), [(newcomer.clone(), 2, 0)]);
     }
+}
+
+#[tokio::test]
+async fn an_event_changed_through_one_process_is_seen_changed_by_another() {
+    let first = spawn_app().await;
+    let db_name = first.db_name.clone();
+    let second = spawn_app_with(move |settings| settings.db_name = db_name).await;
+    let mut net = network(&first).await;
+    let event = published_event(&mut net, json!({})).await;
+    let request = json!({"eventId": event["id"]});
+    let mut admin_elsewhere = second.connect(&net.admin_id).await;
+    let seen = admin_elsewhere.ok("social:getEvent", request.clone()).await;
+    assert_eq!(seen["event"]["title"], "Conference");
+
+    net.admin
+        .ok(
+            "social:updateEvent",
+            json!({"eventId": event["id"], "event": {"title": "Renamed"}}),
+        )
+        .await;
+    // The process that made the change answers with it at once.
+    let here = net.admin.ok("social:getEvent", request.clone()).await;
+    assert_eq!(here["event"]["title"], "Renamed");
+    // The other one hears of it through the database's change stream.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = admin_elsewhere.ok("social:getEvent", request.clone()).await;
+        if seen["event"]["title"] == "Renamed" {
+            break;
+        }
+        assert_eq!(seen["event"]["title"], "Conference");
+        assert!(Instant::now() < deadline, "the change was never seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // An update made there builds on the change made here.
+    admin_elsewhere
+        .ok(
+            "social:updateEvent",
+            json!({"eventId": event["id"], "event": {"description": "Both"}}),
+        )
+        .await;
+    let both = net.admin.ok("social:getEvent", request).await;
+    assert_eq!(
+        (
+            both["event"]["title"].as_str(),
+            both["event"]["description"].as_str()
+        ),
+        (Some("Renamed"), Some("Both"))
+    );
 }

@@ -1,12 +1,14 @@
-//! User documents kept in memory, so that rendering a session (an answer, or a push to a
-//! thousand people) does not read its people's profiles from the database every time.
+//! Documents kept in memory: the profiles of users (a push to a thousand people renders a
+//! thousand of them) and events (every session answer checks its event), so that they are
+//! not read from the database for every request.
 //!
-//! The platform writes `users`, so the cache is only trusted while a change stream on the
-//! collection tells this process of every change: each change forgets that user, and the
-//! cache is emptied and switched off whenever the stream fails (until it runs again). A
-//! profile changed in the database is therefore seen by every process within the change
-//! stream's delay (milliseconds; at most one poll, 250 ms, plus the database's own). Where
-//! the database has no change streams (a standalone server) the cache stays off.
+//! The cache is only trusted while a change stream on those collections tells this process
+//! of every change, whoever made it (the platform writes `users`; other processes write
+//! `events`): each change forgets that document, and the caches are emptied and switched
+//! off whenever the stream fails, until it runs again. A change made elsewhere is therefore
+//! seen by every process within the change stream's delay (milliseconds; at most one poll,
+//! 250 ms, plus the database's own); this process's own writes forget what they change at
+//! once. Where the database has no change streams (a standalone server) the caches stay off.
 //!
 //! A read that started before a change may finish after it with the old document; it is
 //! only kept if no change was seen meanwhile (a generation counter), and any change seen
@@ -21,37 +23,46 @@ use mongodb::change_stream::ChangeStream;
 use mongodb::change_stream::event::ChangeStreamEvent;
 use tokio_util::sync::CancellationToken;
 
-use super::{Store, StoreResult, users};
-use crate::domain::people::User;
+use super::{Store, StoreResult, events, users};
 
-/// Most profiles kept; beyond it the cache starts again from empty.
+/// Most documents kept by one cache; beyond it the cache starts again from empty.
 const CAPACITY: usize = 200_000;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
 /// Longest wait of one change stream poll.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 
-/// The cached profiles of one process.
-#[derive(Default)]
-pub struct ProfileCache {
-    state: Mutex<State>,
+/// The cached documents of one collection, by id.
+pub struct DocumentCache<V> {
+    state: Mutex<State<V>>,
 }
 
-impl std::fmt::Debug for ProfileCache {
+impl<V> Default for DocumentCache<V> {
+    fn default() -> Self {
+        DocumentCache {
+            state: Mutex::new(State {
+                documents: HashMap::new(),
+                generation: 0,
+                live: false,
+            }),
+        }
+    }
+}
+
+impl<V> std::fmt::Debug for DocumentCache<V> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.lock();
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         formatter
-            .debug_struct("ProfileCache")
-            .field("users", &state.users.len())
+            .debug_struct("DocumentCache")
+            .field("documents", &state.documents.len())
             .field("live", &state.live)
             .finish()
     }
 }
 
-#[derive(Default)]
-struct State {
+struct State<V> {
     /// `None`: no (readable) document with that id.
-    users: HashMap<String, Option<User>>,
+    documents: HashMap<String, Option<V>>,
     /// Counts the changes seen; a read keeps its result only when none came meanwhile.
     generation: u64,
     /// Whether the change stream runs (the cache is trusted).
@@ -59,20 +70,20 @@ struct State {
 }
 
 /// What the cache could answer for a read.
-pub(super) struct Lookup<'a> {
-    pub found: Vec<User>,
+pub(super) struct Lookup<'a, V> {
+    pub found: Vec<V>,
     pub missing: Vec<&'a str>,
     /// `None` when the cache is off: read everything, keep nothing.
     generation: Option<u64>,
 }
 
-impl ProfileCache {
-    fn lock(&self) -> MutexGuard<'_, State> {
+impl<V: Clone> DocumentCache<V> {
+    fn lock(&self) -> MutexGuard<'_, State<V>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The cached users among `ids`, and the ids to read from the database.
-    pub(super) fn lookup<'a>(&self, ids: &[&'a str]) -> Lookup<'a> {
+    pub(super) fn lookup<'a>(&self, ids: &[&'a str]) -> Lookup<'a, V> {
         let state = self.lock();
         if !state.live {
             return Lookup {
@@ -87,8 +98,8 @@ impl ProfileCache {
             generation: Some(state.generation),
         };
         for id in ids {
-            match state.users.get(*id) {
-                Some(Some(user)) => lookup.found.push(user.clone()),
+            match state.documents.get(*id) {
+                Some(Some(document)) => lookup.found.push(document.clone()),
                 Some(None) => {}
                 None => lookup.missing.push(id),
             }
@@ -96,93 +107,105 @@ impl ProfileCache {
         lookup
     }
 
-    /// Keeps what was read for `lookup` (`users`, and the absence of the other missing
-    /// ids), unless a change was seen since the lookup.
-    pub(super) fn keep(&self, lookup: &Lookup<'_>, users: &[User]) {
+    /// Keeps what was read for `lookup` (`read`, whose ids `id_of` tells, and the absence
+    /// of the other missing ids), unless a change was seen since the lookup.
+    pub(super) fn keep(&self, lookup: &Lookup<'_, V>, read: &[V], id_of: impl Fn(&V) -> &str) {
         let mut state = self.lock();
         if !state.live || lookup.generation != Some(state.generation) {
             return;
         }
-        if state.users.len() + lookup.missing.len() > CAPACITY {
-            state.users.clear();
+        if state.documents.len() + lookup.missing.len() > CAPACITY {
+            state.documents.clear();
         }
         for id in &lookup.missing {
-            let read = users.iter().find(|user| user.id == *id).cloned();
-            state.users.insert((*id).to_owned(), read);
+            let found = read.iter().find(|document| id_of(document) == *id).cloned();
+            state.documents.insert((*id).to_owned(), found);
         }
     }
 
-    /// Forgets one user, after a change to their document.
-    fn forget(&self, user_id: &str) {
+    /// Forgets one document, after a change to it.
+    pub(super) fn forget(&self, id: &str) {
         let mut state = self.lock();
         state.generation += 1;
-        state.users.remove(user_id);
+        state.documents.remove(id);
     }
 
     /// Empties the cache and turns it on or off.
     fn reset(&self, live: bool) {
         let mut state = self.lock();
         state.generation += 1;
-        state.users.clear();
+        state.documents.clear();
         state.live = live;
     }
 }
 
-/// The change stream of `users`, reduced to the changed documents' ids.
-type UserChanges = ChangeStream<ChangeStreamEvent<Document>>;
+/// The change stream of the cached collections, reduced to the changed documents' ids.
+type Changes = ChangeStream<ChangeStreamEvent<Document>>;
 
 impl Store {
-    async fn watch_users(&self) -> StoreResult<UserChanges> {
+    async fn watch_cached_collections(&self) -> StoreResult<Changes> {
+        let collections = [users::COLLECTION, events::COLLECTION];
         let stream = self
             .read(
                 self.database()
-                    .collection::<Document>(users::COLLECTION)
                     .watch()
-                    .pipeline([doc! { "$project": { "documentKey": 1, "operationType": 1 } }])
+                    .pipeline([
+                        doc! { "$match": { "ns.coll": { "$in": collections.as_slice() } } },
+                        doc! { "$project": { "documentKey": 1, "ns": 1 } },
+                    ])
                     .max_await_time(POLL_WAIT),
             )
             .await?;
         Ok(stream)
     }
 
-    /// The id of the next changed user, `Ok(None)` when nothing changed during one poll.
-    async fn next_user_change(&self, stream: &mut UserChanges) -> StoreResult<Option<String>> {
+    /// The collection and id of the next changed document; `Ok(None)` when nothing
+    /// changed during one poll.
+    async fn next_change(&self, stream: &mut Changes) -> StoreResult<Option<(String, String)>> {
         let event = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
         Ok(event.and_then(|event| {
-            event
-                .document_key
-                .and_then(|key| key.get_str("_id").ok().map(str::to_owned))
+            let collection = event.ns?.coll?;
+            let id = event.document_key?.get_str("_id").ok()?.to_owned();
+            Some((collection, id))
         }))
     }
 
-    /// Keeps this process's profile cache true to the database until `shutdown`: runs the
-    /// change stream of `users`, forgetting each changed user; the cache is on only while
-    /// the stream runs. For databases with change streams only.
-    pub async fn keep_profiles_fresh(self, shutdown: CancellationToken) {
+    fn reset_caches(&self, live: bool) {
+        self.profiles.reset(live);
+        self.event_cache.reset(live);
+    }
+
+    /// Keeps this process's caches true to the database until `shutdown`: runs the change
+    /// stream of the cached collections, forgetting each changed document; the caches are
+    /// on only while the stream runs. For databases with change streams only.
+    pub async fn keep_caches_fresh(self, shutdown: CancellationToken) {
         loop {
-            match self.watch_users().await {
+            match self.watch_cached_collections().await {
                 Ok(mut stream) => {
-                    self.profiles.reset(true);
+                    self.reset_caches(true);
                     loop {
                         let change = tokio::select! {
                             () = shutdown.cancelled() => return,
-                            change = self.next_user_change(&mut stream) => change,
+                            change = self.next_change(&mut stream) => change,
                         };
                         match change {
-                            Ok(Some(user_id)) => self.profiles.forget(&user_id),
-                            // The stream ended (the collection was dropped): start again.
+                            Ok(Some((collection, id))) if collection == users::COLLECTION => {
+                                self.profiles.forget(&id)
+                            }
+                            Ok(Some((_, id))) => self.event_cache.forget(&id),
+                            // The stream ended (a collection was dropped): start again.
                             Ok(None) if !stream.is_alive() => break,
                             Ok(None) => {}
                             Err(error) => {
-                                tracing::warn!(%error, "the users change stream failed; profiles are read from the database until it runs again");
+                                tracing::warn!(%error, "the cache change stream failed; documents are read from the database until it runs again");
                                 break;
                             }
                         }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "cannot watch the users collection"),
+                Err(error) => tracing::warn!(%error, "cannot watch the cached collections"),
             }
-            self.profiles.reset(false);
+            self.reset_caches(false);
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(REOPEN_DELAY) => {}
@@ -194,9 +217,16 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::people::User;
+
+    type ProfileCache = DocumentCache<User>;
 
     fn user(id: &str, first_name: &str) -> User {
         serde_json::from_value(serde_json::json!({"id": id, "firstName": first_name})).unwrap()
+    }
+
+    fn id_of(user: &User) -> &str {
+        &user.id
     }
 
     #[test]
@@ -204,7 +234,7 @@ mod tests {
         let cache = ProfileCache::default();
         let lookup = cache.lookup(&["a"]);
         assert_eq!(lookup.missing, ["a"]);
-        cache.keep(&lookup, &[user("a", "Ada")]);
+        cache.keep(&lookup, &[user("a", "Ada")], id_of);
         cache.reset(true);
         assert_eq!(cache.lookup(&["a"]).missing, ["a"]);
     }
@@ -214,7 +244,7 @@ mod tests {
         let cache = ProfileCache::default();
         cache.reset(true);
         let lookup = cache.lookup(&["a", "b"]);
-        cache.keep(&lookup, &[user("a", "Ada"), user("b", "Bo")]);
+        cache.keep(&lookup, &[user("a", "Ada"), user("b", "Bo")], id_of);
         let again = cache.lookup(&["a", "b", "c"]);
         assert_eq!(again.found.len(), 2);
         assert_eq!(again.missing, ["c"]);
@@ -229,7 +259,7 @@ mod tests {
         let cache = ProfileCache::default();
         cache.reset(true);
         let lookup = cache.lookup(&["a", "ghost"]);
-        cache.keep(&lookup, &[user("a", "Ada")]);
+        cache.keep(&lookup, &[user("a", "Ada")], id_of);
         let again = cache.lookup(&["a", "ghost"]);
         assert_eq!((again.found.len(), again.missing.len()), (1, 0));
         cache.forget("ghost");
@@ -242,7 +272,7 @@ mod tests {
         cache.reset(true);
         let lookup = cache.lookup(&["a"]);
         cache.forget("a");
-        cache.keep(&lookup, &[user("a", "Old")]);
+        cache.keep(&lookup, &[user("a", "Old")], id_of);
         assert_eq!(cache.lookup(&["a"]).missing, ["a"]);
     }
 
@@ -251,7 +281,7 @@ mod tests {
         let cache = ProfileCache::default();
         cache.reset(true);
         let lookup = cache.lookup(&["a"]);
-        cache.keep(&lookup, &[user("a", "Ada")]);
+        cache.keep(&lookup, &[user("a", "Ada")], id_of);
         cache.reset(false);
         cache.reset(true);
         assert_eq!(cache.lookup(&["a"]).missing, ["a"]);
