@@ -38,7 +38,10 @@ impl Server {
             .env("SOCIAL_BIND", format!("127.0.0.1:{port}"))
             .env("SOCIAL_RATE_LIMIT", "1000000")
             .env("SOCIAL_RATE_BURST", "1000000")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("the server starts");

@@ -151,7 +151,7 @@ impl Store {
                     .watch()
                     .pipeline([
                         doc! { "$match": { "ns.coll": { "$in": collections.as_slice() } } },
-                        doc! { "$project": { "documentKey": 1, "ns": 1 } },
+                        doc! { "$project": { "operationType": 1, "documentKey": 1, "ns": 1 } },
                     ])
                     .max_await_time(POLL_WAIT),
             )
