@@ -63,7 +63,9 @@ impl Endpoint for CreateSession {
         store.insert_session(&session).await?;
         recheck_active_sessions(store, &session).await?;
         if let Some(event) = &event {
-            match store.find_event(&event.id).await? {
+            // From the database itself: another process's change may not have reached
+            // this one's cache yet.
+            match store.find_event_uncached(&event.id).await? {
                 // The event was deleted while the session was being created.
                 None => {
                     store.delete_session(&session.id).await?;

@@ -117,8 +117,12 @@ impl<V: Clone> DocumentCache<V> {
         if state.documents.len() + lookup.missing.len() > CAPACITY {
             state.documents.clear();
         }
+        let read: HashMap<&str, &V> = read
+            .iter()
+            .map(|document| (id_of(document), document))
+            .collect();
         for id in &lookup.missing {
-            let found = read.iter().find(|document| id_of(document) == *id).cloned();
+            let found = read.get(id).map(|document| (*document).clone());
             state.documents.insert((*id).to_owned(), found);
         }
     }
@@ -139,18 +143,33 @@ impl<V: Clone> DocumentCache<V> {
     }
 }
 
-/// The change stream of the cached collections, reduced to the changed documents' ids.
+/// The change stream of the cached collections.
 type Changes = ChangeStream<ChangeStreamEvent<Document>>;
+
+/// What one change means for the caches.
+enum Change {
+    /// One document changed.
+    Document { collection: String, id: String },
+    /// A whole collection was dropped, renamed over or emptied: forget everything.
+    Collection,
+}
 
 impl Store {
     async fn watch_cached_collections(&self) -> StoreResult<Changes> {
         let collections = [users::COLLECTION, events::COLLECTION];
+        let collections = collections.as_slice();
         let stream = self
             .read(
                 self.database()
                     .watch()
                     .pipeline([
-                        doc! { "$match": { "ns.coll": { "$in": collections.as_slice() } } },
+                        // Changes to documents, and whatever replaces or removes a whole
+                        // collection (drop, a rename onto it, a dropped database).
+                        doc! { "$match": { "$or": [
+                            { "ns.coll": { "$in": collections } },
+                            { "to.coll": { "$in": collections } },
+                            { "operationType": { "$in": ["dropDatabase", "invalidate"] } },
+                        ] } },
                         doc! { "$project": { "operationType": 1, "documentKey": 1, "ns": 1 } },
                     ])
                     .max_await_time(POLL_WAIT),
@@ -159,14 +178,18 @@ impl Store {
         Ok(stream)
     }
 
-    /// The collection and id of the next changed document; `Ok(None)` when nothing
-    /// changed during one poll.
-    async fn next_change(&self, stream: &mut Changes) -> StoreResult<Option<(String, String)>> {
+    /// The next change seen during one poll, if any.
+    async fn next_change(&self, stream: &mut Changes) -> StoreResult<Option<Change>> {
         let event = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
-        Ok(event.and_then(|event| {
-            let collection = event.ns?.coll?;
-            let id = event.document_key?.get_str("_id").ok()?.to_owned();
-            Some((collection, id))
+        Ok(event.map(|event| {
+            let collection = event.ns.and_then(|namespace| namespace.coll);
+            let id = event
+                .document_key
+                .and_then(|key| key.get_str("_id").ok().map(str::to_owned));
+            match (collection, id) {
+                (Some(collection), Some(id)) => Change::Document { collection, id },
+                _ => Change::Collection,
+            }
         }))
     }
 
@@ -189,11 +212,15 @@ impl Store {
                             change = self.next_change(&mut stream) => change,
                         };
                         match change {
-                            Ok(Some((collection, id))) if collection == users::COLLECTION => {
-                                self.profiles.forget(&id)
+                            Ok(Some(Change::Document { collection, id })) => {
+                                if collection == users::COLLECTION {
+                                    self.profiles.forget(&id);
+                                } else {
+                                    self.event_cache.forget(&id);
+                                }
                             }
-                            Ok(Some((_, id))) => self.event_cache.forget(&id),
-                            // The stream ended (a collection was dropped): start again.
+                            Ok(Some(Change::Collection)) => self.reset_caches(true),
+                            // The stream ended: start again.
                             Ok(None) if !stream.is_alive() => break,
                             Ok(None) => {}
                             Err(error) => {

@@ -154,6 +154,16 @@ impl Store {
         Ok(self.find_events(&[event_id]).await?.pop())
     }
 
+    /// The live event with this id as the database has it now, past the event cache: for
+    /// checks that must not miss another process's latest change.
+    pub async fn find_event_uncached(&self, event_id: &str) -> StoreResult<Option<Event>> {
+        let read = self
+            .collect_events(self.events().find(live(doc! { "_id": event_id })))
+            .await?;
+        self.event_cache.forget(event_id);
+        Ok(read.into_iter().next())
+    }
+
     /// The live events with these ids (missing ones are left out); from the event cache
     /// where it holds them (see `cache`).
     pub async fn find_events(&self, ids: &[&str]) -> StoreResult<Vec<Event>> {
@@ -164,11 +174,11 @@ impl Store {
         if lookup.missing.is_empty() {
             return Ok(lookup.found);
         }
+        let collection = self
+            .database()
+            .collection_with_options::<EventDocument>(COLLECTION, super::cached_read_options());
         let read = self
-            .collect_events(
-                self.events()
-                    .find(live(doc! { "_id": { "$in": &lookup.missing } })),
-            )
+            .collect_events(collection.find(live(doc! { "_id": { "$in": &lookup.missing } })))
             .await?;
         self.event_cache.keep(&lookup, &read, |event| &event.id);
         let mut events = lookup.found;

@@ -298,6 +298,17 @@ fn after_position(filter: &mut bson::Document, after: Option<(Timestamp, &str)>)
     }
 }
 
+/// The options of reads whose results are cached: from the primary, and only what a
+/// majority has (what the change stream reports), so that no write that a failover rolls
+/// back is ever kept.
+fn cached_read_options() -> mongodb::options::CollectionOptions {
+    use mongodb::options::{ReadConcern, ReadPreference, SelectionCriteria};
+    mongodb::options::CollectionOptions::builder()
+        .read_concern(ReadConcern::majority())
+        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+        .build()
+}
+
 /// A query not yet sent: a `find` whose cursor yields `T`.
 type Query<'a, T> = mongodb::action::Find<'a, T>;
 

@@ -53,23 +53,29 @@ impl Store {
     pub async fn ensure_user(&self, fresh: &User) -> StoreResult<()> {
         let mut insert = bson::to_document(fresh).map_err(StoreError::unwritable)?;
         insert.remove("_id");
-        self.write(
-            self.users()
-                .update_one(doc! { "_id": &fresh.id }, doc! { "$setOnInsert": insert })
-                .upsert(true),
-        )
-        .await?;
+        let written = self
+            .write(
+                self.users()
+                    .update_one(doc! { "_id": &fresh.id }, doc! { "$setOnInsert": insert })
+                    .upsert(true),
+            )
+            .await;
+        self.profiles.forget(&fresh.id);
+        written?;
         Ok(())
     }
 
     /// Writes a whole user document (import).
     pub async fn replace_user(&self, user: &User) -> StoreResult<()> {
-        self.write(
-            self.users()
-                .replace_one(doc! { "_id": &user.id }, user)
-                .upsert(true),
-        )
-        .await?;
+        let written = self
+            .write(
+                self.users()
+                    .replace_one(doc! { "_id": &user.id }, user)
+                    .upsert(true),
+            )
+            .await;
+        self.profiles.forget(&user.id);
+        written?;
         Ok(())
     }
 
@@ -83,7 +89,9 @@ impl Store {
         if lookup.missing.is_empty() {
             return Ok(lookup.found);
         }
-        let collection = self.raw_users();
+        let collection = self
+            .database()
+            .collection_with_options::<bson::Document>(COLLECTION, super::cached_read_options());
         let query = collection.find(doc! { "_id": { "$in": &lookup.missing } });
         let read: Vec<User> = self.read_lenient(COLLECTION, query).await?;
         self.profiles.keep(&lookup, &read, |user| &user.id);

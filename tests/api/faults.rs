@@ -730,7 +730,7 @@ async fn an_event_changed_through_one_process_is_seen_changed_by_another() {
             json!({"eventId": event["id"], "event": {"description": "Both"}}),
         )
         .await;
-    let both = net.admin.ok("social:getEvent", request).await;
+    let both = admin_elsewhere.ok("social:getEvent", request).await;
     assert_eq!(
         (
             both["event"]["title"].as_str(),
