@@ -477,6 +477,10 @@ async fn requests_mode(database: &Database) {
             ),
         ];
         for (name, plan, raw_plan) in plans {
+            // Fresh connections for each series: pushes still queued for the old ones (a
+            // join is pushed to everyone who joined before) must not slow this one.
+            drop(std::mem::take(&mut connected));
+            connected = connect_all(&server, &users).await;
             let (cpu_before, trips_before, started) = (
                 server.cpu_seconds(ticks),
                 trips.count().await,
