@@ -190,6 +190,12 @@ impl Application {
         self.local_addr
     }
 
+    /// The store this server uses: writes through it are seen by the server at once (its
+    /// caches forget what they change), as the service's own writes are.
+    pub fn store(&self) -> Store {
+        self.state.app.store.clone()
+    }
+
     /// How pushes travel: through change streams to every process, or locally.
     pub fn push_mode(&self) -> PushMode {
         self.state.app.pushes.mode()

@@ -1,10 +1,12 @@
 //! Documents kept in memory: the profiles of users (a push to a thousand people renders a
-//! thousand of them) and events (every session answer checks its event), so that they are
-//! not read from the database for every request.
+//! thousand of them), events (every session answer checks its event) and each user's
+//! memberships (every request checks them), so that they are not read from the database
+//! for every request.
 //!
 //! The cache is only trusted while a change stream on those collections tells this process
-//! of every change, whoever made it (the platform writes `users`; other processes write
-//! `events`): each change forgets that document, and the caches are emptied and switched
+//! of every change, whoever made it (the platform writes `users` and `memberships`; other
+//! processes write `events`): each change forgets that document (for memberships: see
+//! `memberships`), and the caches are emptied and switched
 //! off whenever the stream fails, until it runs again. A change made elsewhere is therefore
 //! seen by every process within the change stream's delay (milliseconds; at most one poll,
 //! 250 ms, plus the database's own); this process's own writes forget what they change at
@@ -20,10 +22,10 @@ use std::time::Duration;
 
 use bson::{Document, doc};
 use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::ChangeStreamEvent;
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use tokio_util::sync::CancellationToken;
 
-use super::{Store, StoreResult, events, users};
+use super::{Store, StoreResult, events, memberships, users};
 
 /// Most documents kept by one cache; beyond it the cache starts again from empty.
 const CAPACITY: usize = 200_000;
@@ -148,15 +150,46 @@ type Changes = ChangeStream<ChangeStreamEvent<Document>>;
 
 /// What one change means for the caches.
 enum Change {
-    /// One document changed.
+    /// One user or event changed.
     Document { collection: String, id: String },
+    /// A membership of this user was added.
+    MembershipAdded { user_id: String },
+    /// A membership changed or was removed; the change does not say whose.
+    Memberships,
     /// A whole collection was dropped, renamed over or emptied: forget everything.
     Collection,
 }
 
+impl Change {
+    fn of(event: ChangeStreamEvent<Document>) -> Change {
+        let collection = event.ns.and_then(|namespace| namespace.coll);
+        if collection.as_deref() == Some(memberships::COLLECTION) {
+            let added_for = event
+                .full_document
+                .filter(|_| event.operation_type == OperationType::Insert)
+                .and_then(|document| document.get_str("userId").ok().map(str::to_owned));
+            return match added_for {
+                Some(user_id) => Change::MembershipAdded { user_id },
+                None => Change::Memberships,
+            };
+        }
+        let id = event
+            .document_key
+            .and_then(|key| key.get_str("_id").ok().map(str::to_owned));
+        match (collection, id) {
+            (Some(collection), Some(id)) => Change::Document { collection, id },
+            _ => Change::Collection,
+        }
+    }
+}
+
 impl Store {
     async fn watch_cached_collections(&self) -> StoreResult<Changes> {
-        let collections = [users::COLLECTION, events::COLLECTION];
+        let collections = [
+            users::COLLECTION,
+            events::COLLECTION,
+            memberships::COLLECTION,
+        ];
         let collections = collections.as_slice();
         let stream = self
             .read(
@@ -170,7 +203,10 @@ impl Store {
                             { "to.coll": { "$in": collections } },
                             { "operationType": { "$in": ["dropDatabase", "invalidate"] } },
                         ] } },
-                        doc! { "$project": { "operationType": 1, "documentKey": 1, "ns": 1 } },
+                        doc! { "$project": {
+                            "operationType": 1, "documentKey": 1, "ns": 1,
+                            "fullDocument.userId": 1,
+                        } },
                     ])
                     .max_await_time(POLL_WAIT),
             )
@@ -181,21 +217,13 @@ impl Store {
     /// The next change seen during one poll, if any.
     async fn next_change(&self, stream: &mut Changes) -> StoreResult<Option<Change>> {
         let event = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
-        Ok(event.map(|event| {
-            let collection = event.ns.and_then(|namespace| namespace.coll);
-            let id = event
-                .document_key
-                .and_then(|key| key.get_str("_id").ok().map(str::to_owned));
-            match (collection, id) {
-                (Some(collection), Some(id)) => Change::Document { collection, id },
-                _ => Change::Collection,
-            }
-        }))
+        Ok(event.map(Change::of))
     }
 
     fn reset_caches(&self, live: bool) {
         self.profiles.reset(live);
         self.event_cache.reset(live);
+        self.membership_cache.reset(live);
     }
 
     /// Keeps this process's caches true to the database until `shutdown`: runs the change
@@ -219,6 +247,10 @@ impl Store {
                                     self.event_cache.forget(&id);
                                 }
                             }
+                            Ok(Some(Change::MembershipAdded { user_id })) => {
+                                self.membership_cache.forget(&user_id);
+                            }
+                            Ok(Some(Change::Memberships)) => self.membership_cache.reset(true),
                             Ok(Some(Change::Collection)) => self.reset_caches(true),
                             // The stream ended: start again.
                             Ok(None) if !stream.is_alive() => break,

@@ -1,10 +1,17 @@
 //! The `memberships` collection: who belongs to which network or community, and as what.
 //! Owned by the wider platform; this service reads it (and `import` writes it for QA).
+//! Each user's memberships are kept in memory while the caches run (see `cache`): a
+//! membership added is forgotten for its user, any other change to the collection forgets
+//! every user's (a change stream names only the changed document's `_id`, and role changes
+//! and removals are rare), so a permission change is seen by every process within the
+//! change stream's delay.
+
+use std::sync::Arc;
 
 use bson::doc;
 use mongodb::IndexModel;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, cached_read_options};
 use crate::domain::source::{Access, Membership, Source};
 
 pub const COLLECTION: &str = "memberships";
@@ -19,11 +26,6 @@ pub(super) fn indexes() -> Vec<IndexModel> {
 
 impl Store {
     fn memberships(&self) -> mongodb::Collection<Membership> {
-        self.database().collection(COLLECTION)
-    }
-
-    /// Read untyped: documents come from the wider platform (see [`Store::read_lenient`]).
-    fn raw_memberships(&self) -> mongodb::Collection<bson::Document> {
         self.database().collection(COLLECTION)
     }
 
@@ -44,21 +46,31 @@ impl Store {
         if network_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read_lenient(
-            COLLECTION,
-            self.raw_memberships()
-                .find(doc! { "userId": user_id, "networkId": { "$in": network_ids } }),
-        )
-        .await
+        let mut memberships = self.memberships_of(user_id).await?;
+        memberships.retain(|membership| network_ids.contains(&membership.network_id.as_str()));
+        Ok(memberships)
     }
 
-    /// Every membership of `user_id`, in every network.
+    /// Every membership of `user_id`, in every network; from the cache when it holds them.
     pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        self.read_lenient(
-            COLLECTION,
-            self.raw_memberships().find(doc! { "userId": user_id }),
-        )
-        .await
+        let lookup = self.membership_cache.lookup(&[user_id]);
+        if let Some(kept) = lookup.found.first() {
+            return Ok(kept.memberships.to_vec());
+        }
+        // Read untyped: documents come from the wider platform (see `Store::read_lenient`).
+        let collection = self
+            .database()
+            .collection_with_options::<bson::Document>(COLLECTION, cached_read_options());
+        let memberships: Vec<Membership> = self
+            .read_lenient(COLLECTION, collection.find(doc! { "userId": user_id }))
+            .await?;
+        let kept = UserMemberships {
+            user_id: user_id.to_owned(),
+            memberships: memberships.as_slice().into(),
+        };
+        self.membership_cache
+            .keep(&lookup, &[kept], |kept| &kept.user_id);
+        Ok(memberships)
     }
 
     /// Inserts or changes the role of one membership.
@@ -81,6 +93,14 @@ impl Store {
                 .upsert(true),
         )
         .await?;
+        self.membership_cache.forget(&membership.user_id);
         Ok(())
     }
+}
+
+/// All memberships of one user, as the cache keeps them.
+#[derive(Debug, Clone)]
+pub(super) struct UserMemberships {
+    user_id: String,
+    memberships: Arc<[Membership]>,
 }

@@ -142,6 +142,8 @@ pub struct Store {
     profiles: Arc<DocumentCache<User>>,
     /// Live events (see `cache`).
     event_cache: Arc<DocumentCache<Event>>,
+    /// Each user's memberships, by user id (see `memberships`).
+    membership_cache: Arc<DocumentCache<memberships::UserMemberships>>,
 }
 
 impl Store {
@@ -179,6 +181,7 @@ impl Store {
             deadline,
             profiles: Arc::default(),
             event_cache: Arc::default(),
+            membership_cache: Arc::default(),
         })
     }
 

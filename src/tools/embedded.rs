@@ -25,6 +25,8 @@ const REQUIREMENTS: &str = include_str!("../../embedded-db/requirements.txt");
 const SUPERVISOR: &str = include_str!("../../embedded-db/supervise.py");
 /// Longest wait for the server to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many free ports a first start tries (another process may take one first).
+const PORT_ATTEMPTS: usize = 5;
 /// Pause before a dead server is started again; doubled after each failed attempt, up to
 /// [`MAX_RESTART_DELAY`].
 const RESTART_DELAY: Duration = Duration::from_millis(200);
@@ -63,13 +65,15 @@ struct Launch {
 }
 
 impl Launch {
-    /// Starts the supervisor and the server; blocks until the server accepts connections.
-    fn start(&self) -> anyhow::Result<Child> {
+    /// Starts the supervisor and the server; blocks until the server listens. `None` when
+    /// it exited instead (its port was taken).
+    fn start(&self) -> anyhow::Result<Option<Child>> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
             .with_context(|| format!("cannot open {}", self.log_path.display()))?;
+        let earlier = log.metadata()?.len();
         let mut child = Command::new(&self.python)
             .arg("-c")
             .arg(SUPERVISOR)
@@ -87,27 +91,54 @@ impl Launch {
             .process_group(0)
             .spawn()
             .context("cannot start the embedded database")?;
-        let address = self.address();
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "the embedded database exited with {status} at start-up; see {}",
-                    self.log_path.display()
-                );
-            }
-            if Instant::now() > deadline {
+        match wait_until_listening(
+            &mut child,
+            &self.log_path,
+            earlier,
+            self.port,
+            START_TIMEOUT,
+        ) {
+            Ok(true) => Ok(Some(child)),
+            Ok(false) => Ok(None),
+            Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!("the embedded database did not start within {START_TIMEOUT:?}");
+                Err(error)
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(child)
     }
 
     fn address(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+}
+
+/// Waits until the SecantusDB server `child` (or its supervisor) writes to `log`, after
+/// its first `since` bytes, that it listens on `port`: `false` when it exits first (the
+/// port was taken, for example). A connection that succeeds would not tell this server
+/// from another process on the same port.
+pub fn wait_until_listening(
+    child: &mut Child,
+    log: &Path,
+    since: u64,
+    port: u16,
+    timeout: Duration,
+) -> anyhow::Result<bool> {
+    let listening = format!("listening on 127.0.0.1:{port}");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(false);
+        }
+        let written = std::fs::read(log).unwrap_or_default();
+        let written = written.get(since as usize..).unwrap_or_default();
+        if String::from_utf8_lossy(written).contains(&listening) {
+            return Ok(true);
+        }
+        if Instant::now() > deadline {
+            bail!("the embedded database did not start within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -133,7 +164,7 @@ impl EmbeddedDatabase {
         let log_path = storage.with_extension("log");
         std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let launch = Launch {
+        let mut launch = Launch {
             python: venv.join("bin").join("python"),
             server,
             port: free_port()?,
@@ -142,7 +173,21 @@ impl EmbeddedDatabase {
             options: options.iter().map(|option| (*option).to_owned()).collect(),
             log_path,
         };
-        let mut child = launch.start()?;
+        // Another process may take the port between `free_port` and the server's bind.
+        let mut attempts = 1;
+        let mut child = loop {
+            match launch.start()? {
+                Some(child) => break child,
+                None if attempts < PORT_ATTEMPTS => {
+                    attempts += 1;
+                    launch.port = free_port()?;
+                }
+                None => bail!(
+                    "the embedded database exited at start-up; see {}",
+                    launch.log_path.display()
+                ),
+            }
+        };
         let address = launch.address();
         tracing::info!(%address, storage = %storage.display(), "embedded database started");
         let running = Arc::new(Mutex::new(Running {
@@ -265,7 +310,10 @@ fn watch(mut child: Child, launch: &Launch, running: &Mutex<Running>, stopping: 
                 tracing::warn!(address = %launch.address(), "the embedded database's port is still taken; waiting");
             } else {
                 match launch.start() {
-                    Ok(child) => break child,
+                    Ok(Some(child)) => break child,
+                    Ok(None) => {
+                        tracing::error!(log = %launch.log_path.display(), "the embedded database exited at start-up; retrying")
+                    }
                     Err(error) => {
                         tracing::error!(%error, "cannot restart the embedded database; retrying")
                     }
@@ -325,4 +373,46 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free local port")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(script: &str, log: &Path) -> Child {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(log)
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_server_is_ready_once_it_says_it_listens_on_its_port_after_the_old_log() {
+        let directory = tempfile::tempdir().unwrap();
+        let log = directory.path().join("db.log");
+        std::fs::write(&log, "secantus listening on 127.0.0.1:4000\n").unwrap();
+        let since = std::fs::metadata(&log).unwrap().len();
+        let mut server = shell(
+            "sleep 0.2; echo 'secantus listening on 127.0.0.1:4000' >> \"$1\"; sleep 5",
+            &log,
+        );
+        let started = Instant::now();
+        let ready = wait_until_listening(&mut server, &log, since, 4000, START_TIMEOUT);
+        assert!(ready.unwrap());
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+
+    #[test]
+    fn a_server_that_exits_at_start_up_is_not_ready() {
+        let directory = tempfile::tempdir().unwrap();
+        let log = directory.path().join("db.log");
+        let mut server = shell("echo 'Address already in use' >> \"$1\"; exit 1", &log);
+        let ready = wait_until_listening(&mut server, &log, 0, 4000, START_TIMEOUT);
+        assert!(!ready.unwrap());
+    }
 }

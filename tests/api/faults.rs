@@ -13,7 +13,7 @@ use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
 use social_events::domain::time::Timestamp;
 use social_events::store::{DEFAULT_DEADLINE, Store};
-use social_events::tools::embedded::ensure_python_env;
+use social_events::tools::embedded::{ensure_python_env, wait_until_listening};
 use social_events::tools::replay::client::Client as RawClient;
 use tokio::sync::{Barrier, mpsc};
 
@@ -39,11 +39,11 @@ impl DatabaseProcess {
             let mut database = DatabaseProcess {
                 executable: ensure_python_env(Path::new(".venv")).unwrap(),
                 storage: std::env::temp_dir().join(format!("social-events-fault-{}", unique("db"))),
-                port: free_port(),
+                port: 0,
                 options,
                 child: None,
             };
-            database.run_on(database.port);
+            database.port = database.run_on_free_port();
             database
         })
         .await
@@ -54,14 +54,37 @@ impl DatabaseProcess {
         uri_of(self.port)
     }
 
-    /// Starts the server on `port` and waits until it accepts connections.
+    /// Starts the server on a free port and waits until it listens; answers the port.
+    fn run_on_free_port(&mut self) -> u16 {
+        // Another process may take a port between `free_port` and the server's bind.
+        for _ in 0..5 {
+            let port = free_port();
+            if self.try_run_on(port) {
+                return port;
+            }
+        }
+        panic!("the database found no free port");
+    }
+
+    /// Starts the server on `port` and waits until it listens.
     fn run_on(&mut self, port: u16) {
+        assert!(
+            self.try_run_on(port),
+            "the database cannot listen on {port}"
+        );
+    }
+
+    /// Starts the server on `port` and waits until it says it listens: `false` when it
+    /// exited instead (the port was taken).
+    fn try_run_on(&mut self, port: u16) -> bool {
+        let log_path = self.storage.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.storage.with_extension("log"))
+            .open(&log_path)
             .unwrap();
-        let child = Command::new(&self.executable)
+        let earlier = log.metadata().unwrap().len();
+        let mut child = Command::new(&self.executable)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .arg("--storage-path")
             .arg(&self.storage)
@@ -71,13 +94,16 @@ impl DatabaseProcess {
             .stderr(log)
             .spawn()
             .expect("the database server starts");
+        let listening = wait_until_listening(
+            &mut child,
+            &log_path,
+            earlier,
+            port,
+            Duration::from_secs(60),
+        )
+        .unwrap();
         self.child = Some(child);
-        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "the database did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        listening
     }
 
     /// `kill -9`: nothing is flushed, nothing is shut down.
@@ -305,12 +331,11 @@ async fn a_process_that_cannot_resume_its_push_stream_tells_its_clients_to_resyn
     // of five changes).
     database.kill();
     let mut database = tokio::task::spawn_blocking(move || {
-        let other_port = free_port();
         let usual = std::mem::replace(
             &mut database.options,
             vec!["--oplog-max-entries".to_owned(), "5".to_owned()],
         );
-        database.run_on(other_port);
+        let other_port = database.run_on_free_port();
         database.options = usual;
         (database, other_port)
     })

@@ -51,12 +51,38 @@ fn init_logs() {
     });
 }
 
+/// Waiting for a change the server hears of through the database (the wider platform's
+/// writes), which no client can await: each `wait` pauses briefly, and fails the test
+/// once ten seconds have passed.
+pub struct Patience {
+    until: std::time::Instant,
+}
+
+impl Patience {
+    pub fn new() -> Patience {
+        Patience {
+            until: std::time::Instant::now() + Duration::from_secs(10),
+        }
+    }
+
+    pub async fn wait(&self, what: &str) {
+        assert!(
+            std::time::Instant::now() < self.until,
+            "{what} was never seen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A running server on its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db_name: String,
     pub push_mode: PushMode,
+    /// The server's own store: what tests write through it the server sees at once.
     pub store: Store,
+    /// The database server's address, for writing as the wider platform does.
+    uri: String,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     signer: Arc<TokenSigner>,
@@ -97,11 +123,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let addr = application.local_addr();
     let push_mode = application.push_mode();
     let shutdown = application.shutdown_token();
+    let store = application.store();
     let server = tokio::spawn(application.run());
-    let store = Store::connect(&uri, &db_name, DEFAULT_DEADLINE)
-        .await
-        .unwrap();
     TestApp {
+        uri,
         addr,
         db_name,
         push_mode,
@@ -138,6 +163,14 @@ impl TestApp {
 
     pub async fn connect_with_token(&self, token: &str) -> Client {
         Client::connect(&self.ws_url(), token).await
+    }
+
+    /// A store of its own on the server's database: writes through it reach the server
+    /// only as the wider platform's writes do, through the database.
+    pub async fn platform(&self) -> Store {
+        Store::connect(&self.uri, &self.db_name, DEFAULT_DEADLINE)
+            .await
+            .unwrap()
     }
 
     /// Makes `user_id` a member of a network (`community` None) or a community.

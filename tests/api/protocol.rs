@@ -248,14 +248,15 @@ async fn a_database_outage_answers_503_and_keeps_the_connection_open() {
     tokio::task::spawn_blocking(move || database.stop())
         .await
         .unwrap();
+    // Requests that need the database (the caller's memberships may still be in memory).
     let message = client
-        .fails("social:getEvents", json!({"source": "network:n"}), 503)
+        .fails("social:getEvent", json!({"eventId": "x"}), 503)
         .await;
     assert!(message.contains("may be retried"), "{message}");
     let ready = reqwest::get(app.http_url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503);
     client
-        .fails("social:getEvent", json!({"eventId": "x"}), 503)
+        .fails("social:getSession", json!({"sessionId": "y"}), 503)
         .await;
 }
 

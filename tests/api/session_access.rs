@@ -3,10 +3,11 @@
 
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
+use social_events::domain::source::Membership;
 
 use crate::helpers::{
-    Client, Network, TestApp, create_event, create_session, joined_ids, network, published_event,
-    session_fields, spawn_app, unique,
+    Client, Network, Patience, TestApp, create_event, create_session, event_fields, joined_ids,
+    network, published_event, session_fields, spawn_app, unique,
 };
 
 /// A network, a published event, and a session of `kind` in it owned by the network's
@@ -254,4 +255,61 @@ async fn the_owner_joining_its_own_private_session_changes_nothing() {
         .ok("social:getSession", json!({"sessionId": session["id"]}))
         .await;
     assert!(joined_ids(&seen["session"]).is_empty());
+}
+
+/// The answer's error code.
+async fn code_of(client: &mut Client, endpoint: &str, data: Value) -> u64 {
+    client.request(endpoint, data).await["error"]["code"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn membership_changes_made_by_the_platform_are_seen_soon_after() {
+    let app = spawn_app().await;
+    let platform = app.platform().await;
+    let network_id = unique("net");
+    let user_id = unique("user");
+    let mut user = app.connect(&user_id).await;
+    let create = json!({"source": format!("network:{network_id}"), "event": event_fields("Mine")});
+    let membership = |role| Membership {
+        user_id: user_id.clone(),
+        network_id: network_id.clone(),
+        community_id: None,
+        role,
+    };
+    // The server answers with what it knows of the user's memberships, then with what the
+    // platform changed behind its back: added, demoted, promoted again, removed.
+    assert_eq!(
+        code_of(&mut user, "social:createEvent", create.clone()).await,
+        403
+    );
+    let steps = [
+        ("an added admin membership", Some(Role::Admin), 0, 403),
+        ("a demotion", Some(Role::Member), 403, 0),
+        ("a promotion", Some(Role::Admin), 0, 403),
+        ("a removed membership", None, 403, 0),
+    ];
+    for (change, role, expected, before) in steps {
+        match role {
+            Some(role) => platform.upsert_membership(&membership(role)).await.unwrap(),
+            None => {
+                platform
+                    .database()
+                    .collection::<bson::Document>("memberships")
+                    .delete_one(bson::doc! {"userId": &user_id})
+                    .await
+                    .unwrap();
+            }
+        }
+        let patience = Patience::new();
+        loop {
+            let code = code_of(&mut user, "social:createEvent", create.clone()).await;
+            if code == expected {
+                break;
+            }
+            assert_eq!(code, before, "{change}: neither the old answer nor the new");
+            patience.wait(change).await;
+        }
+    }
 }
