@@ -11,7 +11,7 @@ use crate::api::prelude::*;
 
 /// How many sessions the answer holds.
 const ANSWERED: usize = 2;
-/// Single sessions read per query while looking for visible ones.
+/// Single sessions read per query after the first, while looking for visible ones.
 const PAGE: i64 = 50;
 /// Most recurring sessions considered at one prop.
 const MAX_RECURRING: i64 = 200;
@@ -55,54 +55,19 @@ impl Endpoint for GetPropSessions {
         let now = Timestamp::now();
         let memberships = store.memberships_of(user_id).await?;
         let audience = Audience::of(user_id, &memberships);
-        // Visible sessions with their events; their occurrences are computed below.
-        let mut visible: Vec<(Session, Option<Event>)> = Vec::new();
-
-        // Single sessions come sorted by start: the first visible ones are the nearest.
-        let mut found_single = 0;
-        let mut skip = 0;
-        loop {
-            let page = store
-                .single_sessions_at_prop(
-                    &request.room_id,
-                    &request.prop_id,
-                    &audience,
-                    now,
-                    skip,
-                    PAGE,
-                )
-                .await?;
-            let exhausted = (page.len() as i64) < PAGE;
-            skip += page.len() as u64;
-            let viewer = store.viewer_with(user_id, &page, &memberships).await?;
-            for session in page {
-                if found_single < ANSWERED && viewer.may_see(&session) {
-                    found_single += 1;
-                    let event = viewer.event_of(&session).cloned();
-                    visible.push((session, event));
-                }
-            }
-            if exhausted || found_single >= ANSWERED {
-                break;
-            }
-        }
-
-        let recurring = store
-            .recurring_sessions_at_prop(
-                &request.room_id,
-                &request.prop_id,
-                &audience,
-                now,
-                MAX_RECURRING,
-            )
-            .await?;
-        let viewer = store.viewer_with(user_id, &recurring, &memberships).await?;
-        for session in recurring {
-            if viewer.may_see(&session) {
-                let event = viewer.event_of(&session).cloned();
-                visible.push((session, event));
-            }
-        }
+        let place = Place {
+            room_id: &request.room_id,
+            prop_id: &request.prop_id,
+            audience: &audience,
+            now,
+        };
+        // The nearest single sessions and the recurring ones, read at the same time; the
+        // occurrences of the recurring ones are computed below.
+        let (mut visible, recurring) = futures_util::try_join!(
+            nearest_single_sessions(store, user_id, &place, &memberships),
+            visible_recurring_sessions(store, user_id, &place, &memberships),
+        )?;
+        visible.extend(recurring);
 
         // Walking a long recurrence is CPU work: keep it off the async workers.
         let now = now.to_chrono();
@@ -126,6 +91,80 @@ impl Endpoint for GetPropSessions {
             sessions: render_sessions(store, user_id, &nearest).await?,
         })
     }
+}
+
+/// Where and for whom sessions are looked for.
+struct Place<'a> {
+    room_id: &'a str,
+    prop_id: &'a str,
+    audience: &'a Audience,
+    now: Timestamp,
+}
+
+/// The first [`ANSWERED`] visible single sessions at the place, with their events. Single
+/// sessions come sorted by start, so the first visible ones are the nearest; visibility is
+/// part of the query, so the first page (as long as the answer) nearly always suffices.
+async fn nearest_single_sessions(
+    store: &Store,
+    user_id: &str,
+    place: &Place<'_>,
+    memberships: &[Membership],
+) -> Result<Vec<(Session, Option<Event>)>, ApiError> {
+    let mut visible = Vec::new();
+    let (mut skip, mut limit) = (0, ANSWERED as i64);
+    loop {
+        let page = store
+            .single_sessions_at_prop(
+                place.room_id,
+                place.prop_id,
+                place.audience,
+                place.now,
+                skip,
+                limit,
+            )
+            .await?;
+        let exhausted = (page.len() as i64) < limit;
+        skip += page.len() as u64;
+        let viewer = store.viewer_with(user_id, &page, memberships).await?;
+        for session in page {
+            if visible.len() < ANSWERED && viewer.may_see(&session) {
+                let event = viewer.event_of(&session).cloned();
+                visible.push((session, event));
+            }
+        }
+        if exhausted || visible.len() >= ANSWERED {
+            return Ok(visible);
+        }
+        limit = PAGE;
+    }
+}
+
+/// The visible recurring sessions at the place (at most [`MAX_RECURRING`] are read), with
+/// their events.
+async fn visible_recurring_sessions(
+    store: &Store,
+    user_id: &str,
+    place: &Place<'_>,
+    memberships: &[Membership],
+) -> Result<Vec<(Session, Option<Event>)>, ApiError> {
+    let recurring = store
+        .recurring_sessions_at_prop(
+            place.room_id,
+            place.prop_id,
+            place.audience,
+            place.now,
+            MAX_RECURRING,
+        )
+        .await?;
+    let viewer = store.viewer_with(user_id, &recurring, memberships).await?;
+    Ok(recurring
+        .into_iter()
+        .filter(|session| viewer.may_see(session))
+        .map(|session| {
+            let event = viewer.event_of(&session).cloned();
+            (session, event)
+        })
+        .collect())
 }
 
 /// The session with its current or next occurrence; `None` when all have ended.

@@ -17,8 +17,9 @@ pub use crate::domain::retry::{Attempt, retry_stale};
 pub use crate::domain::session::{
     Audience, JoinCondition, Session, SessionEnvelope, SessionFields, SessionView,
 };
-pub use crate::domain::source::Source;
+pub use crate::domain::source::{Membership, Source};
 pub use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars, require_present};
 pub use crate::domain::time::Timestamp;
 pub use crate::error::{ApiError, FieldPath};
 pub use crate::push::SessionChange;
+pub use crate::store::Store;

@@ -380,6 +380,58 @@ async fn hidden_sessions_at_a_prop_never_push_a_visible_one_out_of_the_answer() 
 }
 
 #[tokio::test]
+async fn single_sessions_whose_event_is_gone_never_push_a_visible_one_out_of_the_answer() {
+    let app = spawn_app().await;
+    let room = unique("room");
+    // Earlier single sessions that the query finds (the viewer joined them) but that the
+    // viewer may no longer see: their event is gone.
+    let viewer_id = unique("viewer");
+    let now = chrono::Utc::now().timestamp_millis();
+    let (start, end) = (
+        bson::DateTime::from_millis(now + 60_000),
+        bson::DateTime::from_millis(now + 3_660_000),
+    );
+    let orphans: Vec<bson::Document> = (0..5)
+        .map(|index| {
+            bson::doc! {
+                "_id": format!("{room}-orphan-{index}"), "created": start, "updated": start,
+                "eventId": unique("gone"), "ownerId": unique("owner"), "roomId": &room,
+                "propId": "stage", "sessionType": 0, "title": "orphan", "description": "",
+                "startDate": start, "duration": 3600_i64, "endDate": end, "isRecurring": false,
+                "color": {"r": 1.0, "g": 1.0, "b": 1.0, "a": 1.0}, "isValid": true,
+                "activeUntil": end, "joined": [&viewer_id],
+            }
+        })
+        .collect();
+    app.store
+        .database()
+        .collection::<bson::Document>("sessions")
+        .insert_many(orphans)
+        .await
+        .unwrap();
+    let mut owner = app.connect(&unique("owner")).await;
+    for (title, offset) in [("later", 120_000), ("latest", 180_000)] {
+        create_session(
+            &mut owner,
+            json!({
+                "roomId": room, "propId": "stage", "title": title, "duration": 3600,
+                "startDate": now + offset,
+            }),
+            json!([]),
+        )
+        .await;
+    }
+    let mut viewer = app.connect(&viewer_id).await;
+    let data = viewer
+        .ok(
+            "social:getPropSessions",
+            json!({"roomId": room, "propId": "stage"}),
+        )
+        .await;
+    assert_eq!(titles(&data), ["later", "latest"]);
+}
+
+#[tokio::test]
 async fn sessions_written_before_event_scopes_get_theirs_at_start_up() {
     let app = spawn_app().await;
     let (network, mut admin) = network_admin(&app).await;
