@@ -17,7 +17,8 @@
 //! The embedded SecantusDB (Python) is used unless `BENCH_MONGODB_URI` names another
 //! database server (`?directConnection=true` for a single node; a replica set for `cross`).
 //! `BENCH_CALLS` (requests per series, default 300), `BENCH_FANOUT_UPDATES` (20) and
-//! `BENCH_IDLE_SOCKETS` (10000) scale the runs.
+//! `BENCH_IDLE_SOCKETS` (10000) scale the runs; `BENCH_ENDPOINTS` (for example
+//! `getSession,updateSession`) limits `requests` to those endpoints.
 
 mod common;
 
@@ -39,6 +40,8 @@ use tokio_tungstenite::tungstenite::Message;
 const LEVELS: [usize; 3] = [1, 16, 64];
 const NETWORK: &str = "load-net";
 const ROOM: &str = "load-room";
+/// Joinable sessions created by one host (below the session quota).
+const HOSTED: usize = 500;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -291,6 +294,8 @@ async fn requests_mode(database: &Database) {
         );
         ok(&mut owner, "social:createSession", json!({"session": data})).await;
     }
+    let chosen = std::env::var("BENCH_ENDPOINTS").unwrap_or_default();
+    let wanted = |name: &str| chosen.is_empty() || chosen.split(',').any(|chosen| chosen == name);
     let ticks = ticks_per_second();
     let trips = RoundTrips::connect(&database.uri).await;
     println!(
@@ -322,12 +327,21 @@ async fn requests_mode(database: &Database) {
                 .await
                 .unwrap();
         }
-        // Joinable sessions (one per call) and one session of each client's own to update.
+        // Joinable sessions (one per call, hosts staying within the session quota) and one
+        // session of each client's own to update.
         let mut joinable = Vec::new();
-        for index in 0..calls {
-            let data = session_data(format!("open {clients}-{index}"), None, "booth", 30);
-            let created = ok(&mut owner, "social:createSession", json!({"session": data})).await;
-            joinable.push(created["session"]["id"].as_str().unwrap().to_owned());
+        if wanted("joinSession") {
+            for hosts in (0..calls).collect::<Vec<_>>().chunks(HOSTED) {
+                let mut host = server
+                    .connect(&format!("host-{clients}-{}", hosts[0]))
+                    .await;
+                for index in hosts {
+                    let data = session_data(format!("open {clients}-{index}"), None, "booth", 30);
+                    let created =
+                        ok(&mut host, "social:createSession", json!({"session": data})).await;
+                    joinable.push(created["session"]["id"].as_str().unwrap().to_owned());
+                }
+            }
         }
         let mut connected = connect_all(&server, &users).await;
         let mut own = Vec::new();
@@ -477,6 +491,9 @@ async fn requests_mode(database: &Database) {
             ),
         ];
         for (name, plan, raw_plan) in plans {
+            if !wanted(name) {
+                continue;
+            }
             // Fresh connections for each series: pushes still queued for the old ones (a
             // join is pushed to everyone who joined before) must not slow this one.
             drop(std::mem::take(&mut connected));

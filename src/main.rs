@@ -15,6 +15,12 @@ use social_events::tools::token::{TokenSigner, signing_secret};
 use social_events::tools::{WhenNoDatabase, open_database, start_embedded};
 use tracing_subscriber::EnvFilter;
 
+/// A request allocates and frees many small buffers (frames, BSON, JSON) on every worker
+/// thread; mimalloc's thread-local free lists cost less CPU per request than the system
+/// allocator's and return memory of idle connections sooner.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_json);

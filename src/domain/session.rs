@@ -91,6 +91,9 @@ pub struct Session {
     pub sequence: i64,
     /// The stored version of the invitation list this value was read at.
     pub revision: i64,
+    /// How many writes the stored session had when this value was read: of two values of
+    /// one session, the one with the larger version is the newer.
+    pub version: i64,
     /// When the last occurrence ends (`None`: it repeats without end); counts the session
     /// against its owner's quota until then.
     pub active_until: Option<Timestamp>,
@@ -202,6 +205,7 @@ impl Session {
             pending_contacts: Vec::new(),
             sequence: 0,
             revision: 0,
+            version: 0,
             active_until: Some(now),
             event_scope: event.map(EventScope::of),
         }

@@ -98,7 +98,7 @@ const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {

@@ -1,7 +1,8 @@
 //! The push bus: a change is published as one document in the `pushes` collection (the
 //! outbox); every process watches that collection through a MongoDB change stream and
 //! delivers the change to its own connections, rendering the session as it is now for
-//! each recipient. Where the database offers no change streams (a standalone mongod), the
+//! each recipient (a process's own changes render the session as its write answered,
+//! when no newer value was pushed meanwhile: see `written`). Where the database offers no change streams (a standalone mongod), the
 //! service says so once at start-up and delivers within its own process only.
 //!
 //! Delivery is live and at most once. When the change stream fails (the database restarted
@@ -20,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
+use super::written::WrittenSessions;
 use crate::domain::ids::new_id;
-use crate::domain::session::{SessionEnvelope, SessionView};
+use crate::domain::session::{Session, SessionEnvelope, SessionView};
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
@@ -51,6 +53,8 @@ pub struct Pushes {
     hub: ConnectionHub,
     /// In local mode, the queue of the one task that delivers this process's changes.
     local: Option<mpsc::Sender<PushDocument>>,
+    /// Sessions as this process's writes left them, until their pushes are delivered.
+    written: WrittenSessions,
 }
 
 impl Pushes {
@@ -81,6 +85,7 @@ impl Pushes {
             store,
             hub: ConnectionHub::default(),
             local,
+            written: WrittenSessions::default(),
         });
         if let Ok(stream) = stream {
             tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
@@ -127,12 +132,17 @@ impl Pushes {
         if change.is_empty() {
             return;
         }
+        let session_deleted = change.is_deletion();
         let push = PushDocument::new(
             new_id(),
             change.session_id,
             change.updated_for,
             change.deleted_for,
+            session_deleted,
         );
+        if let Some(session) = change.written {
+            self.written.keep(&push.id, session);
+        }
         match &self.local {
             Some(queue) => {
                 if queue.send(push).await.is_err() {
@@ -220,13 +230,17 @@ impl Pushes {
 
     /// Sends a change to this process's connections of its recipients.
     async fn deliver(&self, push: &PushDocument) {
+        if push.session_deleted {
+            self.written.deleted(&push.session_id);
+        }
+        let written = self.written.take(&push.id);
         let updated: Vec<&String> = push
             .updated_for
             .iter()
             .filter(|user_id| self.hub.has_connections(user_id))
             .collect();
         if !updated.is_empty() {
-            match self.render_updates(push, &updated).await {
+            match self.render_updates(push, written, &updated).await {
                 Ok(frames) => {
                     for (user_id, frame) in frames {
                         self.hub.send(user_id, &frame);
@@ -257,16 +271,23 @@ impl Pushes {
         }
     }
 
-    /// The `social:sessionUpdated` frame of each recipient: the session as it is now, as
-    /// that recipient sees it. None when the session is gone (its deletion is pushed).
+    /// The `social:sessionUpdated` frame of each recipient: the session as it is now (or
+    /// as this process wrote it, `written`, when that may still be pushed), as that
+    /// recipient sees it. None when the session is gone (its deletion is pushed).
     async fn render_updates<'a>(
         &self,
         push: &PushDocument,
+        written: Option<Arc<Session>>,
         recipients: &[&'a String],
     ) -> StoreResult<Vec<(&'a String, Arc<PushFrame>)>> {
-        let Some(session) = self.store.find_session(&push.session_id).await? else {
-            return Ok(Vec::new());
+        let session = match written {
+            Some(session) => session,
+            None => match self.store.find_session(&push.session_id).await? {
+                Some(session) => Arc::new(session),
+                None => return Ok(Vec::new()),
+            },
         };
+        self.written.pushed(&session);
         let people = self.store.people(session.people()).await?;
         // A recipient who left the audience since the change (uninvited, declined) must
         // not see the session as it is now.

@@ -1,6 +1,8 @@
 //! Who hears of a change to a session: its audience as it is after the change, or as it
 //! was before a deletion, and those who lost sight of it.
 
+use std::sync::Arc;
+
 use crate::domain::session::Session;
 
 /// Who hears of a change to one session.
@@ -11,10 +13,13 @@ pub struct SessionChange {
     pub updated_for: Vec<String>,
     /// Receive `social:sessionDeleted`.
     pub deleted_for: Vec<String>,
+    /// The session as the change left it (as its write answered); `None` when deleted.
+    pub written: Option<Arc<Session>>,
 }
 
 impl SessionChange {
-    /// The session changed: its audience as it is now hears of it.
+    /// The session changed (`session` as its write answered): its audience as it is now
+    /// hears of it.
     pub fn updated(session: &Session) -> SessionChange {
         SessionChange::updated_for(session, audience(session))
     }
@@ -25,6 +30,7 @@ impl SessionChange {
             session_id: session.id.clone(),
             updated_for: Vec::new(),
             deleted_for: audience(session),
+            written: None,
         }
     }
 
@@ -34,7 +40,13 @@ impl SessionChange {
             session_id: session.id.clone(),
             updated_for: users,
             deleted_for: Vec::new(),
+            written: Some(Arc::new(session.clone())),
         }
+    }
+
+    /// Whether the session itself is gone (not only out of some people's sight).
+    pub fn is_deletion(&self) -> bool {
+        self.written.is_none()
     }
 
     /// `users` also hear that the session is gone for them.

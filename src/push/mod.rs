@@ -4,11 +4,13 @@
 //! - [`change`]: who hears of a change to a session;
 //! - [`hub`]: this process's open connections, by user, with their bounded queues;
 //! - [`bus`]: the outbox (the `pushes` collection) and the change stream that carries each
-//!   change to every process, which renders it for its own recipients.
+//!   change to every process, which renders it for its own recipients;
+//! - [`written`]: sessions as this process's writes left them, until their pushes return.
 
 pub mod bus;
 pub mod change;
 pub mod hub;
+pub mod written;
 
 pub use bus::{PushMode, Pushes};
 pub use change::SessionChange;

@@ -38,6 +38,9 @@ pub struct PushDocument {
     pub updated_for: Vec<String>,
     /// Users who receive `social:sessionDeleted`.
     pub deleted_for: Vec<String>,
+    /// Whether the session itself was deleted (not only out of some people's sight).
+    #[serde(default)]
+    pub session_deleted: bool,
 }
 
 impl PushDocument {
@@ -47,6 +50,7 @@ impl PushDocument {
         session_id: String,
         updated_for: Vec<String>,
         deleted_for: Vec<String>,
+        session_deleted: bool,
     ) -> PushDocument {
         PushDocument {
             id,
@@ -54,6 +58,7 @@ impl PushDocument {
             session_id,
             updated_for,
             deleted_for,
+            session_deleted,
         }
     }
 }

@@ -62,6 +62,9 @@ struct SessionDocument {
     /// Grows with every rewrite of `invited`.
     #[serde(default)]
     revision: i64,
+    /// Grows with every write (see [`counted`]).
+    #[serde(default)]
+    version: i64,
     /// End of the last occurrence; `null` for a session that repeats without end. Missing
     /// in sessions written before it existed.
     #[serde(default, deserialize_with = "present_or_null")]
@@ -70,6 +73,21 @@ struct SessionDocument {
     /// visibility in queries; absent for standalone sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     event_scope: Option<EventScope>,
+}
+
+/// `update`, also counting one more write of the session in `version`: every update of a
+/// stored session goes through here, so that a process can tell which of two values of a
+/// session is the newer (see `push::bus`).
+fn counted(mut update: Document) -> Document {
+    match update.get_document_mut("$inc") {
+        Ok(increments) => {
+            increments.insert("version", 1_i64);
+        }
+        Err(_) => {
+            update.insert("$inc", doc! { "version": 1_i64 });
+        }
+    }
+    update
 }
 
 /// Tells a field stored as `null` (`Some(None)`) from a missing one (`None`).
@@ -105,6 +123,7 @@ impl From<&Session> for SessionDocument {
             pending_contacts: session.pending_contacts.clone(),
             sequence: session.sequence,
             revision: session.revision,
+            version: session.version,
             active_until: Some(session.active_until.map(bson::DateTime::from)),
             event_scope: session.event_scope.clone(),
         }
@@ -137,6 +156,7 @@ impl From<SessionDocument> for Session {
             pending_contacts: document.pending_contacts,
             sequence: document.sequence,
             revision: document.revision,
+            version: document.version,
             // Written before the field existed: a single session is active until its end,
             // a recurring one is taken to repeat without end.
             active_until: match document.active_until {
@@ -282,7 +302,7 @@ impl Store {
         let after = self
             .write(
                 self.sessions()
-                    .find_one_and_update(filter, update)
+                    .find_one_and_update(filter, counted(update))
                     .return_document(ReturnDocument::After),
             )
             .await?;
@@ -339,7 +359,7 @@ impl Store {
     pub async fn mark_event_published(&self, event_id: &str) -> StoreResult<()> {
         self.write(self.sessions().update_many(
             doc! { "eventId": event_id, "eventScope.published": false },
-            doc! { "$set": { "eventScope.published": true } },
+            counted(doc! { "$set": { "eventScope.published": true } }),
         ))
         .await?;
         Ok(())
@@ -366,7 +386,9 @@ impl Store {
                 .map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
             self.write(self.sessions().update_one(
                 doc! { "_id": &session.id },
-                doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
+                counted(
+                    doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
+                ),
             ))
             .await?;
         }
@@ -389,7 +411,7 @@ impl Store {
             let scope = bson::to_bson(&EventScope::of(&event)).map_err(StoreError::unwritable)?;
             self.write(self.sessions().update_many(
                 doc! { "eventId": event_id, "eventScope": { "$exists": false } },
-                doc! { "$set": { "eventScope": scope } },
+                counted(doc! { "$set": { "eventScope": scope } }),
             ))
             .await?;
         }
@@ -722,5 +744,22 @@ impl Store {
             changed.extend(attached.flatten());
         }
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_update_counts_one_more_write_beside_its_own_increments() {
+        assert_eq!(
+            counted(doc! { "$set": { "title": "t" } }),
+            doc! { "$set": { "title": "t" }, "$inc": { "version": 1_i64 } }
+        );
+        assert_eq!(
+            counted(doc! { "$set": { "title": "t" }, "$inc": { "sequence": 1 } }),
+            doc! { "$set": { "title": "t" }, "$inc": { "sequence": 1, "version": 1_i64 } }
+        );
     }
 }
