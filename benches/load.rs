@@ -321,7 +321,12 @@ async fn requests_mode(database: &Database) {
         let users: Vec<String> = (0..clients)
             .map(|index| format!("user-{clients}-{index}"))
             .collect();
-        for user in &users {
+        // Joiners of their own: the pushes of a join storm (each join is pushed to everyone
+        // who joined before) must not reach the connections of the later series.
+        let joiners: Vec<String> = (0..clients)
+            .map(|index| format!("joiner-{clients}-{index}"))
+            .collect();
+        for user in users.iter().chain(&joiners) {
             store
                 .upsert_membership(&member(user, MembershipRole::Member))
                 .await
@@ -494,10 +499,11 @@ async fn requests_mode(database: &Database) {
             if !wanted(name) {
                 continue;
             }
-            // Fresh connections for each series: pushes still queued for the old ones (a
-            // join is pushed to everyone who joined before) must not slow this one.
+            // Fresh connections for each series, so that no push of the last one is still
+            // queued on them.
             drop(std::mem::take(&mut connected));
-            connected = connect_all(&server, &users).await;
+            let series_users = if name == "joinSession" { &joiners } else { &users };
+            connected = connect_all(&server, series_users).await;
             let (cpu_before, trips_before, started) = (
                 server.cpu_seconds(ticks),
                 trips.count().await,
