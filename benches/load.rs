@@ -302,6 +302,11 @@ async fn requests_mode(database: &Database) {
         "requests: {calls_per_series} per series, clients each with their own user and connection, {}",
         database.described
     );
+    // `/proc` counts CPU time in clock ticks: one tick per series is this much per request.
+    println!(
+        "CPU per request is exact to ±{:.0?} (BENCH_CALLS raises the precision)",
+        Duration::from_secs_f64(1.0 / ticks / calls_per_series as f64)
+    );
     println!(
         "{:<16} {:>3} {:>9} {:>9} {:>9} {:>11} {:>7} | {:>9} {:>9} {:>6} {:>6}",
         "endpoint",
@@ -502,7 +507,11 @@ async fn requests_mode(database: &Database) {
             // Fresh connections for each series, so that no push of the last one is still
             // queued on them.
             drop(std::mem::take(&mut connected));
-            let series_users = if name == "joinSession" { &joiners } else { &users };
+            let series_users = if name == "joinSession" {
+                &joiners
+            } else {
+                &users
+            };
             connected = connect_all(&server, series_users).await;
             let (cpu_before, trips_before, started) = (
                 server.cpu_seconds(ticks),
