@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 
 /// A request allocates and frees many small buffers (frames, BSON, JSON) on every worker
 /// thread; mimalloc's thread-local free lists cost less CPU per request than the system
-/// allocator's and return memory of idle connections sooner.
+/// allocator's (see the README's Performance section).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
