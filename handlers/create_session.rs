@@ -74,6 +74,9 @@ impl Endpoint for CreateSession {
                 // Published while the session was being created: the session must know.
                 Some(now) if now.is_published() && !event.is_published() => {
                     store.mark_event_published(&event.id).await?;
+                    if let Some(marked) = store.find_session(&session.id).await? {
+                        session = marked;
+                    }
                 }
                 Some(_) => {}
             }

@@ -132,13 +132,13 @@ impl Pushes {
         if change.is_empty() {
             return;
         }
-        let session_deleted = change.is_deletion();
+        let version = change.written.as_ref().map(|session| session.version);
         let push = PushDocument::new(
             new_id(),
             change.session_id,
             change.updated_for,
             change.deleted_for,
-            session_deleted,
+            version,
         );
         if let Some(session) = change.written {
             self.written.keep(&push.id, session);
@@ -151,6 +151,7 @@ impl Pushes {
             }
             None => {
                 if let Err(error) = self.store.insert_push(&push).await {
+                    self.written.forget(&push.id);
                     tracing::warn!(%error, session = %push.session_id, "cannot publish a push");
                 }
             }
@@ -208,6 +209,8 @@ impl Pushes {
                     if resumable {
                         tracing::info!("the push change stream resumed");
                     } else {
+                        // A deletion may be among the missed pushes.
+                        self.written.forget_all();
                         let connections = self.hub.broadcast(RESYNC_FRAME);
                         tracing::warn!(
                             connections,
@@ -230,10 +233,14 @@ impl Pushes {
 
     /// Sends a change to this process's connections of its recipients.
     async fn deliver(&self, push: &PushDocument) {
-        if push.session_deleted {
-            self.written.deleted(&push.session_id);
+        // What each push says of its session counts even where nobody here hears of it.
+        let versions = self.store.session_versions();
+        match push.version {
+            _ if push.session_deleted => versions.note_deleted(&push.session_id),
+            Some(version) => versions.note(&push.session_id, version),
+            None => {}
         }
-        let written = self.written.take(&push.id);
+        let written = self.written.take(&push.id, versions);
         let updated: Vec<&String> = push
             .updated_for
             .iter()
@@ -287,7 +294,6 @@ impl Pushes {
                 None => return Ok(Vec::new()),
             },
         };
-        self.written.pushed(&session);
         let people = self.store.people(session.people()).await?;
         // A recipient who left the audience since the change (uninvited, declined) must
         // not see the session as it is now.

@@ -44,11 +44,6 @@ impl SessionChange {
         }
     }
 
-    /// Whether the session itself is gone (not only out of some people's sight).
-    pub fn is_deletion(&self) -> bool {
-        self.written.is_none()
-    }
-
     /// `users` also hear that the session is gone for them.
     pub fn and_deleted_for(mut self, users: Vec<String>) -> SessionChange {
         self.deleted_for.extend(users);

@@ -1,39 +1,51 @@
 //! Sessions as this process's own writes left them, kept until their push comes back
 //! through the bus, so that delivering it renders them without reading the session again.
 //!
-//! A kept value is only used while it is not older than a value of the same session this
-//! process has already pushed (the session's `version` counts its writes), nor than its
-//! deletion: pushes reach the bus in the order their documents were inserted, which may
-//! differ from the order of the writes, and a client must never see a session go back to
-//! an older state. A value is used at most once and only for a few seconds; otherwise
-//! the session is read as it is now, as for the pushes of other processes.
+//! A kept value is only used while no newer version of that session, nor its deletion,
+//! has passed through this process since (`store::versions`: every session read, written
+//! or named by a push is noted there): pushes reach the bus in the order their documents
+//! were inserted, which may differ from the order of the writes, and a client must not see
+//! a session go back to an older state than this process has shown it. A value is used at
+//! most once and only for a few seconds; otherwise the session is read as it is now, as
+//! for the pushes of other processes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::domain::session::Session;
+use crate::store::versions::{REMEMBERED_FOR, SessionVersions};
 
-/// How long a kept value may be used after its write.
+/// How long a kept value may be used after its write; far shorter than the ledger of
+/// versions remembers, so that a version it forgot can only be older than the value.
 const USABLE_FOR: Duration = Duration::from_secs(5);
-/// How long the newest pushed version of a session is remembered; far longer than
-/// [`USABLE_FOR`], so that a forgotten version can only be older than any usable value.
-const REMEMBERED_FOR: Duration = Duration::from_secs(60);
+const _: () = assert!(USABLE_FOR.as_secs() * 10 <= REMEMBERED_FOR.as_secs());
 /// Entries beyond which expired ones are dropped.
 const PRUNE_AT: usize = 10_000;
+/// Least pause between two prunings.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
-/// The kept values and the newest version pushed of each session.
-#[derive(Debug, Default)]
+/// The kept values, by push id.
+#[derive(Debug)]
 pub struct WrittenSessions {
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
-    /// By push id: when it was kept, and the session as written.
     kept: HashMap<String, (Instant, Arc<Session>)>,
-    /// By session id: the newest version pushed (`i64::MAX` once deleted), and when.
-    pushed: HashMap<String, (i64, Instant)>,
+    pruned_at: Instant,
+}
+
+impl Default for WrittenSessions {
+    fn default() -> Self {
+        WrittenSessions {
+            state: Mutex::new(State {
+                kept: HashMap::new(),
+                pruned_at: Instant::now(),
+            }),
+        }
+    }
 }
 
 impl WrittenSessions {
@@ -45,47 +57,32 @@ impl WrittenSessions {
     pub fn keep(&self, push_id: &str, session: Arc<Session>) {
         let now = Instant::now();
         let mut state = self.lock();
-        if state.kept.len() >= PRUNE_AT {
+        if state.kept.len() >= PRUNE_AT && now.duration_since(state.pruned_at) >= PRUNE_EVERY {
             state
                 .kept
                 .retain(|_, (kept_at, _)| now.duration_since(*kept_at) < USABLE_FOR);
+            state.pruned_at = now;
         }
         state.kept.insert(push_id.to_owned(), (now, session));
     }
 
-    /// The value kept for `push_id`, when it may still be pushed; forgets it either way.
-    pub fn take(&self, push_id: &str) -> Option<Arc<Session>> {
-        let mut state = self.lock();
-        let (kept_at, session) = state.kept.remove(push_id)?;
-        let newest_pushed = state.pushed.get(&session.id).map(|(version, _)| *version);
-        let usable = kept_at.elapsed() < USABLE_FOR
-            && newest_pushed.is_none_or(|newest| newest <= session.version);
+    /// Forgets the value kept for `push_id` (its push was never published).
+    pub fn forget(&self, push_id: &str) {
+        self.lock().kept.remove(push_id);
+    }
+
+    /// Forgets every kept value (pushes may have been missed).
+    pub fn forget_all(&self) {
+        self.lock().kept.clear();
+    }
+
+    /// The value kept for `push_id`, when it is still the newest this process has seen of
+    /// its session; forgets it either way.
+    pub fn take(&self, push_id: &str, versions: &SessionVersions) -> Option<Arc<Session>> {
+        let (kept_at, session) = self.lock().kept.remove(push_id)?;
+        let usable =
+            kept_at.elapsed() < USABLE_FOR && versions.is_newest(&session.id, session.version);
         usable.then_some(session)
-    }
-
-    /// Notes that `session` is being pushed.
-    pub fn pushed(&self, session: &Session) {
-        self.note(&session.id, session.version);
-    }
-
-    /// Notes that the session `session_id` was deleted: no kept value of it is pushed.
-    pub fn deleted(&self, session_id: &str) {
-        self.note(session_id, i64::MAX);
-    }
-
-    fn note(&self, session_id: &str, version: i64) {
-        let now = Instant::now();
-        let mut state = self.lock();
-        if state.pushed.len() >= PRUNE_AT {
-            state
-                .pushed
-                .retain(|_, (_, noted_at)| now.duration_since(*noted_at) < REMEMBERED_FOR);
-        }
-        let entry = state
-            .pushed
-            .entry(session_id.to_owned())
-            .or_insert((version, now));
-        *entry = (entry.0.max(version), now);
     }
 }
 
@@ -102,40 +99,40 @@ mod tests {
 
     #[test]
     fn a_kept_value_is_used_once() {
-        let written = WrittenSessions::default();
+        let (written, versions) = (WrittenSessions::default(), SessionVersions::default());
         written.keep("push-1", session("s", 3));
-        assert_eq!(
-            written.take("push-1").map(|session| session.version),
-            Some(3)
-        );
-        assert!(written.take("push-1").is_none());
-        assert!(written.take("push-unknown").is_none());
+        let taken = written.take("push-1", &versions);
+        assert_eq!(taken.map(|session| session.version), Some(3));
+        assert!(written.take("push-1", &versions).is_none());
+        assert!(written.take("push-unknown", &versions).is_none());
     }
 
     #[test]
-    fn a_value_older_than_one_already_pushed_is_not_used() {
-        let written = WrittenSessions::default();
+    fn a_value_older_than_one_seen_is_not_used() {
+        let (written, versions) = (WrittenSessions::default(), SessionVersions::default());
         written.keep("push-older", session("s", 3));
         written.keep("push-same", session("s", 5));
-        written.pushed(&session("s", 5));
-        assert!(written.take("push-older").is_none());
-        assert!(written.take("push-same").is_some());
+        versions.note("s", 5);
+        assert!(written.take("push-older", &versions).is_none());
+        assert!(written.take("push-same", &versions).is_some());
     }
 
     #[test]
     fn a_value_of_a_deleted_session_is_not_used() {
-        let written = WrittenSessions::default();
+        let (written, versions) = (WrittenSessions::default(), SessionVersions::default());
         written.keep("push-1", session("s", 3));
-        written.deleted("s");
-        written.pushed(&session("s", 4));
-        assert!(written.take("push-1").is_none());
+        versions.note_deleted("s");
+        assert!(written.take("push-1", &versions).is_none());
     }
 
     #[test]
-    fn other_sessions_do_not_matter() {
-        let written = WrittenSessions::default();
+    fn forgotten_values_are_not_used() {
+        let (written, versions) = (WrittenSessions::default(), SessionVersions::default());
         written.keep("push-1", session("s", 3));
-        written.pushed(&session("t", 9));
-        assert!(written.take("push-1").is_some());
+        written.keep("push-2", session("t", 3));
+        written.forget("push-1");
+        assert!(written.take("push-1", &versions).is_none());
+        written.forget_all();
+        assert!(written.take("push-2", &versions).is_none());
     }
 }

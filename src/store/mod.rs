@@ -14,6 +14,7 @@ pub mod memberships;
 pub mod pushes;
 pub mod sessions;
 pub mod users;
+pub mod versions;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -144,6 +145,8 @@ pub struct Store {
     event_cache: Arc<DocumentCache<Event>>,
     /// Each user's memberships, by user id (see `memberships`).
     membership_cache: Arc<DocumentCache<memberships::UserMemberships>>,
+    /// The newest version of each session seen by this process (see `versions`).
+    session_versions: Arc<versions::SessionVersions>,
 }
 
 impl Store {
@@ -182,6 +185,7 @@ impl Store {
             profiles: Arc::default(),
             event_cache: Arc::default(),
             membership_cache: Arc::default(),
+            session_versions: Arc::default(),
         })
     }
 

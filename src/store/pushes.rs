@@ -41,16 +41,20 @@ pub struct PushDocument {
     /// Whether the session itself was deleted (not only out of some people's sight).
     #[serde(default)]
     pub session_deleted: bool,
+    /// The session's `version` after the change, when it was not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 impl PushDocument {
-    /// A push of a change to `session_id`, written now.
+    /// A push of a change to `session_id`, written now: `version` is the session's after
+    /// the change, `None` when the change deleted it.
     pub fn new(
         id: String,
         session_id: String,
         updated_for: Vec<String>,
         deleted_for: Vec<String>,
-        session_deleted: bool,
+        version: Option<i64>,
     ) -> PushDocument {
         PushDocument {
             id,
@@ -58,7 +62,8 @@ impl PushDocument {
             session_id,
             updated_for,
             deleted_for,
-            session_deleted,
+            session_deleted: version.is_none(),
+            version,
         }
     }
 }

@@ -279,6 +279,13 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
+    /// A stored session as read or written, its version noted (see `versions`).
+    fn seen(&self, document: SessionDocument) -> Session {
+        let session = Session::from(document);
+        self.session_versions.note(&session.id, session.version);
+        session
+    }
+
     /// Runs a session query and reads all of it, under one deadline.
     async fn collect_sessions(
         &self,
@@ -288,7 +295,7 @@ impl Store {
             .read_all(query)
             .await?
             .into_iter()
-            .map(Session::from)
+            .map(|document| self.seen(document))
             .collect())
     }
 
@@ -306,12 +313,13 @@ impl Store {
                     .return_document(ReturnDocument::After),
             )
             .await?;
-        Ok(after.map(Session::from))
+        Ok(after.map(|document| self.seen(document)))
     }
 
     pub async fn insert_session(&self, session: &Session) -> StoreResult<()> {
         self.write(self.sessions().insert_one(SessionDocument::from(session)))
             .await?;
+        self.session_versions.note(&session.id, session.version);
         Ok(())
     }
 
@@ -332,7 +340,7 @@ impl Store {
         let found = self
             .read(self.sessions().find_one(doc! { "_id": session_id }))
             .await?;
-        Ok(found.map(Session::from))
+        Ok(found.map(|document| self.seen(document)))
     }
 
     /// How many sessions of `owner_id` have not ended at `now` (see
@@ -666,6 +674,7 @@ impl Store {
         let result = self
             .write(self.sessions().delete_one(doc! { "_id": session_id }))
             .await?;
+        self.session_versions.note_deleted(session_id);
         Ok(result.deleted_count == 1)
     }
 

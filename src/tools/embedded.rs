@@ -66,7 +66,7 @@ struct Launch {
 
 impl Launch {
     /// Starts the supervisor and the server; blocks until the server listens. `None` when
-    /// it exited instead (its port was taken).
+    /// another process holds its port.
     fn start(&self) -> anyhow::Result<Option<Child>> {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -82,6 +82,9 @@ impl Launch {
             .arg(self.port.to_string())
             .arg(&self.storage)
             .arg(if self.throwaway { "1" } else { "0" })
+            // Readiness is read from the server's INFO log, whatever a configuration file
+            // of the machine says.
+            .args(["--log-level", "INFO"])
             .args(&self.options)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
@@ -98,8 +101,12 @@ impl Launch {
             self.port,
             START_TIMEOUT,
         ) {
-            Ok(true) => Ok(Some(child)),
-            Ok(false) => Ok(None),
+            Ok(StartUp::Listening) => Ok(Some(child)),
+            Ok(StartUp::PortTaken) => Ok(None),
+            Ok(StartUp::Exited) => bail!(
+                "the embedded database exited at start-up; see {}",
+                self.log_path.display()
+            ),
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -113,33 +120,54 @@ impl Launch {
     }
 }
 
+/// How a start-up ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StartUp {
+    /// The server listens on its port.
+    Listening,
+    /// The server exited because another process holds its port.
+    PortTaken,
+    /// The server exited for another reason (its log says why).
+    Exited,
+}
+
 /// Waits until the SecantusDB server `child` (or its supervisor) writes to `log`, after
-/// its first `since` bytes, that it listens on `port`: `false` when it exits first (the
-/// port was taken, for example). A connection that succeeds would not tell this server
-/// from another process on the same port.
+/// its first `since` bytes, that it listens on `port` (the server must log at `INFO`). A
+/// connection that succeeds would not tell this server from another process on the port.
 pub fn wait_until_listening(
     child: &mut Child,
     log: &Path,
     since: u64,
     port: u16,
     timeout: Duration,
-) -> anyhow::Result<bool> {
-    let listening = format!("listening on 127.0.0.1:{port}");
+) -> anyhow::Result<StartUp> {
     let deadline = Instant::now() + timeout;
     loop {
-        if child.try_wait()?.is_some() {
-            return Ok(false);
-        }
         let written = std::fs::read(log).unwrap_or_default();
-        let written = written.get(since as usize..).unwrap_or_default();
-        if String::from_utf8_lossy(written).contains(&listening) {
-            return Ok(true);
+        let written = String::from_utf8_lossy(written.get(since as usize..).unwrap_or_default());
+        if says_listening(&written, port) {
+            return Ok(StartUp::Listening);
+        }
+        if child.try_wait()?.is_some() {
+            return Ok(if written.contains("Address already in use") {
+                StartUp::PortTaken
+            } else {
+                StartUp::Exited
+            });
         }
         if Instant::now() > deadline {
             bail!("the embedded database did not start within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether `log` has the server's line saying it listens on `port` (not a longer port
+/// number that starts with the same digits).
+fn says_listening(log: &str, port: u16) -> bool {
+    let listening = format!("listening on 127.0.0.1:{port}");
+    log.match_indices(&listening)
+        .any(|(at, _)| !log[at + listening.len()..].starts_with(|next: char| next.is_ascii_digit()))
 }
 
 impl EmbeddedDatabase {
@@ -182,10 +210,7 @@ impl EmbeddedDatabase {
                     attempts += 1;
                     launch.port = free_port()?;
                 }
-                None => bail!(
-                    "the embedded database exited at start-up; see {}",
-                    launch.log_path.display()
-                ),
+                None => bail!("the embedded database found no free port"),
             }
         };
         let address = launch.address();
@@ -401,18 +426,38 @@ mod tests {
         );
         let started = Instant::now();
         let ready = wait_until_listening(&mut server, &log, since, 4000, START_TIMEOUT);
-        assert!(ready.unwrap());
+        assert_eq!(ready.unwrap(), StartUp::Listening);
         assert!(started.elapsed() >= Duration::from_millis(200));
         let _ = server.kill();
         let _ = server.wait();
     }
 
     #[test]
-    fn a_server_that_exits_at_start_up_is_not_ready() {
+    fn a_server_that_exits_at_start_up_says_whether_its_port_was_taken() {
         let directory = tempfile::tempdir().unwrap();
         let log = directory.path().join("db.log");
-        let mut server = shell("echo 'Address already in use' >> \"$1\"; exit 1", &log);
+        let mut server = shell(
+            "echo 'OSError: [Errno 98] Address already in use' >> \"$1\"; exit 1",
+            &log,
+        );
         let ready = wait_until_listening(&mut server, &log, 0, 4000, START_TIMEOUT);
-        assert!(!ready.unwrap());
+        assert_eq!(ready.unwrap(), StartUp::PortTaken);
+        let since = std::fs::metadata(&log).unwrap().len();
+        let mut server = shell("echo 'bad storage' >> \"$1\"; exit 1", &log);
+        let ready = wait_until_listening(&mut server, &log, since, 4000, START_TIMEOUT);
+        assert_eq!(ready.unwrap(), StartUp::Exited);
+    }
+
+    #[test]
+    fn another_port_starting_with_the_same_digits_is_not_this_one() {
+        assert!(says_listening(
+            "secantus listening on 127.0.0.1:4000\n",
+            4000
+        ));
+        assert!(says_listening("listening on 127.0.0.1:4000", 4000));
+        assert!(!says_listening(
+            "secantus listening on 127.0.0.1:40001\n",
+            4000
+        ));
     }
 }

@@ -88,8 +88,9 @@ async fn the_first_connect_creates_the_user_from_the_token_claims_once() {
     first.email_verified = Some(true);
     first.picture = Some("https://img.example/ada.png".into());
     drop(app.connect_with_token(&app.token_with(&first)).await);
-    let stored = app
-        .store
+    // Read as stored, past the server's caches.
+    let platform = app.platform().await;
+    let stored = platform
         .find_user(&user_id)
         .await
         .unwrap()
@@ -103,7 +104,7 @@ async fn the_first_connect_creates_the_user_from_the_token_claims_once() {
     let mut later = claims(&user_id, 600);
     later.given_name = Some("Changed".into());
     drop(app.connect_with_token(&app.token_with(&later)).await);
-    let stored = app.store.find_user(&user_id).await.unwrap().unwrap();
+    let stored = platform.find_user(&user_id).await.unwrap().unwrap();
     assert_eq!(
         stored.first_name, "Ada",
         "an existing user document is not overwritten"

@@ -13,12 +13,12 @@ use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
 use social_events::domain::time::Timestamp;
 use social_events::store::{DEFAULT_DEADLINE, Store};
-use social_events::tools::embedded::{ensure_python_env, wait_until_listening};
+use social_events::tools::embedded::{StartUp, ensure_python_env, wait_until_listening};
 use social_events::tools::replay::client::Client as RawClient;
 use tokio::sync::{Barrier, mpsc};
 
 use crate::helpers::{
-    ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
+    Patience, ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
     session_fields, spawn_app, spawn_app_with, unique,
 };
 
@@ -74,8 +74,8 @@ impl DatabaseProcess {
         );
     }
 
-    /// Starts the server on `port` and waits until it says it listens: `false` when it
-    /// exited instead (the port was taken).
+    /// Starts the server on `port` and waits until it says it listens: `false` when
+    /// another process holds the port.
     fn try_run_on(&mut self, port: u16) -> bool {
         let log_path = self.storage.with_extension("log");
         let log = std::fs::OpenOptions::new()
@@ -84,8 +84,9 @@ impl DatabaseProcess {
             .open(&log_path)
             .unwrap();
         let earlier = log.metadata().unwrap().len();
-        let mut child = Command::new(&self.executable)
+        let child = Command::new(&self.executable)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--log-level", "INFO"])
             .arg("--storage-path")
             .arg(&self.storage)
             .args(&self.options)
@@ -94,16 +95,15 @@ impl DatabaseProcess {
             .stderr(log)
             .spawn()
             .expect("the database server starts");
-        let listening = wait_until_listening(
-            &mut child,
-            &log_path,
-            earlier,
-            port,
-            Duration::from_secs(60),
-        )
-        .unwrap();
-        self.child = Some(child);
-        listening
+        // Kept at once, so that the server is killed with this value whatever happens.
+        let child = self.child.insert(child);
+        let started =
+            wait_until_listening(child, &log_path, earlier, port, Duration::from_secs(60)).unwrap();
+        match started {
+            StartUp::Listening => true,
+            StartUp::PortTaken => false,
+            StartUp::Exited => panic!("the database exited; see {}", log_path.display()),
+        }
     }
 
     /// `kill -9`: nothing is flushed, nothing is shut down.
@@ -607,25 +607,23 @@ async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_nex
     let session_id = session["id"].as_str().unwrap().to_owned();
     net.member.next_push("social:sessionUpdated").await;
 
-    // The service dies right after the first write of `deleteEvent`.
+    // Another process dies right after the first write of `deleteEvent`; this one hears
+    // of the write through its change stream.
     assert!(
-        app.store
+        app.platform()
+            .await
             .begin_event_deletion(&event_id, Timestamp::now())
             .await
             .unwrap()
     );
-
-    // The write was another process's: this one hears of it through its change stream
-    // (its own writes take effect at once).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let patience = Patience::new();
     while net
         .admin
         .request("social:getEvent", json!({"eventId": &event_id}))
         .await["error"]["code"]
         == 0
     {
-        assert!(Instant::now() < deadline, "the deletion was never seen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        patience.wait("the deletion").await;
     }
     // From then on, neither the event nor its session is seen by anyone.
     for client in [&mut net.admin, &mut net.member] {
