@@ -137,6 +137,34 @@ impl DatabaseProcess {
         let pid = self.child.as_ref().expect("the database runs").id();
         send_signal(pid, signal);
     }
+
+    /// Stops the server (`SIGSTOP`) and waits until every one of its threads is stopped:
+    /// a thread still running (waiting for a CPU on a busy machine) could answer a request
+    /// sent after `kill` returned.
+    fn freeze(&self) {
+        self.signal("STOP");
+        let pid = self.child.as_ref().expect("the database runs").id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !all_threads_stopped(pid) {
+            assert!(Instant::now() < deadline, "the database did not stop");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Whether every thread of process `pid` is stopped (state `T` in `/proc`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.flatten().all(|thread| {
+        std::fs::read_to_string(thread.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the command name, which ends with the last ')'.
+            stat.rfind(')')
+                .and_then(|end| stat[end + 1..].split_whitespace().next())
+                .is_some_and(|state| state == "T")
+        })
+    })
 }
 
 impl Drop for DatabaseProcess {
@@ -258,7 +286,7 @@ async fn a_frozen_database_costs_the_deadline_and_the_same_connection_recovers()
     let session = create_session(&mut owner, session_fields("Frozen", 30), json!([])).await;
     let request = json!({"sessionId": session["id"]});
 
-    database.signal("STOP");
+    database.freeze();
     let started = Instant::now();
     let message = owner.fails("social:getSession", request.clone(), 503).await;
     let waited = started.elapsed();
