@@ -69,6 +69,10 @@ pub enum ApiError {
     /// The request conflicts with the object's state (full, taken, not published).
     #[error("{0}")]
     Conflict(String),
+    /// The request would exceed a quota (sessions, invitations, contact look-ups): a 409
+    /// that is also counted as a refusal.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The frame is larger than the configured limit.
     #[error("frame larger than the limit of {limit} bytes")]
     FrameTooLarge { limit: usize },
@@ -137,7 +141,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => code::UNAUTHORIZED,
             ApiError::Forbidden(_) => code::FORBIDDEN,
             ApiError::NotFound(_) => code::NOT_FOUND,
-            ApiError::Conflict(_) => code::CONFLICT,
+            ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => code::CONFLICT,
             ApiError::FrameTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => code::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => code::UNAVAILABLE,

@@ -7,6 +7,8 @@
 //! Each layer uses only the layers above it in this list; nothing points back up.
 //!
 //! - [`error`]: the one error type of a request and its wire codes. Used by every layer.
+//! - [`metrics`]: the Prometheus series and the functions that record them. Used by
+//!   every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
 //! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
@@ -27,6 +29,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod push;
 pub mod store;
 pub mod tools;

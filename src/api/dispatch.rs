@@ -12,7 +12,29 @@ use super::context::RequestContext;
 use super::endpoint::Registry;
 use super::envelope;
 use crate::error::ApiError;
+use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};
 use crate::store::tracking_writes;
+
+/// The metrics label of an endpoint name: the registered name, or `unknown`.
+fn endpoint_label(name: &str) -> &'static str {
+    Registry::global()
+        .find(name)
+        .map_or(UNKNOWN_ENDPOINT, |registration| registration.name)
+}
+
+/// Counts a frame's answer, and the refusal it was, if any.
+fn count_answer(endpoint: &'static str, error: Option<&ApiError>) {
+    metrics::frame_answered(endpoint, error.map_or(0, ApiError::code));
+    let refusal = match error {
+        Some(ApiError::FrameTooLarge { .. }) => Some(Refusal::Size),
+        Some(ApiError::RateLimited { .. }) => Some(Refusal::Rate),
+        Some(ApiError::QuotaExceeded(_)) => Some(Refusal::Quota),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        metrics::refused(refusal);
+    }
+}
 
 /// Decodes, dispatches and answers one text frame. Always produces exactly one frame,
 /// even when the endpoint panics.
@@ -23,6 +45,7 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         Err(refused) => {
             // Client text reaches the log escaped (`?`), so it cannot forge log lines.
             tracing::info!(code = refused.error.code(), error = ?refused.error.to_string(), "frame refused");
+            count_answer(endpoint_label(&refused.endpoint), Some(&refused.error));
             return envelope::encode_failure(
                 &refused.endpoint,
                 refused.event_id.as_deref(),
@@ -40,7 +63,11 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
     );
     let frame_span = span.clone();
     async move {
-        let result = match Registry::global().find(&request.endpoint) {
+        let registration = Registry::global().find(&request.endpoint);
+        let label = registration
+            .as_ref()
+            .map_or(UNKNOWN_ENDPOINT, |found| found.name);
+        let result = match registration {
             Ok(registration) => {
                 AssertUnwindSafe(tracking_writes(registration.call(context, request.data)))
                     .catch_unwind()
@@ -55,15 +82,18 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         };
         let event_id = request.event_id.as_deref();
         let (frame, code) = match result {
-            Ok(data) => (
-                envelope::encode_success(&request.endpoint, event_id, data.as_ref()),
-                0,
-            ),
-            Err(error) => (
-                envelope::encode_failure(&request.endpoint, event_id, &error),
-                error.code(),
-            ),
+            Ok(data) => {
+                count_answer(label, None);
+                let frame = envelope::encode_success(&request.endpoint, event_id, data.as_ref());
+                (frame, 0)
+            }
+            Err(error) => {
+                count_answer(label, Some(&error));
+                let frame = envelope::encode_failure(&request.endpoint, event_id, &error);
+                (frame, error.code())
+            }
         };
+        metrics::answer_time(label, started.elapsed());
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         frame_span.record("code", code);
         frame_span.record("duration_ms", duration_ms);
@@ -77,12 +107,16 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
 /// The answer to a frame refused before dispatch (too large, over the rate limit),
 /// echoing what can be read of it.
 pub fn refuse(text: &str, error: &ApiError) -> String {
-    match envelope::decode(text) {
-        Ok(request) => {
-            envelope::encode_failure(&request.endpoint, request.event_id.as_deref(), error)
-        }
-        Err(refused) => {
-            envelope::encode_failure(&refused.endpoint, refused.event_id.as_deref(), error)
-        }
-    }
+    let (endpoint, event_id) = match envelope::decode(text) {
+        Ok(request) => (request.endpoint, request.event_id),
+        Err(refused) => (refused.endpoint, refused.event_id),
+    };
+    count_answer(endpoint_label(&endpoint), Some(error));
+    envelope::encode_failure(&endpoint, event_id.as_deref(), error)
+}
+
+/// The answer to a frame refused unread (binary, or larger than is read whole).
+pub fn refuse_unread(error: &ApiError) -> String {
+    count_answer(UNKNOWN_ENDPOINT, Some(error));
+    envelope::encode_failure("", None, error)
 }

@@ -69,7 +69,7 @@ pub async fn recheck_active_sessions(store: &Store, session: &Session) -> Result
 }
 
 fn session_quota_exceeded() -> ApiError {
-    ApiError::Conflict(format!(
+    ApiError::QuotaExceeded(format!(
         "session quota exceeded: at most {MAX_ACTIVE_SESSIONS_PER_OWNER} sessions per owner \
          that have not ended; delete ended or unneeded ones"
     ))

@@ -159,7 +159,7 @@ pub fn contact_lookups(entries: &[InviteEntry]) -> Vec<String> {
 /// more than [`MAX_CONTACT_LOOKUPS_PER_DAY`].
 pub fn check_contact_lookups(looked_up: u64) -> Result<(), ApiError> {
     if looked_up > MAX_CONTACT_LOOKUPS_PER_DAY as u64 {
-        return Err(ApiError::Conflict(format!(
+        return Err(ApiError::QuotaExceeded(format!(
             "contact look-up quota exceeded: at most {MAX_CONTACT_LOOKUPS_PER_DAY} distinct e-mail \
              addresses, phone numbers or Facebook identities per inviter in 24 hours"
         )));
@@ -232,7 +232,7 @@ pub fn merge(session: &Session, resolution: &Resolution) -> Result<Merged, ApiEr
         }
     }
     if invited.len() + pending.len() > MAX_INVITATIONS_PER_SESSION {
-        return Err(ApiError::Conflict(format!(
+        return Err(ApiError::QuotaExceeded(format!(
             "invitation quota exceeded: a session holds at most {MAX_INVITATIONS_PER_SESSION} invitations"
         )));
     }

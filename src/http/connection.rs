@@ -19,7 +19,7 @@ use super::admission::Admitted;
 use super::server::ServerState;
 use super::upgrade::Socket;
 use crate::api::context::RequestContext;
-use crate::api::dispatch::{answer, refuse};
+use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::envelope;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
@@ -43,6 +43,7 @@ pub async fn serve(
     admitted: Admitted,
     expires_at: i64,
 ) {
+    let _open = crate::metrics::OpenConnection::new();
     let limits = state.settings.connection.clone();
     let (sink, mut stream) = socket.split();
     let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
@@ -122,15 +123,13 @@ pub async fn serve(
                     } else {
                         &rate_limited
                     };
-                    let frame = envelope::encode_failure("", None, error);
-                    let _ = outgoing.send(Outgoing::Text(frame)).await;
+                    let _ = outgoing.send(Outgoing::Text(refuse_unread(error))).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 // Larger than the library reads whole: its rest is discarded after the close.
                 Some(Err(WsError::Capacity(_))) => {
                     let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
-                    let frame = envelope::encode_failure("", None, &error);
-                    let _ = outgoing.send(Outgoing::Text(frame)).await;
+                    let _ = outgoing.send(Outgoing::Text(refuse_unread(&error))).await;
                     unread_frame = true;
                     break Some((CloseCode::Size, "frame too large"));
                 }

@@ -26,6 +26,7 @@ use crate::api::deletion;
 use crate::api::endpoint::Registry;
 use crate::domain::people::User;
 use crate::error::ApiError;
+use crate::metrics;
 use crate::push::{PushMode, Pushes};
 use crate::store::{Store, tracking_writes};
 
@@ -93,6 +94,8 @@ pub struct ServerState {
     pub admission: Arc<Admission>,
 }
 
+/// Pause between two upkeeps of the metrics' histograms.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// Longest wait of `/readyz` for the database's answer.
 const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
@@ -119,6 +122,8 @@ impl Application {
         }
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
+        // Installed before anything is counted.
+        metrics::exporter();
         let store = Store::connect(
             settings.mongodb_uri.expose_secret(),
             &settings.db_name,
@@ -146,6 +151,7 @@ impl Application {
             local_addr: LocalAddr(local_addr.into()),
         };
         let shutdown = CancellationToken::new();
+        tokio::spawn(keep_metrics(shutdown.clone()));
         let pushes = Pushes::start(store.clone(), shutdown.clone()).await;
         if pushes.mode() == PushMode::Shared {
             tokio::spawn(store.clone().keep_caches_fresh(shutdown.clone()));
@@ -214,6 +220,7 @@ impl Application {
             .at("/api/v0/ws", get(websocket))
             .at("/healthz", get(healthz))
             .at("/readyz", get(readyz))
+            .at("/metrics", get(prometheus_metrics))
             .at(
                 "/api/v0/resource/sessionInvitation/:session_id",
                 get(invitation_file::session_invitation),
@@ -275,6 +282,26 @@ impl Acceptor for NoDelayAcceptor {
     }
 }
 
+/// Drains the histograms between scrapes until `shutdown`.
+async fn keep_metrics(shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(METRICS_UPKEEP);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => metrics::run_upkeep(),
+        }
+    }
+}
+
+/// `GET /metrics`: the Prometheus series of this process (see `metrics`); no token, as
+/// for the health routes.
+#[handler]
+fn prometheus_metrics() -> Response {
+    Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics::render())
+}
+
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
 #[handler]
 async fn websocket(
@@ -288,16 +315,23 @@ async fn websocket(
         Ok(admitted) => admitted,
         Err(refusal) => {
             let limits = &state.settings.connection;
-            let reason = match refusal {
-                Refusal::TooManyConnections => format!(
-                    "too many connections: at most {} per user",
-                    limits.max_connections_per_user
+            let (reason, counted) = match refusal {
+                Refusal::TooManyConnections => (
+                    format!(
+                        "too many connections: at most {} per user",
+                        limits.max_connections_per_user
+                    ),
+                    metrics::Refusal::Connections,
                 ),
-                Refusal::RateLimited => format!(
-                    "rate limit exceeded: at most {} frames and connections per second, bursts of {}",
-                    limits.requests_per_second, limits.burst
+                Refusal::RateLimited => (
+                    format!(
+                        "rate limit exceeded: at most {} frames and connections per second, bursts of {}",
+                        limits.requests_per_second, limits.burst
+                    ),
+                    metrics::Refusal::Rate,
                 ),
             };
+            metrics::refused(counted);
             return Response::builder()
                 .status(StatusCode::TOO_MANY_REQUESTS)
                 .header(poem::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)

@@ -233,6 +233,10 @@ impl Pushes {
 
     /// Sends a change to this process's connections of its recipients.
     async fn deliver(&self, push: &PushDocument) {
+        let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
+        if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
+            crate::metrics::push_lag(lag);
+        }
         // What each push says of its session counts even where nobody here hears of it.
         let versions = self.store.session_versions();
         match push.version {

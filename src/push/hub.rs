@@ -14,6 +14,8 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics;
+
 /// A push as queued for a connection: its data is rendered once and shared by every
 /// recipient who sees it alike; the first connection to write it encodes the frame, and
 /// every other one sends the same bytes (memory grows with the frame, not with the
@@ -155,13 +157,16 @@ impl LocalConnection {
     /// Queues `outgoing` without waiting; disconnects the connection when its queue is full.
     fn offer(&self, user_id: &str, outgoing: Outgoing) {
         match self.outgoing.try_send(outgoing) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Ok(()) => metrics::push_delivered(),
+            Err(TrySendError::Closed(_)) => metrics::push_dropped(),
             Err(TrySendError::Full(_)) => {
+                metrics::push_dropped();
                 if !self.kicked.is_cancelled() {
                     tracing::warn!(
                         user = ?user_id,
                         "outgoing queue full: disconnecting a slow client"
                     );
+                    metrics::client_kicked();
                     self.kicked.cancel();
                 }
             }

@@ -284,10 +284,18 @@ async fn within<T, E: Into<StoreError>>(
     deadline: Duration,
     operation: impl IntoFuture<Output = Result<T, E>>,
 ) -> StoreResult<T> {
-    match tokio::time::timeout(deadline, operation.into_future()).await {
+    let result = match tokio::time::timeout(deadline, operation.into_future()).await {
         Ok(result) => result.map_err(Into::into),
         Err(_) => Err(StoreError::TimedOut(deadline)),
+    };
+    if let Err(error) = &result {
+        crate::metrics::db_error(match error {
+            StoreError::TimedOut(_) => crate::metrics::DbError::Timeout,
+            error if error.is_unavailable() => crate::metrics::DbError::Unavailable,
+            StoreError::Database(_) => crate::metrics::DbError::Failed,
+        });
     }
+    result
 }
 
 /// The part of a filter that keeps what sorts after `(start, id)` by `startDate`, then

@@ -21,6 +21,7 @@ use crate::helpers::{
     Patience, ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
     session_fields, spawn_app, spawn_app_with, unique,
 };
+use crate::metrics::Scrape;
 
 /// A SecantusDB server of one test, driven by hand: killed, frozen, restarted on the same
 /// files. Killed and its files removed when dropped.
@@ -286,10 +287,17 @@ async fn a_frozen_database_costs_the_deadline_and_the_same_connection_recovers()
     let session = create_session(&mut owner, session_fields("Frozen", 30), json!([])).await;
     let request = json!({"sessionId": session["id"]});
 
+    let errors_before = Scrape::of(&app).await;
     database.freeze();
     let started = Instant::now();
     let message = owner.fails("social:getSession", request.clone(), 503).await;
     let waited = started.elapsed();
+    let timeouts = [("kind", "timeout")];
+    let errors_after = Scrape::of(&app).await;
+    assert!(
+        errors_after.value("social_db_errors_total", &timeouts)
+            > errors_before.value("social_db_errors_total", &timeouts)
+    );
     assert!(
         waited < deadline + Duration::from_secs(1),
         "answered after {waited:?}"

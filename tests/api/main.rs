@@ -11,6 +11,7 @@ mod helpers;
 mod invitation_file;
 mod invitations;
 mod joining;
+mod metrics;
 mod paging;
 mod prop_sessions;
 mod protocol;

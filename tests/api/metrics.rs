@@ -1,0 +1,168 @@
+//! `GET /metrics`: Prometheus text that parses, counters that move with requests, refusals
+//! by reason, and no user id among the labels. The recorder is global to the test binary,
+//! so every check compares two scrapes.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, create_session, session_fields, spawn_app, spawn_app_with, unique};
+
+/// One scrape of `/metrics`, parsed.
+pub struct Scrape {
+    text: String,
+    samples: Vec<prometheus_parse::Sample>,
+}
+
+impl Scrape {
+    pub async fn of(app: &TestApp) -> Scrape {
+        let response = reqwest::get(app.http_url("/metrics")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        let text = response.text().await.unwrap();
+        let lines = text.lines().map(|line| Ok(line.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+        Scrape {
+            text,
+            samples: scrape.samples,
+        }
+    }
+
+    /// The value of the series `name` whose labels include `labels` (0 when absent).
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|sample| sample.metric == name)
+            .filter(|sample| {
+                labels
+                    .iter()
+                    .all(|(key, value)| sample.labels.get(key) == Some(*value))
+            })
+            .map(|sample| match &sample.value {
+                prometheus_parse::Value::Counter(value)
+                | prometheus_parse::Value::Gauge(value)
+                | prometheus_parse::Value::Untyped(value) => *value,
+                prometheus_parse::Value::Histogram(buckets) => buckets
+                    .iter()
+                    .map(|bucket| bucket.count)
+                    .fold(0.0, f64::max),
+                prometheus_parse::Value::Summary(_) => 0.0,
+            })
+            .sum()
+    }
+}
+
+#[tokio::test]
+async fn frames_are_counted_by_endpoint_and_code_with_answer_times() {
+    let app = spawn_app().await;
+    let user_id = unique("metered");
+    let mut client = app.connect(&user_id).await;
+    let before = Scrape::of(&app).await;
+    let session = create_session(&mut client, session_fields("Metered", 30), json!([])).await;
+    for _ in 0..3 {
+        client
+            .ok("social:getSession", json!({"sessionId": session["id"]}))
+            .await;
+    }
+    client
+        .fails("social:getSession", json!({"sessionId": "nope"}), 404)
+        .await;
+    client.fails("social:noSuchThing", json!({}), 404).await;
+    let after = Scrape::of(&app).await;
+
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    let get_session = ("endpoint", "social:getSession");
+    assert!(moved("social_frames_total", &[get_session, ("code", "0")]) >= 3.0);
+    assert!(moved("social_frames_total", &[get_session, ("code", "404")]) >= 1.0);
+    assert!(
+        moved(
+            "social_frames_total",
+            &[("endpoint", "unknown"), ("code", "404")]
+        ) >= 1.0
+    );
+    assert!(moved("social_answer_seconds_count", &[get_session]) >= 4.0);
+    assert!(
+        after
+            .text
+            .contains("social_answer_seconds_bucket{endpoint=\"social:getSession\",le=\"0.005\"}"),
+        "answer times are a histogram with buckets"
+    );
+    assert!(after.value("social_connections", &[]) >= 1.0);
+    assert!(
+        !after.text.contains(&user_id),
+        "a user id appeared in the metrics"
+    );
+    assert!(
+        !after.text.contains("noSuchThing"),
+        "a client's text appeared in the metrics"
+    );
+}
+
+#[tokio::test]
+async fn pushes_and_refusals_are_counted() {
+    let app = spawn_app_with(|settings| {
+        settings.connection.max_connections_per_user = 1;
+        settings.connection.max_frame_bytes = 1024;
+        settings.connection.requests_per_second = 2;
+        settings.connection.burst = 4;
+    })
+    .await;
+    let invitee_id = unique("invitee");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut invitee = app.connect(&invitee_id).await;
+    let before = Scrape::of(&app).await;
+
+    create_session(
+        &mut owner,
+        session_fields("Pushed", 30),
+        json!([{"userId": &invitee_id}]),
+    )
+    .await;
+    invitee.next_push("social:sessionUpdated").await;
+    // A second connection of the invitee is refused; a frame over the limit too.
+    let refused = reqwest::Client::new()
+        .get(app.http_url("/api/v0/ws"))
+        .bearer_auth(app.token(&invitee_id))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    // More frames at once than the burst allows.
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let frame = invitee
+            .request("social:getEvents", json!({"source": "network:n"}))
+            .await;
+        codes.push(frame["error"]["code"].as_u64().unwrap());
+    }
+    assert!(codes.contains(&429), "{codes:?}");
+    owner
+        .send_text(
+            json!({"endpoint": "social:getEvents", "data": {"source": "x".repeat(2048)}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(owner.next_frame().await["error"]["code"], 413);
+    let after = Scrape::of(&app).await;
+
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    assert!(moved("social_pushes_delivered_total", &[]) >= 1.0);
+    assert!(moved("social_push_lag_seconds_count", &[]) >= 1.0);
+    assert!(moved("social_refusals_total", &[("reason", "connections")]) >= 1.0);
+    assert!(moved("social_refusals_total", &[("reason", "size")]) >= 1.0);
+    assert!(moved("social_refusals_total", &[("reason", "rate")]) >= 1.0);
+    assert!(after.text.contains("# HELP social_refusals_total"));
+}
