@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use social_events::http::server::Application;
 
-use crate::helpers::{Client, TestApp, spawn_app, spawn_app_with, test_settings, unique};
+use crate::helpers::{Client, Patience, TestApp, spawn_app, spawn_app_with, test_settings, unique};
 
 /// The client still gets a well-formed answer.
 async fn assert_served(client: &mut Client) {
@@ -187,14 +187,12 @@ async fn connections_beyond_the_per_user_cap_get_429_with_retry_after() {
     // A closed connection frees its place once the server has finished closing it; the
     // client cannot observe that moment, so it polls, within a bound.
     drop(first);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let patience = Patience::new();
     loop {
         match tokio_tungstenite::connect_async(bearer_request(&app, &user)).await {
             Ok(_) => break,
-            Err(WsError::Http(response))
-                if response.status() == 429 && std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Err(WsError::Http(response)) if response.status() == 429 => {
+                patience.wait("the freed place").await;
             }
             Err(other) => panic!("the place was not freed: {other}"),
         }

@@ -51,17 +51,22 @@ fn init_logs() {
     });
 }
 
-/// Waiting for a change the server hears of through the database (the wider platform's
-/// writes), which no client can await: each `wait` pauses briefly, and fails the test
-/// once ten seconds have passed.
+/// Waiting for what no client can await (a change the server hears of through the
+/// database, a database or service recovering): each `wait` pauses briefly, and fails
+/// the test once its bound (ten seconds by default) has passed.
 pub struct Patience {
     until: std::time::Instant,
 }
 
 impl Patience {
     pub fn new() -> Patience {
+        Patience::of(Duration::from_secs(10))
+    }
+
+    /// Patience that fails the test after `bound` instead.
+    pub fn of(bound: Duration) -> Patience {
         Patience {
-            until: std::time::Instant::now() + Duration::from_secs(10),
+            until: std::time::Instant::now() + bound,
         }
     }
 
