@@ -23,8 +23,10 @@
 //!   the HTTP routes (internal routes, the invitation file).
 //! - [`tools`]: off the request path — embedded database, import, tokens, fixture replay.
 //! - [`config`]: the command line and environment, read by `main` and the `tools` it runs.
+//! - [`cli`]: the commands themselves, for the service's binary and integrators' binaries.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,5 +1,6 @@
-//! What an endpoint module under `handlers/` needs, in one `use crate::api::prelude::*`:
-//! the endpoint contract, the loaders of visible objects, and the domain's types.
+//! What an endpoint module needs, in one `use crate::api::prelude::*` (or, in a crate of
+//! an integrator's own, `use social_events::api::prelude::*`): the endpoint contract, the
+//! loaders of visible objects, the domain's types, and `inventory` to register with.
 
 pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
 pub use crate::api::context::RequestContext;
@@ -23,3 +24,4 @@ pub use crate::domain::time::Timestamp;
 pub use crate::error::{ApiError, FieldPath};
 pub use crate::push::SessionChange;
 pub use crate::store::Store;
+pub use inventory;

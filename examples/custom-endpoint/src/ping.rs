@@ -1,0 +1,43 @@
+//! `acme:ping`: answers who is calling, and the message it was sent back.
+
+use serde::{Deserialize, Serialize};
+use social_events::api::prelude::*;
+
+/// The endpoint.
+pub struct Ping;
+
+#[derive(Debug, Deserialize)]
+pub struct Request {
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    user_id: String,
+    echo: String,
+}
+
+impl Endpoint for Ping {
+    const NAME: &'static str = "acme:ping";
+    type Request = Request;
+    type Response = Response;
+
+    fn validate(request: &Request) -> Result<(), ApiError> {
+        check_max_chars(
+            &request.message,
+            MAX_REFERENCE_CHARS,
+            &FieldPath::data().field("message"),
+        )
+    }
+
+    async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
+        Ok(Response {
+            user_id: context.me().to_owned(),
+            echo: request.message,
+        })
+    }
+}
+
+inventory::submit! { Registration::of::<Ping>() }

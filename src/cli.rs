@@ -1,0 +1,209 @@
+//! The `social-events` command line (`serve`, `token`, `import`, `replay`), as a library
+//! function: the service's own binary is `fn main() { social_events::cli::main() }`, and
+//! so is an integrator's binary that links crates of endpoints of its own (see the
+//! README's "Endpoints of your own").
+
+use std::process::ExitCode;
+
+use crate::config::{
+    AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs, TokenArgs,
+};
+use crate::http::auth::TokenVerifier;
+use crate::http::server::{Application, ConnectionLimits, Settings};
+use crate::tools::replay::{Target, replay_file, scenario_files};
+use crate::tools::token::{TokenSigner, signing_secret};
+use crate::tools::{WhenNoDatabase, open_database, start_embedded};
+use anyhow::{Context, bail};
+use clap::Parser;
+use secrecy::{ExposeSecret, SecretString};
+use tracing_subscriber::EnvFilter;
+
+/// Parses the command line and runs the command; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Token(args) => token(args),
+        Command::Import(args) => runtime.block_on(import(args)),
+        Command::Replay(args) => runtime.block_on(replay(args)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,mongodb=warn,poem=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let embedded = match &args.database.mongodb_uri {
+        Some(_) => None,
+        None => Some(start_embedded(&args.database).await?),
+    };
+    let mongodb_uri = match (&args.database.mongodb_uri, &embedded) {
+        (Some(uri), _) => uri.clone(),
+        (None, Some(database)) => SecretString::from(database.uri()),
+        (None, None) => bail!("no database"),
+    };
+    let tokens = token_verifier(&args.auth, &args.database)?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.bind))
+        .trim_end_matches('/')
+        .to_owned();
+    let settings = Settings {
+        bind: args.bind.clone(),
+        mongodb_uri,
+        db_name: args.database.db_name.clone(),
+        db_timeout: args.database.db_timeout,
+        tokens,
+        public_url,
+        internal_secret: args
+            .internal_secret
+            .clone()
+            .filter(|secret| !secret.expose_secret().is_empty()),
+        connection: ConnectionLimits {
+            max_frame_bytes: args.max_frame_bytes,
+            requests_per_second: args.rate_limit,
+            burst: args.rate_burst,
+            max_connections_per_user: args.max_connections_per_user,
+            ..ConnectionLimits::default()
+        },
+    };
+    let application = Application::build(settings).await?;
+    let shutdown = application.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    let served = application.run().await;
+    if let Some(database) = embedded {
+        tokio::task::spawn_blocking(move || database.stop()).await?;
+    }
+    served.context("the server failed")
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The verifier for the configured key. Without one, the embedded (development) mode uses
+/// the development secret; production mode refuses to start.
+fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<TokenVerifier> {
+    let mut verifier = match &auth.jwt_public_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the JWT public key {}", path.display()))?;
+            TokenVerifier::rs256_pem(&pem)?
+        }
+        None => TokenVerifier::hs256(&signing_secret(auth, database)?)?,
+    };
+    if let Some(audience) = &auth.jwt_audience {
+        verifier = verifier.with_audience(audience);
+    }
+    if let Some(issuer) = &auth.jwt_issuer {
+        verifier = verifier.with_issuer(issuer);
+    }
+    Ok(verifier)
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    if args.auth.jwt_public_key.is_some() {
+        bail!("RS256 tokens are issued by your identity provider; `token` signs HS256 tokens only");
+    }
+    let secret = signing_secret(&args.auth, &args.database)?;
+    let token = signer(&secret, &args.auth).sign_for_user(&args.user, args.ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = crate::tools::import::parse(&text)?;
+    let (store, embedded) = open_database(&args.database, WhenNoDatabase::Start).await?;
+    let imported = crate::tools::import::import(&store, &file).await;
+    if let Some(embedded) = embedded {
+        tokio::task::spawn_blocking(move || embedded.stop()).await?;
+    }
+    let imported = imported?;
+    println!(
+        "imported {} users and {} memberships into {}",
+        imported.users, imported.memberships, args.database.db_name
+    );
+    Ok(())
+}
+
+/// Replays scenarios; prints one line per scenario (and the details of failures) and a
+/// closing count. Fails when any scenario fails.
+async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let secret = signing_secret(&args.auth, &args.database)?;
+    let (store, _) = open_database(&args.database, WhenNoDatabase::Fail).await?;
+    let target = Target {
+        url: args.url.clone(),
+        store,
+        signer: signer(&secret, &args.auth),
+    };
+    let files = scenario_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no scenario files (*.json) in the given paths");
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        let outcome = replay_file(&target, file).await;
+        println!("{}", outcome.report());
+        if outcome.passed() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!("replay: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} of {} scenarios failed", files.len());
+    }
+    Ok(())
+}
+
+/// Signs tokens that the configured verifier accepts.
+fn signer(secret: &[u8], auth: &AuthArgs) -> TokenSigner {
+    TokenSigner::hs256(secret)
+        .with_audience_and_issuer(auth.jwt_audience.clone(), auth.jwt_issuer.clone())
+}
