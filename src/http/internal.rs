@@ -6,11 +6,7 @@
 //! [`MIN_INTERNAL_SECRET_BYTES`] bytes, never a user token. Without a configured secret they do not exist
 //! (404).
 
-use std::sync::Arc;
-
-use poem::http::StatusCode;
-use poem::web::{Data, Path};
-use poem::{IntoResponse, Request, Response, handler};
+use poem::Request;
 
 use secrecy::ExposeSecret;
 
@@ -24,57 +20,38 @@ use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::push::SessionChange;
 
-/// `POST /api/v0/internal/rooms/{roomId}/deleted`
-#[handler]
-pub async fn room_deleted(
-    request: &Request,
-    Path(room_id): Path<String>,
-    state: Data<&Arc<ServerState>>,
-) -> Response {
-    invalidate(request, &state, &room_id, None).await
+/// Whether a request may use the internal routes.
+pub enum InternalAccess {
+    /// It carries the configured internal secret.
+    Granted,
+    /// No internal secret is configured: the routes do not exist.
+    Absent,
+    /// Its credential is missing or wrong.
+    Refused,
 }
 
-/// `POST /api/v0/internal/rooms/{roomId}/props/{propId}/deleted`
-#[handler]
-pub async fn prop_deleted(
-    request: &Request,
-    Path((room_id, prop_id)): Path<(String, String)>,
-    state: Data<&Arc<ServerState>>,
-) -> Response {
-    invalidate(request, &state, &room_id, Some(&prop_id)).await
-}
-
-async fn invalidate(
-    request: &Request,
-    state: &ServerState,
-    room_id: &str,
-    prop_id: Option<&str>,
-) -> Response {
+/// Checks the request's `Authorization: Bearer` against the internal secret, in time
+/// independent of where the credential differs.
+pub fn internal_access(request: &Request, state: &ServerState) -> InternalAccess {
     let Some(secret) = &state.settings.internal_secret else {
-        return StatusCode::NOT_FOUND.into_response();
+        return InternalAccess::Absent;
     };
-    // Compared in time independent of where the credential differs.
     let authorized = bearer_token(request).is_some_and(|token| {
         token
             .as_bytes()
             .ct_eq(secret.expose_secret().as_bytes())
             .into()
     });
-    if !authorized {
-        return (StatusCode::UNAUTHORIZED, "invalid internal credential").into_response();
-    }
-    match invalidate_sessions(state, room_id, prop_id).await {
-        Ok(count) => {
-            tracing::info!(?room_id, ?prop_id, sessions = count, "sessions invalidated");
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(error) => error.into_response(),
+    if authorized {
+        InternalAccess::Granted
+    } else {
+        InternalAccess::Refused
     }
 }
 
 /// Marks the valid sessions of the room (or prop) invalid and pushes each one that
-/// changed; a repeated call changes and pushes nothing.
-async fn invalidate_sessions(
+/// changed; a repeated call changes and pushes nothing. Answers how many changed.
+pub async fn invalidate_sessions(
     state: &ServerState,
     room_id: &str,
     prop_id: Option<&str>,

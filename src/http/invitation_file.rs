@@ -6,16 +6,10 @@
 //! the service's public URL that names only their user id: no e-mail address or phone
 //! number ever appears in the file.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{Calendar, Class, Component, Event, EventLike, Property};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use poem::http::header;
-use poem::web::{Data, Path};
-use poem::{IntoResponse, Response, handler};
 
-use super::auth::Authenticated;
 use super::server::ServerState;
 use crate::api::access::VisibleSession;
 use crate::domain::event::Event as SocialEvent;
@@ -33,29 +27,8 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// `GET /api/v0/resource/sessionInvitation/{sessionId}` with the WebSocket's token.
-#[handler]
-pub async fn session_invitation(
-    Authenticated(claims): Authenticated,
-    Path(session_id): Path<String>,
-    state: Data<&Arc<ServerState>>,
-) -> Response {
-    match render(&state, &claims.caller(), &session_id).await {
-        Ok(calendar) => Response::builder()
-            .header(
-                header::CONTENT_TYPE,
-                "text/calendar; charset=utf-8; method=REQUEST",
-            )
-            .header(
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"session-{session_id}.ics\""),
-            )
-            .body(calendar),
-        Err(error) => error.into_response(),
-    }
-}
-
-async fn render(
+/// The calendar file of session `session_id` as `caller` sees it.
+pub async fn render(
     state: &ServerState,
     caller: &Caller,
     session_id: &str,

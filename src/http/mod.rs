@@ -1,8 +1,9 @@
-//! HTTP with poem: the server and its routes, the WebSocket connection loop, token
+//! HTTP with poem: the server, the WebSocket upgrade and connection loop, token
 //! authentication shared by the upgrade and the invitation file, per-user admission and
-//! rate limiting, the
-//! platform's internal routes and the ICS invitation file. The one place that maps an
-//! [`ApiError`] to an HTTP answer.
+//! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi: health,
+//! metrics, the ICS invitation file, the platform's internal routes). An [`ApiError`]
+//! becomes an HTTP answer with its code as the status and its message as the text, here
+//! for extractors and in `routes` for the described operations.
 
 pub mod admission;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod connection;
 pub mod internal;
 pub mod invitation_file;
 pub mod rate;
+pub mod routes;
 pub mod server;
 pub mod upgrade;
 

@@ -11,7 +11,7 @@ use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::Data;
 use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler, post};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::{Authenticated, TokenVerifier};
 use super::upgrade::UpgradeRequest;
-use super::{connection, internal, invitation_file};
+use super::{connection, internal, routes};
 use crate::api::context::AppState;
 use crate::api::deletion;
 use crate::api::endpoint::Registry;
@@ -96,8 +96,6 @@ pub struct ServerState {
 
 /// Pause between two upkeeps of the metrics' histograms.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
-/// Longest wait of `/readyz` for the database's answer.
-const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
@@ -216,23 +214,12 @@ impl Application {
     /// finish their in-flight requests and close.
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state;
+        let described = routes::service(&state.settings.public_url);
+        let description = described.spec_endpoint();
         let routes = Route::new()
             .at("/api/v0/ws", get(websocket))
-            .at("/healthz", get(healthz))
-            .at("/readyz", get(readyz))
-            .at("/metrics", get(prometheus_metrics))
-            .at(
-                "/api/v0/resource/sessionInvitation/:session_id",
-                get(invitation_file::session_invitation),
-            )
-            .at(
-                "/api/v0/internal/rooms/:room_id/deleted",
-                post(internal::room_deleted),
-            )
-            .at(
-                "/api/v0/internal/rooms/:room_id/props/:prop_id/deleted",
-                post(internal::prop_deleted),
-            )
+            .at("/openapi.json", description)
+            .nest("/", described)
             .data(Arc::clone(&state))
             // A database failure tells whether the request may have changed anything.
             .around(
@@ -291,15 +278,6 @@ async fn keep_metrics(shutdown: CancellationToken) {
             _ = every.tick() => metrics::run_upkeep(),
         }
     }
-}
-
-/// `GET /metrics`: the Prometheus series of this process (see `metrics`); no token, as
-/// for the health routes.
-#[handler]
-fn prometheus_metrics() -> Response {
-    Response::builder()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics::render())
 }
 
 /// `GET /api/v0/ws`: authenticates, creates the user on first connect, and upgrades.
@@ -364,27 +342,4 @@ async fn websocket(
             socket, state, caller, admitted, claims.exp,
         ))
     })
-}
-
-/// `GET /healthz`: the process is alive.
-#[handler]
-fn healthz() -> &'static str {
-    "ok"
-}
-
-/// `GET /readyz`: the database answers a ping within [`READINESS_DEADLINE`]. Answers
-/// within that time whatever the database does (down, frozen, slow).
-#[handler]
-async fn readyz(state: Data<&Arc<ServerState>>) -> Response {
-    match tokio::time::timeout(READINESS_DEADLINE, state.app.store.ping()).await {
-        Ok(Ok(())) => "ready".into_response(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
-        Err(_) => {
-            tracing::warn!("readiness check failed: the database did not answer in time");
-            (StatusCode::SERVICE_UNAVAILABLE, "database not answering").into_response()
-        }
-    }
 }

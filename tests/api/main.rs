@@ -12,6 +12,7 @@ mod invitation_file;
 mod invitations;
 mod joining;
 mod metrics;
+mod openapi;
 mod paging;
 mod prop_sessions;
 mod protocol;

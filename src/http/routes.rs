@@ -1,0 +1,284 @@
+//! The HTTP routes besides the WebSocket upgrade — health, readiness, metrics, the
+//! calendar invitation file and the platform's internal routes — served by poem-openapi,
+//! which also generates their OpenAPI 3 description at `GET /openapi.json` from these
+//! very operations, so that the description cannot drift from what is served.
+//!
+//! Authentication stays with the extractors the WebSocket uses (a user token as
+//! `Authorization: Bearer` or `?token=`; the internal secret as `Authorization: Bearer`),
+//! so these routes answer exactly as before; each operation's description says which.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::PlainText;
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
+
+use super::auth::Authenticated;
+use super::internal::{InternalAccess, internal_access, invalidate_sessions};
+use super::invitation_file;
+use super::server::ServerState;
+use crate::error::ApiError;
+use crate::metrics;
+
+/// Longest wait of `/readyz` for the database's answer.
+pub const READINESS_DEADLINE: Duration = Duration::from_millis(750);
+
+/// The operations.
+pub struct HttpRoutes;
+
+/// The OpenAPI service of [`HttpRoutes`], with the public URL as its server.
+pub fn service(public_url: &str) -> OpenApiService<HttpRoutes, ()> {
+    OpenApiService::new(
+        HttpRoutes,
+        "social-events HTTP routes",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
+             (described by /asyncapi.json); these routes serve health checks, metrics, \
+             calendar files and the platform's internal notifications.",
+    )
+    .server(public_url)
+}
+
+#[derive(Tags)]
+enum Area {
+    /// Whether the process and its database answer, and what it counts.
+    Operation,
+    /// Calendar files of sessions.
+    Calendar,
+    /// Notifications from the platform's other services, with the internal secret.
+    Internal,
+}
+
+/// A failure of a request, as its status and message (plain text).
+#[derive(ApiResponse)]
+pub enum Failure {
+    /// The request is malformed.
+    #[oai(status = 400)]
+    BadRequest(PlainText<String>),
+    /// No valid credential.
+    #[oai(status = 401)]
+    Unauthorized(PlainText<String>),
+    /// The credential may not do this.
+    #[oai(status = 403)]
+    Forbidden(PlainText<String>),
+    /// Missing, or not visible to the caller (the two are not told apart).
+    #[oai(status = 404)]
+    NotFound(PlainText<String>),
+    /// The database did not answer; the message says whether anything changed.
+    #[oai(status = 503)]
+    Unavailable(PlainText<String>),
+    /// Anything else; the message holds a reference to the logged cause.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        let message = PlainText(error.wire_message());
+        match code {
+            400 => Failure::BadRequest(message),
+            401 => Failure::Unauthorized(message),
+            403 => Failure::Forbidden(message),
+            404 => Failure::NotFound(message),
+            503 => Failure::Unavailable(message),
+            _ => Failure::Failed(message),
+        }
+    }
+}
+
+/// A failure that is the server's, not the request's.
+#[derive(ApiResponse)]
+pub enum ServerFailure {
+    /// The database did not answer; the message says whether anything changed.
+    #[oai(status = 503)]
+    Unavailable(PlainText<String>),
+    /// Anything else; the message holds a reference to the logged cause.
+    #[oai(status = 500)]
+    Failed(PlainText<String>),
+}
+
+impl From<ApiError> for ServerFailure {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        let message = PlainText(error.wire_message());
+        match code {
+            503 => ServerFailure::Unavailable(message),
+            _ => ServerFailure::Failed(message),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum Alive {
+    /// The process runs.
+    #[oai(status = 200)]
+    Ok(PlainText<&'static str>),
+}
+
+#[derive(ApiResponse)]
+enum Readiness {
+    /// The database answered a ping.
+    #[oai(status = 200)]
+    Ready(PlainText<&'static str>),
+    /// The database is unreachable or did not answer within 750 ms.
+    #[oai(status = 503)]
+    NotReady(PlainText<&'static str>),
+}
+
+#[derive(ApiResponse)]
+enum MetricsText {
+    /// Prometheus text format 0.0.4.
+    #[oai(
+        status = 200,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"
+    )]
+    Ok(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+enum InvitationFile {
+    /// The session's calendar invitation (RFC 5545, `METHOD:REQUEST`).
+    #[oai(
+        status = 200,
+        content_type = "text/calendar; charset=utf-8; method=REQUEST"
+    )]
+    File(
+        PlainText<String>,
+        /// `attachment; filename="session-{sessionId}.ics"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Invalidated {
+    /// The sessions were marked invalid and pushed (also when there were none).
+    #[oai(status = 204)]
+    Done,
+    /// The internal secret is missing or wrong.
+    #[oai(status = 401)]
+    Unauthorized(PlainText<&'static str>),
+    /// No internal secret is configured: the internal routes do not exist.
+    #[oai(status = 404)]
+    Absent,
+}
+
+#[OpenApi]
+impl HttpRoutes {
+    /// Liveness: `ok` while the process runs; never touches the database.
+    #[oai(path = "/healthz", method = "get", tag = "Area::Operation")]
+    async fn healthz(&self) -> Alive {
+        Alive::Ok(PlainText("ok"))
+    }
+
+    /// Readiness: the database answers a ping. Answers within 750 ms whatever the
+    /// database does (down, frozen, slow).
+    #[oai(path = "/readyz", method = "get", tag = "Area::Operation")]
+    async fn readyz(&self, state: Data<&Arc<ServerState>>) -> Readiness {
+        match tokio::time::timeout(READINESS_DEADLINE, state.app.store.ping()).await {
+            Ok(Ok(())) => Readiness::Ready(PlainText("ready")),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness check failed");
+                Readiness::NotReady(PlainText("database unreachable"))
+            }
+            Err(_) => {
+                tracing::warn!("readiness check failed: the database did not answer in time");
+                Readiness::NotReady(PlainText("database not answering"))
+            }
+        }
+    }
+
+    /// This process's Prometheus metrics (listed in the README); no token.
+    #[oai(path = "/metrics", method = "get", tag = "Area::Operation")]
+    async fn metrics(&self) -> MetricsText {
+        MetricsText::Ok(PlainText(metrics::render()))
+    }
+
+    /// The calendar invitation of a session the caller may see, with the caller's own
+    /// attendance. Authenticated with the WebSocket's user token, as
+    /// `Authorization: Bearer <token>` or `?token=<token>`.
+    #[oai(
+        path = "/api/v0/resource/sessionInvitation/:sessionId",
+        method = "get",
+        tag = "Area::Calendar"
+    )]
+    async fn session_invitation(
+        &self,
+        Authenticated(claims): Authenticated,
+        /// The session's id.
+        #[oai(name = "sessionId")]
+        session_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<InvitationFile, Failure> {
+        let calendar = invitation_file::render(&state, &claims.caller(), &session_id).await?;
+        Ok(InvitationFile::File(
+            PlainText(calendar),
+            format!("attachment; filename=\"session-{}.ics\"", session_id.0),
+        ))
+    }
+
+    /// The platform deleted a room: its valid sessions become `isValid: false` and are
+    /// pushed to their audiences. `Authorization: Bearer <internal secret>`.
+    #[oai(
+        path = "/api/v0/internal/rooms/:roomId/deleted",
+        method = "post",
+        tag = "Area::Internal"
+    )]
+    async fn room_deleted(
+        &self,
+        request: &Request,
+        /// The deleted room.
+        #[oai(name = "roomId")]
+        room_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<Invalidated, ServerFailure> {
+        invalidate(request, &state, &room_id, None).await
+    }
+
+    /// The platform deleted a prop of a room: the same for the sessions at that prop.
+    /// `Authorization: Bearer <internal secret>`.
+    #[oai(
+        path = "/api/v0/internal/rooms/:roomId/props/:propId/deleted",
+        method = "post",
+        tag = "Area::Internal"
+    )]
+    async fn prop_deleted(
+        &self,
+        request: &Request,
+        /// The prop's room.
+        #[oai(name = "roomId")]
+        room_id: Path<String>,
+        /// The deleted prop.
+        #[oai(name = "propId")]
+        prop_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<Invalidated, ServerFailure> {
+        invalidate(request, &state, &room_id, Some(&prop_id)).await
+    }
+}
+
+async fn invalidate(
+    request: &Request,
+    state: &ServerState,
+    room_id: &str,
+    prop_id: Option<&str>,
+) -> Result<Invalidated, ServerFailure> {
+    match internal_access(request, state) {
+        InternalAccess::Absent => return Ok(Invalidated::Absent),
+        InternalAccess::Refused => {
+            return Ok(Invalidated::Unauthorized(PlainText(
+                "invalid internal credential",
+            )));
+        }
+        InternalAccess::Granted => {}
+    }
+    let count = invalidate_sessions(state, room_id, prop_id).await?;
+    tracing::info!(?room_id, ?prop_id, sessions = count, "sessions invalidated");
+    Ok(Invalidated::Done)
+}
