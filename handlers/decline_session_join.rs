@@ -9,7 +9,7 @@ use crate::api::prelude::*;
 /// The endpoint.
 pub struct DeclineSessionJoin;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: String,

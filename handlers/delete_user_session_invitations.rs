@@ -10,7 +10,7 @@ use crate::api::prelude::*;
 /// The endpoint.
 pub struct DeleteUserSessionInvitations;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: String,

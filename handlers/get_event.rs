@@ -7,7 +7,7 @@ use crate::api::prelude::*;
 /// The endpoint.
 pub struct GetEvent;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     event_id: String,

@@ -11,7 +11,7 @@ use crate::api::prelude::*;
 /// The endpoint.
 pub struct GetEvents;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     source: Source,
@@ -20,7 +20,7 @@ pub struct Request {
     after: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Response {
     events: Vec<Event>,

@@ -19,14 +19,14 @@ const MAX_RECURRING: i64 = 200;
 /// The endpoint.
 pub struct GetPropSessions;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     room_id: String,
     prop_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Response {
     sessions: Vec<SessionView>,
 }

@@ -13,7 +13,7 @@ const ATTEMPTS: usize = 10;
 /// The endpoint.
 pub struct InviteUsersToSession;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: String,

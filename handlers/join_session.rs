@@ -20,7 +20,7 @@ const ATTEMPTS: usize = 20;
 /// The endpoint.
 pub struct JoinSession;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: String,

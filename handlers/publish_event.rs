@@ -8,7 +8,7 @@ use crate::api::prelude::*;
 /// The endpoint.
 pub struct PublishEvent;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     event_id: String,

@@ -16,7 +16,7 @@ const ATTEMPTS: usize = 5;
 /// The endpoint.
 pub struct UpdateEvent;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     event_id: String,

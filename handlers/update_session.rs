@@ -12,7 +12,7 @@ const ATTEMPTS: usize = 10;
 /// The endpoint.
 pub struct UpdateSession;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session: SessionFields,

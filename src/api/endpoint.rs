@@ -9,6 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -24,8 +26,10 @@ use crate::error::ApiError;
 pub trait Endpoint: 'static {
     /// The wire name, such as `social:createEvent`.
     const NAME: &'static str;
-    type Request: DeserializeOwned + Send + 'static;
-    type Response: Serialize + Send + 'static;
+    /// Its JSON Schema (`schemars`) describes the request's `data`.
+    type Request: DeserializeOwned + JsonSchema + Send + 'static;
+    /// Its JSON Schema describes a successful answer's `data`.
+    type Response: Serialize + JsonSchema + Send + 'static;
 
     /// Checks of the decoded request that its types alone do not express (lengths,
     /// combinations, required fields of a shared shape). None by default.
@@ -46,6 +50,8 @@ pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<Option<Value>, ApiE
 pub struct Registration {
     pub name: &'static str,
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
+    request_schema: fn() -> Schema,
+    response_schema: fn() -> Schema,
 }
 
 impl Registration {
@@ -54,7 +60,21 @@ impl Registration {
         Registration {
             name: E::NAME,
             call: call_endpoint::<E>,
+            request_schema: schema_of::<E::Request, true>,
+            response_schema: schema_of::<E::Response, false>,
         }
+    }
+
+    /// The JSON Schema (draft 2020-12, its definitions included) of the request's
+    /// `data`, as the endpoint decodes it.
+    pub fn request_schema(&self) -> Schema {
+        (self.request_schema)()
+    }
+
+    /// The JSON Schema of a successful answer's `data`, as the endpoint encodes it
+    /// (`null` schema: the answer has no `data`).
+    pub fn response_schema(&self) -> Schema {
+        (self.response_schema)()
     }
 
     /// Decodes `data` into the endpoint's request, validates it, runs the endpoint and
@@ -65,6 +85,17 @@ impl Registration {
 }
 
 inventory::collect!(Registration);
+
+/// The schema of `T` as decoded (`DECODED`) or as encoded.
+fn schema_of<T: JsonSchema, const DECODED: bool>() -> Schema {
+    let settings = SchemaSettings::draft2020_12();
+    let settings = if DECODED {
+        settings.for_deserialize()
+    } else {
+        settings.for_serialize()
+    };
+    settings.into_generator().into_root_schema_for::<T>()
+}
 
 fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
     Box::pin(async move {

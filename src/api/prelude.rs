@@ -25,3 +25,4 @@ pub use crate::error::{ApiError, FieldPath};
 pub use crate::push::SessionChange;
 pub use crate::store::Store;
 pub use inventory;
+pub use schemars::JsonSchema;

@@ -117,7 +117,7 @@ impl<'a> EventListing<'a> {
 /// The `event` object of `createEvent` and `updateEvent`. Every field is optional here;
 /// `createEvent` requires some of them, `updateEvent` changes only those present.
 /// `null` counts as absent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventFields {
     pub title: Option<String>,
@@ -214,7 +214,7 @@ impl EventFields {
 }
 
 /// An event as the reference renders it: how an [`Event`] serialises.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct EventView<'a> {
     id: &'a str,
@@ -262,6 +262,17 @@ impl<'a> From<&'a Event> for EventView<'a> {
     }
 }
 
+/// Described as it serialises, by [`EventView`].
+impl schemars::JsonSchema for Event {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Event".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        EventView::json_schema(generator)
+    }
+}
+
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         EventView::from(self).serialize(serializer)
@@ -269,7 +280,7 @@ impl Serialize for Event {
 }
 
 /// `{"event": {...}}`, the answer of the endpoints that return one event.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EventEnvelope {
     pub event: Event,
 }

@@ -23,7 +23,7 @@ pub const MAX_INVITATIONS_PER_SESSION: usize = 1000;
 pub const MAX_CONTACT_LOOKUPS_PER_DAY: usize = 500;
 
 /// One entry of `usersToInvite`: a user id, or contacts to resolve, and a role.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteEntry {
     pub user_id: Option<String>,

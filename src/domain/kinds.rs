@@ -41,6 +41,20 @@ macro_rules! integer_kind {
                 self as i32
             }
         }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "integer",
+                    "enum": [$($value),+],
+                    "description": $accepted,
+                })
+            }
+        }
     };
 }
 

@@ -68,6 +68,16 @@ impl Default for Limit {
     }
 }
 
+impl schemars::JsonSchema for Limit {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Limit".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
+    }
+}
+
 impl TryFrom<i64> for Limit {
     type Error = &'static str;
 

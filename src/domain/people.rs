@@ -9,7 +9,9 @@ use serde_with::{DefaultOnNull, serde_as};
 
 /// A user's privacy mode: 0 by default, 1 incognito. Kept as the platform stored it, since
 /// the platform may know more modes than this service.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct PrivacyMode(pub i32);
 
@@ -57,7 +59,7 @@ pub struct User {
 }
 
 /// A user's 3D avatar (Ready Player Me).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Avatar3d {
     pub asset_id: String,
@@ -142,6 +144,16 @@ macro_rules! contact {
                 Self::parse(&text)
             }
         }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "maxLength": 256 })
+            }
+        }
     };
 }
 
@@ -221,7 +233,7 @@ pub fn facebook_key(identity: &str) -> String {
 }
 
 /// A user as the reference renders it. `avatar3D` is omitted when empty.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSimple {
     pub id: String,

@@ -30,7 +30,7 @@ pub const DEFAULT_COLOR: Color = Color {
 };
 
 /// A colour with components in [0, 1].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Color {
     pub r: f64,
     pub g: f64,
@@ -286,7 +286,7 @@ impl Session {
 /// The `session` object of `createSession` and `updateSession`. Server-owned fields
 /// (`created`, `updated`, `ownerId`, `isValid`) are not read; `id` only finds the session
 /// to update. `null` counts as absent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionFields {
     pub id: Option<String>,
@@ -565,7 +565,7 @@ impl Viewer {
 }
 
 /// An invited user as the reference renders it, with the extension field `status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct InvitedUser {
     pub user: UserSimple,
     pub role: InvitationRole,
@@ -573,7 +573,7 @@ pub struct InvitedUser {
 }
 
 /// A session as the reference renders it. `recurrence` is an extension, present when set.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub id: String,
@@ -638,7 +638,7 @@ impl SessionView {
 }
 
 /// `{"session": {...}}`, the answer of the endpoints that return one session.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SessionEnvelope {
     pub session: SessionView,
 }

@@ -93,6 +93,20 @@ impl Source {
     }
 }
 
+impl schemars::JsonSchema for Source {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Source".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(network:[^:\\s]{1,256}|community:[^:\\s]{1,256}:[^:\\s]{1,256})$",
+            "description": "network:{networkId} or community:{networkId}:{communityId}",
+        })
+    }
+}
+
 impl TryFrom<String> for Source {
     type Error = &'static str;
 

@@ -64,6 +64,29 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Sent as milliseconds since the Unix epoch; accepted as that or as an RFC 3339 string.
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let millis = schemars::json_schema!({
+            "type": "integer",
+            "minimum": MIN_MILLIS,
+            "maximum": MAX_MILLIS,
+            "description": "milliseconds since the Unix epoch",
+        });
+        if generator.contract().is_serialize() {
+            millis
+        } else {
+            schemars::json_schema!({
+                "oneOf": [millis, { "type": "string", "format": "date-time" }],
+            })
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(TimestampVisitor)

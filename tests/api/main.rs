@@ -3,6 +3,7 @@
 
 mod attacks;
 mod auth;
+mod contract;
 mod events;
 mod events_visibility;
 mod faults;

@@ -6,13 +6,13 @@ use social_events::api::prelude::*;
 /// The endpoint.
 pub struct Ping;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct Request {
     #[serde(default)]
     message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Response {
     user_id: String,

@@ -153,6 +153,18 @@ pub struct Outcome {
     pub name: String,
     pub steps: usize,
     pub failure: Option<Failure>,
+    /// Every request sent and the answer it got, in order (also those of a failed step).
+    pub exchanges: Vec<Exchange>,
+}
+
+/// One request of a replay and its answer, as sent and received.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub endpoint: String,
+    /// The request's `data`.
+    pub data: Value,
+    /// The whole answer frame.
+    pub answer: Value,
 }
 
 impl Outcome {
@@ -240,20 +252,28 @@ pub async fn replay_file(target: &Target, path: &Path) -> Outcome {
                 name: String::new(),
                 steps: 0,
                 failure: Some(Failure::scenario(format!("{error:#}"))),
+                exchanges: Vec::new(),
             };
         }
     };
-    let failure = replay(target, &scenario).await.err();
+    let mut exchanges = Vec::new();
+    let failure = replay(target, &scenario, &mut exchanges).await.err();
     Outcome {
         path: path.to_owned(),
         name: scenario.name,
         steps: scenario.steps.len(),
         failure,
+        exchanges,
     }
 }
 
-/// Replays a scenario: seeds its world, connects its users, runs its steps.
-pub async fn replay(target: &Target, scenario: &Scenario) -> Result<(), Failure> {
+/// Replays a scenario: seeds its world, connects its users, runs its steps; each request
+/// and its answer is added to `exchanges`.
+pub async fn replay(
+    target: &Target,
+    scenario: &Scenario,
+    exchanges: &mut Vec<Exchange>,
+) -> Result<(), Failure> {
     let mut variables = Variables::new();
     variables.insert(
         "run".to_owned(),
@@ -286,7 +306,7 @@ pub async fn replay(target: &Target, scenario: &Scenario) -> Result<(), Failure>
     }
 
     for (index, step) in scenario.steps.iter().enumerate() {
-        run_step(step, &mut clients, &mut variables)
+        run_step(step, &mut clients, &mut variables, exchanges)
             .await
             .map_err(|mut failure| {
                 failure.step = index + 1;
@@ -350,6 +370,7 @@ async fn run_step(
     step: &Step,
     clients: &mut BTreeMap<String, Client>,
     variables: &mut Variables,
+    exchanges: &mut Vec<Exchange>,
 ) -> Result<(), Failure> {
     let sender = user_id(&step.user, variables).map_err(Failure::scenario)?;
     let endpoint =
@@ -388,9 +409,14 @@ async fn run_step(
     }
 
     let actual = client(clients, &sender)?
-        .request(&endpoint, data)
+        .request(&endpoint, data.clone())
         .await
         .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
+    exchanges.push(Exchange {
+        endpoint: endpoint.clone(),
+        data,
+        answer: actual.clone(),
+    });
     let expected = substitute(&step.expect, variables).map_err(Failure::scenario)?;
     let differences = compare(&expected, &actual, variables);
     if !differences.is_empty() {
