@@ -38,7 +38,7 @@ pub fn service(public_url: &str) -> OpenApiService<HttpRoutes, ()> {
     )
     .description(
         "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
-             (described by /asyncapi.json); these routes serve health checks, metrics, \
+             (see the README); these routes serve health checks, metrics, \
              calendar files and the platform's internal notifications.",
     )
     .server(public_url)
