@@ -52,9 +52,10 @@ fn init_tracing(json: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if json {
-        builder.json().with_current_span(true).init();
+        let _ = builder.json().with_current_span(true).try_init();
     } else {
-        builder.init();
+        // A binary that set up its own subscriber keeps it.
+        let _ = builder.try_init();
     }
 }
 

@@ -46,7 +46,10 @@ pub trait Endpoint: 'static {
 /// The future an erased endpoint call returns: the frame's `data`, if any.
 pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<Option<Value>, ApiError>> + Send>>;
 
-/// The plain record an endpoint submits to the registry.
+/// The plain record an endpoint submits to the registry, with the JSON Schemas of its
+/// request and answer. A schema never refuses what the endpoint accepts; the endpoint may
+/// refuse more (lengths in bytes, contact formats, integral floats), with a 400 naming
+/// the field.
 pub struct Registration {
     pub name: &'static str,
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,

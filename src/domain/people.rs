@@ -151,7 +151,7 @@ macro_rules! contact {
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "type": "string", "maxLength": 256 })
+                schemars::json_schema!({ "type": "string" })
             }
         }
     };

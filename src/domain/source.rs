@@ -101,8 +101,9 @@ impl schemars::JsonSchema for Source {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^(network:[^:\\s]{1,256}|community:[^:\\s]{1,256}:[^:\\s]{1,256})$",
-            "description": "network:{networkId} or community:{networkId}:{communityId}",
+            "pattern": "^(network:[^:]+|community:[^:]+:[^:]+)$",
+            "description": "network:{networkId} or community:{networkId}:{communityId}; \
+                            ids of at most 256 bytes without whitespace",
         })
     }
 }

@@ -69,6 +69,15 @@ pub enum Failure {
     /// Missing, or not visible to the caller (the two are not told apart).
     #[oai(status = 404)]
     NotFound(PlainText<String>),
+    /// The request conflicts with the object's state.
+    #[oai(status = 409)]
+    Conflict(PlainText<String>),
+    /// The request is larger than allowed.
+    #[oai(status = 413)]
+    TooLarge(PlainText<String>),
+    /// Over the rate limit.
+    #[oai(status = 429)]
+    TooMany(PlainText<String>),
     /// The database did not answer; the message says whether anything changed.
     #[oai(status = 503)]
     Unavailable(PlainText<String>),
@@ -86,6 +95,9 @@ impl From<ApiError> for Failure {
             401 => Failure::Unauthorized(message),
             403 => Failure::Forbidden(message),
             404 => Failure::NotFound(message),
+            409 => Failure::Conflict(message),
+            413 => Failure::TooLarge(message),
+            429 => Failure::TooMany(message),
             503 => Failure::Unavailable(message),
             _ => Failure::Failed(message),
         }

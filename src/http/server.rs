@@ -218,7 +218,7 @@ impl Application {
         let description = described.spec_endpoint();
         let routes = Route::new()
             .at("/api/v0/ws", get(websocket))
-            .at("/openapi.json", description)
+            .at("/openapi.json", get(description))
             .nest("/", described)
             .data(Arc::clone(&state))
             // A database failure tells whether the request may have changed anything.

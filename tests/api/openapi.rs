@@ -12,6 +12,12 @@ async fn the_http_routes_are_described_as_served() {
     let response = reqwest::get(app.http_url("/openapi.json")).await.unwrap();
     assert_eq!(response.status(), 200);
     let spec: Value = response.json().await.unwrap();
+    let posted = reqwest::Client::new()
+        .post(app.http_url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 405);
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3."),
         "{spec}"

@@ -314,6 +314,8 @@ async fn the_internal_endpoints_do_not_exist_without_a_secret() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+    // As if the route were not there: no body, nothing about a secret.
+    assert_eq!(response.text().await.unwrap(), "");
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
         .unwrap()
         .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let _served = Served(
+    let mut served = Served(
         Command::new(env!("CARGO_BIN_EXE_custom-endpoint"))
             .arg("serve")
             .env("MONGODB_URI", database.uri())
@@ -56,6 +56,9 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
         .await
         .is_err()
     {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            panic!("the binary exited with {status}");
+        }
         assert!(Instant::now() < deadline, "the binary did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
