@@ -212,3 +212,60 @@ impl Drop for OpenConnection {
         gauge!(CONNECTIONS).decrement(1.0);
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Runs `record` against a recorder of its own and answers what it exported while
+    /// the value `record` answered still lived.
+    pub(crate) fn exported<T>(record: impl FnOnce() -> T) -> String {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(ANSWER_SECONDS.to_owned()), &SECONDS_BUCKETS)
+            .unwrap()
+            .build_recorder();
+        let handle = recorder.handle();
+        let kept = metrics::with_local_recorder(&recorder, record);
+        let text = handle.render();
+        drop(kept);
+        text
+    }
+
+    #[test]
+    fn an_open_connection_counts_while_it_lives() {
+        let one_open = exported(|| {
+            let first = OpenConnection::new();
+            let second = OpenConnection::new();
+            drop(first);
+            second
+        });
+        assert!(one_open.contains("social_connections 1\n"), "{one_open}");
+        let all_closed = exported(|| drop((OpenConnection::new(), OpenConnection::new())));
+        assert!(
+            all_closed.contains("social_connections 0\n"),
+            "{all_closed}"
+        );
+    }
+
+    #[test]
+    fn each_answer_and_refusal_is_counted_once_under_bounded_labels() {
+        let text = exported(|| {
+            frame_answered("social:getSession", 0);
+            frame_answered("social:getSession", 0);
+            frame_answered(UNKNOWN_ENDPOINT, 404);
+            answer_time("social:getSession", Duration::from_millis(3));
+            refused(Refusal::Quota);
+            db_error(DbError::Timeout);
+        });
+        for line in [
+            r#"social_frames_total{endpoint="social:getSession",code="0"} 2"#,
+            r#"social_frames_total{endpoint="unknown",code="404"} 1"#,
+            r#"social_answer_seconds_bucket{endpoint="social:getSession",le="0.005"} 1"#,
+            r#"social_answer_seconds_bucket{endpoint="social:getSession",le="0.0025"} 0"#,
+            r#"social_refusals_total{reason="quota"} 1"#,
+            r#"social_db_errors_total{kind="timeout"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+    }
+}

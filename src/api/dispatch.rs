@@ -120,3 +120,54 @@ pub fn refuse_unread(error: &ApiError) -> String {
     count_answer(UNKNOWN_ENDPOINT, Some(error));
     envelope::encode_failure("", None, error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_counted_by_their_reason_beside_their_frame() {
+        let text = crate::metrics::tests::exported(|| {
+            count_answer("social:getEvents", None);
+            count_answer(
+                UNKNOWN_ENDPOINT,
+                Some(&ApiError::FrameTooLarge { limit: 1 }),
+            );
+            count_answer(
+                "social:getEvents",
+                Some(&ApiError::RateLimited {
+                    per_second: 1,
+                    burst: 1,
+                }),
+            );
+            count_answer(
+                "social:createSession",
+                Some(&ApiError::QuotaExceeded("over".to_owned())),
+            );
+            count_answer(
+                "social:joinSession",
+                Some(&ApiError::Conflict("full".to_owned())),
+            );
+        });
+        for line in [
+            r#"social_frames_total{endpoint="social:getEvents",code="0"} 1"#,
+            r#"social_frames_total{endpoint="unknown",code="413"} 1"#,
+            r#"social_frames_total{endpoint="social:getEvents",code="429"} 1"#,
+            r#"social_frames_total{endpoint="social:createSession",code="409"} 1"#,
+            r#"social_frames_total{endpoint="social:joinSession",code="409"} 1"#,
+            r#"social_refusals_total{reason="size"} 1"#,
+            r#"social_refusals_total{reason="rate"} 1"#,
+            r#"social_refusals_total{reason="quota"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert_eq!(text.matches("social_refusals_total{").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn an_unregistered_endpoint_is_labelled_unknown() {
+        assert_eq!(endpoint_label("social:getSession"), "social:getSession");
+        assert_eq!(endpoint_label("social:noSuchThing"), UNKNOWN_ENDPOINT);
+        assert_eq!(endpoint_label("user-123"), UNKNOWN_ENDPOINT);
+    }
+}
