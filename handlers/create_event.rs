@@ -51,4 +51,4 @@ impl Endpoint for CreateEvent {
     }
 }
 
-inventory::submit! { Registration::of::<CreateEvent>() }
+inventory::submit! { Registration::of::<CreateEvent>().described_by(include_str!("create_event.rs")) }

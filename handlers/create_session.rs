@@ -88,4 +88,4 @@ impl Endpoint for CreateSession {
     }
 }
 
-inventory::submit! { Registration::of::<CreateSession>() }
+inventory::submit! { Registration::of::<CreateSession>().described_by(include_str!("create_session.rs")) }

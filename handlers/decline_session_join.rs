@@ -39,4 +39,4 @@ impl Endpoint for DeclineSessionJoin {
     }
 }
 
-inventory::submit! { Registration::of::<DeclineSessionJoin>() }
+inventory::submit! { Registration::of::<DeclineSessionJoin>().described_by(include_str!("decline_session_join.rs")) }

@@ -29,4 +29,4 @@ impl Endpoint for DeleteEvent {
     }
 }
 
-inventory::submit! { Registration::of::<DeleteEvent>() }
+inventory::submit! { Registration::of::<DeleteEvent>().described_by(include_str!("delete_event.rs")) }

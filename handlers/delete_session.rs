@@ -33,4 +33,4 @@ impl Endpoint for DeleteSession {
     }
 }
 
-inventory::submit! { Registration::of::<DeleteSession>() }
+inventory::submit! { Registration::of::<DeleteSession>().described_by(include_str!("delete_session.rs")) }

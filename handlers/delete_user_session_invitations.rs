@@ -66,4 +66,4 @@ impl Endpoint for DeleteUserSessionInvitations {
     }
 }
 
-inventory::submit! { Registration::of::<DeleteUserSessionInvitations>() }
+inventory::submit! { Registration::of::<DeleteUserSessionInvitations>().described_by(include_str!("delete_user_session_invitations.rs")) }

@@ -27,4 +27,4 @@ impl Endpoint for GetEvent {
     }
 }
 
-inventory::submit! { Registration::of::<GetEvent>() }
+inventory::submit! { Registration::of::<GetEvent>().described_by(include_str!("get_event.rs")) }

@@ -60,4 +60,4 @@ impl Endpoint for GetEvents {
     }
 }
 
-inventory::submit! { Registration::of::<GetEvents>() }
+inventory::submit! { Registration::of::<GetEvents>().described_by(include_str!("get_events.rs")) }

@@ -181,4 +181,4 @@ fn candidate(session: Session, event: Option<&Event>, now: DateTime<Utc>) -> Opt
     })
 }
 
-inventory::submit! { Registration::of::<GetPropSessions>() }
+inventory::submit! { Registration::of::<GetPropSessions>().described_by(include_str!("get_prop_sessions.rs")) }

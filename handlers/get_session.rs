@@ -28,4 +28,4 @@ impl Endpoint for GetSession {
     }
 }
 
-inventory::submit! { Registration::of::<GetSession>() }
+inventory::submit! { Registration::of::<GetSession>().described_by(include_str!("get_session.rs")) }

@@ -81,4 +81,4 @@ impl Endpoint for GetSessions {
     }
 }
 
-inventory::submit! { Registration::of::<GetSessions>() }
+inventory::submit! { Registration::of::<GetSessions>().described_by(include_str!("get_sessions.rs")) }

@@ -68,4 +68,4 @@ impl Endpoint for InviteUsersToSession {
     }
 }
 
-inventory::submit! { Registration::of::<InviteUsersToSession>() }
+inventory::submit! { Registration::of::<InviteUsersToSession>().described_by(include_str!("invite_users_to_session.rs")) }

@@ -103,4 +103,4 @@ fn capacity(session: &Session, participant_limit: Option<i64>) -> Option<NonZero
         .and_then(NonZeroU64::new)
 }
 
-inventory::submit! { Registration::of::<JoinSession>() }
+inventory::submit! { Registration::of::<JoinSession>().described_by(include_str!("join_session.rs")) }

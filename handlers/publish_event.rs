@@ -42,4 +42,4 @@ impl Endpoint for PublishEvent {
     }
 }
 
-inventory::submit! { Registration::of::<PublishEvent>() }
+inventory::submit! { Registration::of::<PublishEvent>().described_by(include_str!("publish_event.rs")) }

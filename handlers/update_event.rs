@@ -60,4 +60,4 @@ impl Endpoint for UpdateEvent {
     }
 }
 
-inventory::submit! { Registration::of::<UpdateEvent>() }
+inventory::submit! { Registration::of::<UpdateEvent>().described_by(include_str!("update_event.rs")) }

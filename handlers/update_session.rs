@@ -75,4 +75,4 @@ impl Endpoint for UpdateSession {
     }
 }
 
-inventory::submit! { Registration::of::<UpdateSession>() }
+inventory::submit! { Registration::of::<UpdateSession>().described_by(include_str!("update_session.rs")) }

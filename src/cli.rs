@@ -6,7 +6,8 @@
 use std::process::ExitCode;
 
 use crate::config::{
-    AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs, TokenArgs,
+    AsyncapiArgs, AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs,
+    TokenArgs,
 };
 use crate::http::auth::TokenVerifier;
 use crate::http::server::{Application, ConnectionLimits, Settings};
@@ -34,6 +35,7 @@ pub fn main() -> ExitCode {
         Command::Token(args) => token(args),
         Command::Import(args) => runtime.block_on(import(args)),
         Command::Replay(args) => runtime.block_on(replay(args)),
+        Command::Asyncapi(args) => print_asyncapi(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,6 +45,15 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_asyncapi(args: &AsyncapiArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let document = crate::api::asyncapi::document(args.public_url.trim_end_matches('/'));
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &document)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 fn init_tracing(json: bool) {

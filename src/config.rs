@@ -51,6 +51,20 @@ pub enum Command {
     Import(ImportArgs),
     /// Replay QA fixture scenarios against a running server.
     Replay(ReplayArgs),
+    /// Print the AsyncAPI document of the WebSocket API (as served at /asyncapi.json).
+    Asyncapi(AsyncapiArgs),
+}
+
+/// What `asyncapi` describes.
+#[derive(Debug, Clone, Args)]
+pub struct AsyncapiArgs {
+    /// The service's public base URL, for the document's server.
+    #[arg(
+        long,
+        env = "SOCIAL_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
 }
 
 /// Where the data lives.

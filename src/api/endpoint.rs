@@ -55,6 +55,8 @@ pub struct Registration {
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
     request_schema: fn() -> Schema,
     response_schema: fn() -> Schema,
+    /// The source of the endpoint's module, whose `//!` comment describes it.
+    source: &'static str,
 }
 
 impl Registration {
@@ -65,7 +67,33 @@ impl Registration {
             call: call_endpoint::<E>,
             request_schema: schema_of::<E::Request, true>,
             response_schema: schema_of::<E::Response, false>,
+            source: "",
         }
+    }
+
+    /// This registration, described by the module doc of `source`, the endpoint module's
+    /// own text: `Registration::of::<E>().described_by(include_str!("e.rs"))`.
+    pub const fn described_by(mut self, source: &'static str) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The endpoint's description: its module's `//!` comment, as Markdown.
+    pub fn description(&self) -> String {
+        let lines: Vec<&str> = self
+            .source
+            .lines()
+            .map_while(|line| line.strip_prefix("//!"))
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .collect();
+        lines.join("\n").trim().to_owned()
+    }
+
+    /// Whether the text given to [`Registration::described_by`] is this endpoint's
+    /// module: it declares this endpoint's name.
+    pub fn is_described_by_its_module(&self) -> bool {
+        self.source
+            .contains(&format!("const NAME: &'static str = \"{}\";", self.name))
     }
 
     /// The JSON Schema (draft 2020-12, its definitions included) of the request's
@@ -89,9 +117,11 @@ impl Registration {
 
 inventory::collect!(Registration);
 
-/// The schema of `T` as decoded (`DECODED`) or as encoded.
-fn schema_of<T: JsonSchema, const DECODED: bool>() -> Schema {
-    let settings = SchemaSettings::draft2020_12();
+/// The schema of `T` as decoded (`DECODED`) or as encoded, every subschema inline (no
+/// definitions), so that it can be embedded in another document as it is.
+pub(crate) fn schema_of<T: JsonSchema, const DECODED: bool>() -> Schema {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.inline_subschemas = true;
     let settings = if DECODED {
         settings.for_deserialize()
     } else {
@@ -148,6 +178,11 @@ impl Registry {
     }
 
     /// Every registered name, sorted.
+    /// Every registration, by name.
+    pub fn registrations(&self) -> impl Iterator<Item = &'static Registration> + '_ {
+        self.endpoints.values().copied()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.endpoints.keys().copied()
     }

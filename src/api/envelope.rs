@@ -127,6 +127,9 @@ pub fn decode(text: &str) -> Result<Request, Undecodable> {
     })
 }
 
+/// Endpoint name of the frame sent when the caller's token expires while connected.
+pub const TOKEN_EXPIRED_ENDPOINT: &str = "social:tokenExpired";
+
 /// The `error` object present in every answer.
 #[derive(Debug, Serialize)]
 struct WireError {

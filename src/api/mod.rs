@@ -1,9 +1,11 @@
 //! The WebSocket protocol: the [`Endpoint`](endpoint::Endpoint) trait and its registry, the
 //! envelope codec, dispatch of one frame to its endpoint, the state a request sees, the
 //! loaders that apply the domain's visibility rules (404 for what a caller may not see),
-//! and the prelude that every module under `handlers/` imports.
+//! the prelude that every module under `handlers/` imports, and the AsyncAPI document
+//! generated from the registry.
 
 pub mod access;
+pub mod asyncapi;
 pub mod context;
 mod decode;
 pub mod deletion;

@@ -20,7 +20,7 @@ use super::server::ServerState;
 use super::upgrade::Socket;
 use crate::api::context::RequestContext;
 use crate::api::dispatch::{answer, refuse, refuse_unread};
-use crate::api::envelope;
+use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
 use crate::push::{Outgoing, SessionChange};
@@ -31,9 +31,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 /// Longest time spent reading and discarding the rest of a frame refused as too large.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
-
-/// Endpoint name of the frame sent when the caller's token expires while connected.
-pub const TOKEN_EXPIRED_ENDPOINT: &str = "social:tokenExpired";
 
 /// Serves one upgraded connection until it closes.
 pub async fn serve(

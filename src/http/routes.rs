@@ -13,7 +13,7 @@ use std::time::Duration;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::payload::PlainText;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
 
 use super::auth::Authenticated;
@@ -38,7 +38,7 @@ pub fn service(public_url: &str) -> OpenApiService<HttpRoutes, ()> {
     )
     .description(
         "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
-             (see the README); these routes serve health checks, metrics, \
+             (described by /asyncapi.json); these routes serve health checks, metrics, \
              calendar files and the platform's internal notifications.",
     )
     .server(public_url)
@@ -204,6 +204,13 @@ impl HttpRoutes {
                 Readiness::NotReady(PlainText("database not answering"))
             }
         }
+    }
+
+    /// The AsyncAPI 3.0 document of the WebSocket API, generated from the endpoint
+    /// registry; no token.
+    #[oai(path = "/asyncapi.json", method = "get", tag = "Area::Operation")]
+    async fn asyncapi(&self, state: Data<&Arc<ServerState>>) -> Json<serde_json::Value> {
+        Json(crate::api::asyncapi::document(&state.settings.public_url))
     }
 
     /// This process's Prometheus metrics (listed in the README); no token.

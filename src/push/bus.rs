@@ -33,6 +33,8 @@ pub const SESSION_UPDATED: &str = "social:sessionUpdated";
 pub const SESSION_DELETED: &str = "social:sessionDeleted";
 /// Changes waiting for local delivery (local mode).
 const LOCAL_QUEUE: usize = 1024;
+/// Endpoint name of the push that tells a client that pushes may have been missed.
+pub const RESYNC: &str = "social:resync";
 /// The frame that tells a client that pushes may have been missed and it should refetch.
 pub const RESYNC_FRAME: &str = r#"{"endpoint":"social:resync","data":{}}"#;
 /// Pause before the change stream is opened again after it failed.

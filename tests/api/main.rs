@@ -1,6 +1,7 @@
 //! Integration tests: the real server over real WebSocket and HTTP connections, against a
 //! real SecantusDB started once for the whole run. One binary, one module per area.
 
+mod asyncapi;
 mod attacks;
 mod auth;
 mod contract;

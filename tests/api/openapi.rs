@@ -27,6 +27,7 @@ async fn the_http_routes_are_described_as_served() {
         ("/healthz", "get", vec!["200"]),
         ("/readyz", "get", vec!["200", "503"]),
         ("/metrics", "get", vec!["200"]),
+        ("/asyncapi.json", "get", vec!["200"]),
         (
             "/api/v0/resource/sessionInvitation/{sessionId}",
             "get",

@@ -40,4 +40,4 @@ impl Endpoint for Ping {
     }
 }
 
-inventory::submit! { Registration::of::<Ping>() }
+inventory::submit! { Registration::of::<Ping>().described_by(include_str!("ping.rs")) }

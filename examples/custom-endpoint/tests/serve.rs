@@ -102,4 +102,19 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
         metrics.contains(r#"social_frames_total{endpoint="acme:ping",code="0"} 1"#),
         "{metrics}"
     );
+    let document: serde_json::Value = reqwest::get(format!("http://{addr}/asyncapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ping = &document["operations"]["acme:ping"];
+    assert_eq!(ping["action"], "send");
+    assert!(
+        ping["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("`acme:ping`"),
+        "{ping}"
+    );
 }

@@ -1,0 +1,219 @@
+//! The AsyncAPI 3.0 document of the WebSocket API, generated from the endpoint registry:
+//! one `send` operation per registered endpoint with its request and its reply, one
+//! `receive` operation per push, each payload's JSON Schema from the Rust types
+//! (`schemars`) and each endpoint's description from its module. An endpoint appears
+//! here by being registered. Served at `GET /asyncapi.json` and printed by
+//! `social-events asyncapi`.
+
+use schemars::Schema;
+use serde_json::{Map, Value, json};
+
+use super::endpoint::Registry;
+use crate::domain::session::SessionEnvelope;
+
+/// The channel every message travels on.
+const CHANNEL: &str = "api";
+/// Where the WebSocket is served.
+const PATHNAME: &str = "/api/v0/ws";
+
+/// A push the service sends unasked.
+struct Push {
+    name: &'static str,
+    description: &'static str,
+    data: Value,
+}
+
+/// The pushes, with their `data`.
+fn pushes() -> Vec<Push> {
+    vec![
+        Push {
+            name: crate::push::bus::SESSION_UPDATED,
+            description: "A session in the recipient's audience changed (or the recipient \
+                          joined its audience): the session as the recipient sees it now.",
+            data: embeddable(super::endpoint::schema_of::<SessionEnvelope, false>()),
+        },
+        Push {
+            name: crate::push::bus::SESSION_DELETED,
+            description: "A session was deleted, or the recipient lost sight of it \
+                          (uninvited, or out of the event's visibility).",
+            data: json!({
+                "type": "object",
+                "required": ["sessionId"],
+                "properties": { "sessionId": { "type": "string" } },
+            }),
+        },
+        Push {
+            name: crate::push::bus::RESYNC,
+            description: "Pushes may have been missed (the service lost its change \
+                          history): refetch what is shown.",
+            data: json!({ "type": "object", "maxProperties": 0 }),
+        },
+        Push {
+            name: super::envelope::TOKEN_EXPIRED_ENDPOINT,
+            description: "The connection's token expired: an answer with code 401, then \
+                          the connection closes (1008). Reconnect with a fresh token.",
+            data: json!(false),
+        },
+    ]
+}
+
+/// A schema to embed in the document: no `$schema` of its own.
+fn embeddable(schema: Schema) -> Value {
+    let mut value = schema.to_value();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("$schema");
+        object.remove("title");
+    }
+    value
+}
+
+/// The `event` stamp of every frame: the client's correlation id, echoed in the answer
+/// (a push carries its own), and the sender's time.
+fn event_stamp() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string", "maxLength": 128 },
+            "date": { "type": "integer", "description": "milliseconds since the Unix epoch" },
+        },
+    })
+}
+
+/// The `error` object of every answer and push.
+fn wire_error() -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "code", "message"],
+        "properties": {
+            "status": { "type": "boolean", "description": "true for a failure" },
+            "code": { "type": "integer", "description": "0, or the error code (400, 401, 403, 404, 409, 413, 429, 500, 503)" },
+            "message": { "type": "string" },
+        },
+    })
+}
+
+/// A frame the client sends to `endpoint`.
+fn request_frame(endpoint: &str, data: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["endpoint"],
+        "properties": {
+            "endpoint": { "const": endpoint },
+            "data": data,
+            "event": event_stamp(),
+        },
+    })
+}
+
+/// A frame the service sends: an answer of `endpoint` or a push.
+fn answer_frame(endpoint: &str, data: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["endpoint", "error", "event"],
+        "properties": {
+            "endpoint": { "const": endpoint },
+            "data": data,
+            "error": wire_error(),
+            "event": event_stamp(),
+        },
+    })
+}
+
+fn message_ref(key: &str) -> Value {
+    json!({ "$ref": format!("#/channels/{CHANNEL}/messages/{}", pointer_escape(key)) })
+}
+
+/// `key` as one JSON Pointer token.
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The document, for clients of the service at `public_url`.
+pub fn document(public_url: &str) -> Value {
+    let mut messages = Map::new();
+    let mut operations = Map::new();
+    let channel_ref = json!({ "$ref": format!("#/channels/{CHANNEL}") });
+    for registration in Registry::global().registrations() {
+        let name = registration.name;
+        let description = registration.description();
+        let request_key = format!("{name}.request");
+        let answer_key = format!("{name}.answer");
+        messages.insert(
+            request_key.clone(),
+            json!({
+                "name": request_key,
+                "title": format!("{name} request"),
+                "payload": request_frame(name, embeddable(registration.request_schema())),
+            }),
+        );
+        messages.insert(
+            answer_key.clone(),
+            json!({
+                "name": answer_key,
+                "title": format!("{name} answer"),
+                "summary": "The answer, with the request's event.id; on failure error.status is true and data is absent.",
+                "payload": answer_frame(name, embeddable(registration.response_schema())),
+            }),
+        );
+        operations.insert(
+            name.to_owned(),
+            json!({
+                "action": "send",
+                "channel": channel_ref,
+                "title": name,
+                "description": description,
+                "messages": [message_ref(&request_key)],
+                "reply": { "channel": channel_ref, "messages": [message_ref(&answer_key)] },
+            }),
+        );
+    }
+    for push in pushes() {
+        let key = format!("{}.push", push.name);
+        messages.insert(
+            key.clone(),
+            json!({
+                "name": key,
+                "title": push.name,
+                "payload": answer_frame(push.name, push.data),
+            }),
+        );
+        operations.insert(
+            push.name.to_owned(),
+            json!({
+                "action": "receive",
+                "channel": channel_ref,
+                "title": push.name,
+                "description": push.description,
+                "messages": [message_ref(&key)],
+            }),
+        );
+    }
+    let (protocol, host) = match public_url.split_once("://") {
+        Some(("https", host)) => ("wss", host),
+        Some((_, host)) => ("ws", host),
+        None => ("ws", public_url),
+    };
+    json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "social-events",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The social layer of a virtual-events platform over one WebSocket: \
+                            each request frame is answered by one frame with the same \
+                            event.id; pushes arrive unasked. Authenticate the upgrade with \
+                            `Authorization: Bearer <token>` or `?token=<token>`.",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "service": {
+                "host": host.trim_end_matches('/'),
+                "protocol": protocol,
+                "pathname": PATHNAME,
+            },
+        },
+        "channels": {
+            CHANNEL: { "address": PATHNAME, "messages": messages },
+        },
+        "operations": operations,
+    })
+}
