@@ -9,6 +9,7 @@
 //! - [`error`]: the one error type of a request and its wire codes. Used by every layer.
 //! - [`metrics`]: the Prometheus series and the functions that record them. Used by
 //!   every layer.
+//! - [`aging`]: a map whose entries age out. Used by every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
 //! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
@@ -25,6 +26,7 @@
 //! - [`config`]: the command line and environment, read by `main` and the `tools` it runs.
 //! - [`cli`]: the commands themselves, for the service's binary and integrators' binaries.
 
+pub mod aging;
 pub mod api;
 pub mod cli;
 pub mod config;

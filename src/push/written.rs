@@ -9,10 +9,10 @@
 //! most once and only for a few seconds; otherwise the session is read as it is now, as
 //! for the pushes of other processes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::aging::AgingMap;
 use crate::domain::session::Session;
 use crate::store::versions::{REMEMBERED_FOR, SessionVersions};
 
@@ -20,68 +20,42 @@ use crate::store::versions::{REMEMBERED_FOR, SessionVersions};
 /// versions remembers, so that a version it forgot can only be older than the value.
 const USABLE_FOR: Duration = Duration::from_secs(5);
 const _: () = assert!(USABLE_FOR.as_secs() * 10 <= REMEMBERED_FOR.as_secs());
-/// Entries beyond which expired ones are dropped.
-const PRUNE_AT: usize = 10_000;
-/// Least pause between two prunings.
-const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The kept values, by push id.
 #[derive(Debug)]
 pub struct WrittenSessions {
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    kept: HashMap<String, (Instant, Arc<Session>)>,
-    pruned_at: Instant,
+    kept: AgingMap<Arc<Session>>,
 }
 
 impl Default for WrittenSessions {
     fn default() -> Self {
         WrittenSessions {
-            state: Mutex::new(State {
-                kept: HashMap::new(),
-                pruned_at: Instant::now(),
-            }),
+            kept: AgingMap::new(USABLE_FOR),
         }
     }
 }
 
 impl WrittenSessions {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Keeps `session` as written, for the push `push_id`.
     pub fn keep(&self, push_id: &str, session: Arc<Session>) {
-        let now = Instant::now();
-        let mut state = self.lock();
-        if state.kept.len() >= PRUNE_AT && now.duration_since(state.pruned_at) >= PRUNE_EVERY {
-            state
-                .kept
-                .retain(|_, (kept_at, _)| now.duration_since(*kept_at) < USABLE_FOR);
-            state.pruned_at = now;
-        }
-        state.kept.insert(push_id.to_owned(), (now, session));
+        self.kept.write(push_id, |_| session);
     }
 
     /// Forgets the value kept for `push_id` (its push was never published).
     pub fn forget(&self, push_id: &str) {
-        self.lock().kept.remove(push_id);
+        self.kept.remove(push_id);
     }
 
     /// Forgets every kept value (pushes may have been missed).
     pub fn forget_all(&self) {
-        self.lock().kept.clear();
+        self.kept.clear();
     }
 
     /// The value kept for `push_id`, when it is still the newest this process has seen of
     /// its session; forgets it either way.
     pub fn take(&self, push_id: &str, versions: &SessionVersions) -> Option<Arc<Session>> {
-        let (kept_at, session) = self.lock().kept.remove(push_id)?;
-        let usable =
-            kept_at.elapsed() < USABLE_FOR && versions.is_newest(&session.id, session.version);
+        let (age, session) = self.kept.remove(push_id)?;
+        let usable = age < USABLE_FOR && versions.is_newest(&session.id, session.version);
         usable.then_some(session)
     }
 }

@@ -3,69 +3,40 @@
 //! current for this process's clients only when no newer version has passed through it;
 //! `push::written` relies on this before it pushes a session as a write left it.
 //!
-//! Entries are forgotten a minute after they were last noted (pruned at most once a
-//! second, when there are many); a value that is checked against this ledger must be at
-//! most a few seconds old, so a forgotten version can only be older than it.
+//! Entries are forgotten a minute after they were last noted (see `aging`); a value that
+//! is checked against this ledger must be at most a few seconds old, so a forgotten
+//! version can only be older than it.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Store;
+use crate::aging::AgingMap;
 
 /// How long a noted version is remembered after it was last noted.
 pub const REMEMBERED_FOR: Duration = Duration::from_secs(60);
-/// Entries beyond which the ledger drops expired ones.
-const PRUNE_AT: usize = 10_000;
-/// Least pause between two prunings.
-const PRUNE_EVERY: Duration = Duration::from_secs(1);
 /// The version noted for a deleted session.
 const DELETED: i64 = i64::MAX;
 
 /// Newest version seen of each session.
 #[derive(Debug)]
 pub struct SessionVersions {
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    newest: HashMap<String, (i64, Instant)>,
-    pruned_at: Instant,
+    newest: AgingMap<i64>,
 }
 
 impl Default for SessionVersions {
     fn default() -> Self {
         SessionVersions {
-            state: Mutex::new(State {
-                newest: HashMap::new(),
-                pruned_at: Instant::now(),
-            }),
+            newest: AgingMap::new(REMEMBERED_FOR),
         }
     }
 }
 
 impl SessionVersions {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Notes that `version` of `session_id` was seen.
     pub fn note(&self, session_id: &str, version: i64) {
-        let now = Instant::now();
-        let mut state = self.lock();
-        if state.newest.len() >= PRUNE_AT && now.duration_since(state.pruned_at) >= PRUNE_EVERY {
-            state
-                .newest
-                .retain(|_, (_, noted_at)| now.duration_since(*noted_at) < REMEMBERED_FOR);
-            state.pruned_at = now;
-        }
-        match state.newest.get_mut(session_id) {
-            Some(entry) => *entry = (entry.0.max(version), now),
-            None => {
-                state.newest.insert(session_id.to_owned(), (version, now));
-            }
-        }
+        self.newest.write(session_id, |newest| {
+            newest.map_or(version, |newest| version.max(*newest))
+        });
     }
 
     /// Notes that `session_id` was deleted.
@@ -76,10 +47,9 @@ impl SessionVersions {
     /// Whether `version` is at least the newest version of `session_id` seen (and the
     /// session was not seen deleted).
     pub fn is_newest(&self, session_id: &str, version: i64) -> bool {
-        self.lock()
-            .newest
-            .get(session_id)
-            .is_none_or(|(newest, _)| *newest <= version)
+        self.newest
+            .read(session_id, |newest| *newest <= version)
+            .unwrap_or(true)
     }
 }
 
