@@ -21,6 +21,13 @@ impl Endpoint for CreateEvent {
     type Request = Request;
     type Response = EventEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "source": examples::SOURCE, "event": examples::event_fields() }),
+            answer: json!({ "event": examples::event(false) }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         let event = &request.event;
         event.validate(request.form_schema.as_ref())?;

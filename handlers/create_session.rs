@@ -22,6 +22,16 @@ impl Endpoint for CreateSession {
     type Request = Request;
     type Response = SessionEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({
+                "session": examples::session_fields(),
+                "usersToInvite": examples::users_to_invite(),
+            }),
+            answer: json!({ "session": examples::session(false) }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         let session = &request.session;
         session.validate()?;

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// The endpoint.
@@ -19,6 +21,13 @@ impl Endpoint for DeclineSessionJoin {
     const NAME: &'static str = "social:declineSessionJoin";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({ "sessionId": examples::SESSION_ID }),
+            answer: Value::Null,
+        }
+    }
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let store = context.store();

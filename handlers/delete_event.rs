@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// The endpoint.
@@ -18,6 +20,13 @@ impl Endpoint for DeleteEvent {
     const NAME: &'static str = "social:deleteEvent";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({ "eventId": examples::EVENT_ID }),
+            answer: Value::Null,
+        }
+    }
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let visible =

@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// The endpoint.
@@ -18,6 +20,13 @@ impl Endpoint for DeleteSession {
     const NAME: &'static str = "social:deleteSession";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({ "sessionId": examples::SESSION_ID }),
+            answer: Value::Null,
+        }
+    }
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let store = context.store();

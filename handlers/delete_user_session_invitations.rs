@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// The endpoint.
@@ -22,6 +24,13 @@ impl Endpoint for DeleteUserSessionInvitations {
     const NAME: &'static str = "social:deleteUserSessionInvitations";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({ "sessionId": examples::SESSION_ID, "usersToInvite": ["alan"] }),
+            answer: Value::Null,
+        }
+    }
 
     fn validate(request: &Request) -> Result<(), ApiError> {
         if request.users_to_invite.len() > MAX_ENTRIES {

@@ -18,6 +18,13 @@ impl Endpoint for GetEvent {
     type Request = Request;
     type Response = EventEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "eventId": examples::EVENT_ID }),
+            answer: json!({ "event": examples::event(true) }),
+        }
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {
         let visible =
             VisibleEvent::load(context.store(), &context.caller, &request.event_id).await?;

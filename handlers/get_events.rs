@@ -33,6 +33,13 @@ impl Endpoint for GetEvents {
     type Request = Request;
     type Response = Response;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "source": examples::SOURCE, "limit": 20 }),
+            answer: json!({ "events": [examples::event(true)] }),
+        }
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
         let key = context.cursor_key();

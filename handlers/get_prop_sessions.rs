@@ -43,6 +43,13 @@ impl Endpoint for GetPropSessions {
     type Request = Request;
     type Response = Response;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "roomId": examples::ROOM_ID, "propId": examples::PROP_ID }),
+            answer: json!({ "sessions": [examples::session(true)] }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         let data = FieldPath::data();
         check_max_chars(&request.room_id, MAX_REFERENCE_CHARS, &data.field("roomId"))?;

@@ -18,6 +18,13 @@ impl Endpoint for GetSession {
     type Request = Request;
     type Response = SessionEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "sessionId": examples::SESSION_ID }),
+            answer: json!({ "session": examples::session(true) }),
+        }
+    }
+
     async fn handle(
         context: RequestContext,
         request: Request,

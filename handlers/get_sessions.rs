@@ -33,6 +33,13 @@ impl Endpoint for GetSessions {
     type Request = Request;
     type Response = Response;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "eventId": examples::EVENT_ID, "limit": 20 }),
+            answer: json!({ "sessions": [examples::session(true)] }),
+        }
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
         let key = context.cursor_key();

@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// How often an invite is re-applied when other invitation changes keep coming first.
@@ -24,6 +26,19 @@ impl Endpoint for InviteUsersToSession {
     const NAME: &'static str = "social:inviteUsersToSession";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({
+                "sessionId": examples::SESSION_ID,
+                "usersToInvite": [
+                    { "userId": "alan", "role": 0 },
+                    { "emails": ["guest@example.com"], "role": 0 },
+                ],
+            }),
+            answer: Value::Null,
+        }
+    }
 
     fn validate(request: &Request) -> Result<(), ApiError> {
         validate_entries(

@@ -12,6 +12,8 @@ use std::num::NonZeroU64;
 
 use serde::Deserialize;
 
+use serde_json::Value;
+
 use crate::api::prelude::*;
 
 /// How often a join is retried when the session changed between reading and joining.
@@ -30,6 +32,13 @@ impl Endpoint for JoinSession {
     const NAME: &'static str = "social:joinSession";
     type Request = Request;
     type Response = ();
+
+    fn example() -> Example {
+        Example {
+            request: json!({ "sessionId": examples::SESSION_ID }),
+            answer: Value::Null,
+        }
+    }
 
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let store = context.store();

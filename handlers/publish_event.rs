@@ -19,6 +19,13 @@ impl Endpoint for PublishEvent {
     type Request = Request;
     type Response = EventEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "eventId": examples::EVENT_ID }),
+            answer: json!({ "event": examples::event(true) }),
+        }
+    }
+
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {
         let store = context.store();
         let visible = VisibleEvent::load(store, &context.caller, &request.event_id).await?;

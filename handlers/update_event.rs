@@ -30,6 +30,16 @@ impl Endpoint for UpdateEvent {
     type Request = Request;
     type Response = EventEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({
+                "eventId": examples::EVENT_ID,
+                "event": { "description": "The spring release, live on the main stage." },
+            }),
+            answer: json!({ "event": examples::event(false) }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         request.event.validate(request.form_schema.as_ref())
     }

@@ -23,6 +23,13 @@ impl Endpoint for UpdateSession {
     type Request = Request;
     type Response = SessionEnvelope;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "session": { "id": examples::SESSION_ID, "duration": 3600 } }),
+            answer: json!({ "session": examples::session(true) }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         require_present(
             &SessionFields::path(),

@@ -1,61 +1,22 @@
 //! The AsyncAPI 3.0 document of the WebSocket API, generated from the endpoint registry:
 //! one `send` operation per registered endpoint with its request and its reply, one
-//! `receive` operation per push, each payload's JSON Schema from the Rust types
-//! (`schemars`) and each endpoint's description from its module. An endpoint appears
-//! here by being registered. Served at `GET /asyncapi.json` and printed by
-//! `social-events asyncapi`.
+//! `receive` operation per registered push, each payload's JSON Schema from the Rust types
+//! (`schemars`), each endpoint's description from its module, and an example of every
+//! message (the endpoints' own examples, encoded as the service encodes frames). An
+//! endpoint or push appears here by being registered. Served at `GET /asyncapi.json` and
+//! printed by `social-events asyncapi`.
 
 use schemars::Schema;
 use serde_json::{Map, Value, json};
 
-use super::endpoint::Registry;
-use crate::domain::session::SessionEnvelope;
+use super::endpoint::{Example, Registry};
+use super::envelope::encode_success;
+use super::examples;
 
 /// The channel every message travels on.
 const CHANNEL: &str = "api";
 /// Where the WebSocket is served.
 const PATHNAME: &str = "/api/v0/ws";
-
-/// A push the service sends unasked.
-struct Push {
-    name: &'static str,
-    description: &'static str,
-    data: Value,
-}
-
-/// The pushes, with their `data`.
-fn pushes() -> Vec<Push> {
-    vec![
-        Push {
-            name: crate::push::bus::SESSION_UPDATED,
-            description: "A session in the recipient's audience changed (or the recipient \
-                          joined its audience): the session as the recipient sees it now.",
-            data: embeddable(super::endpoint::schema_of::<SessionEnvelope, false>()),
-        },
-        Push {
-            name: crate::push::bus::SESSION_DELETED,
-            description: "A session was deleted, or the recipient lost sight of it \
-                          (uninvited, or out of the event's visibility).",
-            data: json!({
-                "type": "object",
-                "required": ["sessionId"],
-                "properties": { "sessionId": { "type": "string" } },
-            }),
-        },
-        Push {
-            name: crate::push::bus::RESYNC,
-            description: "Pushes may have been missed (the service lost its change \
-                          history): refetch what is shown.",
-            data: json!({ "type": "object", "maxProperties": 0 }),
-        },
-        Push {
-            name: super::envelope::TOKEN_EXPIRED_ENDPOINT,
-            description: "The connection's token expired: an answer with code 401, then \
-                          the connection closes (1008). Reconnect with a fresh token.",
-            data: json!(false),
-        },
-    ]
-}
 
 /// A schema to embed in the document: no `$schema` of its own.
 fn embeddable(schema: Schema) -> Value {
@@ -105,8 +66,39 @@ fn request_frame(endpoint: &str, data: Value) -> Value {
     })
 }
 
-/// A frame the service sends: an answer of `endpoint` or a push.
+/// A frame the service sends unasked with only `endpoint` and `data`.
+fn bare_frame(endpoint: &str, data: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["endpoint", "data"],
+        "properties": {
+            "endpoint": { "const": endpoint },
+            "data": data,
+        },
+    })
+}
+
+/// The example request and answer frames of `endpoint`, the answer encoded as the service
+/// encodes it.
+fn example_frames(endpoint: &str, example: &Example) -> (Value, Value) {
+    let request = json!({
+        "endpoint": endpoint,
+        "data": example.request,
+        "event": { "id": "1", "date": examples::DATE },
+    });
+    let data = (!example.answer.is_null()).then_some(&example.answer);
+    let answer = examples::frame(&encode_success(endpoint, Some("1"), data));
+    (request, answer)
+}
+
+/// A frame the service sends: an answer of `endpoint` or a push. A `data` that is always
+/// `null` is never sent: the frame has no `data`.
 fn answer_frame(endpoint: &str, data: Value) -> Value {
+    let data = if data == json!({ "type": "null" }) {
+        json!(false)
+    } else {
+        data
+    };
     json!({
         "type": "object",
         "required": ["endpoint", "error", "event"],
@@ -138,12 +130,14 @@ pub fn document(public_url: &str) -> Value {
         let description = registration.description();
         let request_key = format!("{name}.request");
         let answer_key = format!("{name}.answer");
+        let (request_example, answer_example) = example_frames(name, &registration.example());
         messages.insert(
             request_key.clone(),
             json!({
                 "name": request_key,
                 "title": format!("{name} request"),
                 "payload": request_frame(name, embeddable(registration.request_schema())),
+                "examples": [{ "name": "example", "payload": request_example }],
             }),
         );
         messages.insert(
@@ -153,6 +147,7 @@ pub fn document(public_url: &str) -> Value {
                 "title": format!("{name} answer"),
                 "summary": "The answer, with the request's event.id; on failure error.status is true and data is absent.",
                 "payload": answer_frame(name, embeddable(registration.response_schema())),
+                "examples": [{ "name": "example", "payload": answer_example }],
             }),
         );
         operations.insert(
@@ -167,14 +162,21 @@ pub fn document(public_url: &str) -> Value {
             }),
         );
     }
-    for push in pushes() {
+    for push in Registry::global().pushes() {
         let key = format!("{}.push", push.name);
+        let data = embeddable(push.data_schema());
+        let payload = if push.is_stamped() {
+            answer_frame(push.name, data)
+        } else {
+            bare_frame(push.name, data)
+        };
         messages.insert(
             key.clone(),
             json!({
                 "name": key,
                 "title": push.name,
-                "payload": answer_frame(push.name, push.data),
+                "payload": payload,
+                "examples": [{ "name": "example", "payload": push.example() }],
             }),
         );
         operations.insert(

@@ -2,7 +2,9 @@
 //!
 //! Each endpoint is a typed module under `handlers/` that submits one [`Registration`]
 //! with `inventory::submit!`. The registry is built once from those records; adding an
-//! endpoint is adding a file, nothing here changes.
+//! endpoint is adding a file, nothing here changes. Pushes, which the service sends
+//! unasked, are described the same way: the module that sends one submits its
+//! [`PushRegistration`].
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -41,6 +43,19 @@ pub trait Endpoint: 'static {
         context: RequestContext,
         request: Self::Request,
     ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
+
+    /// A request and the successful answer to it, shown in the AsyncAPI document and
+    /// filled in by the console. Its request must pass this endpoint's decoding and
+    /// [`Endpoint::validate`], and both must match the schemas (the contract tests check).
+    fn example() -> Example;
+}
+
+/// An example exchange with an endpoint: the request's `data` and the `data` of a
+/// successful answer to it (`Value::Null` when the answer has none).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub request: Value,
+    pub answer: Value,
 }
 
 /// The future an erased endpoint call returns: the frame's `data`, if any.
@@ -55,6 +70,8 @@ pub struct Registration {
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
     request_schema: fn() -> Schema,
     response_schema: fn() -> Schema,
+    example: fn() -> Example,
+    check: fn(Map<String, Value>) -> Result<(), ApiError>,
     /// The source of the endpoint's module, whose `//!` comment describes it.
     source: &'static str,
 }
@@ -67,6 +84,8 @@ impl Registration {
             call: call_endpoint::<E>,
             request_schema: schema_of::<E::Request, true>,
             response_schema: schema_of::<E::Response, false>,
+            example: E::example,
+            check: check_request::<E>,
             source: "",
         }
     }
@@ -108,6 +127,17 @@ impl Registration {
         (self.response_schema)()
     }
 
+    /// The endpoint's example request and answer.
+    pub fn example(&self) -> Example {
+        (self.example)()
+    }
+
+    /// Decodes `data` as the endpoint's request and validates it, without running the
+    /// endpoint: the first checks a request frame meets.
+    pub fn check(&self, data: Map<String, Value>) -> Result<(), ApiError> {
+        (self.check)(data)
+    }
+
     /// Decodes `data` into the endpoint's request, validates it, runs the endpoint and
     /// encodes its response.
     pub fn call(&self, context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
@@ -116,6 +146,59 @@ impl Registration {
 }
 
 inventory::collect!(Registration);
+
+/// A push: a frame the service sends unasked, under its own endpoint name. The module that
+/// sends it submits this record with `inventory::submit!`, and the AsyncAPI document
+/// describes it as a `receive` operation.
+pub struct PushRegistration {
+    pub name: &'static str,
+    /// When it is sent, and what the client should do with it.
+    pub description: &'static str,
+    data_schema: fn() -> Schema,
+    example: fn() -> Value,
+    stamped: bool,
+}
+
+impl PushRegistration {
+    /// The push `name`, whose `data` is a `D` (`()`: no `data`), and an example of a whole
+    /// frame of it. Its frames have the shape of an answer (`error` and `event` present).
+    pub const fn of<D: JsonSchema>(
+        name: &'static str,
+        description: &'static str,
+        example: fn() -> Value,
+    ) -> Self {
+        PushRegistration {
+            name,
+            description,
+            data_schema: schema_of::<D, false>,
+            example,
+            stamped: true,
+        }
+    }
+
+    /// This push, whose frames hold only `endpoint` and `data`.
+    pub const fn unstamped(mut self) -> Self {
+        self.stamped = false;
+        self
+    }
+
+    /// Whether its frames carry `error` and `event`, as answers do.
+    pub fn is_stamped(&self) -> bool {
+        self.stamped
+    }
+
+    /// The JSON Schema of the frame's `data`.
+    pub fn data_schema(&self) -> Schema {
+        (self.data_schema)()
+    }
+
+    /// An example of a whole frame of this push.
+    pub fn example(&self) -> Value {
+        (self.example)()
+    }
+}
+
+inventory::collect!(PushRegistration);
 
 /// The schema of `T` as decoded (`DECODED`) or as encoded, every subschema inline (no
 /// definitions), so that it can be embedded in another document as it is.
@@ -130,10 +213,20 @@ pub(crate) fn schema_of<T: JsonSchema, const DECODED: bool>() -> Schema {
     settings.into_generator().into_root_schema_for::<T>()
 }
 
+/// `data` decoded as the request of `E` and validated.
+fn decode_request<E: Endpoint>(data: Map<String, Value>) -> Result<E::Request, ApiError> {
+    let request: E::Request = decode_data(data)?;
+    E::validate(&request)?;
+    Ok(request)
+}
+
+fn check_request<E: Endpoint>(data: Map<String, Value>) -> Result<(), ApiError> {
+    decode_request::<E>(data).map(drop)
+}
+
 fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
     Box::pin(async move {
-        let request: E::Request = decode_data(data)?;
-        E::validate(&request)?;
+        let request = decode_request::<E>(data)?;
         let response = E::handle(context, request).await?;
         let data = serde_json::to_value(response)
             .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;
@@ -141,17 +234,19 @@ fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>)
     })
 }
 
-/// The name → endpoint table, built once from every submitted [`Registration`].
+/// The name → endpoint table, built once from every submitted [`Registration`], and the
+/// pushes, from every submitted [`PushRegistration`].
 pub struct Registry {
     endpoints: BTreeMap<&'static str, &'static Registration>,
+    pushes: BTreeMap<&'static str, &'static PushRegistration>,
 }
 
 impl Registry {
     /// The process-wide registry.
     ///
     /// # Panics
-    /// At first use, when two endpoints register the same name: a build mistake that
-    /// must stop the service before it serves anything.
+    /// At first use, when two endpoints or pushes register the same name: a build
+    /// mistake that must stop the service before it serves anything.
     pub fn global() -> &'static Registry {
         static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::from_inventory);
         &REGISTRY
@@ -164,7 +259,13 @@ impl Registry {
                 panic!("endpoint {} is registered twice", registration.name);
             }
         }
-        Registry { endpoints }
+        let mut pushes = BTreeMap::new();
+        for push in inventory::iter::<PushRegistration> {
+            if endpoints.contains_key(push.name) || pushes.insert(push.name, push).is_some() {
+                panic!("push {} is registered twice", push.name);
+            }
+        }
+        Registry { endpoints, pushes }
     }
 
     /// The endpoint registered under `name`.
@@ -177,12 +278,17 @@ impl Registry {
         })
     }
 
-    /// Every registered name, sorted.
     /// Every registration, by name.
     pub fn registrations(&self) -> impl Iterator<Item = &'static Registration> + '_ {
         self.endpoints.values().copied()
     }
 
+    /// Every push, by name.
+    pub fn pushes(&self) -> impl Iterator<Item = &'static PushRegistration> + '_ {
+        self.pushes.values().copied()
+    }
+
+    /// Every registered endpoint name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.endpoints.keys().copied()
     }

@@ -1,8 +1,8 @@
 //! The WebSocket protocol: the [`Endpoint`](endpoint::Endpoint) trait and its registry, the
 //! envelope codec, dispatch of one frame to its endpoint, the state a request sees, the
 //! loaders that apply the domain's visibility rules (404 for what a caller may not see),
-//! the prelude that every module under `handlers/` imports, and the AsyncAPI document
-//! generated from the registry.
+//! the prelude that every module under `handlers/` imports, the AsyncAPI document
+//! generated from the registry, and the values the endpoints' examples share.
 
 pub mod access;
 pub mod asyncapi;
@@ -12,5 +12,6 @@ pub mod deletion;
 pub mod dispatch;
 pub mod endpoint;
 pub mod envelope;
+pub mod examples;
 pub mod prelude;
 pub mod quota;

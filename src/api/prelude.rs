@@ -5,7 +5,8 @@
 pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
 pub use crate::api::context::RequestContext;
 pub use crate::api::deletion;
-pub use crate::api::endpoint::{Endpoint, Registration};
+pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};
+pub use crate::api::examples;
 pub use crate::api::quota::{
     check_active_sessions, count_contact_lookups, recheck_active_sessions,
 };
@@ -26,3 +27,4 @@ pub use crate::push::SessionChange;
 pub use crate::store::Store;
 pub use inventory;
 pub use schemars::JsonSchema;
+pub use serde_json::json;

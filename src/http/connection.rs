@@ -20,6 +20,7 @@ use super::server::ServerState;
 use super::upgrade::Socket;
 use crate::api::context::RequestContext;
 use crate::api::dispatch::{answer, refuse, refuse_unread};
+use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
@@ -243,6 +244,15 @@ async fn write_frames(
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
     while queue.recv().await.is_some() {}
     sink
+}
+
+inventory::submit! {
+    PushRegistration::of::<()>(
+        TOKEN_EXPIRED_ENDPOINT,
+        "The connection's token expired: this failure (code 401) is its last frame, then \
+         the connection closes with code 1008. Reconnect with a fresh token.",
+        || crate::api::examples::frame(&token_expired_frame()),
+    )
 }
 
 /// The frame that tells a client its token expired.

@@ -15,13 +15,18 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
 use super::written::WrittenSessions;
+use crate::api::endpoint::PushRegistration;
+use crate::api::envelope::encode_push;
+use crate::api::examples;
 use crate::domain::ids::new_id;
 use crate::domain::session::{Session, SessionEnvelope, SessionView};
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
@@ -39,6 +44,53 @@ pub const RESYNC: &str = "social:resync";
 pub const RESYNC_FRAME: &str = r#"{"endpoint":"social:resync","data":{}}"#;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
+
+/// The `data` of a `social:sessionDeleted` push.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct SessionDeleted<'a> {
+    session_id: &'a str,
+}
+
+/// The `data` of a `social:resync` push: an empty object.
+#[derive(Serialize, JsonSchema)]
+struct Resync {}
+
+inventory::submit! {
+    PushRegistration::of::<SessionEnvelope>(
+        SESSION_UPDATED,
+        "A session in the recipient's audience changed (or the recipient joined its \
+         audience): the session as the recipient sees it now, as `social:getSession` \
+         renders it.",
+        || example_push(SESSION_UPDATED, &json!({ "session": examples::session(true) })),
+    )
+}
+
+inventory::submit! {
+    PushRegistration::of::<SessionDeleted<'static>>(
+        SESSION_DELETED,
+        "A session was deleted (also when its event was), or the recipient lost sight of \
+         it (uninvited from a Private session).",
+        || example_push(SESSION_DELETED, &SessionDeleted { session_id: examples::SESSION_ID }),
+    )
+}
+
+inventory::submit! {
+    PushRegistration::of::<Resync>(
+        RESYNC,
+        "Pushes may have been missed (the service could not resume its change history): \
+         refetch what is shown. Exactly this frame, without `error` or `event`.",
+        || examples::frame(RESYNC_FRAME),
+    )
+    .unstamped()
+}
+
+/// A whole push frame of `endpoint` with `data`, encoded as pushes are sent.
+fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
+    push_frame(endpoint, examples::PUSH_ID, data)
+        .map(|frame| examples::frame(&encode_push(&frame)))
+        .unwrap_or_default()
+}
 
 /// How pushes travel between processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,12 +317,7 @@ impl Pushes {
             }
         }
         if !push.deleted_for.is_empty() {
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Deleted<'a> {
-                session_id: &'a str,
-            }
-            let deleted = Deleted {
+            let deleted = SessionDeleted {
                 session_id: &push.session_id,
             };
             match push_frame(SESSION_DELETED, &push.id, &deleted) {

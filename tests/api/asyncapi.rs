@@ -1,6 +1,7 @@
 //! `GET /asyncapi.json` and `social-events asyncapi`: the AsyncAPI 3.0 document lists every
-//! registered endpoint with its module's description, request and reply, and the pushes;
-//! its message schemas are valid JSON Schemas, and the command prints the same document.
+//! registered endpoint with its module's description, request and reply, and every
+//! registered push; its message schemas are valid JSON Schemas, every message's example
+//! matches its schema, and the command prints the same document.
 
 use serde_json::Value;
 use social_events::api::endpoint::Registry;
@@ -52,16 +53,69 @@ async fn every_registered_endpoint_and_push_is_in_the_document() {
                 .unwrap_or_else(|error| panic!("{key}: {error}"));
         }
     }
+    let pushes: Vec<&str> = Registry::global().pushes().map(|push| push.name).collect();
     for push in [
         "social:sessionUpdated",
         "social:sessionDeleted",
         "social:resync",
         "social:tokenExpired",
     ] {
-        assert_eq!(document["operations"][push]["action"], "receive", "{push}");
-        jsonschema::validator_for(&messages[format!("{push}.push")]["payload"])
-            .unwrap_or_else(|error| panic!("{push}: {error}"));
+        assert!(pushes.contains(&push), "{push} is not registered");
     }
+    for push in Registry::global().pushes() {
+        let name = push.name;
+        let operation = &document["operations"][name];
+        assert_eq!(operation["action"], "receive", "{name}");
+        assert_eq!(operation["description"], push.description, "{name}");
+        jsonschema::validator_for(&messages[format!("{name}.push")]["payload"])
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+    }
+}
+
+/// Every message's example matches the message's schema, and every example request is
+/// one its endpoint accepts (decoded and validated as a real request would be).
+#[tokio::test]
+async fn every_example_matches_its_schema_and_its_endpoint() {
+    let app = spawn_app().await;
+    let document = served(&app).await;
+    let messages = document["channels"]["api"]["messages"].as_object().unwrap();
+    assert_eq!(
+        messages.len(),
+        2 * Registry::global().registrations().count() + Registry::global().pushes().count()
+    );
+    let mut problems = Vec::new();
+    for (key, message) in messages {
+        let examples = message["examples"].as_array().unwrap();
+        assert!(!examples.is_empty(), "{key} has no example");
+        let validator = jsonschema::validator_for(&message["payload"]).unwrap();
+        for example in examples {
+            for error in validator.iter_errors(&example["payload"]) {
+                problems.push(format!(
+                    "{key} example at {}: {error}",
+                    error.instance_path()
+                ));
+            }
+        }
+    }
+    for registration in Registry::global().registrations() {
+        let example = registration.example();
+        let Value::Object(data) = example.request else {
+            panic!(
+                "{}: the example request is not an object",
+                registration.name
+            );
+        };
+        if let Err(error) = registration.check(data) {
+            problems.push(format!("{} example request: {error}", registration.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check is not vacuous: an example that breaks its schema is caught.
+    let validator =
+        jsonschema::validator_for(&messages["social:getSession.answer"]["payload"]).unwrap();
+    let mut broken = messages["social:getSession.answer"]["examples"][0]["payload"].clone();
+    broken["data"]["session"]["duration"] = Value::from("an hour");
+    assert!(!validator.is_valid(&broken));
 }
 
 #[tokio::test]

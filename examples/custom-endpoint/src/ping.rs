@@ -24,6 +24,13 @@ impl Endpoint for Ping {
     type Request = Request;
     type Response = Response;
 
+    fn example() -> Example {
+        Example {
+            request: json!({ "message": "hello" }),
+            answer: json!({ "userId": "ada", "echo": "hello" }),
+        }
+    }
+
     fn validate(request: &Request) -> Result<(), ApiError> {
         check_max_chars(
             &request.message,
