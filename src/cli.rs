@@ -105,6 +105,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections_per_user: args.max_connections_per_user,
             ..ConnectionLimits::default()
         },
+        development_tokens: development_tokens(&args.auth, &args.database)?,
     };
     let application = Application::build(settings).await?;
     let shutdown = application.shutdown_token();
@@ -154,6 +155,17 @@ fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<To
         verifier = verifier.with_issuer(issuer);
     }
     Ok(verifier)
+}
+
+/// The console's token signer in development mode: the embedded database and HS256 tokens.
+fn development_tokens(
+    auth: &AuthArgs,
+    database: &DatabaseArgs,
+) -> anyhow::Result<Option<TokenSigner>> {
+    if database.mongodb_uri.is_some() || auth.jwt_public_key.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(signer(&signing_secret(auth, database)?, auth)))
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {

@@ -16,7 +16,8 @@ use crate::error::ApiError;
 /// Most seconds of clock skew accepted on `exp`.
 pub const MAX_LEEWAY_SECONDS: u64 = 5;
 /// Longest accepted user id (the token's subject).
-const MAX_SUBJECT_LENGTH: usize = 256;
+/// Longest user id (`sub`), in bytes.
+pub const MAX_SUBJECT_BYTES: usize = 256;
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 section 3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -127,9 +128,9 @@ impl TokenVerifier {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|error| format!("invalid token: {error}"))?;
         let claims = data.claims;
-        if claims.sub.is_empty() || claims.sub.len() > MAX_SUBJECT_LENGTH {
+        if claims.sub.is_empty() || claims.sub.len() > MAX_SUBJECT_BYTES {
             return Err(format!(
-                "invalid token: sub must be 1 to {MAX_SUBJECT_LENGTH} bytes long"
+                "invalid token: sub must be 1 to {MAX_SUBJECT_BYTES} bytes long"
             ));
         }
         Ok(claims)

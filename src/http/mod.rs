@@ -1,13 +1,15 @@
 //! HTTP with poem: the server, the WebSocket upgrade and connection loop, token
 //! authentication shared by the upgrade and the invitation file, per-user admission and
 //! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi: health,
-//! metrics, the ICS invitation file, the platform's internal routes). An [`ApiError`]
+//! metrics, the ICS invitation file, the platform's internal routes; `console`: the
+//! browser console). An [`ApiError`]
 //! becomes an HTTP answer with its code as the status and its message as the text, here
 //! for extractors and in `routes` for the described operations.
 
 pub mod admission;
 pub mod auth;
 pub mod connection;
+pub mod console;
 pub mod internal;
 pub mod invitation_file;
 pub mod rate;

@@ -17,6 +17,7 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
 
 use super::auth::Authenticated;
+use super::console::ConsoleRoutes;
 use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
 use super::server::ServerState;
@@ -29,23 +30,24 @@ pub const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 /// The operations.
 pub struct HttpRoutes;
 
-/// The OpenAPI service of [`HttpRoutes`], with the public URL as its server.
-pub fn service(public_url: &str) -> OpenApiService<HttpRoutes, ()> {
+/// The OpenAPI service of [`HttpRoutes`] and the console's routes, with the public URL as
+/// its server.
+pub fn service(public_url: &str) -> OpenApiService<(HttpRoutes, ConsoleRoutes), ()> {
     OpenApiService::new(
-        HttpRoutes,
+        (HttpRoutes, ConsoleRoutes),
         "social-events HTTP routes",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
         "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
              (described by /asyncapi.json); these routes serve health checks, metrics, \
-             calendar files and the platform's internal notifications.",
+             calendar files, the platform's internal notifications and a browser console.",
     )
     .server(public_url)
 }
 
 #[derive(Tags)]
-enum Area {
+pub(super) enum Area {
     /// Whether the process and its database answer, and what it counts.
     Operation,
     /// Calendar files of sessions.
@@ -210,7 +212,7 @@ impl HttpRoutes {
     /// registry; no token.
     #[oai(path = "/asyncapi.json", method = "get", tag = "Area::Operation")]
     async fn asyncapi(&self, state: Data<&Arc<ServerState>>) -> Json<serde_json::Value> {
-        Json(crate::api::asyncapi::document(&state.settings.public_url))
+        Json(state.asyncapi.clone())
     }
 
     /// This process's Prometheus metrics (listed in the README); no token.

@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::push::{PushMode, Pushes};
 use crate::store::{Store, tracking_writes};
+use crate::tools::token::TokenSigner;
 
 /// Limits applied to each WebSocket connection.
 #[derive(Debug, Clone)]
@@ -79,6 +80,9 @@ pub struct Settings {
     /// Secret of the internal endpoints; `None` disables them.
     pub internal_secret: Option<SecretString>,
     pub connection: ConnectionLimits,
+    /// Signs tokens for the console in development mode (`GET /console/token`); `None`
+    /// everywhere else.
+    pub development_tokens: Option<TokenSigner>,
 }
 
 /// What the HTTP routes and connections share.
@@ -92,6 +96,8 @@ pub struct ServerState {
     pub connections: TaskTracker,
     /// Per-user connection counts and shared frame rates.
     pub admission: Arc<Admission>,
+    /// The AsyncAPI document, generated at start-up.
+    pub asyncapi: serde_json::Value,
 }
 
 /// Pause between two upkeeps of the metrics' histograms.
@@ -178,6 +184,7 @@ impl Application {
         let state = Arc::new(ServerState {
             app,
             admission,
+            asyncapi: crate::api::asyncapi::document(&settings.public_url),
             settings,
             shutdown,
             connections: TaskTracker::new(),

@@ -14,11 +14,24 @@ use crate::http::auth::{Claims, MIN_SECRET_BYTES};
 /// Name of the development secret's file inside the data dir.
 const DEV_SECRET_FILE: &str = "jwt-secret";
 
-/// Signs HS256 tokens; used by `social-events token`, the fixture replayer and tests.
+/// Signs HS256 tokens; used by `social-events token`, the fixture replayer, the console in
+/// development mode and tests.
+#[derive(Clone)]
 pub struct TokenSigner {
     key: EncodingKey,
     audience: Option<String>,
     issuer: Option<String>,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    /// Never shows the key.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TokenSigner")
+            .field("audience", &self.audience)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenSigner {

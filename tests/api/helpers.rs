@@ -113,6 +113,7 @@ pub async fn test_settings() -> Settings {
         public_url: "https://social.example.test".to_owned(),
         internal_secret: None,
         connection: ConnectionLimits::default(),
+        development_tokens: None,
     }
 }
 

@@ -4,6 +4,7 @@
 mod asyncapi;
 mod attacks;
 mod auth;
+mod console;
 mod contract;
 mod events;
 mod events_visibility;

@@ -28,6 +28,10 @@ async fn the_http_routes_are_described_as_served() {
         ("/readyz", "get", vec!["200", "503"]),
         ("/metrics", "get", vec!["200"]),
         ("/asyncapi.json", "get", vec!["200"]),
+        ("/console", "get", vec!["200"]),
+        ("/console/console.js", "get", vec!["200"]),
+        ("/console/console.css", "get", vec!["200"]),
+        ("/console/token", "get", vec!["200", "400", "403", "404"]),
         (
             "/api/v0/resource/sessionInvitation/{sessionId}",
             "get",

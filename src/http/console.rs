@@ -1,0 +1,171 @@
+//! `GET /console`: a page to try the WebSocket API in a browser. It lists every endpoint
+//! and push of the AsyncAPI document as it loads, fills in an endpoint's example, sends
+//! it over a WebSocket with the token given, and shows answers, failures and pushes as
+//! they arrive. Plain HTML, CSS and JavaScript under `src/http/console/`, built into the
+//! binary: no build step, nothing loaded from elsewhere (its Content-Security-Policy
+//! allows this origin only). Like `/asyncapi.json` it needs no token; operators restrict
+//! it by network where they must.
+//!
+//! In development mode (the embedded database, HS256 tokens) `GET /console/token?user=`
+//! signs a token for any user, so that the console starts with one; only for a browser on
+//! the same machine (a loopback address). Elsewhere the route does not exist (404), and
+//! the page asks for a token.
+
+use std::sync::Arc;
+
+use poem::web::{Data, RemoteAddr};
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Html, PlainText};
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::auth::MAX_SUBJECT_BYTES;
+use super::server::ServerState;
+
+/// The console's routes.
+pub struct ConsoleRoutes;
+
+const PAGE: &str = include_str!("console/index.html");
+const SCRIPT: &str = include_str!("console/console.js");
+const STYLE: &str = include_str!("console/console.css");
+/// Where the page says whether development tokens are signed (`on` or `off`).
+const DEVELOPMENT_TOKENS_MARK: &str = "{{development-tokens}}";
+/// The page loads its script and style from this origin, and talks to this origin only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+/// Lifetime of a development token.
+const DEVELOPMENT_TOKEN_SECONDS: i64 = 12 * 3600;
+
+#[derive(ApiResponse)]
+enum Page {
+    /// The console.
+    #[oai(status = 200)]
+    Ok(
+        Html<String>,
+        #[oai(header = "Content-Security-Policy")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Asset {
+    /// The console's script.
+    #[oai(status = 200, content_type = "text/javascript; charset=utf-8")]
+    Script(
+        PlainText<&'static str>,
+        #[oai(header = "Cache-Control")] String,
+    ),
+    /// The console's style sheet.
+    #[oai(status = 200, content_type = "text/css; charset=utf-8")]
+    Style(
+        PlainText<&'static str>,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum DevelopmentToken {
+    /// A token for the user, valid for 12 hours.
+    #[oai(status = 200)]
+    Token(PlainText<String>, #[oai(header = "Cache-Control")] String),
+    /// The user id is empty or longer than 256 bytes.
+    #[oai(status = 400)]
+    BadRequest(PlainText<&'static str>),
+    /// The browser is not on the service's machine.
+    #[oai(status = 403)]
+    Forbidden(PlainText<&'static str>),
+    /// The service is not in development mode.
+    #[oai(status = 404)]
+    Absent(PlainText<&'static str>),
+    /// The token could not be signed.
+    #[oai(status = 500)]
+    Failed(PlainText<&'static str>),
+}
+
+/// Every console file is checked again on each load: a new version of the service may
+/// serve new ones.
+fn revalidate() -> String {
+    "no-cache".to_owned()
+}
+
+#[OpenApi]
+impl ConsoleRoutes {
+    /// The console: try the WebSocket API in a browser (lists the endpoints of
+    /// `/asyncapi.json`, sends their examples, shows answers and pushes); no token.
+    #[oai(
+        path = "/console",
+        method = "get",
+        tag = "super::routes::Area::Operation"
+    )]
+    async fn page(&self, state: Data<&Arc<ServerState>>) -> Page {
+        let development = if state.settings.development_tokens.is_some() {
+            "on"
+        } else {
+            "off"
+        };
+        Page::Ok(
+            Html(PAGE.replace(DEVELOPMENT_TOKENS_MARK, development)),
+            CONTENT_SECURITY_POLICY.to_owned(),
+            revalidate(),
+        )
+    }
+
+    /// The console's script.
+    #[oai(
+        path = "/console/console.js",
+        method = "get",
+        tag = "super::routes::Area::Operation"
+    )]
+    async fn script(&self) -> Asset {
+        Asset::Script(PlainText(SCRIPT), revalidate())
+    }
+
+    /// The console's style sheet.
+    #[oai(
+        path = "/console/console.css",
+        method = "get",
+        tag = "super::routes::Area::Operation"
+    )]
+    async fn style(&self) -> Asset {
+        Asset::Style(PlainText(STYLE), revalidate())
+    }
+
+    /// Development mode only: a token for `user`, signed with the development secret,
+    /// for a browser on the service's own machine.
+    #[oai(
+        path = "/console/token",
+        method = "get",
+        tag = "super::routes::Area::Operation"
+    )]
+    async fn development_token(
+        &self,
+        /// The user to act as.
+        user: Query<String>,
+        remote: &RemoteAddr,
+        state: Data<&Arc<ServerState>>,
+    ) -> DevelopmentToken {
+        let Some(signer) = &state.settings.development_tokens else {
+            return DevelopmentToken::Absent(PlainText(
+                "the service is not in development mode: use a token of your identity provider",
+            ));
+        };
+        let local = remote
+            .as_socket_addr()
+            .is_some_and(|address| address.ip().is_loopback());
+        if !local {
+            return DevelopmentToken::Forbidden(PlainText(
+                "development tokens are given to a browser on the service's machine only",
+            ));
+        }
+        if user.is_empty() || user.len() > MAX_SUBJECT_BYTES {
+            return DevelopmentToken::BadRequest(PlainText("user must be 1 to 256 bytes"));
+        }
+        match signer.sign_for_user(&user, DEVELOPMENT_TOKEN_SECONDS) {
+            Ok(token) => DevelopmentToken::Token(PlainText(token), "no-store".to_owned()),
+            Err(error) => {
+                tracing::error!(%error, "cannot sign a development token");
+                DevelopmentToken::Failed(PlainText("cannot sign the token"))
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+// The social-events console: lists the endpoints of the AsyncAPI document, sends a
+// request over one WebSocket and shows every frame that arrives. Plain JavaScript, no
+// dependencies; page text is only ever set as text, never parsed as HTML.
+"use strict";
+
+const byId = (id) => document.getElementById(id);
+
+const CODE_NAMES = {
+  400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
+  409: "conflict", 413: "too large", 429: "too many requests", 500: "server error",
+  503: "unavailable",
+};
+
+const CLOSE_NAMES = {
+  1000: "closed", 1001: "the server shuts down", 1006: "the connection was lost or refused",
+  1008: "policy: the token expired", 1009: "frame too large", 1013: "too slow to read pushes",
+};
+
+const state = {
+  endpoints: new Map(), // name -> { description, example }
+  selected: null,
+  socket: null,
+  nextId: 1,
+  pending: new Map(), // event.id -> { endpoint, sentAt }
+};
+
+function element(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function showProblem(id, text) {
+  const node = byId(id);
+  node.textContent = text || "";
+  node.hidden = !text;
+}
+
+function setStatus(kind, text) {
+  const status = byId("status");
+  status.className = "status " + kind;
+  status.textContent = text;
+  const open = kind === "open";
+  byId("send").disabled = !open || !state.selected;
+  byId("connect").disabled = kind === "open" || kind === "connecting";
+  byId("disconnect").disabled = !(kind === "open" || kind === "connecting");
+}
+
+function clock() {
+  return new Date().toLocaleTimeString([], { hour12: false });
+}
+
+// One entry of the frame log, newest first.
+function logFrame(kind, endpoint, summary, frame) {
+  const entry = element("li", { class: "frame " + kind, "data-endpoint": endpoint || "" },
+    element("header", {},
+      element("time", {}, clock()),
+      element("strong", {}, endpoint || ""),
+      element("span", { class: "summary" }, summary)));
+  if (frame !== undefined) {
+    entry.append(element("pre", {}, JSON.stringify(frame, null, 2)));
+  }
+  byId("frames").prepend(entry);
+}
+
+// The contract: every endpoint and push of /asyncapi.json, with examples.
+async function loadContract() {
+  let documentJson;
+  try {
+    const response = await fetch("asyncapi.json", { cache: "no-store" });
+    if (!response.ok) throw new Error("GET /asyncapi.json answered " + response.status);
+    documentJson = await response.json();
+  } catch (error) {
+    showProblem("contract-problem", "Cannot load the API description: " + error.message);
+    return;
+  }
+  const messages = documentJson.channels.api.messages;
+  const operations = Object.entries(documentJson.operations)
+    .sort(([a], [b]) => a.localeCompare(b));
+  for (const [name, operation] of operations) {
+    if (operation.action === "send") {
+      const request = messages[name + ".request"];
+      const example = request && request.examples && request.examples[0];
+      state.endpoints.set(name, {
+        description: operation.description || "",
+        example: example && example.payload.data !== undefined ? example.payload.data : {},
+      });
+      const button = element("button", { type: "button", "data-endpoint": name }, name);
+      button.addEventListener("click", () => select(name));
+      byId("endpoint-list").append(element("li", {}, button));
+    } else {
+      byId("push-list").append(element("li", { title: operation.description || "" },
+        element("code", {}, name)));
+    }
+  }
+}
+
+function select(name) {
+  state.selected = name;
+  for (const button of byId("endpoint-list").querySelectorAll("button")) {
+    button.classList.toggle("selected", button.dataset.endpoint === name);
+  }
+  const endpoint = state.endpoints.get(name);
+  byId("endpoint-name").textContent = name;
+  byId("endpoint-description").textContent = endpoint.description;
+  byId("data").value = JSON.stringify(endpoint.example, null, 2);
+  byId("example").disabled = false;
+  byId("send").disabled = !isOpen();
+  showProblem("request-problem", "");
+}
+
+function isOpen() {
+  return state.socket !== null && state.socket.readyState === WebSocket.OPEN;
+}
+
+// Whether the service signs tokens for the console (development mode only).
+function signsDevelopmentTokens() {
+  const meta = document.querySelector('meta[name="development-tokens"]');
+  return meta !== null && meta.content === "on";
+}
+
+async function developmentToken() {
+  const user = byId("development-user").value.trim();
+  try {
+    const response = await fetch("console/token?user=" + encodeURIComponent(user),
+      { cache: "no-store" });
+    const text = await response.text();
+    if (!response.ok) {
+      showProblem("request-problem", "No development token: " + text);
+      return;
+    }
+    byId("token").value = text.trim();
+  } catch (error) {
+    showProblem("request-problem", "No development token: " + error.message);
+  }
+}
+
+function connect() {
+  const token = byId("token").value.trim();
+  if (!token) {
+    showProblem("request-problem", "Paste a token first.");
+    return;
+  }
+  const url = new URL("api/v0/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("token", token);
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  setStatus("connecting", "connecting…");
+  socket.addEventListener("open", () => {
+    if (state.socket !== socket) return;
+    setStatus("open", "connected");
+    logFrame("note", "", "connected");
+  });
+  socket.addEventListener("message", (message) => received(message.data));
+  socket.addEventListener("close", (close) => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    state.pending.clear();
+    const why = close.reason || CLOSE_NAMES[close.code] || "";
+    const hint = close.code === 1006
+      ? " (an upgrade refused with 401 or 429 looks like this: check the token)" : "";
+    setStatus("closed", "not connected");
+    logFrame("note failed", "", "closed " + close.code + (why ? ": " + why : "") + hint);
+  });
+}
+
+function disconnect() {
+  if (state.socket) state.socket.close(1000, "closed by the console");
+}
+
+function received(text) {
+  let frame;
+  try {
+    frame = JSON.parse(text);
+  } catch (error) {
+    logFrame("note failed", "", "a frame that is not JSON: " + text.slice(0, 200));
+    return;
+  }
+  const id = frame.event && frame.event.id;
+  const request = id !== undefined ? state.pending.get(id) : undefined;
+  const failed = frame.error && frame.error.status === true;
+  const failure = failed
+    ? frame.error.code + " " + (CODE_NAMES[frame.error.code] || "error") + ": " +
+      frame.error.message
+    : "";
+  if (request && request.endpoint === frame.endpoint) {
+    state.pending.delete(id);
+    const took = Math.round(performance.now() - request.sentAt) + " ms";
+    logFrame(failed ? "answer failed" : "answer ok", frame.endpoint,
+      (failed ? "✗ " + failure : "✓ answered") + " · " + took, frame);
+  } else {
+    logFrame(failed ? "push failed" : "push", frame.endpoint,
+      failed ? "✗ " + failure : "push", frame);
+  }
+}
+
+function send() {
+  showProblem("request-problem", "");
+  if (!state.selected) return;
+  if (!isOpen()) {
+    showProblem("request-problem", "Connect first.");
+    return;
+  }
+  const text = byId("data").value.trim();
+  let data;
+  try {
+    data = text === "" ? undefined : JSON.parse(text);
+  } catch (error) {
+    showProblem("request-problem", "data is not JSON: " + error.message);
+    return;
+  }
+  const id = "console-" + state.nextId++;
+  const frame = { endpoint: state.selected, event: { id, date: Date.now() } };
+  if (data !== undefined) frame.data = data;
+  state.pending.set(id, { endpoint: state.selected, sentAt: performance.now() });
+  state.socket.send(JSON.stringify(frame));
+  logFrame("sent", state.selected, "sent", frame);
+}
+
+function start() {
+  byId("connect").addEventListener("click", connect);
+  byId("disconnect").addEventListener("click", disconnect);
+  byId("send").addEventListener("click", send);
+  byId("example").addEventListener("click", () => state.selected && select(state.selected));
+  byId("clear").addEventListener("click", () => byId("frames").replaceChildren());
+  byId("development-token").addEventListener("click", developmentToken);
+  byId("data").addEventListener("keydown", (key) => {
+    if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) send();
+  });
+  setStatus("closed", "not connected");
+  loadContract();
+  if (signsDevelopmentTokens()) {
+    byId("development").hidden = false;
+    developmentToken();
+  }
+}
+
+start();

@@ -1,0 +1,324 @@
+//! `GET /console`: its files and headers, the development tokens it starts with (and their
+//! absence outside development mode), and the page itself driven in a real headless
+//! Chromium through chromedriver (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs): it loads without console errors, lists every registered endpoint,
+//! sends `social:createEvent` from its example and shows the answer, shows a failure
+//! legibly, and shows a `social:sessionUpdated` push caused by another client.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use social_events::api::endpoint::Registry;
+use social_events::tools::token::TokenSigner;
+
+use crate::helpers::{Patience, SECRET, TestApp, session_fields, spawn_app, spawn_app_with};
+
+/// A server in development mode: it signs console tokens with the tests' secret.
+async fn development_app() -> TestApp {
+    spawn_app_with(|settings| {
+        settings.development_tokens = Some(TokenSigner::hs256(SECRET.as_bytes()));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_page_and_its_files_are_served_with_a_strict_policy() {
+    let app = spawn_app().await;
+    let page = reqwest::get(app.http_url("/console")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<meta name="development-tokens" content="off">"#));
+    // Nothing is loaded from elsewhere.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for (path, content_type) in [
+        ("/console/console.js", "text/javascript; charset=utf-8"),
+        ("/console/console.css", "text/css; charset=utf-8"),
+    ] {
+        let file = reqwest::get(app.http_url(path)).await.unwrap();
+        assert_eq!(file.status(), 200, "{path}");
+        assert_eq!(file.headers()["content-type"], content_type, "{path}");
+        assert!(!file.text().await.unwrap().contains("https://"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn development_tokens_exist_in_development_mode_only() {
+    let production = spawn_app().await;
+    let absent = reqwest::get(production.http_url("/console/token?user=ada"))
+        .await
+        .unwrap();
+    assert_eq!(absent.status(), 404);
+
+    let app = development_app().await;
+    let html = reqwest::get(app.http_url("/console"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"<meta name="development-tokens" content="on">"#));
+    let answer = reqwest::get(app.http_url("/console/token?user=ada"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let token = answer.text().await.unwrap();
+    // The token opens a WebSocket as that user.
+    let mut ada = app.connect_with_token(&token).await;
+    let created = ada
+        .ok(
+            "social:createSession",
+            json!({ "session": session_fields("Mine", 60) }),
+        )
+        .await;
+    assert_eq!(created["session"]["ownerId"], "ada");
+    for user in ["", &"x".repeat(257)] {
+        let refused = reqwest::get(app.http_url(&format!("/console/token?user={user}")))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{user:?}");
+    }
+}
+
+/// chromedriver on a free port, stopped with the test.
+struct Chromedriver {
+    process: tokio::process::Child,
+    url: String,
+}
+
+impl Chromedriver {
+    async fn start() -> Chromedriver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap()
+            .port();
+        let process = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect(
+                "chromedriver runs the console's browser test: install Debian's chromium and \
+                 chromium-driver (.ci/run does)",
+            );
+        let url = format!("http://127.0.0.1:{port}");
+        let patience = Patience::of(Duration::from_secs(30));
+        while !reqwest::get(format!("{url}/status"))
+            .await
+            .is_ok_and(|answer| answer.status().is_success())
+        {
+            patience.wait("chromedriver answering").await;
+        }
+        Chromedriver { process, url }
+    }
+
+    /// A headless Chromium that keeps its console messages.
+    async fn browser(&self) -> Browser {
+        let mut options = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--window-size=1400,900",
+            ],
+        });
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            options["binary"] = json!("/usr/bin/chromium");
+        }
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("capabilities are an object")
+        };
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("chromedriver starts Chromium")
+    }
+
+    /// The browser's console messages of level SEVERE (errors) since the last call.
+    async fn console_errors(&self, browser: &Browser) -> Vec<String> {
+        let session = browser.session_id().await.unwrap().unwrap();
+        let logs: Value = reqwest::Client::new()
+            .post(format!("{}/session/{session}/se/log", self.url))
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        logs["value"]
+            .as_array()
+            .expect("chromedriver returns the browser's log")
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].to_string())
+            .collect()
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.process.start_kill();
+    }
+}
+
+/// The element `css` selects, once it exists (within fifteen seconds).
+async fn appears(browser: &Browser, css: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("{css} never appeared: {error}"))
+}
+
+#[tokio::test]
+async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser() {
+    let app = development_app().await;
+    let users = std::fs::read_to_string("embedded-db/dev-users.json").unwrap();
+    let users = social_events::tools::import::parse(&users).unwrap();
+    social_events::tools::import::import(&app.store, &users)
+        .await
+        .unwrap();
+    let chromedriver = Chromedriver::start().await;
+    let browser = chromedriver.browser().await;
+    browser.goto(&app.http_url("/console")).await.unwrap();
+
+    // Every registered endpoint is listed as soon as the page loads, before connecting.
+    appears(&browser, "#endpoint-list button").await;
+    let mut listed = Vec::new();
+    for button in browser
+        .find_all(Locator::Css("#endpoint-list button"))
+        .await
+        .unwrap()
+    {
+        listed.push(button.text().await.unwrap());
+    }
+    let registered: Vec<String> = Registry::global().names().map(str::to_owned).collect();
+    assert_eq!(listed, registered);
+    let pushes = browser
+        .find_all(Locator::Css("#push-list li"))
+        .await
+        .unwrap();
+    assert_eq!(pushes.len(), Registry::global().pushes().count());
+
+    // In development mode the token is filled in for the development user.
+    let token = browser.find(Locator::Id("token")).await.unwrap();
+    let patience = Patience::new();
+    while token
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        patience.wait("the development token").await;
+    }
+    browser
+        .find(Locator::Id("connect"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    appears(&browser, "#status.open").await;
+
+    // createEvent from its example: the example is filled in, sent, and answered.
+    appears(&browser, "button[data-endpoint='social:createEvent']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let data = browser.find(Locator::Id("data")).await.unwrap();
+    let example: Value = serde_json::from_str(&data.prop("value").await.unwrap().unwrap()).unwrap();
+    assert_eq!(example["source"], "network:acme");
+    browser
+        .find(Locator::Id("send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let answer = appears(&browser, "li.answer.ok[data-endpoint='social:createEvent']").await;
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("✓ answered"), "{text}");
+    assert!(text.contains("\"title\": \"Product launch\""), "{text}");
+    let mut ada = app.connect("ada").await;
+    let listed = ada
+        .ok("social:getEvents", json!({ "source": "network:acme" }))
+        .await;
+    assert_eq!(listed["events"][0]["title"], "Product launch");
+
+    // A failure is shown with its code and message.
+    appears(&browser, "button[data-endpoint='social:getEvent']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let failure = appears(
+        &browser,
+        "li.answer.failed[data-endpoint='social:getEvent']",
+    )
+    .await;
+    let text = failure.text().await.unwrap();
+    assert!(text.contains("✗ 404 not found: event not found"), "{text}");
+
+    // Another client's change reaches the console as a push.
+    let mut grace = app.connect("grace").await;
+    grace
+        .ok(
+            "social:createSession",
+            json!({
+                "session": session_fields("Pairing with Grace", 30),
+                "usersToInvite": [{ "userId": "ada", "role": 0 }],
+            }),
+        )
+        .await;
+    let push = appears(&browser, "li.push[data-endpoint='social:sessionUpdated']").await;
+    let text = push.text().await.unwrap();
+    assert!(text.contains("Pairing with Grace"), "{text}");
+
+    if let Ok(path) = std::env::var("SOCIAL_CONSOLE_SCREENSHOT") {
+        std::fs::write(path, browser.screenshot().await.unwrap()).unwrap();
+    }
+    let errors = chromedriver.console_errors(&browser).await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    // The log is read for real: an error written now is found.
+    browser
+        .execute("console.error('probe of the console log')", Vec::new())
+        .await
+        .unwrap();
+    let errors = chromedriver.console_errors(&browser).await;
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("probe of the console log")),
+        "{errors:#?}"
+    );
+    browser.close().await.unwrap();
+}
