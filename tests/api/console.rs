@@ -190,6 +190,15 @@ async fn appears(browser: &Browser, css: &str) -> fantoccini::elements::Element 
         .unwrap_or_else(|error| panic!("{css} never appeared: {error}"))
 }
 
+/// Clicks the element `css` selects, once it exists.
+async fn click(browser: &Browser, css: &str) {
+    appears(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+}
+
 #[tokio::test]
 async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser() {
     let app = development_app().await;
@@ -232,31 +241,15 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
     {
         patience.wait("the development token").await;
     }
-    browser
-        .find(Locator::Id("connect"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#connect").await;
     appears(&browser, "#status.open").await;
 
     // createEvent from its example: the example is filled in, sent, and answered.
-    appears(&browser, "button[data-endpoint='social:createEvent']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button[data-endpoint='social:createEvent']").await;
     let data = browser.find(Locator::Id("data")).await.unwrap();
     let example: Value = serde_json::from_str(&data.prop("value").await.unwrap().unwrap()).unwrap();
     assert_eq!(example["source"], "network:acme");
-    browser
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#send").await;
     let answer = appears(&browser, "li.answer.ok[data-endpoint='social:createEvent']").await;
     let text = answer.text().await.unwrap();
     assert!(text.contains("✓ answered"), "{text}");
@@ -268,18 +261,8 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
     assert_eq!(listed["events"][0]["title"], "Product launch");
 
     // A failure is shown with its code and message.
-    appears(&browser, "button[data-endpoint='social:getEvent']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button[data-endpoint='social:getEvent']").await;
+    click(&browser, "#send").await;
     let failure = appears(
         &browser,
         "li.answer.failed[data-endpoint='social:getEvent']",

@@ -117,4 +117,6 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
             .starts_with("`acme:ping`"),
         "{ping}"
     );
+    let example = &document["channels"]["api"]["messages"]["acme:ping.request"]["examples"][0];
+    assert_eq!(example["payload"]["data"]["message"], "hello");
 }
