@@ -3,8 +3,6 @@
 
 use serde::Deserialize;
 
-use serde_json::Value;
-
 use crate::api::prelude::*;
 
 /// The endpoint.

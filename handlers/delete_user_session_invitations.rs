@@ -5,8 +5,6 @@
 
 use serde::Deserialize;
 
-use serde_json::Value;
-
 use crate::api::prelude::*;
 
 /// The endpoint.

@@ -5,8 +5,6 @@
 
 use serde::Deserialize;
 
-use serde_json::Value;
-
 use crate::api::prelude::*;
 
 /// How often an invite is re-applied when other invitation changes keep coming first.

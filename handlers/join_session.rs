@@ -12,8 +12,6 @@ use std::num::NonZeroU64;
 
 use serde::Deserialize;
 
-use serde_json::Value;
-
 use crate::api::prelude::*;
 
 /// How often a join is retried when the session changed between reading and joining.

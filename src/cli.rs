@@ -231,3 +231,47 @@ fn signer(secret: &[u8], auth: &AuthArgs) -> TokenSigner {
     TokenSigner::hs256(secret)
         .with_audience_and_issuer(auth.jwt_audience.clone(), auth.jwt_issuer.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Command;
+
+    /// The `serve` arguments of a command line.
+    fn serve_args(arguments: &[&str]) -> ServeArgs {
+        let line = ["social-events", "serve"].iter().chain(arguments);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Serve(args) => args,
+            _ => unreachable!("a serve command line"),
+        }
+    }
+
+    #[test]
+    fn development_tokens_are_signed_on_the_embedded_database_only() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let data_dir = data_dir.path().to_str().unwrap();
+        let secret = "a-production-secret-of-32-bytes-at-least";
+        let development = serve_args(&["--data-dir", data_dir]);
+        assert!(
+            development_tokens(&development.auth, &development.database)
+                .unwrap()
+                .is_some()
+        );
+        for production in [
+            serve_args(&[
+                "--mongodb-uri",
+                "mongodb://db.example",
+                "--jwt-secret",
+                secret,
+            ]),
+            serve_args(&["--data-dir", data_dir, "--jwt-public-key", "/etc/key.pem"]),
+        ] {
+            assert!(
+                development_tokens(&production.auth, &production.database)
+                    .unwrap()
+                    .is_none(),
+                "{production:?}"
+            );
+        }
+    }
+}

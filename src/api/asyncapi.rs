@@ -75,6 +75,7 @@ fn bare_frame(endpoint: &str, data: Value) -> Value {
             "endpoint": { "const": endpoint },
             "data": data,
         },
+        "additionalProperties": false,
     })
 }
 

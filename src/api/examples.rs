@@ -1,8 +1,9 @@
 //! The values the endpoints' examples share (see [`Endpoint::example`]): one event and one
 //! session of the development data (`embedded-db/dev-users.json`: Ada, admin of network
-//! `acme`, and Grace, a member), rendered as the service answers them. The examples are
-//! what the AsyncAPI document shows and what the console fills in; the contract tests
-//! check them against the schemas and the endpoints' own decoding.
+//! `acme`, and Grace, a member), written by hand in the shape the service answers. The
+//! examples are what the AsyncAPI document shows and what the console fills in; the
+//! contract tests hold them to the schemas (no unknown keys) and the example requests to
+//! the endpoints' own decoding.
 //!
 //! [`Endpoint::example`]: super::endpoint::Endpoint::example
 
@@ -83,6 +84,7 @@ pub fn session_fields() -> Value {
         "startDate": "2030-04-02T17:00:00Z",
         "duration": 3600,
         "isRecurring": false,
+        "timeZone": "Europe/Berlin",
         "color": { "r": 0.2, "g": 0.4, "b": 0.8, "a": 1.0 },
     })
 }
@@ -109,6 +111,7 @@ pub fn session(joined: bool) -> Value {
         "startDate": 1901379600000_i64,
         "duration": 3600,
         "isRecurring": false,
+        "timeZone": "Europe/Berlin",
         "color": { "r": 0.2, "g": 0.4, "b": 0.8, "a": 1.0 },
         "isValid": true,
         "owner": person("ada", "Ada", "Lovelace", "Analytical Engines", "Programmer"),

@@ -27,4 +27,4 @@ pub use crate::push::SessionChange;
 pub use crate::store::Store;
 pub use inventory;
 pub use schemars::JsonSchema;
-pub use serde_json::json;
+pub use serde_json::{Value, json};

@@ -17,3 +17,4 @@ pub mod session;
 pub mod source;
 pub mod text;
 pub mod time;
+pub mod zone;

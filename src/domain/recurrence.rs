@@ -1,6 +1,8 @@
 //! When a session happens: its single occurrence, or its repetitions — weekly at the same
-//! weekday and UTC time (`isRecurring`), or by an RFC 5545 RRULE (`recurrence`), until the
-//! event's end when the session belongs to an event.
+//! weekday and wall-clock time in the session's time zone (`isRecurring`; UTC unless the
+//! session names a `timeZone`), or by an RFC 5545 RRULE (`recurrence`) in that zone, until
+//! the event's end when the session belongs to an event. A weekly 09:00 `Europe/Berlin`
+//! session is at 08:00 UTC in winter and 07:00 UTC in summer.
 //!
 //! Rules are bounded when written (at most one occurrence a day, the first within
 //! [`MAX_FIRST_OCCURRENCE_DAYS`] of the start, at most [`MAX_COUNT`] occurrences with a
@@ -9,8 +11,12 @@
 //! whole periods to just before now, which leaves its occurrences unchanged; a rule with a
 //! `COUNT` has at most [`MAX_COUNT`] of them.
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, SubsecRound, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, SubsecRound, TimeZone as _, Utc,
+};
 use rrule::{Frequency, NWeekday, RRule, RRuleSet, Tz, Unvalidated};
+
+use super::zone::TimeZone;
 
 /// The RRULE parts a session's `recurrence` may use.
 const ALLOWED_PARTS: [&str; 8] = [
@@ -147,17 +153,21 @@ struct Repetitions {
     text: String,
     /// The start without its fraction of a second: rules work in whole seconds.
     anchor: DateTime<Utc>,
+    /// The zone whose wall-clock time the rule keeps.
+    zone: Tz,
 }
 
 impl Schedule {
     /// A schedule starting at `start`, each occurrence lasting `duration_seconds`.
     /// `repeats` is `None` for a single occurrence, `Some(None)` for weekly repetition, and
-    /// `Some(Some(rule))` for a custom rule. Repetitions stop at `until` when given.
+    /// `Some(Some(rule))` for a custom rule, repeating at the wall-clock time of `start` in
+    /// `zone`. Repetitions stop at `until` when given.
     pub fn new(
         start: DateTime<Utc>,
         duration_seconds: i64,
         repeats: Option<Option<&Rule>>,
         until: Option<DateTime<Utc>>,
+        zone: TimeZone,
     ) -> Result<Schedule, String> {
         let duration = Duration::seconds(duration_seconds);
         // An event that ends before the session starts leaves only the first occurrence.
@@ -177,7 +187,17 @@ impl Schedule {
             rule = rule.until(until);
         }
         let anchor = start.trunc_subsecs(0);
-        let repetitions = Repetitions { rule, text, anchor };
+        let zone = if zone.is_utc() {
+            Tz::UTC
+        } else {
+            Tz::Tz(zone.tz())
+        };
+        let repetitions = Repetitions {
+            rule,
+            text,
+            anchor,
+            zone,
+        };
         // Refuses a rule the library cannot build from this start.
         repetitions.occurrences_from(anchor)?;
         Ok(Schedule {
@@ -224,7 +244,7 @@ impl Schedule {
                 .rule
                 .clone()
                 .until(horizon.with_timezone(&Tz::UTC))
-                .build(repetitions.anchor.with_timezone(&Tz::UTC))
+                .build(repetitions.anchor.with_timezone(&repetitions.zone))
                 .map_err(|error| format!("not a valid RRULE: {error}"))?
                 .into_iter()
                 .next(),
@@ -360,8 +380,36 @@ impl Repetitions {
         } else {
             self.with_implied_days()
         };
-        rule.build(from.with_timezone(&Tz::UTC))
+        rule.build(from.with_timezone(&self.zone))
             .map_err(|error| format!("not a valid RRULE: {error}"))
+    }
+
+    /// The anchor's wall-clock time in the zone.
+    fn local_anchor(&self) -> NaiveDateTime {
+        self.anchor.with_timezone(&self.zone).naive_local()
+    }
+
+    /// The instant of wall-clock time `local` in the zone (the earlier one when a
+    /// daylight-saving change repeats it); `None` when a change skips it.
+    fn instant_of(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        self.zone
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|instant| instant.with_timezone(&Utc))
+    }
+
+    /// The anchor moved forward by `period` of wall-clock time, `times` times; `None` when
+    /// that time does not exist in the zone or the calendar.
+    fn anchor_after(&self, period: &Period, times: i64) -> Option<DateTime<Utc>> {
+        let local = self.local_anchor();
+        let moved = match period {
+            Period::Days(days) => {
+                local.checked_add_signed(Duration::days(days.checked_mul(times)?))
+            }
+            Period::Months(months) => local
+                .checked_add_months(Months::new(months.checked_mul(u32::try_from(times).ok()?)?)),
+        }?;
+        self.instant_of(moved)
     }
 
     /// Where to walk the rule from to find the occurrences after `after`: for a rule
@@ -381,26 +429,22 @@ impl Repetitions {
             // Refused when parsed.
             _ => return self.anchor,
         };
-        match period {
-            Period::Days(days) => {
-                let periods = (after - self.anchor).num_days() / days - 1;
-                if periods <= 0 {
-                    return self.anchor;
-                }
-                self.anchor + Duration::days(periods * days)
-            }
+        let periods = match period {
+            Period::Days(days) => (after - self.anchor).num_days() / days - 1,
             Period::Months(months) => {
                 let elapsed = (after.year() - self.anchor.year()) * 12 + after.month() as i32
                     - self.anchor.month() as i32;
-                let periods = elapsed / months as i32 - 1;
-                if periods <= 0 {
-                    return self.anchor;
-                }
-                self.anchor
-                    .checked_add_months(Months::new(periods as u32 * months))
-                    .unwrap_or(self.anchor)
+                i64::from(elapsed / months as i32 - 1)
             }
+        };
+        if periods <= 0 {
+            return self.anchor;
         }
+        // A wall-clock time that a daylight-saving change skips on that day: one period
+        // earlier does not fall on the same change.
+        self.anchor_after(&period, periods)
+            .or_else(|| self.anchor_after(&period, periods - 1))
+            .unwrap_or(self.anchor)
     }
 
     /// Whether some day from `from` on, within `days`, passes the rule's filters on month,
@@ -418,7 +462,7 @@ impl Repetitions {
                 NWeekday::Every(weekday) | NWeekday::Nth(_, weekday) => *weekday,
             })
             .collect();
-        let mut day = from.date_naive();
+        let mut day = from.with_timezone(&self.zone).date_naive();
         for _ in 0..=days {
             let length = days_in_month(day);
             let month_day = |wanted: &i8| {
@@ -443,27 +487,18 @@ impl Repetitions {
     /// The end of `periods` of the rule's periods after the anchor.
     fn span_end(&self, periods: u32) -> DateTime<Utc> {
         let interval = u32::from(self.rule.get_interval().max(1));
-        let periods = periods.saturating_mul(interval);
-        let far = DateTime::<Utc>::MAX_UTC;
-        match self.rule.get_freq() {
-            Frequency::Daily => self
-                .anchor
-                .checked_add_signed(Duration::days(i64::from(periods)))
-                .unwrap_or(far),
-            Frequency::Weekly => self
-                .anchor
-                .checked_add_signed(Duration::weeks(i64::from(periods)))
-                .unwrap_or(far),
-            Frequency::Monthly => self
-                .anchor
-                .checked_add_months(Months::new(periods))
-                .unwrap_or(far),
-            Frequency::Yearly => self
-                .anchor
-                .checked_add_months(Months::new(periods.saturating_mul(12)))
-                .unwrap_or(far),
-            _ => self.anchor,
-        }
+        let periods = i64::from(periods.saturating_mul(interval));
+        let period = match self.rule.get_freq() {
+            Frequency::Daily => Period::Days(1),
+            Frequency::Weekly => Period::Days(7),
+            Frequency::Monthly => Period::Months(1),
+            Frequency::Yearly => Period::Months(12),
+            _ => return self.anchor,
+        };
+        // Out of the calendar's range, or skipped by a daylight-saving change: no end errs
+        // on the side of accepting.
+        self.anchor_after(&period, periods)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// The rule with the days it takes from its start made explicit, so that it keeps
@@ -472,12 +507,13 @@ impl Repetitions {
     fn with_implied_days(&self) -> RRule<Unvalidated> {
         let rule = self.rule.clone();
         let has_days = !rule.get_by_month_day().is_empty() || !rule.get_by_weekday().is_empty();
+        let start = self.local_anchor();
         match rule.get_freq() {
-            Frequency::Monthly if !has_days => rule.by_month_day(vec![self.anchor.day() as i8]),
+            Frequency::Monthly if !has_days => rule.by_month_day(vec![start.day() as i8]),
             Frequency::Yearly if !has_days => {
-                let rule = rule.by_month_day(vec![self.anchor.day() as i8]);
+                let rule = rule.by_month_day(vec![start.day() as i8]);
                 if rule.get_by_month().is_empty() {
-                    match chrono::Month::try_from(self.anchor.month() as u8) {
+                    match chrono::Month::try_from(start.month() as u8) {
                         Ok(month) => rule.by_month(&[month]),
                         Err(_) => rule,
                     }
@@ -493,7 +529,6 @@ impl Repetitions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     /// The instant `y-m-d h:00:00Z`.
     pub(super) fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -502,7 +537,7 @@ mod tests {
 
     #[test]
     fn a_single_session_is_current_until_it_ends() {
-        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, None, None).unwrap();
+        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, None, None, TimeZone::UTC).unwrap();
         assert_eq!(
             schedule.current_or_next(at(2030, 1, 1, 0)),
             Some(at(2030, 1, 7, 10))
@@ -514,10 +549,81 @@ mod tests {
         assert_eq!(schedule.current_or_next(at(2030, 1, 7, 11)), None);
     }
 
+    /// A weekly session at 09:00 local time in `zone`, from the Monday 2030-01-07.
+    fn weekly_at_nine(zone: &str, utc_hour: u32) -> Schedule {
+        let zone: TimeZone = zone.parse().unwrap();
+        Schedule::new(at(2030, 1, 7, utc_hour), 3600, Some(None), None, zone).unwrap()
+    }
+
+    #[test]
+    fn a_weekly_berlin_session_keeps_nine_oclock_across_daylight_saving() {
+        // 09:00 CET is 08:00 UTC; 09:00 CEST (from 2030-03-31) is 07:00 UTC.
+        let schedule = weekly_at_nine("Europe/Berlin", 8);
+        assert_eq!(
+            schedule.current_or_next(at(2030, 3, 20, 0)),
+            Some(at(2030, 3, 25, 8))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 3, 26, 0)),
+            Some(at(2030, 4, 1, 7))
+        );
+        // Back to 08:00 UTC after 2030-10-27, and still right ten years on (the walk
+        // starts near now, in local time).
+        assert_eq!(
+            schedule.current_or_next(at(2030, 10, 28, 0)),
+            Some(at(2030, 10, 28, 8))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2040, 7, 1, 0)),
+            Some(at(2040, 7, 2, 7))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2041, 1, 1, 0)),
+            Some(at(2041, 1, 7, 8))
+        );
+    }
+
+    #[test]
+    fn a_weekly_new_york_session_follows_the_us_changes() {
+        // 09:00 EST is 14:00 UTC; 09:00 EDT (2030-03-10 to 2030-11-03) is 13:00 UTC.
+        let schedule = weekly_at_nine("America/New_York", 14);
+        assert_eq!(
+            schedule.current_or_next(at(2030, 3, 5, 0)),
+            Some(at(2030, 3, 11, 13))
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 10, 29, 0)),
+            Some(at(2030, 11, 4, 14))
+        );
+    }
+
+    #[test]
+    fn a_daily_rule_keeps_local_time_over_the_change_night() {
+        let rule = Rule::parse("FREQ=DAILY;COUNT=3").unwrap();
+        let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+        let schedule =
+            Schedule::new(at(2030, 3, 30, 8), 3600, Some(Some(&rule)), None, berlin).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 3, 30, 10)),
+            Some(at(2030, 3, 31, 7))
+        );
+        assert_eq!(schedule.last_end(), Some(at(2030, 4, 1, 8)));
+    }
+
+    #[test]
+    fn utc_sessions_keep_their_utc_time_all_year() {
+        let schedule = weekly_at_nine("UTC", 8);
+        assert_eq!(
+            schedule.current_or_next(at(2030, 3, 26, 0)),
+            Some(at(2030, 4, 1, 8))
+        );
+    }
+
     #[test]
     fn a_weekly_session_moves_to_next_week_across_the_week_boundary() {
         // Monday 2030-01-07 10:00 UTC, weekly.
-        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, Some(None), None).unwrap();
+        let schedule =
+            Schedule::new(at(2030, 1, 7, 10), 3600, Some(None), None, TimeZone::UTC).unwrap();
         assert_eq!(
             schedule.current_or_next(at(2030, 1, 13, 23)),
             Some(at(2030, 1, 14, 10))
@@ -543,6 +649,7 @@ mod tests {
             3600,
             Some(None),
             Some(at(2030, 1, 20, 0)),
+            TimeZone::UTC,
         )
         .unwrap();
         assert_eq!(
@@ -555,7 +662,14 @@ mod tests {
     #[test]
     fn a_custom_rule_replaces_the_weekly_one() {
         let rule = Rule::parse("FREQ=DAILY;COUNT=3").unwrap();
-        let schedule = Schedule::new(at(2030, 1, 7, 10), 3600, Some(Some(&rule)), None).unwrap();
+        let schedule = Schedule::new(
+            at(2030, 1, 7, 10),
+            3600,
+            Some(Some(&rule)),
+            None,
+            TimeZone::UTC,
+        )
+        .unwrap();
         assert_eq!(
             schedule.current_or_next(at(2030, 1, 7, 12)),
             Some(at(2030, 1, 8, 10))
@@ -595,6 +709,7 @@ mod tests {
             3600,
             Some(None),
             Some(at(2030, 1, 1, 0)),
+            TimeZone::UTC,
         )
         .unwrap();
         assert_eq!(
@@ -631,7 +746,7 @@ mod bounded_tests {
         let now = Utc::now();
         let start = now - Duration::days(2);
         let rule = Rule::parse("FREQ=DAILY;COUNT=2").unwrap();
-        let schedule = Schedule::new(start, 3600, Some(Some(&rule)), None).unwrap();
+        let schedule = Schedule::new(start, 3600, Some(Some(&rule)), None, TimeZone::UTC).unwrap();
         assert_eq!(schedule.current_or_next(now), None);
     }
 
@@ -639,7 +754,7 @@ mod bounded_tests {
     fn occurrences_keep_the_starts_fraction_of_a_second() {
         let start = at(2030, 1, 7, 10) + Duration::milliseconds(250);
         let rule = Rule::parse("FREQ=DAILY;COUNT=3").unwrap();
-        let schedule = Schedule::new(start, 60, Some(Some(&rule)), None).unwrap();
+        let schedule = Schedule::new(start, 60, Some(Some(&rule)), None, TimeZone::UTC).unwrap();
         assert_eq!(schedule.current_or_next(start), Some(start));
         assert_eq!(
             schedule.current_or_next(start + Duration::minutes(2)),
@@ -703,7 +818,8 @@ mod bounded_tests {
         for text in rules {
             let rule = text.map(|text| Rule::parse(text).unwrap());
             for start in starts {
-                let schedule = Schedule::new(start, 7200, Some(rule.as_ref()), None).unwrap();
+                let schedule =
+                    Schedule::new(start, 7200, Some(rule.as_ref()), None, TimeZone::UTC).unwrap();
                 // As read back: knowing where the rule ends, as stored when written.
                 let last_end = schedule.last_end();
                 let schedule = schedule.knowing_last_end(last_end);
@@ -720,7 +836,7 @@ mod bounded_tests {
 
     fn first_occurrence_check(text: &str, start: DateTime<Utc>) -> Result<(), String> {
         let rule = Rule::parse(text)?;
-        Schedule::new(start, 3600, Some(Some(&rule)), None)?.check_bounds()
+        Schedule::new(start, 3600, Some(Some(&rule)), None, TimeZone::UTC)?.check_bounds()
     }
 
     #[test]
@@ -766,7 +882,14 @@ mod bounded_tests {
     #[test]
     fn a_stored_rule_that_never_occurs_has_no_next_occurrence() {
         let rule = Rule::parse("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30").unwrap();
-        let schedule = Schedule::new(at(1971, 1, 1, 9), 3600, Some(Some(&rule)), None).unwrap();
+        let schedule = Schedule::new(
+            at(1971, 1, 1, 9),
+            3600,
+            Some(Some(&rule)),
+            None,
+            TimeZone::UTC,
+        )
+        .unwrap();
         assert_eq!(schedule.current_or_next(at(2030, 1, 1, 0)), None);
     }
 
@@ -786,7 +909,7 @@ mod bounded_tests {
         let hour = Duration::hours(1);
         let schedule = |text: &str, until| {
             let rule = Rule::parse(text).unwrap();
-            Schedule::new(start, 3600, Some(Some(&rule)), until).unwrap()
+            Schedule::new(start, 3600, Some(Some(&rule)), until, TimeZone::UTC).unwrap()
         };
         assert_eq!(
             schedule("FREQ=DAILY;COUNT=3", None).last_end(),
@@ -802,7 +925,7 @@ mod bounded_tests {
             "the event's end"
         );
         assert_eq!(schedule("FREQ=MONTHLY", None).last_end(), None);
-        let single = Schedule::new(start, 3600, None, None).unwrap();
+        let single = Schedule::new(start, 3600, None, None, TimeZone::UTC).unwrap();
         assert_eq!(single.last_end(), Some(start + hour));
     }
 

@@ -14,6 +14,7 @@ use crate::domain::recurrence::{Rule, Schedule};
 use crate::domain::source::{Access, Membership};
 use crate::domain::text::{check_texts, set_if_present};
 use crate::domain::time::Timestamp;
+use crate::domain::zone::TimeZone;
 use crate::error::{ApiError, FieldPath};
 
 /// Most sessions one owner may have that have not ended (recurring ones count until their
@@ -78,6 +79,8 @@ pub struct Session {
     pub is_recurring: bool,
     /// An RRULE replacing the weekly repetition.
     pub recurrence: Option<String>,
+    /// Repetitions keep the wall-clock time of the start in this zone.
+    pub time_zone: TimeZone,
     pub color: Color,
     /// False once the platform reported the room or prop deleted.
     pub is_valid: bool,
@@ -197,6 +200,7 @@ impl Session {
             end_date: now,
             is_recurring: false,
             recurrence: None,
+            time_zone: TimeZone::UTC,
             color: DEFAULT_COLOR,
             is_valid: true,
             invited: Vec::new(),
@@ -263,6 +267,7 @@ impl Session {
             self.duration,
             repeats,
             event.map(|event| event.end_date.to_chrono()),
+            self.time_zone,
         )
     }
 
@@ -301,6 +306,8 @@ pub struct SessionFields {
     pub is_recurring: Option<bool>,
     /// An RRULE replacing the weekly repetition; an empty string clears it.
     pub recurrence: Option<String>,
+    /// The IANA time zone whose wall-clock time repetitions keep (`UTC` by default).
+    pub time_zone: Option<TimeZone>,
     pub color: Option<Color>,
 }
 
@@ -318,6 +325,7 @@ pub struct SessionUpdate {
     pub end_date: Option<Timestamp>,
     pub is_recurring: Option<bool>,
     pub recurrence: Option<Option<String>>,
+    pub time_zone: Option<TimeZone>,
     pub color: Option<Color>,
     pub active_until: Option<Option<Timestamp>>,
 }
@@ -394,6 +402,7 @@ impl SessionFields {
         if let Some(rule) = &self.recurrence {
             session.recurrence = Some(rule.clone()).filter(|rule| !rule.is_empty());
         }
+        set_if_present(&mut session.time_zone, &self.time_zone);
         set_if_present(&mut session.color, &self.color);
         session.end_date = session.start_date.plus_seconds(session.duration);
         if session.room_id.is_empty() {
@@ -443,12 +452,14 @@ impl SessionFields {
             ),
             is_recurring: when(self.is_recurring.is_some(), &merged.is_recurring),
             recurrence: when(self.recurrence.is_some(), &merged.recurrence),
+            time_zone: when(self.time_zone.is_some(), &merged.time_zone),
             color: when(self.color.is_some(), &merged.color),
             active_until: when(
                 self.start_date.is_some()
                     || self.duration.is_some()
                     || self.is_recurring.is_some()
-                    || self.recurrence.is_some(),
+                    || self.recurrence.is_some()
+                    || self.time_zone.is_some(),
                 &merged.active_until,
             ),
         }
@@ -591,6 +602,8 @@ pub struct SessionView {
     pub is_recurring: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<String>,
+    /// Extension: the session's time zone, `UTC` unless it names one.
+    pub time_zone: TimeZone,
     pub color: Color,
     pub is_valid: bool,
     pub owner: UserSimple,
@@ -616,6 +629,7 @@ impl SessionView {
             duration: session.duration,
             is_recurring: session.is_recurring,
             recurrence: session.recurrence.clone(),
+            time_zone: session.time_zone,
             color: session.color,
             is_valid: session.is_valid,
             owner: people.render(&session.owner_id, viewer_id),

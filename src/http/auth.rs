@@ -15,8 +15,7 @@ use crate::error::ApiError;
 
 /// Most seconds of clock skew accepted on `exp`.
 pub const MAX_LEEWAY_SECONDS: u64 = 5;
-/// Longest accepted user id (the token's subject).
-/// Longest user id (`sub`), in bytes.
+/// Longest accepted user id (the token's subject, `sub`), in bytes.
 pub const MAX_SUBJECT_BYTES: usize = 256;
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 section 3.2).
 pub const MIN_SECRET_BYTES: usize = 32;

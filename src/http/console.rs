@@ -8,11 +8,13 @@
 //!
 //! In development mode (the embedded database, HS256 tokens) `GET /console/token?user=`
 //! signs a token for any user, so that the console starts with one; only for a browser on
-//! the same machine (a loopback address). Elsewhere the route does not exist (404), and
-//! the page asks for a token.
+//! the same machine (see [`is_same_machine`]). In production mode the route answers 404
+//! (it stays in `/openapi.json`, described as such), and the page asks for a token.
 
 use std::sync::Arc;
 
+use poem::Request;
+use poem::http::header;
 use poem::web::{Data, RemoteAddr};
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Html, PlainText};
@@ -70,8 +72,8 @@ enum DevelopmentToken {
     Token(PlainText<String>, #[oai(header = "Cache-Control")] String),
     /// The user id is empty or longer than 256 bytes.
     #[oai(status = 400)]
-    BadRequest(PlainText<&'static str>),
-    /// The browser is not on the service's machine.
+    BadRequest(PlainText<String>),
+    /// The browser is not on the service's machine, or the page asking is not the console.
     #[oai(status = 403)]
     Forbidden(PlainText<&'static str>),
     /// The service is not in development mode.
@@ -80,6 +82,35 @@ enum DevelopmentToken {
     /// The token could not be signed.
     #[oai(status = 500)]
     Failed(PlainText<&'static str>),
+}
+
+/// Whether a request for a development token comes from a browser on this machine: from
+/// a loopback address, naming a loopback host (a page of another site whose name resolves
+/// to 127.0.0.1 names its own host), and, when the browser says where the request comes
+/// from, from this origin. A tunnel or proxy on this machine that forwards other people's
+/// requests passes the first check but not the second unless it rewrites the host.
+fn is_same_machine(remote: &RemoteAddr, request: &Request) -> bool {
+    let from_loopback = remote
+        .as_socket_addr()
+        .is_some_and(|address| address.ip().to_canonical().is_loopback());
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    let host_name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let names_loopback = host_name.eq_ignore_ascii_case("localhost")
+        || host_name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.to_canonical().is_loopback());
+    let same_origin = request
+        .headers()
+        .get("sec-fetch-site")
+        .is_none_or(|site| site == "same-origin" || site == "none");
+    from_loopback && names_loopback && same_origin
 }
 
 /// Every console file is checked again on each load: a new version of the service may
@@ -142,6 +173,7 @@ impl ConsoleRoutes {
         /// The user to act as.
         user: Query<String>,
         remote: &RemoteAddr,
+        request: &Request,
         state: Data<&Arc<ServerState>>,
     ) -> DevelopmentToken {
         let Some(signer) = &state.settings.development_tokens else {
@@ -149,16 +181,15 @@ impl ConsoleRoutes {
                 "the service is not in development mode: use a token of your identity provider",
             ));
         };
-        let local = remote
-            .as_socket_addr()
-            .is_some_and(|address| address.ip().is_loopback());
-        if !local {
+        if !is_same_machine(remote, request) {
             return DevelopmentToken::Forbidden(PlainText(
                 "development tokens are given to a browser on the service's machine only",
             ));
         }
         if user.is_empty() || user.len() > MAX_SUBJECT_BYTES {
-            return DevelopmentToken::BadRequest(PlainText("user must be 1 to 256 bytes"));
+            return DevelopmentToken::BadRequest(PlainText(format!(
+                "user must be 1 to {MAX_SUBJECT_BYTES} bytes"
+            )));
         }
         match signer.sign_for_user(&user, DEVELOPMENT_TOKEN_SECONDS) {
             Ok(token) => DevelopmentToken::Token(PlainText(token), "no-store".to_owned()),

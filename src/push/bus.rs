@@ -54,6 +54,7 @@ struct SessionDeleted<'a> {
 
 /// The `data` of a `social:resync` push: an empty object.
 #[derive(Serialize, JsonSchema)]
+#[schemars(extend("maxProperties" = 0))]
 struct Resync {}
 
 inventory::submit! {

@@ -20,6 +20,7 @@ use crate::domain::session::{
 };
 use crate::domain::source::Membership;
 use crate::domain::time::Timestamp;
+use crate::domain::zone::TimeZone;
 
 pub const COLLECTION: &str = "sessions";
 /// How often attaching a pending invitation is tried when other changes come first.
@@ -47,6 +48,9 @@ struct SessionDocument {
     is_recurring: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recurrence: Option<String>,
+    /// Absent in sessions written before time zones: UTC.
+    #[serde(default)]
+    time_zone: TimeZone,
     color: Color,
     is_valid: bool,
     #[serde(default)]
@@ -115,6 +119,7 @@ impl From<&Session> for SessionDocument {
             end_date: session.end_date.into(),
             is_recurring: session.is_recurring,
             recurrence: session.recurrence.clone(),
+            time_zone: session.time_zone,
             color: session.color,
             is_valid: session.is_valid,
             invited: session.invited.clone(),
@@ -148,6 +153,7 @@ impl From<SessionDocument> for Session {
             end_date: document.end_date.into(),
             is_recurring: document.is_recurring,
             recurrence: document.recurrence,
+            time_zone: document.time_zone,
             color: document.color,
             is_valid: document.is_valid,
             invited: document.invited,
@@ -240,6 +246,7 @@ fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Document> {
             .clone()
             .map(|rule| rule.map_or(bson::Bson::Null, Into::into)),
     );
+    put("timeZone", update.time_zone.map(|zone| zone.name().into()));
     put(
         "activeUntil",
         update.active_until.map(|until| {

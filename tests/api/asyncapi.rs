@@ -72,8 +72,28 @@ async fn every_registered_endpoint_and_push_is_in_the_document() {
     }
 }
 
-/// Every message's example matches the message's schema, and every example request is
-/// one its endpoint accepts (decoded and validated as a real request would be).
+/// `schema` with no unknown keys allowed in its objects of listed properties: an example
+/// with a misspelt or stale key fails.
+fn strict(schema: &Value) -> Value {
+    match schema {
+        Value::Object(object) => {
+            let mut strict: serde_json::Map<String, Value> = object
+                .iter()
+                .map(|(key, value)| (key.clone(), self::strict(value)))
+                .collect();
+            if object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                strict.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            Value::Object(strict)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(strict).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every message's example matches the message's schema, with no unknown keys, and every
+/// example request is one its endpoint accepts (decoded and validated as a real request
+/// would be).
 #[tokio::test]
 async fn every_example_matches_its_schema_and_its_endpoint() {
     let app = spawn_app().await;
@@ -87,7 +107,7 @@ async fn every_example_matches_its_schema_and_its_endpoint() {
     for (key, message) in messages {
         let examples = message["examples"].as_array().unwrap();
         assert!(!examples.is_empty(), "{key} has no example");
-        let validator = jsonschema::validator_for(&message["payload"]).unwrap();
+        let validator = jsonschema::validator_for(&strict(&message["payload"])).unwrap();
         for example in examples {
             for error in validator.iter_errors(&example["payload"]) {
                 problems.push(format!(
@@ -112,10 +132,15 @@ async fn every_example_matches_its_schema_and_its_endpoint() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The check is not vacuous: an example that breaks its schema is caught.
     let validator =
-        jsonschema::validator_for(&messages["social:getSession.answer"]["payload"]).unwrap();
-    let mut broken = messages["social:getSession.answer"]["examples"][0]["payload"].clone();
+        jsonschema::validator_for(&strict(&messages["social:getSession.answer"]["payload"]))
+            .unwrap();
+    let example = &messages["social:getSession.answer"]["examples"][0]["payload"];
+    let mut broken = example.clone();
     broken["data"]["session"]["duration"] = Value::from("an hour");
     assert!(!validator.is_valid(&broken));
+    let mut misspelt = example.clone();
+    misspelt["data"]["session"]["titel"] = Value::from("Keynote");
+    assert!(!validator.is_valid(&misspelt));
 }
 
 #[tokio::test]

@@ -82,6 +82,26 @@ async fn development_tokens_exist_in_development_mode_only() {
         )
         .await;
     assert_eq!(created["session"]["ownerId"], "ada");
+    // Only for a browser on this machine asking from this origin: not for a page of
+    // another site whose name resolves here, nor for another site's page.
+    let client = reqwest::Client::new();
+    for (header, value) in [("host", "evil.example"), ("sec-fetch-site", "cross-site")] {
+        let refused = client
+            .get(app.http_url("/console/token?user=ada"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{header}: {value}");
+    }
+    let same_origin = client
+        .get(app.http_url("/console/token?user=ada"))
+        .header("host", format!("localhost:{}", app.addr.port()))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), 200);
     for user in ["", &"x".repeat(257)] {
         let refused = reqwest::get(app.http_url(&format!("/console/token?user={user}")))
             .await

@@ -52,6 +52,7 @@ async fn create_session_answers_the_reference_shape_with_people_rendered() {
             "startDate",
             "duration",
             "isRecurring",
+            "timeZone",
             "color",
             "isValid",
             "owner",

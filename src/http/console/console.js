@@ -20,6 +20,7 @@ const state = {
   endpoints: new Map(), // name -> { description, example }
   selected: null,
   socket: null,
+  closing: false, // the user asked to disconnect
   nextId: 1,
   pending: new Map(), // event.id -> { endpoint, sentAt }
 };
@@ -81,7 +82,7 @@ async function loadContract() {
   }
   const messages = documentJson.channels.api.messages;
   const operations = Object.entries(documentJson.operations)
-    .sort(([a], [b]) => a.localeCompare(b));
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [name, operation] of operations) {
     if (operation.action === "send") {
       const request = messages[name + ".request"];
@@ -135,6 +136,7 @@ async function developmentToken() {
       return;
     }
     byId("token").value = text.trim();
+    showProblem("request-problem", "");
   } catch (error) {
     showProblem("request-problem", "No development token: " + error.message);
   }
@@ -151,6 +153,7 @@ function connect() {
   url.searchParams.set("token", token);
   const socket = new WebSocket(url);
   state.socket = socket;
+  state.closing = false;
   setStatus("connecting", "connecting…");
   socket.addEventListener("open", () => {
     if (state.socket !== socket) return;
@@ -163,7 +166,7 @@ function connect() {
     state.socket = null;
     state.pending.clear();
     const why = close.reason || CLOSE_NAMES[close.code] || "";
-    const hint = close.code === 1006
+    const hint = close.code === 1006 && !state.closing
       ? " (an upgrade refused with 401 or 429 looks like this: check the token)" : "";
     setStatus("closed", "not connected");
     logFrame("note failed", "", "closed " + close.code + (why ? ": " + why : "") + hint);
@@ -171,7 +174,9 @@ function connect() {
 }
 
 function disconnect() {
-  if (state.socket) state.socket.close(1000, "closed by the console");
+  if (!state.socket) return;
+  state.closing = true;
+  state.socket.close(1000, "closed by the console");
 }
 
 function received(text) {
@@ -194,9 +199,11 @@ function received(text) {
     const took = Math.round(performance.now() - request.sentAt) + " ms";
     logFrame(failed ? "answer failed" : "answer ok", frame.endpoint,
       (failed ? "✗ " + failure : "✓ answered") + " · " + took, frame);
+  } else if (failed) {
+    // A refusal of a frame that could not be read (no id to match), or a token expiring.
+    logFrame("failure failed", frame.endpoint, "✗ " + failure, frame);
   } else {
-    logFrame(failed ? "push failed" : "push", frame.endpoint,
-      failed ? "✗ " + failure : "push", frame);
+    logFrame("push", frame.endpoint, "push", frame);
   }
 }
 
