@@ -1,16 +1,22 @@
 //! The calendar invitation of a session (RFC 5545), for
-//! `GET /api/v0/resource/sessionInvitation/{sessionId}`.
+//! `GET /api/v0/resource/sessionInvitation/{sessionId}`, and the `VEVENT` and calendar
+//! file that other calendar files share. A session in a time zone other than UTC has its
+//! times as wall-clock time with `TZID`, and the file carries the zone's `VTIMEZONE`
+//! (`vtimezone`); UTC sessions are in UTC.
 //!
 //! Built with the `icalendar` crate, which escapes text values and folds lines at 75
 //! octets on character boundaries. People appear by display name with an address under
 //! the service's public URL that names only their user id: no e-mail address or phone
 //! number ever appears in the file.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
-use icalendar::{Calendar, Class, Component, Event, EventLike, Property};
+use icalendar::{Calendar, CalendarDateTime, Class, Component, Event, EventLike, Property};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::server::ServerState;
+use super::vtimezone::vtimezone;
 use crate::api::access::VisibleSession;
 use crate::domain::event::Event as SocialEvent;
 use crate::domain::ids::Caller;
@@ -18,6 +24,7 @@ use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::people::{People, UserSimple};
 use crate::domain::recurrence::calendar_rule;
 use crate::domain::session::Session;
+use crate::domain::zone::TimeZone;
 use crate::error::ApiError;
 
 /// What a URL path segment keeps as it is: RFC 3986's unreserved characters.
@@ -55,14 +62,33 @@ pub fn invitation(
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
+    let vevent = session_event(session, event, people, viewer_id, public_url, now);
+    calendar_file(
+        "REQUEST",
+        "-//social-events//Session invitation//EN",
+        vec![vevent],
+        &[(session.time_zone, session.start_date.to_chrono())],
+    )
+}
+
+/// The `VEVENT` of `session` as `viewer_id` sees it: the same UID and SEQUENCE in every
+/// calendar file that lists it.
+pub fn session_event(
+    session: &Session,
+    event: Option<&SocialEvent>,
+    people: &People,
+    viewer_id: &str,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> Event {
     let start = session.start_date.to_chrono();
     let end = start + Duration::seconds(session.duration);
     let mut vevent = Event::new();
     vevent
-        .uid(&format!("session-{}@social-events", session.id))
+        .uid(&session_uid(&session.id))
         .timestamp(now)
-        .starts(start)
-        .ends(end)
+        .starts(in_zone(start, session.time_zone))
+        .ends(in_zone(end, session.time_zone))
         .summary(&clean_text(&session.title))
         .description(&clean_text(&session.description))
         .sequence(u32::try_from(session.sequence).unwrap_or(u32::MAX))
@@ -108,18 +134,65 @@ pub fn invitation(
             vevent.add_property("RRULE", rule);
         }
     }
+    vevent.done()
+}
+
+/// The UID of a session's `VEVENT`: the session id alone decides it.
+pub fn session_uid(session_id: &str) -> String {
+    format!("session-{session_id}@social-events")
+}
+
+/// `instant` as a calendar date-time: in UTC for UTC sessions, else as wall-clock time in
+/// the zone with its `TZID` (whose `VTIMEZONE` the file carries).
+fn in_zone(instant: DateTime<Utc>, zone: TimeZone) -> CalendarDateTime {
+    if zone.is_utc() {
+        return CalendarDateTime::Utc(instant);
+    }
+    CalendarDateTime::WithTimezone {
+        date_time: instant.with_timezone(&zone.tz()).naive_local(),
+        tzid: zone.name().to_owned(),
+    }
+}
+
+/// A calendar file with `method` (`REQUEST`, `PUBLISH`), its product id, `events`, and a
+/// `VTIMEZONE` for each zone other than UTC among `zones` (each with the earliest start
+/// it must cover).
+pub fn calendar_file(
+    method: &str,
+    product: &str,
+    events: Vec<Event>,
+    zones: &[(TimeZone, DateTime<Utc>)],
+) -> String {
     // Built from empty: `Calendar::new` brings a PRODID of its own, which may occur once.
     let mut calendar = Calendar::empty();
     calendar
         .append_property(Property::new("VERSION", "2.0"))
-        .append_property(Property::new(
-            "PRODID",
-            "-//social-events//Session invitation//EN",
-        ))
+        .append_property(Property::new("PRODID", product))
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
-        .append_property(Property::new("METHOD", "REQUEST"))
-        .push(vevent.done());
-    calendar.done().to_string()
+        .append_property(Property::new("METHOD", method));
+    for event in events {
+        calendar.push(event);
+    }
+    let text = calendar.done().to_string();
+    let mut earliest: BTreeMap<&str, (TimeZone, DateTime<Utc>)> = BTreeMap::new();
+    for (zone, start) in zones.iter().filter(|(zone, _)| !zone.is_utc()) {
+        let entry = earliest.entry(zone.name()).or_insert((*zone, *start));
+        entry.1 = entry.1.min(*start);
+    }
+    if earliest.is_empty() {
+        return text;
+    }
+    let time_zones: String = earliest
+        .values()
+        .map(|(zone, start)| vtimezone(*zone, *start))
+        .collect();
+    // The components the `icalendar` crate does not build go before the first event (or
+    // the end of the calendar): the writer emits no VTIMEZONE of its own.
+    let at = text
+        .find("BEGIN:VEVENT\r\n")
+        .or_else(|| text.find("END:VCALENDAR\r\n"))
+        .unwrap_or(text.len());
+    format!("{}{time_zones}{}", &text[..at], &text[at..])
 }
 
 /// `ORGANIZER` or `ATTENDEE`: the person's display name and an address naming the user id.

@@ -23,3 +23,4 @@ mod pushes;
 mod registry;
 mod session_access;
 mod sessions;
+mod time_zones;
