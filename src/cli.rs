@@ -9,6 +9,7 @@ use crate::config::{
     AsyncapiArgs, AuthArgs, Cli, Command, DatabaseArgs, ImportArgs, ReplayArgs, ServeArgs,
     TokenArgs,
 };
+use crate::domain::feed::FeedKey;
 use crate::http::auth::TokenVerifier;
 use crate::http::server::{Application, ConnectionLimits, Settings};
 use crate::tools::replay::{Target, replay_file, scenario_files};
@@ -106,6 +107,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..ConnectionLimits::default()
         },
         development_tokens: development_tokens(&args.auth, &args.database)?,
+        calendar_feed_key: calendar_feed_key(&args)?,
     };
     let application = Application::build(settings).await?;
     let shutdown = application.shutdown_token();
@@ -155,6 +157,28 @@ fn token_verifier(auth: &AuthArgs, database: &DatabaseArgs) -> anyhow::Result<To
         verifier = verifier.with_issuer(issuer);
     }
     Ok(verifier)
+}
+
+/// The key of calendar feed URLs: from its own secret, else from the HS256 signing
+/// secret; none (feeds off) with RS256 tokens and no feed secret.
+fn calendar_feed_key(args: &ServeArgs) -> anyhow::Result<Option<FeedKey>> {
+    if let Some(secret) = args
+        .calendar_feed_secret
+        .as_ref()
+        .filter(|secret| !secret.expose_secret().is_empty())
+    {
+        return Ok(Some(FeedKey::derive(secret.expose_secret().as_bytes())));
+    }
+    if args.auth.jwt_public_key.is_some() {
+        tracing::warn!(
+            "calendar feeds are off: with RS256 tokens they need SOCIAL_CALENDAR_FEED_SECRET"
+        );
+        return Ok(None);
+    }
+    Ok(Some(FeedKey::derive(&signing_secret(
+        &args.auth,
+        &args.database,
+    )?)))
 }
 
 /// The console's token signer in development mode: the embedded database and HS256 tokens.

@@ -140,6 +140,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SOCIAL_INTERNAL_SECRET", hide_env_values = true, value_parser = secret)]
     pub internal_secret: Option<SecretString>,
 
+    /// Secret that calendar feed URLs are made with. Unset: derived from the HS256
+    /// signing secret (so rotating that one changes every feed URL); with RS256 tokens and
+    /// no feed secret, calendar feeds are off.
+    #[arg(long, env = "SOCIAL_CALENDAR_FEED_SECRET", hide_env_values = true, value_parser = secret)]
+    pub calendar_feed_secret: Option<SecretString>,
+
     /// Largest accepted WebSocket frame, in bytes.
     #[arg(long, env = "SOCIAL_MAX_FRAME_BYTES", default_value_t = 1024 * 1024)]
     pub max_frame_bytes: usize,

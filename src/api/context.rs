@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::domain::feed::FeedKey;
 use crate::domain::ids::Caller;
 use crate::domain::page::CursorKey;
 use crate::push::Pushes;
@@ -13,6 +14,10 @@ pub struct AppState {
     pub pushes: Arc<Pushes>,
     /// Signs the cursors of paged lists.
     pub cursor_key: CursorKey,
+    /// Makes calendar feed URLs; `None`: calendar feeds are off.
+    pub calendar_feed_key: Option<FeedKey>,
+    /// Base URL of the service as clients reach it, without a trailing slash.
+    pub public_url: String,
 }
 
 /// What an endpoint gets besides its request: the service state and the caller.

@@ -34,6 +34,14 @@ pub fn frame(text: &str) -> Value {
     frame
 }
 
+/// A calendar feed URL of the development server.
+pub fn calendar_feed_url() -> String {
+    super::calendar_feed::feed_url(
+        "http://127.0.0.1:8080",
+        "6f1c2a9e0b7d4c3f8a5e1d2c9b0a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e",
+    )
+}
+
 /// The fields a client sends to create the example event.
 pub fn event_fields() -> Value {
     json!({

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod asyncapi;
+pub mod calendar_feed;
 pub mod context;
 mod decode;
 pub mod deletion;

@@ -3,6 +3,7 @@
 //! loaders of visible objects, the domain's types, and `inventory` to register with.
 
 pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
+pub use crate::api::calendar_feed;
 pub use crate::api::context::RequestContext;
 pub use crate::api::deletion;
 pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};

@@ -6,6 +6,7 @@
 
 pub mod client_object;
 pub mod event;
+pub mod feed;
 pub mod ids;
 pub mod invitation;
 pub mod kinds;

@@ -12,13 +12,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use icalendar::{Calendar, CalendarDateTime, Class, Component, Event, EventLike, Property};
+use icalendar::{
+    Calendar, CalendarDateTime, Class, Component, Event, EventLike, EventStatus, Property,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::server::ServerState;
 use super::vtimezone::vtimezone;
 use crate::api::access::VisibleSession;
 use crate::domain::event::Event as SocialEvent;
+use crate::domain::feed::FeedEntry;
 use crate::domain::ids::Caller;
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::people::{People, UserSimple};
@@ -66,6 +69,7 @@ pub fn invitation(
     calendar_file(
         "REQUEST",
         "-//social-events//Session invitation//EN",
+        None,
         vec![vevent],
         &[(session.time_zone, session.start_date.to_chrono())],
     )
@@ -142,6 +146,23 @@ pub fn session_uid(session_id: &str) -> String {
     format!("session-{session_id}@social-events")
 }
 
+/// The `VEVENT` that removes a session from calendars: its UID, a SEQUENCE above the last
+/// one listed, `STATUS:CANCELLED`, and its last known title and times.
+pub fn cancelled_event(entry: &FeedEntry, cancelled_at: DateTime<Utc>) -> Event {
+    let start = entry.start_date.to_chrono();
+    let end = start + Duration::seconds(entry.duration);
+    let mut vevent = Event::new();
+    vevent
+        .uid(&session_uid(&entry.session_id))
+        .timestamp(cancelled_at)
+        .starts(in_zone(start, entry.time_zone))
+        .ends(in_zone(end, entry.time_zone))
+        .summary(&clean_text(&entry.title))
+        .sequence(u32::try_from(entry.sequence).unwrap_or(u32::MAX))
+        .status(EventStatus::Cancelled);
+    vevent.done()
+}
+
 /// `instant` as a calendar date-time: in UTC for UTC sessions, else as wall-clock time in
 /// the zone with its `TZID` (whose `VTIMEZONE` the file carries).
 fn in_zone(instant: DateTime<Utc>, zone: TimeZone) -> CalendarDateTime {
@@ -154,12 +175,14 @@ fn in_zone(instant: DateTime<Utc>, zone: TimeZone) -> CalendarDateTime {
     }
 }
 
-/// A calendar file with `method` (`REQUEST`, `PUBLISH`), its product id, `events`, and a
-/// `VTIMEZONE` for each zone other than UTC among `zones` (each with the earliest start
-/// it must cover).
+/// A calendar file with `method` (`REQUEST`, `PUBLISH`), its product id, the calendar's
+/// display name when given (`X-WR-CALNAME`, which calendar apps show for a subscription),
+/// `events`, and a `VTIMEZONE` for each zone other than UTC among `zones` (each with the
+/// earliest start it must cover).
 pub fn calendar_file(
     method: &str,
     product: &str,
+    name: Option<&str>,
     events: Vec<Event>,
     zones: &[(TimeZone, DateTime<Utc>)],
 ) -> String {
@@ -170,6 +193,9 @@ pub fn calendar_file(
         .append_property(Property::new("PRODID", product))
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", method));
+    if let Some(name) = name {
+        calendar.append_property(Property::new("X-WR-CALNAME", name));
+    }
     for event in events {
         calendar.push(event);
     }

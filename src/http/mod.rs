@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod calendar_feed;
 pub mod connection;
 pub mod console;
 pub mod internal;

@@ -17,6 +17,7 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
 
 use super::auth::Authenticated;
+use super::calendar_feed;
 use super::console::ConsoleRoutes;
 use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
@@ -171,6 +172,24 @@ enum InvitationFile {
 }
 
 #[derive(ApiResponse)]
+enum FeedFile {
+    /// The user's sessions (RFC 5545, `METHOD:PUBLISH`).
+    #[oai(status = 200, content_type = "text/calendar; charset=utf-8")]
+    File(
+        PlainText<String>,
+        /// A hash of the file: send it back as `If-None-Match`.
+        #[oai(header = "ETag")]
+        String,
+        /// `no-cache`: revalidate on every use.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// Nothing changed since the file with this `ETag`.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
 enum Invalidated {
     /// The sessions were marked invalid and pushed (also when there were none).
     #[oai(status = 204)]
@@ -241,6 +260,42 @@ impl HttpRoutes {
         Ok(InvitationFile::File(
             PlainText(calendar),
             format!("attachment; filename=\"session-{}.ics\"", session_id.0),
+        ))
+    }
+
+    /// A user's calendar feed, for calendar apps to subscribe to: every session the user
+    /// owns, is invited to (not declined) or joined, and those that left the feed in the
+    /// last 30 days as cancelled. The secret URL is the only credential (from
+    /// `social:getCalendarFeed`); an unknown or rotated one is 404. `If-None-Match` with
+    /// the last `ETag` answers 304 while nothing changed.
+    #[oai(
+        path = "/api/v0/resource/calendar/:feed",
+        method = "get",
+        tag = "Area::Calendar"
+    )]
+    async fn calendar_feed(
+        &self,
+        /// The feed's token followed by `.ics`.
+        feed: Path<String>,
+        request: &Request,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<FeedFile, Failure> {
+        let Some(token) = feed.strip_suffix(".ics") else {
+            return Err(ApiError::NotFound("no such calendar feed".to_owned()).into());
+        };
+        let feed = calendar_feed::render(&state, token).await?;
+        let unchanged = request
+            .headers()
+            .get(poem::http::header::IF_NONE_MATCH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| calendar_feed::matches(value, &feed.etag));
+        if unchanged {
+            return Ok(FeedFile::NotModified(feed.etag));
+        }
+        Ok(FeedFile::File(
+            PlainText(feed.calendar),
+            feed.etag,
+            "no-cache".to_owned(),
         ))
     }
 

@@ -24,6 +24,7 @@ use super::{connection, internal, routes};
 use crate::api::context::AppState;
 use crate::api::deletion;
 use crate::api::endpoint::Registry;
+use crate::domain::feed::FeedKey;
 use crate::domain::people::User;
 use crate::error::ApiError;
 use crate::metrics;
@@ -83,6 +84,8 @@ pub struct Settings {
     /// Signs tokens for the console in development mode (`GET /console/token`); `None`
     /// everywhere else.
     pub development_tokens: Option<TokenSigner>,
+    /// Makes calendar feed URLs; `None`: calendar feeds are off.
+    pub calendar_feed_key: Option<FeedKey>,
 }
 
 /// What the HTTP routes and connections share.
@@ -171,6 +174,8 @@ impl Application {
             store,
             pushes,
             cursor_key,
+            calendar_feed_key: settings.calendar_feed_key.clone(),
+            public_url: settings.public_url.clone(),
         });
         // Before serving, so that nobody meets the remains of a deletion cut short; a
         // failure is left to the periodic sweep rather than stopping the start.

@@ -7,6 +7,7 @@
 //! works. Failures are [`StoreError`]s, mapped to the API's errors in one place below.
 
 pub mod cache;
+pub mod calendar_feeds;
 pub mod events;
 pub mod json_bson;
 pub mod lookups;
@@ -256,13 +257,15 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 6] = [
+        let plans: [(&str, Vec<IndexModel>); 8] = [
             (lookups::COLLECTION, lookups::indexes()),
             (pushes::COLLECTION, pushes::indexes()),
             (users::COLLECTION, users::indexes()),
             (memberships::COLLECTION, memberships::indexes()),
             (events::COLLECTION, events::indexes()),
             (sessions::COLLECTION, sessions::indexes()),
+            (calendar_feeds::FEEDS, calendar_feeds::feed_indexes()),
+            (calendar_feeds::ENTRIES, calendar_feeds::entry_indexes()),
         ];
         for (collection, indexes) in plans {
             let collection_handle = self.database.collection::<bson::Document>(collection);

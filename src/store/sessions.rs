@@ -278,6 +278,7 @@ pub(super) fn indexes() -> Vec<IndexModel> {
         IndexModel::builder()
             .keys(doc! { "pendingContacts.keys": 1 })
             .build(),
+        IndexModel::builder().keys(doc! { "joined": 1 }).build(),
     ]
 }
 
@@ -499,6 +500,22 @@ impl Store {
                 .find(filter)
                 .sort(doc! { "startDate": 1, "_id": 1 })
                 .limit(limit.map_or(0, |limit| i64::try_from(limit).unwrap_or(i64::MAX))),
+        )
+        .await
+    }
+
+    /// The sessions `user_id` owns, is invited to or joined: at most `limit`, the latest
+    /// starting first (declined invitations are left to the caller).
+    pub async fn sessions_of_person(&self, user_id: &str, limit: i64) -> StoreResult<Vec<Session>> {
+        self.collect_sessions(
+            self.sessions()
+                .find(doc! { "$or": [
+                    { "ownerId": user_id },
+                    { "invited.userId": user_id },
+                    { "joined": user_id },
+                ] })
+                .sort(doc! { "startDate": -1, "_id": 1 })
+                .limit(limit),
         )
         .await
     }

@@ -114,6 +114,9 @@ pub async fn test_settings() -> Settings {
         internal_secret: None,
         connection: ConnectionLimits::default(),
         development_tokens: None,
+        calendar_feed_key: Some(social_events::domain::feed::FeedKey::derive(
+            SECRET.as_bytes(),
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 mod asyncapi;
 mod attacks;
 mod auth;
+mod calendar_feed;
 mod console;
 mod contract;
 mod events;

@@ -38,6 +38,11 @@ async fn the_http_routes_are_described_as_served() {
             vec!["200", "401", "404", "503"],
         ),
         (
+            "/api/v0/resource/calendar/{feed}",
+            "get",
+            vec!["200", "304", "404", "503"],
+        ),
+        (
             "/api/v0/internal/rooms/{roomId}/deleted",
             "post",
             vec!["204", "401", "404"],
