@@ -1,6 +1,7 @@
 //! `social:declineSessionJoin`: an invitee declines (their invitation stays listed as
-//! declined) and leaves the session; a participant who was not invited leaves. Someone
-//! neither invited nor joined gets 404.
+//! declined) and leaves the session; a participant who was not invited leaves; a user on
+//! the waitlist leaves it. Someone neither invited, joined nor waiting gets 404. A seat
+//! that frees goes to the first waitlisted user who may still join.
 
 use serde::Deserialize;
 
@@ -32,7 +33,9 @@ impl Endpoint for DeclineSessionJoin {
         let me = context.me();
         let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
         let invited = visible.session.is_invited(me);
-        if !invited && !visible.session.has_joined(me) {
+        let had_seat = visible.session.has_joined(me);
+        let waiting = visible.session.waitlist_position(me).is_some();
+        if !invited && !had_seat && !waiting {
             return Err(ApiError::NotFound(
                 "no invitation or participation to decline".to_owned(),
             ));
@@ -42,6 +45,9 @@ impl Endpoint for DeclineSessionJoin {
             .await?
             .ok_or_else(|| ApiError::not_found("session"))?;
         context.publish(SessionChange::updated(&changed)).await;
+        if had_seat {
+            waitlist::fill_free_seats(&context, &request.session_id).await?;
+        }
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! `social:deleteUserSessionInvitations`: the owner or an admin of the event's source
 //! removes invitations by user id. A removed user who had joined a Private session leaves
-//! it too. A removed user who can no longer see the session hears
-//! `social:sessionDeleted`; ids that were not invited are ignored.
+//! it too (and its seat goes to the first waitlisted user who may still join). A removed
+//! user who can no longer see the session hears `social:sessionDeleted`; ids that were
+//! not invited are ignored.
 
 use serde::Deserialize;
 
@@ -69,6 +70,14 @@ impl Endpoint for DeleteUserSessionInvitations {
         }
         let change = SessionChange::updated(&changed).and_deleted_for(lost_sight);
         context.publish(change).await;
+        let seats_freed = private
+            && request
+                .users_to_invite
+                .iter()
+                .any(|user_id| visible.session.has_joined(user_id));
+        if seats_freed || !changed.waitlist.is_empty() {
+            waitlist::fill_free_seats(&context, &request.session_id).await?;
+        }
         Ok(())
     }
 }

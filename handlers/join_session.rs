@@ -4,13 +4,16 @@
 //! Joining twice, or joining one's own session, changes nothing. Joining accepts an
 //! invitation, a declined one too.
 //!
+//! Waitlist (extension): with `"waitlist": true`, joining a full session succeeds with
+//! `{"waitlisted": true, "position": N}` (the caller's 1-based rank among those waiting;
+//! asking again answers the current rank) instead of a 409; the first waitlisted user who
+//! may still join takes the next seat that frees (see `api::waitlist`).
+//!
 //! The capacity check, the session type, its validity and (for a Private session) the
 //! invitation are part of the atomic update's filter, so the rules hold however many
 //! clients join, and whatever else changes, at the same moment.
 
-use std::num::NonZeroU64;
-
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api::prelude::*;
 
@@ -24,12 +27,34 @@ pub struct JoinSession;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: String,
+    /// Extension: wait for a seat when the session is full, instead of a 409.
+    #[serde(default)]
+    waitlist: bool,
+}
+
+/// The answer of a join that waits for a seat; a join that took a seat has no `data`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Waitlisted {
+    /// Always true.
+    waitlisted: bool,
+    /// The caller's 1-based rank among those waiting.
+    position: u64,
+}
+
+/// What one attempt came to.
+enum Joined {
+    /// Took a seat: the session after the change.
+    Seat(Box<Session>),
+    /// Waits for a seat at this rank.
+    Waiting(u64),
+    /// Nothing changed (joined already, or the owner).
+    Already,
 }
 
 impl Endpoint for JoinSession {
     const NAME: &'static str = "social:joinSession";
     type Request = Request;
-    type Response = ();
+    type Response = Option<Waitlisted>;
 
     fn example() -> Example {
         Example {
@@ -38,7 +63,10 @@ impl Endpoint for JoinSession {
         }
     }
 
-    async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
+    async fn handle(
+        context: RequestContext,
+        request: Request,
+    ) -> Result<Option<Waitlisted>, ApiError> {
         let store = context.store();
         let (context, request) = (&context, &request);
         let me = context.me();
@@ -46,7 +74,7 @@ impl Endpoint for JoinSession {
             let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
             let session = &visible.session;
             if session.owner_id == me {
-                return Ok(Attempt::Done(None));
+                return Ok(Attempt::Done(Joined::Already));
             }
             let private = session.session_type == SessionKind::Private;
             if private && !session.is_invited(me) {
@@ -61,15 +89,28 @@ impl Endpoint for JoinSession {
                 return Err(ApiError::Conflict("the event is not published".to_owned()));
             }
             if session.has_joined(me) {
-                return Ok(Attempt::Done(None));
+                return Ok(Attempt::Done(Joined::Already));
             }
-            let capacity = capacity(
-                session,
-                visible.event().map(|event| event.participant_limit),
-            );
-            if let Some(capacity) = capacity
-                && session.joined.len() as u64 >= capacity.get()
-            {
+            if let Some(position) = session.waitlist_position(me) {
+                return Ok(Attempt::Done(Joined::Waiting(position)));
+            }
+            let capacity = session.capacity(visible.event().map(|event| event.participant_limit));
+            let condition = JoinCondition {
+                capacity,
+                session_type: session.session_type,
+                invitation_required: private,
+            };
+            if session.is_full(capacity) && request.waitlist {
+                // `None`: a seat freed, or the session changed; decide again.
+                let waiting = store.wait_for_seat(&session.id, me, condition).await?;
+                return Ok(
+                    match waiting.and_then(|after| after.waitlist_position(me)) {
+                        Some(position) => Attempt::Done(Joined::Waiting(position)),
+                        None => Attempt::Stale,
+                    },
+                );
+            }
+            if session.is_full(capacity) {
                 return Err(ApiError::Conflict(
                     if session.session_type == SessionKind::OpenSlot {
                         "the open slot is already taken"
@@ -79,35 +120,28 @@ impl Endpoint for JoinSession {
                     .to_owned(),
                 ));
             }
-            let condition = JoinCondition {
-                capacity,
-                session_type: session.session_type,
-                invitation_required: private,
-            };
             // `None`: the session changed between reading and joining; decide again.
             let joined = store
                 .join_session(&session.id, me, condition, Timestamp::now())
                 .await?;
-            Ok(joined.map_or(Attempt::Stale, |joined| Attempt::Done(Some(joined))))
+            Ok(joined.map_or(Attempt::Stale, |joined| {
+                Attempt::Done(Joined::Seat(Box::new(joined)))
+            }))
         })
         .await?
         .ok_or_else(|| ApiError::Conflict("the session is changing too fast; retry".to_owned()))?;
-        if let Some(joined) = joined {
-            context.publish(SessionChange::updated(&joined)).await;
+        match joined {
+            Joined::Seat(joined) => {
+                context.publish(SessionChange::updated(&joined)).await;
+                Ok(None)
+            }
+            Joined::Waiting(position) => Ok(Some(Waitlisted {
+                waitlisted: true,
+                position,
+            })),
+            Joined::Already => Ok(None),
         }
-        Ok(())
     }
-}
-
-/// Most participants besides the owner: one for an OpenSlot, else the event's limit
-/// (0 = no limit).
-fn capacity(session: &Session, participant_limit: Option<i64>) -> Option<NonZeroU64> {
-    if session.session_type == SessionKind::OpenSlot {
-        return Some(NonZeroU64::MIN);
-    }
-    participant_limit
-        .and_then(|limit| u64::try_from(limit).ok())
-        .and_then(NonZeroU64::new)
 }
 
 inventory::submit! { Registration::of::<JoinSession>().described_by(include_str!("join_session.rs")) }

@@ -16,3 +16,4 @@ pub mod envelope;
 pub mod examples;
 pub mod prelude;
 pub mod quota;
+pub mod waitlist;

@@ -11,6 +11,7 @@ pub use crate::api::examples;
 pub use crate::api::quota::{
     check_active_sessions, count_contact_lookups, recheck_active_sessions,
 };
+pub use crate::api::waitlist;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
 pub use crate::domain::ids::new_id;
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};

@@ -89,6 +89,9 @@ pub struct Session {
     pub declined: Vec<String>,
     /// Participants besides the owner.
     pub joined: Vec<String>,
+    /// Who waits for a seat of this full session, first come first: the first who may
+    /// still join takes the next seat that frees.
+    pub waitlist: Vec<String>,
     pub pending_contacts: Vec<PendingContact>,
     /// Grows with every `updateSession`: the calendar SEQUENCE.
     pub sequence: i64,
@@ -206,6 +209,7 @@ impl Session {
             invited: Vec::new(),
             declined: Vec::new(),
             joined: Vec::new(),
+            waitlist: Vec::new(),
             pending_contacts: Vec::new(),
             sequence: 0,
             revision: 0,
@@ -219,6 +223,30 @@ impl Session {
         self.invited
             .iter()
             .any(|invitation| invitation.user_id == user_id)
+    }
+
+    /// `user_id`'s 1-based rank among those waiting for a seat.
+    pub fn waitlist_position(&self, user_id: &str) -> Option<u64> {
+        self.waitlist
+            .iter()
+            .position(|waiting| waiting == user_id)
+            .map(|index| index as u64 + 1)
+    }
+
+    /// Most participants besides the owner: one for an OpenSlot, else the event's
+    /// `participantLimit` (0 = no limit).
+    pub fn capacity(&self, participant_limit: Option<i64>) -> Option<NonZeroU64> {
+        if self.session_type == SessionKind::OpenSlot {
+            return Some(NonZeroU64::MIN);
+        }
+        participant_limit
+            .and_then(|limit| u64::try_from(limit).ok())
+            .and_then(NonZeroU64::new)
+    }
+
+    /// Whether every seat is taken, for a session of this capacity.
+    pub fn is_full(&self, capacity: Option<NonZeroU64>) -> bool {
+        capacity.is_some_and(|capacity| self.joined.len() as u64 >= capacity.get())
     }
 
     pub fn has_joined(&self, user_id: &str) -> bool {
@@ -609,6 +637,9 @@ pub struct SessionView {
     pub owner: UserSimple,
     pub invited_users: Vec<InvitedUser>,
     pub joined_users: Vec<UserSimple>,
+    /// Extension: the viewer's rank among those waiting for a seat, when waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<u64>,
 }
 
 impl SessionView {
@@ -647,6 +678,7 @@ impl SessionView {
                 .iter()
                 .map(|user_id| people.render(user_id, viewer_id))
                 .collect(),
+            waitlist_position: session.waitlist_position(viewer_id),
         }
     }
 }

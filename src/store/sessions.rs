@@ -1,9 +1,12 @@
 //! The `sessions` collection: sessions at room props, alone or within an event, with their
 //! invitations and participants.
 //!
-//! Every change is one single-document atomic update. Joining and booking are conditional
-//! updates whose filter holds the capacity check, so limits hold under any number of
-//! simultaneous joins. Rewrites of the invitation list are guarded by `revision`.
+//! Every change is one single-document atomic update. Joining, waiting for a seat and
+//! taking a freed seat from the waitlist are conditional updates whose filter holds the
+//! capacity check, so limits and waitlist ranks hold under any number of simultaneous
+//! joins. Rewrites of the invitation list are guarded by `revision`.
+
+use std::num::NonZeroU64;
 
 use bson::{Document, doc};
 use mongodb::IndexModel;
@@ -59,6 +62,8 @@ struct SessionDocument {
     declined: Vec<String>,
     #[serde(default)]
     joined: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    waitlist: Vec<String>,
     #[serde(default)]
     pending_contacts: Vec<PendingContact>,
     #[serde(default)]
@@ -125,6 +130,7 @@ impl From<&Session> for SessionDocument {
             invited: session.invited.clone(),
             declined: session.declined.clone(),
             joined: session.joined.clone(),
+            waitlist: session.waitlist.clone(),
             pending_contacts: session.pending_contacts.clone(),
             sequence: session.sequence,
             revision: session.revision,
@@ -159,6 +165,7 @@ impl From<SessionDocument> for Session {
             invited: document.invited,
             declined: document.declined,
             joined: document.joined,
+            waitlist: document.waitlist,
             pending_contacts: document.pending_contacts,
             sequence: document.sequence,
             revision: document.revision,
@@ -673,8 +680,87 @@ impl Store {
         .await
     }
 
-    /// Removes `user_id` from the participants; with `decline`, also marks their
-    /// invitation declined. Answers the session after the change.
+    /// Puts `user_id` last on the waitlist of a session that is still full for
+    /// `condition` (and that they have neither joined nor are waiting for). Answers the
+    /// session after the change, or `None` when the condition did not hold.
+    pub async fn wait_for_seat(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        condition: JoinCondition,
+    ) -> StoreResult<Option<Session>> {
+        let Some(capacity) = condition.capacity else {
+            return Ok(None);
+        };
+        let mut filter = doc! {
+            "_id": session_id,
+            "joined": { "$ne": user_id },
+            "waitlist": { "$ne": user_id },
+            "isValid": true,
+            "sessionType": condition.session_type.code(),
+        };
+        // Full: an element at index `capacity - 1`.
+        filter.insert(
+            format!("joined.{}", capacity.get() - 1),
+            doc! { "$exists": true },
+        );
+        if condition.invitation_required {
+            filter.insert("invited.userId", user_id);
+        }
+        self.update_one_session(filter, doc! { "$push": { "waitlist": user_id } })
+            .await
+    }
+
+    /// Moves `user_id`, first on the waitlist, to the participants while a seat of
+    /// `capacity` is free. Answers the session after the change, or `None` when they are
+    /// no longer first or no seat is free.
+    pub async fn promote_from_waitlist(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        capacity: Option<NonZeroU64>,
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        let mut filter = doc! {
+            "_id": session_id,
+            "waitlist.0": user_id,
+            "joined": { "$ne": user_id },
+            "isValid": true,
+        };
+        if let Some(capacity) = capacity {
+            filter.insert(
+                format!("joined.{}", capacity.get() - 1),
+                doc! { "$exists": false },
+            );
+        }
+        self.update_one_session(
+            filter,
+            doc! {
+                "$pop": { "waitlist": -1 },
+                "$push": { "joined": user_id },
+                "$pull": { "declined": user_id },
+                "$set": { "updated": bson::DateTime::from(now) },
+            },
+        )
+        .await
+    }
+
+    /// Takes `user_id` off the head of the waitlist (they may no longer join). Answers
+    /// the session after the change, or `None` when they were not first.
+    pub async fn drop_waitlist_head(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<Session>> {
+        self.update_one_session(
+            doc! { "_id": session_id, "waitlist.0": user_id },
+            doc! { "$pop": { "waitlist": -1 } },
+        )
+        .await
+    }
+
+    /// Removes `user_id` from the participants and the waitlist; with `decline`, also
+    /// marks their invitation declined. Answers the session after the change.
     pub async fn leave_session(
         &self,
         session_id: &str,
@@ -683,7 +769,7 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
         let mut update = doc! {
-            "$pull": { "joined": user_id },
+            "$pull": { "joined": user_id, "waitlist": user_id },
             "$set": { "updated": bson::DateTime::from(now) },
         };
         if decline {

@@ -114,7 +114,7 @@ async fn the_events_participant_limit_caps_each_session() {
 }
 
 /// Connects `count` members of the network at once.
-async fn members(app: &TestApp, network_id: &str, count: usize) -> Vec<Client> {
+pub async fn members(app: &TestApp, network_id: &str, count: usize) -> Vec<Client> {
     let ids: Vec<String> = (0..count).map(|_| unique("crowd")).collect();
     for id in &ids {
         app.add_membership(id, network_id, None, Role::Member).await;

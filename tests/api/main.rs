@@ -25,3 +25,4 @@ mod registry;
 mod session_access;
 mod sessions;
 mod time_zones;
+mod waitlist;

@@ -1,0 +1,50 @@
+//! Waitlists (extension): when a seat of a session frees, the first waitlisted user who
+//! may still join takes it, atomically (the update's filter holds the head of the
+//! waitlist and the free seat), and hears of it with `social:sessionUpdated`. Waitlisted
+//! users who may no longer join (uninvited from a Private session, out of sight) are taken
+//! off the head as they are met.
+
+use super::context::RequestContext;
+use crate::domain::kinds::SessionKind;
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::push::SessionChange;
+
+/// Most waitlist heads looked at (promoted, dropped, or raced for) per freed seat run.
+const MAX_STEPS: usize = 64;
+
+/// Fills the free seats of session `session_id` from its waitlist.
+pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Result<(), ApiError> {
+    let store = context.store();
+    for _ in 0..MAX_STEPS {
+        let Some(session) = store.find_session(session_id).await? else {
+            return Ok(());
+        };
+        let Some(candidate) = session.waitlist.first().cloned() else {
+            return Ok(());
+        };
+        let viewer = store
+            .viewer(&candidate, std::slice::from_ref(&session))
+            .await?;
+        let event = viewer.event_of(&session);
+        let capacity = session.capacity(event.map(|event| event.participant_limit));
+        if !session.is_valid || session.is_full(capacity) {
+            return Ok(());
+        }
+        let may_join = viewer.may_see(&session)
+            && !viewer.event_is_unpublished_for_user(&session)
+            && (session.session_type != SessionKind::Private || session.is_invited(&candidate));
+        if !may_join {
+            store.drop_waitlist_head(session_id, &candidate).await?;
+            continue;
+        }
+        let promoted = store
+            .promote_from_waitlist(session_id, &candidate, capacity, Timestamp::now())
+            .await?;
+        if let Some(promoted) = promoted {
+            context.publish(SessionChange::updated(&promoted)).await;
+        }
+        // Promoted, or the session changed meanwhile: look again.
+    }
+    Ok(())
+}
