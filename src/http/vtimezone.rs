@@ -1,68 +1,206 @@
 //! `VTIMEZONE` components (RFC 5545 section 3.6.5) for the zones of a calendar file's
-//! sessions, worked out from the tz database of `chrono-tz`: an offset change is found by
-//! scanning a year, and becomes a `STANDARD` or `DAYLIGHT` observance that repeats yearly
-//! (`RRULE:FREQ=YEARLY;BYMONTH=…;BYDAY=…`) when the following years change on the same
-//! weekday of the month, or is listed year by year otherwise. Observances start the year
-//! before the session, so that every occurrence of it falls under one.
+//! sessions, worked out from the tz database of `chrono-tz`. The offset changes of every
+//! year from the one before the session to ten years past the later of its start and
+//! now are found by scanning each year; runs of years that change on the same weekday of
+//! the same weeks of the month (the last Sunday of March; the second Sunday; the Friday
+//! between the 23rd and the 29th) become `STANDARD` or `DAYLIGHT` observances that repeat
+//! yearly (`RRULE:FREQ=YEARLY;…`), ending (`UNTIL`) where the run ends; years that follow
+//! no such rule are listed on their own. After a zone's last change its last offset
+//! holds, so a zone that gave up daylight saving keeps its final offset.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
-use chrono_tz::{OffsetComponents, OffsetName, Tz};
+use chrono_tz::{OffsetName, Tz};
 
 use crate::domain::zone::TimeZone as SessionZone;
 
-/// Years after the first whose changes must follow a yearly rule for it to be written.
-const RULE_CHECKED_YEARS: i32 = 3;
+/// Years after the later of the session's start and now that the observances cover.
+const HORIZON_YEARS: i32 = 10;
 
 /// One change of a zone's offset.
 #[derive(Debug, Clone, PartialEq)]
 struct Change {
     /// The wall-clock time at which it happens, in the offset before it.
     local: NaiveDateTime,
+    /// The same moment, in UTC.
+    instant: NaiveDateTime,
     from_seconds: i32,
     to_seconds: i32,
-    daylight: bool,
     name: String,
+}
+
+impl Change {
+    /// Clocks go forward: daylight saving begins. (Zones whose daylight saving is in
+    /// winter, such as Europe/Dublin in the tz database, still read as summer time.)
+    fn is_daylight(&self) -> bool {
+        self.to_seconds > self.from_seconds
+    }
+
+    /// What two years' changes must share to follow one yearly rule: all but the day.
+    fn shape(&self) -> (u32, chrono::Weekday, chrono::NaiveTime, i32, i32) {
+        let day = self.local.date();
+        (
+            day.month(),
+            day.weekday(),
+            self.local.time(),
+            self.from_seconds,
+            self.to_seconds,
+        )
+    }
+}
+
+/// Consecutive years whose changes follow one yearly rule each.
+struct Run {
+    /// The changes of each year of the run, in order.
+    years: Vec<Vec<Change>>,
+}
+
+impl Run {
+    /// Whether `changes` (of the next year) follow the same rules.
+    fn admits(&self, changes: &[Change]) -> bool {
+        let first = &self.years[0];
+        first.len() == changes.len()
+            && first
+                .iter()
+                .zip(changes)
+                .enumerate()
+                .all(|(index, (earlier, later))| {
+                    let mut days = self.days_of(index);
+                    days.push(later.local.date());
+                    earlier.shape() == later.shape() && day_rule(&days).is_some()
+                })
+    }
+
+    /// The dates of change `index` in every year of the run.
+    fn days_of(&self, index: usize) -> Vec<NaiveDate> {
+        self.years
+            .iter()
+            .map(|changes| changes[index].local.date())
+            .collect()
+    }
 }
 
 /// The `VTIMEZONE` of `zone` for sessions from `first_start` on, as lines ending in CRLF.
 pub fn vtimezone(zone: SessionZone, first_start: DateTime<Utc>) -> String {
     let tz = zone.tz();
     let base_year = first_start.year() - 1;
-    let changes = changes_in(tz, base_year);
+    let last_year = first_start.year().max(Utc::now().year()) + HORIZON_YEARS;
     let mut lines = vec![
         "BEGIN:VTIMEZONE".to_owned(),
         format!("TZID:{}", zone.name()),
     ];
-    if changes.is_empty() {
+    let mut runs: Vec<Run> = Vec::new();
+    // Whether the last run goes on to the horizon (no year without changes since).
+    let mut open = false;
+    for year in base_year..=last_year {
+        let changes = changes_in(tz, year);
+        if changes.is_empty() {
+            open = false;
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if open && run.admits(&changes) => run.years.push(changes),
+            _ => {
+                runs.push(Run {
+                    years: vec![changes],
+                });
+                open = true;
+            }
+        }
+    }
+    if runs.is_empty() {
         let offset = tz.offset_from_utc_datetime(&year_start(base_year));
         let seconds = offset.fix().local_minus_utc();
-        lines.extend(observance(&Change {
-            local: year_start(1970),
-            from_seconds: seconds,
-            to_seconds: seconds,
-            daylight: false,
-            name: offset.abbreviation().unwrap_or_default().to_owned(),
-        }));
-    } else if let Some(rules) = yearly_rules(tz, base_year, &changes) {
-        for (change, rule) in changes.iter().zip(rules) {
-            let mut block = observance(change);
-            block.insert(block.len() - 1, format!("RRULE:{rule}"));
-            lines.extend(block);
-        }
-    } else {
-        for year in base_year..=base_year + RULE_CHECKED_YEARS {
-            for change in changes_in(tz, year) {
-                lines.extend(observance(&change));
+        lines.extend(observance(
+            &Change {
+                local: year_start(1970),
+                instant: year_start(1970),
+                from_seconds: seconds,
+                to_seconds: seconds,
+                name: offset.abbreviation().unwrap_or_default().to_owned(),
+            },
+            None,
+        ));
+    }
+    let last_run = runs.len().saturating_sub(1);
+    for (number, run) in runs.iter().enumerate() {
+        let first = &run.years[0];
+        if run.years.len() == 1 {
+            for change in first {
+                lines.extend(observance(change, None));
             }
+            continue;
+        }
+        // The last run, still going at the horizon, repeats without end.
+        let ends = run.years.last().filter(|_| number != last_run || !open);
+        for (index, change) in first.iter().enumerate() {
+            let mut rule = format!(
+                "FREQ=YEARLY;BYMONTH={};{}",
+                change.local.month(),
+                day_rule(&run.days_of(index)).unwrap_or_default()
+            );
+            if let Some(last) = ends {
+                rule.push_str(&format!(
+                    ";UNTIL={}",
+                    last[index].instant.format("%Y%m%dT%H%M%SZ")
+                ));
+            }
+            lines.extend(observance(change, Some(&rule)));
         }
     }
     lines.push("END:VTIMEZONE".to_owned());
     lines.iter().map(|line| format!("{line}\r\n")).collect()
 }
 
-/// A `STANDARD` or `DAYLIGHT` block for `change`, without a rule.
-fn observance(change: &Change) -> Vec<String> {
-    let kind = if change.daylight {
+/// The RRULE day parts that pick each of `days` (one date a year, all on one weekday of
+/// one month): `BYDAY=-1SU` (the last), `BYDAY=2SU` (the second), or a weekday within
+/// seven days (`BYDAY=FR;BYMONTHDAY=23,24,25,26,27,28,29`); `None` when no such rule
+/// picks them all.
+fn day_rule(days: &[NaiveDate]) -> Option<String> {
+    let first = days.first()?;
+    let weekday = ical_weekday(first.weekday());
+    if days.iter().all(|day| day.day() + 7 > days_in_month(*day)) {
+        return Some(format!("BYDAY=-1{weekday}"));
+    }
+    let week = (first.day() - 1) / 7 + 1;
+    if week <= 4 && days.iter().all(|day| (day.day() - 1) / 7 + 1 == week) {
+        return Some(format!("BYDAY={week}{weekday}"));
+    }
+    let low = days.iter().map(Datelike::day).min()?;
+    let high = days.iter().map(Datelike::day).max()?;
+    if high - low > 6 {
+        return None;
+    }
+    // The seven days from the earliest date seen hold every date seen.
+    let window: Vec<String> = (low..low + 7).map(|day| day.to_string()).collect();
+    Some(format!("BYDAY={weekday};BYMONTHDAY={}", window.join(",")))
+}
+
+fn ical_weekday(weekday: chrono::Weekday) -> &'static str {
+    match weekday {
+        chrono::Weekday::Mon => "MO",
+        chrono::Weekday::Tue => "TU",
+        chrono::Weekday::Wed => "WE",
+        chrono::Weekday::Thu => "TH",
+        chrono::Weekday::Fri => "FR",
+        chrono::Weekday::Sat => "SA",
+        chrono::Weekday::Sun => "SU",
+    }
+}
+
+fn days_in_month(day: NaiveDate) -> u32 {
+    let next_month = if day.month() == 12 {
+        NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
+    };
+    next_month
+        .and_then(|next| next.pred_opt())
+        .map_or(28, |last| last.day())
+}
+
+/// A `STANDARD` or `DAYLIGHT` block for `change`, repeating by `rule` when given.
+fn observance(change: &Change, rule: Option<&str>) -> Vec<String> {
+    let kind = if change.is_daylight() {
         "DAYLIGHT"
     } else {
         "STANDARD"
@@ -80,6 +218,9 @@ fn observance(change: &Change) -> Vec<String> {
         .any(|character| character.is_ascii_alphabetic())
     {
         block.push(format!("TZNAME:{}", change.name));
+    }
+    if let Some(rule) = rule {
+        block.push(format!("RRULE:{rule}"));
     }
     block.push(format!("END:{kind}"));
     block
@@ -112,9 +253,8 @@ fn changes_in(tz: Tz, year: i32) -> Vec<Change> {
             .local_minus_utc()
     };
     let mut changes = Vec::new();
-    let start = year_start(year);
     let end = year_start(year + 1);
-    let mut day = start;
+    let mut day = year_start(year);
     while day < end {
         let next = day + Duration::days(1);
         if offset_at(day) != offset_at(next) {
@@ -127,83 +267,19 @@ fn changes_in(tz: Tz, year: i32) -> Vec<Change> {
                     after = middle;
                 }
             }
-            let from = tz.offset_from_utc_datetime(&before);
+            let from_seconds = offset_at(before);
             let to = tz.offset_from_utc_datetime(&after);
-            let from_seconds = from.fix().local_minus_utc();
             changes.push(Change {
                 local: after + Duration::seconds(i64::from(from_seconds)),
+                instant: after,
                 from_seconds,
                 to_seconds: to.fix().local_minus_utc(),
-                daylight: !to.dst_offset().is_zero(),
                 name: to.abbreviation().unwrap_or_default().to_owned(),
             });
         }
         day = next;
     }
     changes
-}
-
-/// The yearly rule of each change (`FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU`), when the changes
-/// of the following years happen on the same weekday of the month at the same time.
-fn yearly_rules(tz: Tz, year: i32, changes: &[Change]) -> Option<Vec<String>> {
-    let rules: Vec<(u32, i32, chrono::Weekday)> = changes
-        .iter()
-        .map(|change| {
-            let day = change.local.date();
-            (day.month(), week_of_month(day), day.weekday())
-        })
-        .collect();
-    for later in year + 1..=year + RULE_CHECKED_YEARS {
-        let found = changes_in(tz, later);
-        if found.len() != changes.len() {
-            return None;
-        }
-        for ((change, first), (month, week, weekday)) in found.iter().zip(changes).zip(&rules) {
-            let day = change.local.date();
-            let same_day =
-                day.month() == *month && week_of_month(day) == *week && day.weekday() == *weekday;
-            let same_change = change.local.time() == first.local.time()
-                && change.from_seconds == first.from_seconds
-                && change.to_seconds == first.to_seconds;
-            if !same_day || !same_change {
-                return None;
-            }
-        }
-    }
-    Some(
-        rules
-            .into_iter()
-            .map(|(month, week, weekday)| {
-                let weekday = match weekday {
-                    chrono::Weekday::Mon => "MO",
-                    chrono::Weekday::Tue => "TU",
-                    chrono::Weekday::Wed => "WE",
-                    chrono::Weekday::Thu => "TH",
-                    chrono::Weekday::Fri => "FR",
-                    chrono::Weekday::Sat => "SA",
-                    chrono::Weekday::Sun => "SU",
-                };
-                format!("FREQ=YEARLY;BYMONTH={month};BYDAY={week}{weekday}")
-            })
-            .collect(),
-    )
-}
-
-/// Which of its month's weekdays `day` is: 1 to 4, or -1 for the last.
-fn week_of_month(day: NaiveDate) -> i32 {
-    let days_in_month = NaiveDate::from_ymd_opt(day.year(), day.month(), 28)
-        .map(|mut last| {
-            while let Some(next) = last.succ_opt().filter(|next| next.month() == day.month()) {
-                last = next;
-            }
-            last.day()
-        })
-        .unwrap_or(28);
-    if day.day() + 7 > days_in_month {
-        -1
-    } else {
-        ((day.day() - 1) / 7 + 1) as i32
-    }
 }
 
 #[cfg(test)]
@@ -257,6 +333,99 @@ mod tests {
             "BEGIN:VTIMEZONE\r\nTZID:Asia/Kolkata\r\nBEGIN:STANDARD\r\n\
              DTSTART:19700101T000000\r\nTZOFFSETFROM:+0530\r\nTZOFFSETTO:+0530\r\n\
              TZNAME:IST\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+        );
+    }
+
+    /// The UTC offset the observances of `text` give at each instant: an independent
+    /// reading of the `VTIMEZONE`, expanding each observance's rule with the `rrule` crate.
+    fn offsets_read_from(text: &str) -> impl Fn(NaiveDateTime) -> i32 {
+        let seconds = |offset: &str| {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let digits = &offset[1..];
+            let hours: i32 = digits[0..2].parse().unwrap();
+            let minutes: i32 = digits[2..4].parse().unwrap();
+            sign * (hours * 3600 + minutes * 60)
+        };
+        let mut onsets: Vec<(NaiveDateTime, i32, i32)> = Vec::new();
+        for block in text.split("BEGIN:").skip(2) {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|line| line.strip_prefix(&format!("{name}:")))
+                    .map(|value| value.trim_end().to_owned())
+            };
+            let local =
+                NaiveDateTime::parse_from_str(&field("DTSTART").unwrap(), "%Y%m%dT%H%M%S").unwrap();
+            let from = seconds(&field("TZOFFSETFROM").unwrap());
+            let to = seconds(&field("TZOFFSETTO").unwrap());
+            let Some(rule) = field("RRULE") else {
+                onsets.push((local - Duration::seconds(i64::from(from)), from, to));
+                continue;
+            };
+            let until = rule
+                .split(';')
+                .find_map(|part| part.strip_prefix("UNTIL="))
+                .map(|until| NaiveDateTime::parse_from_str(until, "%Y%m%dT%H%M%SZ").unwrap());
+            let rule: String = rule
+                .split(';')
+                .filter(|part| !part.starts_with("UNTIL="))
+                .collect::<Vec<_>>()
+                .join(";");
+            let rule: rrule::RRule<rrule::Unvalidated> = rule.parse().unwrap();
+            let start = rrule::Tz::UTC.from_utc_datetime(&local);
+            for occurrence in rule.build(start).unwrap().into_iter().take(200) {
+                let instant = occurrence.naive_utc() - Duration::seconds(i64::from(from));
+                if until.is_some_and(|until| instant > until) || instant.year() > 2060 {
+                    break;
+                }
+                onsets.push((instant, from, to));
+            }
+        }
+        onsets.sort_by_key(|onset| onset.0);
+        move |instant| match onsets.iter().rev().find(|onset| onset.0 <= instant) {
+            Some(onset) => onset.2,
+            None => onsets.first().map_or(0, |onset| onset.1),
+        }
+    }
+
+    #[test]
+    fn the_observances_give_the_tz_databases_offsets_over_the_years() {
+        let zones = [
+            ("Europe/Berlin", 2030),
+            ("America/New_York", 2030),
+            ("Australia/Sydney", 2030),
+            ("Australia/Lord_Howe", 2030),
+            ("America/Mexico_City", 2020),
+            ("America/Sao_Paulo", 2016),
+            ("Asia/Jerusalem", 2030),
+            ("America/Santiago", 2030),
+            ("Africa/Casablanca", 2030),
+            ("Europe/Dublin", 2030),
+            ("Asia/Kolkata", 2030),
+        ];
+        for (name, year) in zones {
+            let text = vtimezone(zone(name), start(year));
+            let offset_of = offsets_read_from(&text);
+            let tz: Tz = name.parse().unwrap();
+            let until = year_start(Utc::now().year().max(year) + HORIZON_YEARS);
+            let mut instant = year_start(year);
+            while instant < until {
+                let expected = tz
+                    .offset_from_utc_datetime(&instant)
+                    .fix()
+                    .local_minus_utc();
+                assert_eq!(offset_of(instant), expected, "{name} at {instant}:\n{text}");
+                instant += Duration::hours(3);
+            }
+        }
+    }
+
+    #[test]
+    fn a_zone_that_gave_up_daylight_saving_ends_its_rules() {
+        let text = vtimezone(zone("America/Mexico_City"), start(2020));
+        assert!(
+            text.contains("RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;UNTIL=2022"),
+            "{text}"
         );
     }
 
