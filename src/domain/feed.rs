@@ -75,21 +75,28 @@ pub struct FeedEntry {
     pub start_date: Timestamp,
     pub duration: i64,
     pub time_zone: TimeZone,
+    /// The SEQUENCE the feed last published for the session.
     pub sequence: i64,
+    /// The organizer as the feed showed them: user id and display name.
+    pub organizer_id: String,
+    pub organizer_name: String,
     /// When the session left the feed; `None` while it is listed.
     pub cancelled_at: Option<Timestamp>,
 }
 
 impl FeedEntry {
-    /// The entry of a listed session.
-    pub fn of(session: &Session) -> FeedEntry {
+    /// The entry of a listed session, published with `sequence`, organized by the
+    /// person shown as `organizer_name`.
+    pub fn of(session: &Session, sequence: i64, organizer_name: &str) -> FeedEntry {
         FeedEntry {
             session_id: session.id.clone(),
             title: session.title.clone(),
             start_date: session.start_date,
             duration: session.duration,
             time_zone: session.time_zone,
-            sequence: session.sequence,
+            sequence,
+            organizer_id: session.owner_id.clone(),
+            organizer_name: organizer_name.to_owned(),
             cancelled_at: None,
         }
     }
@@ -106,25 +113,48 @@ impl FeedEntry {
 pub struct Reconciled {
     /// Entries to store: new or changed listed sessions, and newly cancelled ones.
     pub changed: Vec<FeedEntry>,
+    /// The listed sessions' entries, in the order listed: the SEQUENCE to publish each
+    /// with is its entry's.
+    pub listed: Vec<FeedEntry>,
     /// Cancelled entries the feed shows (within [`CANCELLED_KEPT_DAYS`] of leaving).
     pub cancelled: Vec<FeedEntry>,
 }
 
-/// The entries to store and the cancellations to show, given the stored `entries` and the
-/// sessions `listed` now, at `now`.
-pub fn reconcile(entries: Vec<FeedEntry>, listed: &[Session], now: Timestamp) -> Reconciled {
+/// The entries to store, publish and show cancelled, given the stored `entries`, the
+/// sessions `listed` now (each with its organizer's display name), and `kept`: sessions
+/// not listed (beyond the feed's size) that have not left it, at `now`.
+///
+/// A listed session is published with its own SEQUENCE, the invitation file's — or, when
+/// it comes back after the feed cancelled it, one above the cancellation's, so that
+/// calendars take it back.
+pub fn reconcile(
+    entries: Vec<FeedEntry>,
+    listed: &[(&Session, String)],
+    kept: &std::collections::HashSet<String>,
+    now: Timestamp,
+) -> Reconciled {
     let mut reconciled = Reconciled::default();
     let mut stored: std::collections::HashMap<String, FeedEntry> = entries
         .into_iter()
         .map(|entry| (entry.session_id.clone(), entry))
         .collect();
-    for session in listed {
-        let entry = FeedEntry::of(session);
-        if stored.remove(&session.id).as_ref() != Some(&entry) {
-            reconciled.changed.push(entry);
+    for (session, organizer_name) in listed {
+        let previous = stored.remove(&session.id);
+        let sequence = match &previous {
+            Some(entry) if entry.cancelled_at.is_some() => session.sequence.max(entry.sequence + 1),
+            Some(entry) => session.sequence.max(entry.sequence),
+            None => session.sequence,
+        };
+        let entry = FeedEntry::of(session, sequence, organizer_name);
+        if previous.as_ref() != Some(&entry) {
+            reconciled.changed.push(entry.clone());
         }
+        reconciled.listed.push(entry);
     }
-    let mut gone: Vec<FeedEntry> = stored.into_values().collect();
+    let mut gone: Vec<FeedEntry> = stored
+        .into_values()
+        .filter(|entry| !kept.contains(&entry.session_id))
+        .collect();
     gone.sort_by(|a, b| a.session_id.cmp(&b.session_id));
     for mut entry in gone {
         if entry.cancelled_at.is_none() {
@@ -157,40 +187,89 @@ mod tests {
         session
     }
 
+    fn entry(id: &str, sequence: i64) -> FeedEntry {
+        FeedEntry::of(&session(id, sequence), sequence, "Olga Owner")
+    }
+
+    fn listing(sessions: &[Session]) -> Vec<(&Session, String)> {
+        sessions
+            .iter()
+            .map(|session| (session, "Olga Owner".to_owned()))
+            .collect()
+    }
+
+    fn nothing_kept() -> std::collections::HashSet<String> {
+        std::collections::HashSet::new()
+    }
+
     #[test]
     fn listed_sessions_are_stored_once_and_again_when_they_change() {
         let now = Timestamp::from_millis(10_000).unwrap();
-        let first = reconcile(Vec::new(), &[session("a", 0)], now);
-        assert_eq!(first.changed, vec![FeedEntry::of(&session("a", 0))]);
+        let first = reconcile(
+            Vec::new(),
+            &listing(&[session("a", 0)]),
+            &nothing_kept(),
+            now,
+        );
+        assert_eq!(first.changed, vec![entry("a", 0)]);
+        assert_eq!(first.listed, vec![entry("a", 0)]);
         assert!(first.cancelled.is_empty());
-        let same = reconcile(first.changed.clone(), &[session("a", 0)], now);
-        assert_eq!(same, Reconciled::default());
-        let updated = reconcile(first.changed, &[session("a", 1)], now);
-        assert_eq!(updated.changed, vec![FeedEntry::of(&session("a", 1))]);
+        let same = reconcile(
+            first.changed.clone(),
+            &listing(&[session("a", 0)]),
+            &nothing_kept(),
+            now,
+        );
+        assert!(same.changed.is_empty());
+        let updated = reconcile(
+            first.changed,
+            &listing(&[session("a", 1)]),
+            &nothing_kept(),
+            now,
+        );
+        assert_eq!(updated.changed, vec![entry("a", 1)]);
     }
 
     #[test]
     fn a_session_that_left_is_cancelled_with_a_higher_sequence_for_thirty_days() {
         let left_at = Timestamp::from_millis(10_000).unwrap();
-        let entries = vec![FeedEntry::of(&session("a", 4))];
-        let left = reconcile(entries, &[], left_at);
+        let left = reconcile(vec![entry("a", 4)], &[], &nothing_kept(), left_at);
         assert_eq!(left.changed.len(), 1);
         assert_eq!(left.changed[0].sequence, 5);
         assert_eq!(left.changed[0].cancelled_at, Some(left_at));
         assert_eq!(left.cancelled, left.changed);
         // Shown, unchanged, until thirty days have passed.
         let later = left_at.plus_seconds(CANCELLED_KEPT_DAYS * 24 * 3600 - 1);
-        let kept = reconcile(left.changed.clone(), &[], later);
+        let kept = reconcile(left.changed.clone(), &[], &nothing_kept(), later);
         assert!(kept.changed.is_empty());
         assert_eq!(kept.cancelled, left.changed);
-        let expired = reconcile(left.changed.clone(), &[], later.plus_seconds(1));
-        assert_eq!(expired, Reconciled::default());
-        // Back in the feed (invited again): listed, not cancelled.
-        let back = reconcile(left.changed, &[session("a", 4)], later);
-        assert_eq!(back.changed, vec![FeedEntry::of(&session("a", 4))]);
+        let expired = reconcile(
+            left.changed.clone(),
+            &[],
+            &nothing_kept(),
+            later.plus_seconds(1),
+        );
+        assert!(expired.changed.is_empty() && expired.cancelled.is_empty());
+        // Back in the feed (invited again): listed above the cancellation's SEQUENCE.
+        let back = reconcile(
+            left.changed,
+            &listing(&[session("a", 4)]),
+            &nothing_kept(),
+            later,
+        );
+        assert_eq!(back.listed[0].sequence, 6);
+        assert_eq!(back.listed[0].cancelled_at, None);
         assert!(back.cancelled.is_empty());
     }
 
+    #[test]
+    fn sessions_beyond_the_feeds_size_are_not_cancelled() {
+        let now = Timestamp::from_millis(10_000).unwrap();
+        let kept: std::collections::HashSet<String> = ["a".to_owned()].into();
+        let reconciled = reconcile(vec![entry("a", 0), entry("b", 0)], &[], &kept, now);
+        assert_eq!(reconciled.cancelled.len(), 1);
+        assert_eq!(reconciled.cancelled[0].session_id, "b");
+    }
     #[test]
     fn a_token_depends_on_key_user_and_salt() {
         let key = FeedKey::derive(b"secret");

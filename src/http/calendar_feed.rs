@@ -8,13 +8,17 @@
 //! `updated` (a cancellation's time for cancelled ones), so the `ETag` (a hash of the
 //! file) answers `If-None-Match` with 304 until a listed session changes.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::invitation_file::{calendar_file, cancelled_event, session_event};
 use super::server::ServerState;
-use crate::domain::feed::{reconcile, token_hash};
+use crate::domain::feed::{FeedEntry, reconcile, token_hash};
 use crate::domain::kinds::InvitationStatus;
+use crate::domain::people::UserSimple;
+use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 
@@ -31,44 +35,59 @@ pub struct Feed {
 /// The feed whose token is `token`; `NotFound` for no such feed.
 pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> {
     let store = &state.app.store;
-    let not_found = || ApiError::NotFound("no such calendar feed".to_owned());
     let user_id = store
         .feed_owner(&token_hash(token))
         .await?
-        .ok_or_else(not_found)?;
-    let sessions = store
+        .ok_or_else(|| ApiError::NotFound("no such calendar feed".to_owned()))?;
+    let found = store
         .sessions_of_person(&user_id, MAX_FEED_SESSIONS)
         .await?;
-    let viewer = store.viewer(&user_id, &sessions).await?;
-    let mut listed: Vec<_> = sessions
+    let at_limit = found.len() as i64 >= MAX_FEED_SESSIONS;
+    let viewer = store.viewer(&user_id, &found).await?;
+    let mut listed: Vec<Session> = found
         .into_iter()
-        .filter(|session| {
-            session.owner_id == user_id
-                || session.joined.contains(&user_id)
-                || (session.is_invited(&user_id)
-                    && session.invitation_status_of(&user_id) != InvitationStatus::Declined)
-        })
         .filter(|session| viewer.may_see(session))
         .collect();
     listed.sort_by(|a, b| (a.start_date, &a.id).cmp(&(b.start_date, &b.id)));
     let entries = store.feed_entries_of(&user_id).await?;
-    let reconciled = reconcile(entries, &listed, Timestamp::now());
-    store
-        .put_feed_entries(&user_id, &reconciled.changed)
-        .await?;
-
+    let known: HashSet<String> = entries
+        .iter()
+        .map(|entry| entry.session_id.clone())
+        .collect();
+    // A feed at its size may leave out sessions that are still the user's: only those
+    // confirmed gone are cancelled.
+    let kept = if at_limit {
+        still_listable(state, &user_id, &entries, &listed).await?
+    } else {
+        HashSet::new()
+    };
     let people = store
         .people(listed.iter().flat_map(|session| session.people()))
         .await?;
+    let organizers: Vec<(&Session, String)> = listed
+        .iter()
+        .map(|session| {
+            let owner = people.render(&session.owner_id, &user_id);
+            (session, display_name(&owner))
+        })
+        .collect();
+    let reconciled = reconcile(entries, &organizers, &kept, Timestamp::now());
+    store
+        .put_feed_entries(&user_id, &reconciled.changed, &known)
+        .await?;
+
+    let public_url = &state.settings.public_url;
     let mut events = Vec::new();
     let mut zones = Vec::new();
-    for session in &listed {
+    for (session, entry) in listed.iter().zip(&reconciled.listed) {
+        let mut published = session.clone();
+        published.sequence = entry.sequence;
         events.push(session_event(
-            session,
+            &published,
             viewer.event_of(session),
             &people,
             &user_id,
-            &state.settings.public_url,
+            public_url,
             session.updated.to_chrono(),
         ));
         zones.push((session.time_zone, session.start_date.to_chrono()));
@@ -77,7 +96,7 @@ pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> 
         let cancelled_at = entry
             .cancelled_at
             .map_or_else(Utc::now, Timestamp::to_chrono);
-        events.push(cancelled_event(entry, cancelled_at));
+        events.push(cancelled_event(entry, cancelled_at, public_url));
         zones.push((entry.time_zone, entry.start_date.to_chrono()));
     }
     let calendar = calendar_file(
@@ -96,6 +115,46 @@ pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> 
             .collect::<String>()
     );
     Ok(Feed { calendar, etag })
+}
+
+/// The ids of stored, listed entries that the feed left out but that are still the
+/// user's to list (beyond the feed's size).
+async fn still_listable(
+    state: &ServerState,
+    user_id: &str,
+    entries: &[FeedEntry],
+    listed: &[Session],
+) -> Result<HashSet<String>, ApiError> {
+    let store = &state.app.store;
+    let shown: HashSet<&str> = listed.iter().map(|session| session.id.as_str()).collect();
+    let missing: Vec<&str> = entries
+        .iter()
+        .filter(|entry| entry.cancelled_at.is_none() && !shown.contains(entry.session_id.as_str()))
+        .map(|entry| entry.session_id.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sessions = store.sessions_by_ids(&missing).await?;
+    let viewer = store.viewer(user_id, &sessions).await?;
+    Ok(sessions
+        .iter()
+        .filter(|session| {
+            let theirs = session.owner_id == user_id
+                || session.has_joined(user_id)
+                || (session.is_invited(user_id)
+                    && session.invitation_status_of(user_id) != InvitationStatus::Declined);
+            theirs && viewer.may_see(session)
+        })
+        .map(|session| session.id.clone())
+        .collect())
+}
+
+/// A person's name as calendar files show it.
+fn display_name(person: &UserSimple) -> String {
+    format!("{} {}", person.first_name, person.last_name)
+        .trim()
+        .to_owned()
 }
 
 /// Whether an `If-None-Match` header value names `etag` (or is `*`).

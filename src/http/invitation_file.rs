@@ -148,7 +148,7 @@ pub fn session_uid(session_id: &str) -> String {
 
 /// The `VEVENT` that removes a session from calendars: its UID, a SEQUENCE above the last
 /// one listed, `STATUS:CANCELLED`, and its last known title and times.
-pub fn cancelled_event(entry: &FeedEntry, cancelled_at: DateTime<Utc>) -> Event {
+pub fn cancelled_event(entry: &FeedEntry, cancelled_at: DateTime<Utc>, public_url: &str) -> Event {
     let start = entry.start_date.to_chrono();
     let end = start + Duration::seconds(entry.duration);
     let mut vevent = Event::new();
@@ -160,6 +160,11 @@ pub fn cancelled_event(entry: &FeedEntry, cancelled_at: DateTime<Utc>) -> Event 
         .summary(&clean_text(&entry.title))
         .sequence(u32::try_from(entry.sequence).unwrap_or(u32::MAX))
         .status(EventStatus::Cancelled);
+    vevent.append_property(organizer_property(
+        &entry.organizer_id,
+        &entry.organizer_name,
+        public_url,
+    ));
     vevent.done()
 }
 
@@ -223,11 +228,22 @@ pub fn calendar_file(
 
 /// `ORGANIZER` or `ATTENDEE`: the person's display name and an address naming the user id.
 fn person_property(name: &str, person: &UserSimple, public_url: &str) -> Property {
+    let display_name = format!("{} {}", person.first_name, person.last_name);
+    named_person(name, &person.id, &display_name, public_url)
+}
+
+/// The `ORGANIZER` of a cancelled session, as the feed last showed them.
+fn organizer_property(user_id: &str, display_name: &str, public_url: &str) -> Property {
+    named_person("ORGANIZER", user_id, display_name, public_url)
+}
+
+/// A person property: `CN` (when there is a name) and an address naming the user id.
+fn named_person(name: &str, user_id: &str, display_name: &str, public_url: &str) -> Property {
     let mut property = Property::new(
         name,
-        format!("{public_url}/users/{}", path_segment(&person.id)),
+        format!("{public_url}/users/{}", path_segment(user_id)),
     );
-    let display_name = clean_parameter(&format!("{} {}", person.first_name, person.last_name));
+    let display_name = clean_parameter(display_name);
     if !display_name.is_empty() {
         property.add_parameter("CN", &display_name);
     }

@@ -46,6 +46,10 @@ struct EntryDocument {
     #[serde(default)]
     time_zone: TimeZone,
     sequence: i64,
+    #[serde(default)]
+    organizer_id: String,
+    #[serde(default)]
+    organizer_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cancelled_at: Option<bson::DateTime>,
     /// When a cancelled entry may be removed.
@@ -66,6 +70,8 @@ impl EntryDocument {
             duration: entry.duration,
             time_zone: entry.time_zone,
             sequence: entry.sequence,
+            organizer_id: entry.organizer_id.clone(),
+            organizer_name: entry.organizer_name.clone(),
             cancelled_at: entry.cancelled_at.map(Into::into),
             expire_at: entry.kept_until().map(Into::into),
         }
@@ -79,6 +85,8 @@ impl EntryDocument {
             duration: self.duration,
             time_zone: self.time_zone,
             sequence: self.sequence,
+            organizer_id: self.organizer_id,
+            organizer_name: self.organizer_name,
             cancelled_at: self.cancelled_at.map(Into::into),
         }
     }
@@ -120,6 +128,12 @@ impl Store {
         salt: &str,
         token_hash: &str,
     ) -> StoreResult<(String, String)> {
+        if let Some(feed) = self
+            .read(self.feeds().find_one(doc! { "_id": user_id }))
+            .await?
+        {
+            return Ok((feed.salt, feed.token_hash));
+        }
         self.write(
             self.feeds()
                 .update_one(
@@ -176,16 +190,40 @@ impl Store {
             .collect())
     }
 
-    /// Stores `entries` of `user_id`'s feed, each replacing the one of its session.
-    pub async fn put_feed_entries(&self, user_id: &str, entries: &[FeedEntry]) -> StoreResult<()> {
-        for entry in entries {
+    /// Stores `entries` of `user_id`'s feed, each replacing the one of its session unless
+    /// the stored one has a higher SEQUENCE (written by a fetch that saw newer data).
+    /// Entries of sessions the feed never listed go in one write.
+    pub async fn put_feed_entries(
+        &self,
+        user_id: &str,
+        entries: &[FeedEntry],
+        known: &std::collections::HashSet<String>,
+    ) -> StoreResult<()> {
+        let (updates, new): (Vec<&FeedEntry>, Vec<&FeedEntry>) = entries
+            .iter()
+            .partition(|entry| known.contains(&entry.session_id));
+        if !new.is_empty() {
+            let documents: Vec<EntryDocument> = new
+                .iter()
+                .map(|entry| EntryDocument::of(user_id, entry))
+                .collect();
+            // Another fetch may have stored some of them first: theirs stand.
+            match self
+                .write(self.feed_entries().insert_many(documents).ordered(false))
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.is_duplicate_key() => {}
+                Err(error) => return Err(error),
+            }
+        }
+        for entry in updates {
             let document = EntryDocument::of(user_id, entry);
             let id = bson::to_bson(&document.id).map_err(super::StoreError::unwritable)?;
-            self.write(
-                self.feed_entries()
-                    .replace_one(doc! { "_id": id }, &document)
-                    .upsert(true),
-            )
+            self.write(self.feed_entries().replace_one(
+                doc! { "_id": id, "sequence": { "$lte": entry.sequence } },
+                &document,
+            ))
             .await?;
         }
         Ok(())

@@ -52,6 +52,25 @@ impl StoreError {
         StoreError::Database(mongodb::error::Error::custom(error.to_string()))
     }
 
+    /// Whether a write failed only because documents with the same unique key exist.
+    pub fn is_duplicate_key(&self) -> bool {
+        use mongodb::error::{ErrorKind, WriteFailure};
+        const DUPLICATE_KEY: i32 = 11000;
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match &*error.kind {
+            ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+            ErrorKind::InsertMany(many) => {
+                many.write_concern_error.is_none()
+                    && many.write_errors.as_ref().is_some_and(|errors| {
+                        errors.iter().all(|error| error.code == DUPLICATE_KEY)
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the database could not be reached or did not answer: worth retrying later.
     pub fn is_unavailable(&self) -> bool {
         use mongodb::error::{ErrorKind, WriteFailure};

@@ -511,20 +511,26 @@ impl Store {
         .await
     }
 
-    /// The sessions `user_id` owns, is invited to or joined: at most `limit`, the latest
-    /// starting first (declined invitations are left to the caller).
+    /// The sessions `user_id` owns, is invited to (not declined) or joined: at most
+    /// `limit`, the latest starting first.
     pub async fn sessions_of_person(&self, user_id: &str, limit: i64) -> StoreResult<Vec<Session>> {
         self.collect_sessions(
             self.sessions()
                 .find(doc! { "$or": [
                     { "ownerId": user_id },
-                    { "invited.userId": user_id },
                     { "joined": user_id },
+                    { "invited.userId": user_id, "declined": { "$ne": user_id } },
                 ] })
                 .sort(doc! { "startDate": -1, "_id": 1 })
                 .limit(limit),
         )
         .await
+    }
+
+    /// The existing sessions among `ids`.
+    pub async fn sessions_by_ids(&self, ids: &[&str]) -> StoreResult<Vec<Session>> {
+        self.collect_sessions(self.sessions().find(doc! { "_id": { "$in": ids } }))
+            .await
     }
 
     /// Valid single (non-recurring) sessions at a prop that end after `now`, by start time,

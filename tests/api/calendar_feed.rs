@@ -174,6 +174,19 @@ async fn a_feed_follows_its_users_sessions_and_cancels_what_leaves_it() {
     let entry = &declined.entries[&uid(&first)];
     assert_eq!(entry["STATUS"], "CANCELLED");
     assert_eq!(entry["SEQUENCE"], "2");
+    assert!(
+        entry["ORGANIZER"].ends_with(&format!("/users/{ada}")),
+        "{entry:?}"
+    );
+
+    // Back (she joins after all): listed again, above the cancellation's SEQUENCE.
+    grace_client
+        .ok("social:joinSession", json!({ "sessionId": first["id"] }))
+        .await;
+    let back = fetch(&app, &grace_url).await;
+    let entry = &back.entries[&uid(&first)];
+    assert!(!entry.contains_key("STATUS"), "{entry:?}");
+    assert_eq!(entry["SEQUENCE"], "3");
 
     // Uninvited: cancelled too.
     let second = create_session(
@@ -245,4 +258,52 @@ async fn a_rotated_feed_url_is_gone_and_unknown_ones_are_404() {
         let unknown = reqwest::get(app.http_url(&path)).await.unwrap();
         assert_eq!(unknown.status(), 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_session_left_out_for_the_feeds_size_is_not_cancelled() {
+    use social_events::domain::ids::new_id;
+    use social_events::domain::session::Session;
+    use social_events::domain::time::Timestamp;
+    use social_events::http::calendar_feed::MAX_FEED_SESSIONS;
+
+    let app = spawn_app().await;
+    let busy = unique("busy");
+    let mut client = app.connect(&busy).await;
+    let url = feed_url(&mut client).await;
+    // As many sessions as the feed holds, each a minute later than the one before.
+    let first_start = Timestamp::now().plus_seconds(86_400);
+    let seeded = |index: i64| {
+        let start = first_start.plus_seconds(index * 60);
+        let mut session = Session::new(new_id(), &busy, None, start);
+        session.room_id = "seed".to_owned();
+        session.title = format!("seeded {index}");
+        session.start_date = start;
+        session.duration = 60;
+        session.end_date = start.plus_seconds(60);
+        session.active_until = Some(session.end_date);
+        session
+    };
+    let sessions: Vec<Session> = (0..MAX_FEED_SESSIONS).map(seeded).collect();
+    app.store.insert_sessions(&sessions).await.unwrap();
+    let earliest = format!("session-{}@social-events", sessions[0].id);
+    let full = fetch(&app, &url).await;
+    assert_eq!(full.entries.len(), MAX_FEED_SESSIONS as usize);
+    assert!(full.entries.contains_key(&earliest));
+
+    // One more, later: the earliest drops out of the feed, but it is not cancelled.
+    app.store
+        .insert_sessions(&[seeded(MAX_FEED_SESSIONS)])
+        .await
+        .unwrap();
+    let moved = fetch(&app, &url).await;
+    assert_eq!(moved.entries.len(), MAX_FEED_SESSIONS as usize);
+    assert!(!moved.entries.contains_key(&earliest));
+    assert!(
+        moved
+            .entries
+            .values()
+            .all(|entry| !entry.contains_key("STATUS")),
+        "nothing is cancelled"
+    );
 }
