@@ -199,7 +199,7 @@ impl Schedule {
             zone,
         };
         // Refuses a rule the library cannot build from this start.
-        repetitions.occurrences_from(anchor)?;
+        drop(repetitions.occurrences_from(anchor)?);
         Ok(Schedule {
             start,
             duration,
@@ -235,18 +235,18 @@ impl Schedule {
             // its first occurrence after the horizon at most.
             Some(_) => repetitions
                 .occurrences_from(repetitions.anchor)?
-                .into_iter()
-                .take_while(|start| start.with_timezone(&Utc) <= horizon)
+                .take_while(|start| *start <= horizon)
                 .next(),
             // Walked with an end at the horizon, so that a rule that never occurs costs a
             // bounded walk.
             None => repetitions
-                .rule
-                .clone()
-                .until(horizon.with_timezone(&Tz::UTC))
-                .build(repetitions.anchor.with_timezone(&repetitions.zone))
-                .map_err(|error| format!("not a valid RRULE: {error}"))?
-                .into_iter()
+                .expand(
+                    repetitions
+                        .rule
+                        .clone()
+                        .until(horizon.with_timezone(&Tz::UTC)),
+                    repetitions.anchor,
+                )?
                 .next(),
         };
         if first.is_none() && !cut_short {
@@ -258,8 +258,7 @@ impl Schedule {
             let span_end = repetitions.span_end(MAX_COUNTED_SPAN_PERIODS);
             let within = repetitions
                 .occurrences_from(repetitions.anchor)?
-                .into_iter()
-                .take_while(|start| start.with_timezone(&Utc) <= span_end)
+                .take_while(|start| *start <= span_end)
                 .count();
             if within < count as usize {
                 return Err(format!(
@@ -313,8 +312,7 @@ impl Schedule {
         repetitions
             .occurrences_from(from)
             .ok()?
-            .into_iter()
-            .map(|start| start.with_timezone(&Utc) + offset)
+            .map(|start| start + offset)
             .find(not_ended)
     }
 
@@ -330,17 +328,13 @@ impl Schedule {
             (Some(_), _) => repetitions
                 .occurrences_from(repetitions.anchor)
                 .ok()?
-                .into_iter()
-                .last()
-                .map(|start| start.with_timezone(&Utc)),
+                .last(),
             (None, Some(until)) => {
                 let until = until.with_timezone(&Utc);
                 let from = repetitions.walk_start(until);
                 let found = repetitions
                     .occurrences_from(from)
                     .ok()?
-                    .into_iter()
-                    .map(|start| start.with_timezone(&Utc))
                     .take_while(|start| *start <= until)
                     .last();
                 Some(found.unwrap_or(until))
@@ -374,19 +368,62 @@ enum Period {
 impl Repetitions {
     /// The rule's occurrences, walked from `from`: the anchor itself or a start moved
     /// forward by whole periods (see [`Repetitions::walk_start`]).
-    fn occurrences_from(&self, from: DateTime<Utc>) -> Result<RRuleSet, String> {
+    fn occurrences_from(
+        &self,
+        from: DateTime<Utc>,
+    ) -> Result<impl Iterator<Item = DateTime<Utc>> + '_, String> {
         let rule = if from == self.anchor {
             self.rule.clone()
         } else {
             self.with_implied_days()
         };
-        rule.build(from.with_timezone(&self.zone))
-            .map_err(|error| format!("not a valid RRULE: {error}"))
+        self.expand(rule, from)
+    }
+
+    /// The occurrences of `rule` from `from`, worked out on the zone's wall-clock time
+    /// (as if it were UTC, so that the library neither drops nor doubles a local time at a
+    /// daylight-saving change), each then placed in the zone as RFC 5545 says: a time the
+    /// clocks skip takes the offset before the change, a repeated time its first instant.
+    fn expand(
+        &self,
+        rule: RRule<Unvalidated>,
+        from: DateTime<Utc>,
+    ) -> Result<impl Iterator<Item = DateTime<Utc>> + '_, String> {
+        let rule = match rule.get_until() {
+            Some(until) if self.zone != Tz::UTC => {
+                let local = until.with_timezone(&self.zone).naive_local();
+                rule.until(Tz::UTC.from_utc_datetime(&local))
+            }
+            _ => rule,
+        };
+        let local_start = Tz::UTC.from_utc_datetime(&self.local_of(from));
+        let set: RRuleSet = rule
+            .build(local_start)
+            .map_err(|error| format!("not a valid RRULE: {error}"))?;
+        Ok(set
+            .into_iter()
+            .map(move |local| self.placed(local.naive_utc())))
+    }
+
+    /// The wall-clock time of `instant` in the zone.
+    fn local_of(&self, instant: DateTime<Utc>) -> NaiveDateTime {
+        instant.with_timezone(&self.zone).naive_local()
+    }
+
+    /// Wall-clock time `local` placed in the zone: its first instant, or, when the clocks
+    /// skip it, the instant it would be with the offset before the change.
+    fn placed(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        if let Some(instant) = self.instant_of(local) {
+            return instant;
+        }
+        let day_before = self.zone.from_utc_datetime(&(local - Duration::days(1)));
+        let offset_before = day_before.naive_local() - day_before.naive_utc();
+        Utc.from_utc_datetime(&(local - offset_before))
     }
 
     /// The anchor's wall-clock time in the zone.
     fn local_anchor(&self) -> NaiveDateTime {
-        self.anchor.with_timezone(&self.zone).naive_local()
+        self.local_of(self.anchor)
     }
 
     /// The instant of wall-clock time `local` in the zone (the earlier one when a
@@ -608,6 +645,40 @@ mod tests {
             Some(at(2030, 3, 31, 7))
         );
         assert_eq!(schedule.last_end(), Some(at(2030, 4, 1, 8)));
+    }
+
+    #[test]
+    fn a_time_the_clocks_skip_takes_the_offset_before_the_change() {
+        // Santiago moves from -04 to -03 at midnight on 2030-09-08: 00:30 does not exist
+        // that night, and the weekly 00:30 session is at 04:30 UTC (01:30 -03).
+        let santiago: TimeZone = "America/Santiago".parse().unwrap();
+        let start = Utc.with_ymd_and_hms(2030, 8, 25, 4, 30, 0).unwrap();
+        let schedule = Schedule::new(start, 3600, Some(None), None, santiago).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 9, 7, 12)),
+            Some(Utc.with_ymd_and_hms(2030, 9, 8, 4, 30, 0).unwrap())
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 9, 9, 0)),
+            Some(Utc.with_ymd_and_hms(2030, 9, 15, 3, 30, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_repeated_time_is_its_first_instant() {
+        // Berlin's weekly 02:30 from 2030-10-20 (CEST, 00:30 UTC): on 2030-10-27 02:30
+        // happens twice, and the occurrence is the first, 00:30 UTC; a week on, 01:30 UTC.
+        let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+        let start = Utc.with_ymd_and_hms(2030, 10, 20, 0, 30, 0).unwrap();
+        let schedule = Schedule::new(start, 1800, Some(None), None, berlin).unwrap();
+        assert_eq!(
+            schedule.current_or_next(at(2030, 10, 26, 0)),
+            Some(Utc.with_ymd_and_hms(2030, 10, 27, 0, 30, 0).unwrap())
+        );
+        assert_eq!(
+            schedule.current_or_next(at(2030, 10, 28, 0)),
+            Some(Utc.with_ymd_and_hms(2030, 11, 3, 1, 30, 0).unwrap())
+        );
     }
 
     #[test]

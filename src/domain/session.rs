@@ -439,6 +439,20 @@ impl SessionFields {
                 "is required (for a session in an event, it defaults to the event's roomId)",
             ));
         }
+        if session.is_recurring
+            && session
+                .time_zone
+                .is_second_of_repeated_time(session.start_date.to_chrono())
+        {
+            return Err(ApiError::invalid(
+                path.field("startDate"),
+                format!(
+                    "is the second of two instants with the same wall-clock time in {} (the \
+                     clocks go back then): a recurring session there starts at the first",
+                    session.time_zone
+                ),
+            ));
+        }
         if session.recurrence.is_some() && !session.is_recurring {
             let field = if self.recurrence.is_some() {
                 "recurrence"

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, LocalResult, TimeZone as _, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// An IANA time zone.
@@ -23,6 +24,17 @@ impl TimeZone {
     /// The zone, for date arithmetic.
     pub fn tz(self) -> chrono_tz::Tz {
         self.0
+    }
+
+    /// Whether `instant` is the second of two instants that share a wall-clock time in
+    /// this zone (in the hour the clocks go back): a repetition at that wall-clock time
+    /// would be taken as the first.
+    pub fn is_second_of_repeated_time(self, instant: DateTime<Utc>) -> bool {
+        let local = instant.with_timezone(&self.0).naive_local();
+        matches!(
+            self.0.from_local_datetime(&local),
+            LocalResult::Ambiguous(first, _) if first.with_timezone(&Utc) != instant
+        )
     }
 
     /// Whether this is UTC, in which sessions behave as they did before time zones.
@@ -95,6 +107,17 @@ mod tests {
             serde_json::to_value(berlin).unwrap(),
             serde_json::json!("Europe/Berlin")
         );
+    }
+
+    #[test]
+    fn the_second_half_past_two_of_a_fall_back_night_is_told_apart() {
+        let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+        // 2030-10-27: 02:30 CEST is 00:30 UTC, 02:30 CET is 01:30 UTC.
+        let first = Utc.with_ymd_and_hms(2030, 10, 27, 0, 30, 0).unwrap();
+        let second = Utc.with_ymd_and_hms(2030, 10, 27, 1, 30, 0).unwrap();
+        assert!(!berlin.is_second_of_repeated_time(first));
+        assert!(berlin.is_second_of_repeated_time(second));
+        assert!(!TimeZone::UTC.is_second_of_repeated_time(second));
     }
 
     #[test]

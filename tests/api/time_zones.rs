@@ -37,6 +37,22 @@ async fn the_time_zone_is_an_iana_name_returned_in_every_rendering() {
         .await;
     assert_eq!(moved["session"]["timeZone"], "America/New_York");
 
+    // The second 02:30 of Berlin's fall-back night cannot start a weekly session there.
+    let mut fields = session_fields("Twice", 60);
+    fields["timeZone"] = json!("Europe/Berlin");
+    fields["isRecurring"] = json!(true);
+    fields["startDate"] = json!("2030-10-27T01:30:00Z");
+    let message = client
+        .fails(
+            "social:createSession",
+            json!({ "session": fields.clone() }),
+            400,
+        )
+        .await;
+    assert!(message.starts_with("data.session.startDate"), "{message}");
+    fields["startDate"] = json!("2030-10-27T00:30:00Z");
+    create_session(&mut client, fields, json!([])).await;
+
     for wrong in [json!("Mars/Olympus"), json!("europe/berlin"), json!(60)] {
         let mut fields = session_fields("Nowhere", 60);
         fields["timeZone"] = wrong.clone();
