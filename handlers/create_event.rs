@@ -18,6 +18,7 @@ pub struct Request {
 
 impl Endpoint for CreateEvent {
     const NAME: &'static str = "social:createEvent";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = EventEnvelope;
 

@@ -19,6 +19,7 @@ pub struct Request {
 
 impl Endpoint for CreateSession {
     const NAME: &'static str = "social:createSession";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = SessionEnvelope;
 

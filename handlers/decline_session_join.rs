@@ -18,6 +18,7 @@ pub struct Request {
 
 impl Endpoint for DeclineSessionJoin {
     const NAME: &'static str = "social:declineSessionJoin";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = ();
 

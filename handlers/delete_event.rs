@@ -16,6 +16,7 @@ pub struct Request {
 
 impl Endpoint for DeleteEvent {
     const NAME: &'static str = "social:deleteEvent";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = ();
 

@@ -16,6 +16,7 @@ pub struct Request {
 
 impl Endpoint for DeleteSession {
     const NAME: &'static str = "social:deleteSession";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = ();
 

@@ -21,6 +21,7 @@ pub struct Request {
 
 impl Endpoint for DeleteUserSessionInvitations {
     const NAME: &'static str = "social:deleteUserSessionInvitations";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = ();
 

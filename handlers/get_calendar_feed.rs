@@ -24,6 +24,7 @@ pub struct Response {
 
 impl Endpoint for GetCalendarFeed {
     const NAME: &'static str = "social:getCalendarFeed";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = Response;
 

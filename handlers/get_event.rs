@@ -15,6 +15,7 @@ pub struct Request {
 
 impl Endpoint for GetEvent {
     const NAME: &'static str = "social:getEvent";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = EventEnvelope;
 

@@ -30,6 +30,7 @@ pub struct Response {
 
 impl Endpoint for GetEvents {
     const NAME: &'static str = "social:getEvents";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = Response;
 

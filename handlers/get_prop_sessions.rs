@@ -40,6 +40,7 @@ struct Candidate {
 
 impl Endpoint for GetPropSessions {
     const NAME: &'static str = "social:getPropSessions";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = Response;
 

@@ -15,6 +15,7 @@ pub struct Request {
 
 impl Endpoint for GetSession {
     const NAME: &'static str = "social:getSession";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = SessionEnvelope;
 

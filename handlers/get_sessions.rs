@@ -30,6 +30,7 @@ pub struct Response {
 
 impl Endpoint for GetSessions {
     const NAME: &'static str = "social:getSessions";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = Response;
 

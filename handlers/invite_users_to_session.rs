@@ -22,6 +22,7 @@ pub struct Request {
 
 impl Endpoint for InviteUsersToSession {
     const NAME: &'static str = "social:inviteUsersToSession";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = ();
 

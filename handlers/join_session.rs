@@ -53,6 +53,7 @@ enum Joined {
 
 impl Endpoint for JoinSession {
     const NAME: &'static str = "social:joinSession";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = Option<Waitlisted>;
 

@@ -16,6 +16,7 @@ pub struct Request {
 
 impl Endpoint for PublishEvent {
     const NAME: &'static str = "social:publishEvent";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = EventEnvelope;
 

@@ -21,6 +21,7 @@ pub struct Response {
 
 impl Endpoint for RotateCalendarFeed {
     const NAME: &'static str = "social:rotateCalendarFeed";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = Response;
 

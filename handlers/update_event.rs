@@ -27,6 +27,7 @@ pub struct Request {
 
 impl Endpoint for UpdateEvent {
     const NAME: &'static str = "social:updateEvent";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = EventEnvelope;
 

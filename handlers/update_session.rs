@@ -20,6 +20,7 @@ pub struct Request {
 
 impl Endpoint for UpdateSession {
     const NAME: &'static str = "social:updateSession";
+    const CHANGES_DATA: bool = true;
     type Request = Request;
     type Response = SessionEnvelope;
 

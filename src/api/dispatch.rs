@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::context::RequestContext;
 use super::endpoint::Registry;
 use super::envelope;
+use super::retries::{self, Claim};
 use crate::error::ApiError;
 use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};
 use crate::store::tracking_writes;
@@ -67,8 +68,39 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         let label = registration
             .as_ref()
             .map_or(UNKNOWN_ENDPOINT, |found| found.name);
-        let result = match registration {
-            Ok(registration) => {
+        let event_id = request.event_id.as_deref();
+        // A request that changes data and names its `event.id` may be a retry.
+        let retry_key = registration
+            .as_ref()
+            .ok()
+            .filter(|registration| registration.changes_data)
+            .and(event_id);
+        let claim = match retry_key {
+            Some(event_id) => Some(
+                retries::claim(
+                    context.store(),
+                    &context.caller.user_id,
+                    event_id,
+                    &request.endpoint,
+                    &request.data,
+                )
+                .await,
+            ),
+            None => None,
+        };
+        if let Some(Ok(Claim::Answered(answer))) = &claim {
+            metrics::frame_answered(label, u16::try_from(answer.code).unwrap_or(500));
+            metrics::answer_time(label, started.elapsed());
+            frame_span.record("code", answer.code);
+            tracing::info!(code = answer.code, "answered again (a retry)");
+            return envelope::encode_recorded(&request.endpoint, event_id, answer);
+        }
+        let store = context.store().clone();
+        let user_id = context.caller.user_id.clone();
+        let to_record = matches!(claim, Some(Ok(Claim::Work)));
+        let result = match (registration, claim) {
+            (_, Some(Err(error))) => Err(error),
+            (Ok(registration), _) => {
                 AssertUnwindSafe(tracking_writes(registration.call(context, request.data)))
                     .catch_unwind()
                     .await
@@ -78,9 +110,11 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
                     "the endpoint panicked"
                 )))
             }),
-            Err(error) => Err(error),
+            (Err(error), _) => Err(error),
         };
-        let event_id = request.event_id.as_deref();
+        if let Some(event_id) = retry_key.filter(|_| to_record) {
+            retries::record(&store, &user_id, event_id, &result).await;
+        }
         let (frame, code) = match result {
             Ok(data) => {
                 count_answer(label, None);

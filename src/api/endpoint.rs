@@ -28,6 +28,9 @@ use crate::error::ApiError;
 pub trait Endpoint: 'static {
     /// The wire name, such as `social:createEvent`.
     const NAME: &'static str;
+    /// Whether the endpoint changes data: then a retry with the same `event.id` is
+    /// answered with the first answer instead of being worked on again (`api::retries`).
+    const CHANGES_DATA: bool;
     /// Its JSON Schema (`schemars`) describes the request's `data`.
     type Request: DeserializeOwned + JsonSchema + Send + 'static;
     /// Its JSON Schema describes a successful answer's `data`.
@@ -67,6 +70,8 @@ pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<Option<Value>, ApiE
 /// the field.
 pub struct Registration {
     pub name: &'static str,
+    /// See [`Endpoint::CHANGES_DATA`].
+    pub changes_data: bool,
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
     request_schema: fn() -> Schema,
     response_schema: fn() -> Schema,
@@ -81,6 +86,7 @@ impl Registration {
     pub const fn of<E: Endpoint>() -> Self {
         Registration {
             name: E::NAME,
+            changes_data: E::CHANGES_DATA,
             call: call_endpoint::<E>,
             request_schema: schema_of::<E::Request, true>,
             response_schema: schema_of::<E::Response, false>,

@@ -188,6 +188,35 @@ pub fn encode_push(push: &PushFrame) -> String {
     ))
 }
 
+/// Encodes an answer recorded for the retries of its request (`api::retries`), stamped
+/// now: its `data` (JSON text, sent as it is), or its failure's code and message.
+pub fn encode_recorded(
+    endpoint: &str,
+    event_id: Option<&str>,
+    answer: &crate::store::request_answers::RecordedAnswer,
+) -> String {
+    if answer.code != 0 {
+        return encode(Frame::<Value> {
+            endpoint,
+            data: None,
+            error: WireError {
+                status: true,
+                code: u16::try_from(answer.code).unwrap_or(500),
+                message: answer.message.clone(),
+            },
+            event: EventStamp {
+                id: event_id,
+                date: Timestamp::now(),
+            },
+        });
+    }
+    let data = answer
+        .data
+        .as_deref()
+        .and_then(|text| RawValue::from_string(text.to_owned()).ok());
+    encode(Frame::success(endpoint, event_id, data.as_deref()))
+}
+
 /// Encodes a failed answer: no `data`, `error.status` true.
 pub fn encode_failure(endpoint: &str, event_id: Option<&str>, error: &ApiError) -> String {
     encode(Frame::<Value> {

@@ -16,4 +16,5 @@ pub mod envelope;
 pub mod examples;
 pub mod prelude;
 pub mod quota;
+pub mod retries;
 pub mod waitlist;

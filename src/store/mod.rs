@@ -13,6 +13,7 @@ pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
 pub mod pushes;
+pub mod request_answers;
 pub mod sessions;
 pub mod users;
 pub mod versions;
@@ -276,7 +277,7 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 8] = [
+        let plans: [(&str, Vec<IndexModel>); 9] = [
             (lookups::COLLECTION, lookups::indexes()),
             (pushes::COLLECTION, pushes::indexes()),
             (users::COLLECTION, users::indexes()),
@@ -285,6 +286,7 @@ impl Store {
             (sessions::COLLECTION, sessions::indexes()),
             (calendar_feeds::FEEDS, calendar_feeds::feed_indexes()),
             (calendar_feeds::ENTRIES, calendar_feeds::entry_indexes()),
+            (request_answers::COLLECTION, request_answers::indexes()),
         ];
         for (collection, indexes) in plans {
             let collection_handle = self.database.collection::<bson::Document>(collection);

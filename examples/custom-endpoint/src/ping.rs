@@ -21,6 +21,7 @@ pub struct Response {
 
 impl Endpoint for Ping {
     const NAME: &'static str = "acme:ping";
+    const CHANGES_DATA: bool = false;
     type Request = Request;
     type Response = Response;
 

@@ -22,6 +22,8 @@ const state = {
   socket: null,
   closing: false, // the user asked to disconnect
   nextId: 1,
+  // Part of every event.id this page sends: a repeated id of a write is taken as a retry.
+  page: Math.random().toString(36).slice(2, 10),
   pending: new Map(), // event.id -> { endpoint, sentAt }
 };
 
@@ -222,7 +224,7 @@ function send() {
     showProblem("request-problem", "data is not JSON: " + error.message);
     return;
   }
-  const id = "console-" + state.nextId++;
+  const id = "console-" + state.page + "-" + state.nextId++;
   const frame = { endpoint: state.selected, event: { id, date: Date.now() } };
   if (data !== undefined) frame.data = data;
   state.pending.set(id, { endpoint: state.selected, sentAt: performance.now() });

@@ -18,6 +18,9 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 /// order, for [`Client::next_frame`].
 pub struct Client {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// This connection's part of every `event.id` it sends: the ids of a user's
+    /// connections never repeat (a repeated id of a write is a retry).
+    connection_tag: String,
     next_id: u64,
     kept: VecDeque<Value>,
     /// The session changed to prove that no push is on its way.
@@ -35,6 +38,7 @@ impl Client {
         let (stream, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Client {
             stream,
+            connection_tag: format!("{:016x}", rand::random::<u64>()),
             next_id: 0,
             kept: VecDeque::new(),
             sentinel: None,
@@ -45,12 +49,23 @@ impl Client {
     /// Sends a request and answers the response frame carrying its `event.id`.
     pub async fn request(&mut self, endpoint: &str, data: Value) -> anyhow::Result<Value> {
         self.next_id += 1;
-        let id = format!("req-{}", self.next_id);
+        let id = format!("req-{}-{}", self.connection_tag, self.next_id);
+        self.request_as(endpoint, data, &id).await
+    }
+
+    /// Sends a request under `id` (a retry repeats the id of its first request) and
+    /// answers the response frame carrying it.
+    pub async fn request_as(
+        &mut self,
+        endpoint: &str,
+        data: Value,
+        id: &str,
+    ) -> anyhow::Result<Value> {
         let frame = json!({"endpoint": endpoint, "data": data, "event": {"id": id, "date": 0}});
         self.send_text(frame.to_string()).await?;
         loop {
             let frame = self.read_frame(ANSWER_TIMEOUT).await?;
-            if frame["event"]["id"] == id.as_str() {
+            if frame["event"]["id"] == id {
                 return Ok(frame);
             }
             self.kept.push_back(frame);

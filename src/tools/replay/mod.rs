@@ -92,6 +92,17 @@ pub struct Request {
     pub endpoint: String,
     #[serde(default)]
     pub data: Option<Value>,
+    /// `{"id": ...}` to send the request under this `event.id` (a retry repeats one);
+    /// otherwise the replayer makes one up.
+    #[serde(default)]
+    pub event: Option<RequestEvent>,
+}
+
+/// The `event` of a step's request: only its id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestEvent {
+    pub id: String,
 }
 
 /// A push a user must receive after the step.
@@ -408,10 +419,19 @@ async fn run_step(
             .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
     }
 
-    let actual = client(clients, &sender)?
-        .request(&endpoint, data.clone())
-        .await
-        .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
+    let event_id = match &step.send.event {
+        Some(event) => match substitute(&json!(event.id), variables).map_err(Failure::scenario)? {
+            Value::String(id) => Some(id),
+            other => Some(other.to_string()),
+        },
+        None => None,
+    };
+    let sending = client(clients, &sender)?;
+    let actual = match &event_id {
+        Some(event_id) => sending.request_as(&endpoint, data.clone(), event_id).await,
+        None => sending.request(&endpoint, data.clone()).await,
+    }
+    .map_err(|error| Failure::scenario(format!("{title}: {error:#}")))?;
     exchanges.push(Exchange {
         endpoint: endpoint.clone(),
         data,

@@ -1,0 +1,192 @@
+//! Idempotent retries (extension): a request to an endpoint that changes data, sent again
+//! by the same user with the same `event.id` within ten minutes, is not worked on again —
+//! the first answer is sent again (with the new request's `event.date`); the same
+//! `event.id` with another endpoint or other `data` is a 409. Kept in the database
+//! (`store::request_answers`), so a retry reaching another server process is answered
+//! alike.
+//!
+//! A retry that arrives while the first request is still being worked on waits for its
+//! answer (up to [`WAIT_FOR_FIRST`]). Answers that say the service failed (500, 503) are
+//! not kept: retrying is what their client should do, and the retry is worked on afresh.
+//! A first request whose process died before it answered is taken over by a retry after
+//! [`TAKE_OVER_AFTER`].
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::store::request_answers::RecordedAnswer;
+
+/// Longest wait of a retry for the answer of a first request still being worked on.
+pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
+/// Age of an unanswered first request after which a retry works on it itself.
+pub const TAKE_OVER_AFTER: Duration = Duration::from_secs(30);
+/// Pause between two looks at a first request still being worked on.
+const POLL: Duration = Duration::from_millis(25);
+
+/// What to do with a request that changes data and carries an `event.id`.
+#[derive(Debug)]
+pub enum Claim {
+    /// Work on it (the first of its `event.id`, or one taken over); record its answer.
+    Work,
+    /// Send this answer again.
+    Answered(RecordedAnswer),
+}
+
+/// A hash of `data` that does not depend on the order of its keys.
+pub fn data_hash(data: &Map<String, Value>) -> String {
+    fn canonical(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(object) => {
+                let mut keys: Vec<&String> = object.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (index, key) in keys.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical(&object[key], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(&Value::Object(data.clone()), &mut text);
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Claims request `event_id` of `user_id` to `endpoint` with `data`.
+pub async fn claim(
+    store: &Store,
+    user_id: &str,
+    event_id: &str,
+    endpoint: &str,
+    data: &Map<String, Value>,
+) -> Result<Claim, ApiError> {
+    let hash = data_hash(data);
+    let waited_since = tokio::time::Instant::now();
+    loop {
+        let now = Timestamp::now();
+        let Some(recorded) = store
+            .claim_request(user_id, event_id, endpoint, &hash, now)
+            .await?
+        else {
+            return Ok(Claim::Work);
+        };
+        if recorded.endpoint != endpoint || recorded.data_hash != hash {
+            return Err(ApiError::Conflict(format!(
+                "event.id {event_id:?} was used for another request in the last 10 minutes: \
+                 a retry repeats its first request exactly; a new request needs a new event.id"
+            )));
+        }
+        if let Some(answer) = recorded.answer {
+            return Ok(Claim::Answered(answer));
+        }
+        let abandoned =
+            now.millis() - recorded.claimed_at.millis() > TAKE_OVER_AFTER.as_millis() as i64;
+        if abandoned
+            && store
+                .take_over_request(user_id, event_id, recorded.claimed_at, now)
+                .await?
+        {
+            return Ok(Claim::Work);
+        }
+        if waited_since.elapsed() > WAIT_FOR_FIRST {
+            return Err(ApiError::Conflict(format!(
+                "the first request with event.id {event_id:?} is still being answered; retry \
+                 it later"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Records the answer of a worked-on request for its retries; a failure of the service
+/// is forgotten instead, so that a retry is worked on afresh. A failure to record is
+/// logged: the answer itself still goes out.
+pub async fn record(
+    store: &Store,
+    user_id: &str,
+    event_id: &str,
+    result: &Result<Option<Value>, ApiError>,
+) {
+    let recorded = match result {
+        Ok(data) => {
+            store
+                .record_answer(
+                    user_id,
+                    event_id,
+                    &RecordedAnswer {
+                        data: data.as_ref().map(Value::to_string),
+                        code: 0,
+                        message: String::new(),
+                    },
+                )
+                .await
+        }
+        Err(error) if error.code() >= 500 => store.forget_request(user_id, event_id).await,
+        Err(error) => {
+            store
+                .record_answer(
+                    user_id,
+                    event_id,
+                    &RecordedAnswer {
+                        data: None,
+                        code: i32::from(error.code()),
+                        message: error.wire_message(),
+                    },
+                )
+                .await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "cannot keep the answer of a request for its retries");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(object) => object,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    #[test]
+    fn the_hash_of_data_ignores_key_order_but_not_values() {
+        let one = object(json!({"a": 1, "b": {"c": [1, 2], "d": "x"}}));
+        let same = object(json!({"b": {"d": "x", "c": [1, 2]}, "a": 1}));
+        let other = object(json!({"a": 1, "b": {"c": [2, 1], "d": "x"}}));
+        assert_eq!(data_hash(&one), data_hash(&same));
+        assert_ne!(data_hash(&one), data_hash(&other));
+        assert_ne!(
+            data_hash(&object(json!({"a": "1"}))),
+            data_hash(&object(json!({"a": 1})))
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! The `requestAnswers` collection: for idempotent retries, one document per user and
+//! `event.id` of a request that changes data — which endpoint and `data` it was, whether it
+//! is still being worked on, and its answer once there is one. Documents expire ten
+//! minutes after the request.
+
+use std::time::Duration;
+
+use bson::doc;
+use mongodb::IndexModel;
+use mongodb::options::IndexOptions;
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreResult};
+use crate::domain::time::Timestamp;
+
+pub const COLLECTION: &str = "requestAnswers";
+/// How long a request's answer is kept for its retries.
+pub const KEPT_FOR: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RequestKey {
+    user: String,
+    event: String,
+}
+
+/// The answer a request got: its `data` as JSON text (none: no `data`), and its code and
+/// message (`0` and empty for a success).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedAnswer {
+    pub data: Option<String>,
+    pub code: i32,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestDocument {
+    #[serde(rename = "_id")]
+    key: RequestKey,
+    endpoint: String,
+    data_hash: String,
+    claimed_at: bson::DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answer: Option<RecordedAnswer>,
+}
+
+/// A request already recorded under the same user and `event.id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub endpoint: String,
+    pub data_hash: String,
+    pub claimed_at: Timestamp,
+    /// `None` while the first request is still being worked on.
+    pub answer: Option<RecordedAnswer>,
+}
+
+pub(super) fn indexes() -> Vec<IndexModel> {
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "claimedAt": 1 })
+            .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
+            .build(),
+    ]
+}
+
+fn key_of(user_id: &str, event_id: &str) -> StoreResult<bson::Bson> {
+    bson::to_bson(&RequestKey {
+        user: user_id.to_owned(),
+        event: event_id.to_owned(),
+    })
+    .map_err(super::StoreError::unwritable)
+}
+
+impl Store {
+    fn request_answers(&self) -> mongodb::Collection<RequestDocument> {
+        self.database().collection(COLLECTION)
+    }
+
+    /// Records that `user_id` sent request `event_id` (to `endpoint`, with data hashing to
+    /// `data_hash`) and answers `None`; or, when that user already sent a request with
+    /// this `event.id`, answers what is recorded of it.
+    pub async fn claim_request(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        endpoint: &str,
+        data_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<RecordedRequest>> {
+        let document = RequestDocument {
+            key: RequestKey {
+                user: user_id.to_owned(),
+                event: event_id.to_owned(),
+            },
+            endpoint: endpoint.to_owned(),
+            data_hash: data_hash.to_owned(),
+            claimed_at: now.into(),
+            answer: None,
+        };
+        match self
+            .write(self.request_answers().insert_one(&document))
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(error) if error.is_duplicate_key() => {}
+            Err(error) => return Err(error),
+        }
+        let recorded = self
+            .read(
+                self.request_answers()
+                    .find_one(doc! { "_id": key_of(user_id, event_id)? }),
+            )
+            .await?;
+        Ok(recorded.map(|document| RecordedRequest {
+            endpoint: document.endpoint,
+            data_hash: document.data_hash,
+            claimed_at: document.claimed_at.into(),
+            answer: document.answer,
+        }))
+    }
+
+    /// Takes over a request whose first attempt was claimed at `claimed_at` and never
+    /// answered (its process died): answers whether this caller now holds it.
+    pub async fn take_over_request(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        claimed_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = self
+            .write(self.request_answers().update_one(
+                doc! {
+                    "_id": key_of(user_id, event_id)?,
+                    "claimedAt": bson::DateTime::from(claimed_at),
+                    "answer": { "$exists": false },
+                },
+                doc! { "$set": { "claimedAt": bson::DateTime::from(now) } },
+            ))
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// Records the answer of request `event_id` of `user_id`.
+    pub async fn record_answer(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        answer: &RecordedAnswer,
+    ) -> StoreResult<()> {
+        let answer = bson::to_bson(answer).map_err(super::StoreError::unwritable)?;
+        self.write(self.request_answers().update_one(
+            doc! { "_id": key_of(user_id, event_id)? },
+            doc! { "$set": { "answer": answer } },
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets request `event_id` of `user_id`, so that a retry is worked on afresh.
+    pub async fn forget_request(&self, user_id: &str, event_id: &str) -> StoreResult<()> {
+        self.write(
+            self.request_answers()
+                .delete_one(doc! { "_id": key_of(user_id, event_id)? }),
+        )
+        .await?;
+        Ok(())
+    }
+}

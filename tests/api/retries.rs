@@ -1,0 +1,161 @@
+//! Idempotent retries (extension): a request that changes data, sent again by the same
+//! user with the same `event.id`, is answered with the first answer and not worked on
+//! again — on the same connection, on another one, at the same moment, and through
+//! another server process; the same `event.id` with other `data` or another endpoint is a
+//! 409; reads are always worked on.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use social_events::domain::time::Timestamp;
+
+use crate::helpers::{Client, ServeProcess, session_fields, spawn_app, unique};
+
+/// Sends `endpoint` with `data` under `event_id`; answers the frame that answers it.
+async fn send(client: &mut Client, endpoint: &str, data: &Value, event_id: &str) -> Value {
+    let frame = json!({ "endpoint": endpoint, "data": data, "event": { "id": event_id } });
+    client.send_text(frame.to_string()).await;
+    loop {
+        let frame = client.next_frame().await;
+        if frame["event"]["id"] == event_id {
+            return frame;
+        }
+    }
+}
+
+/// `frame` without its `event.date`, which every answer has its own of.
+fn undated(mut frame: Value) -> Value {
+    frame["event"]
+        .as_object_mut()
+        .expect("an event stamp")
+        .remove("date");
+    frame
+}
+
+#[tokio::test]
+async fn a_repeated_create_is_answered_alike_and_creates_one_session() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut first = app.connect(&owner).await;
+    let mut second = app.connect(&owner).await;
+    let data = json!({ "session": session_fields("Once", 60) });
+    let answer = send(&mut first, "social:createSession", &data, "create-1").await;
+    assert_eq!(answer["error"]["code"], 0, "{answer}");
+    let again = send(&mut first, "social:createSession", &data, "create-1").await;
+    let elsewhere = send(&mut second, "social:createSession", &data, "create-1").await;
+    assert_eq!(undated(again), undated(answer.clone()));
+    assert_eq!(undated(elsewhere), undated(answer.clone()));
+    assert_eq!(
+        app.store
+            .count_active_sessions(&owner, Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Another request under the same id is refused; so is another endpoint.
+    let other = json!({ "session": session_fields("Twice?", 60) });
+    let refused = send(&mut first, "social:createSession", &other, "create-1").await;
+    assert_eq!(refused["error"]["code"], 409, "{refused}");
+    let refused = send(
+        &mut first,
+        "social:deleteSession",
+        &json!({ "sessionId": answer["data"]["session"]["id"] }),
+        "create-1",
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], 409, "{refused}");
+
+    // The same data with its keys in another order is the same request.
+    let mut reordered = serde_json::Map::new();
+    let session = data["session"].as_object().unwrap();
+    for key in session.keys().rev() {
+        reordered.insert(key.clone(), session[key].clone());
+    }
+    let again = send(
+        &mut first,
+        "social:createSession",
+        &json!({ "session": reordered }),
+        "create-1",
+    )
+    .await;
+    assert_eq!(again["error"]["code"], 0, "{again}");
+    assert_eq!(again["data"], answer["data"]);
+}
+
+#[tokio::test]
+async fn simultaneous_copies_of_one_request_do_its_work_once() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut clients: Vec<Client> = join_all((0..5).map(|_| app.connect(&owner))).await;
+    let data = json!({ "session": session_fields("At once", 60) });
+    let answers: Vec<Value> = join_all(
+        clients
+            .iter_mut()
+            .map(|client| send(client, "social:createSession", &data, "burst-1")),
+    )
+    .await;
+    let first = undated(answers[0].clone());
+    assert_eq!(first["error"]["code"], 0, "{first}");
+    for answer in answers {
+        assert_eq!(undated(answer), first);
+    }
+    assert_eq!(
+        app.store
+            .count_active_sessions(&owner, Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_retry_through_another_server_process_gets_the_first_answer() {
+    let app = spawn_app().await;
+    let other = ServeProcess::start(&app.db_name).await;
+    let owner = unique("owner");
+    let mut here = app.connect(&owner).await;
+    let mut there = other.connect(&owner).await;
+    let data = json!({ "session": session_fields("Across", 60) });
+    let answer = send(&mut here, "social:createSession", &data, "across-1").await;
+    let retried = send(&mut there, "social:createSession", &data, "across-1").await;
+    assert_eq!(undated(retried), undated(answer));
+    assert_eq!(
+        app.store
+            .count_active_sessions(&owner, Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn reads_and_refusals_are_what_they_say() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    let created = client
+        .ok(
+            "social:createSession",
+            json!({ "session": session_fields("Read me", 60) }),
+        )
+        .await;
+    let id = json!({ "sessionId": created["session"]["id"] });
+    // A read is worked on every time, whatever its id.
+    let before = send(&mut client, "social:getSession", &id, "read-1").await;
+    client
+        .ok(
+            "social:updateSession",
+            json!({ "session": { "id": created["session"]["id"], "title": "Read me again" } }),
+        )
+        .await;
+    let after = send(&mut client, "social:getSession", &id, "read-1").await;
+    assert_eq!(before["data"]["session"]["title"], "Read me");
+    assert_eq!(after["data"]["session"]["title"], "Read me again");
+    // A refusal is answered again, not worked on again: the session deleted meanwhile
+    // by another request does not change the retry's answer.
+    let missing = json!({ "sessionId": "no-such-session" });
+    let refused = send(&mut client, "social:deleteSession", &missing, "delete-1").await;
+    assert_eq!(refused["error"]["code"], 404);
+    let again = send(&mut client, "social:deleteSession", &missing, "delete-1").await;
+    assert_eq!(undated(again), undated(refused));
+}
