@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 pub const EVENT_ID: &str = "01a2244b-8f56-70c5-90b6-ad6053aa36c8";
 /// The id of the example session.
 pub const SESSION_ID: &str = "01a2244b-8f65-713e-941f-58a620b880b1";
-/// The `event.id` of the example pushes.
-pub const PUSH_ID: &str = "01a2244b-8f6e-7a51-b3c4-2f1d9e0c7a66";
+/// The `event.id` of the example pushes: pushes are numbered, increasing.
+pub const PUSH_ID: &str = "1042";
 /// The example event's source.
 pub const SOURCE: &str = "network:acme";
 /// The room and prop of the example session.

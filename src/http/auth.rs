@@ -207,7 +207,7 @@ pub fn bearer_token(request: &Request) -> Option<String> {
 }
 
 /// The percent-decoded value of `name` in a URL query string.
-fn url_query_value(query: &str, name: &str) -> Option<String> {
+pub(crate) fn url_query_value(query: &str, name: &str) -> Option<String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .ok()?
         .into_iter()

@@ -24,7 +24,8 @@ use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
-use crate::push::{Outgoing, SessionChange};
+use crate::push::bus::{RESYNC_FRAME, Replay};
+use crate::push::{Outgoing, PushFrame, SessionChange};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,26 +34,48 @@ const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 /// Longest time spent reading and discarding the rest of a frame refused as too large.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 
-/// Serves one upgraded connection until it closes.
+/// Serves one upgraded connection until it closes. With `resume_after` (the `event.id`
+/// of the last push the client saw), the pushes it missed since are sent first (or one
+/// `social:resync`), then live ones, none twice.
 pub async fn serve(
     socket: Socket,
     state: Arc<ServerState>,
     caller: Caller,
     admitted: Admitted,
     expires_at: i64,
+    resume_after: Option<String>,
 ) {
     let _open = crate::metrics::OpenConnection::new();
     let limits = state.settings.connection.clone();
     let (sink, mut stream) = socket.split();
     let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
-    let writer = tokio::spawn(write_frames(sink, queue, kicked.clone()));
     let context = RequestContext {
         state: Arc::clone(&state.app),
         caller,
     };
-    let hub = context.state.pushes.hub();
-    let registration = hub.register(context.me(), outgoing.clone(), kicked.clone());
+    let pushes = &context.state.pushes;
+    // Registered before the missed pushes are read, so that none falls between the two:
+    // live pushes wait in the queue, and those already replayed are skipped.
+    let registration = pushes
+        .hub()
+        .register(context.me(), outgoing.clone(), kicked.clone());
+    let (first, replayed_through) = match &resume_after {
+        Some(after) => match Box::pin(pushes.replay(context.me(), after)).await {
+            Replay::Missed { frames, last } => {
+                (frames.into_iter().map(Outgoing::Push).collect(), Some(last))
+            }
+            Replay::Resync => (vec![Outgoing::Text(RESYNC_FRAME.to_owned())], None),
+        },
+        None => (Vec::new(), None),
+    };
+    let writer = tokio::spawn(write_frames(
+        sink,
+        first,
+        replayed_through,
+        queue,
+        kicked.clone(),
+    ));
     // Registered first, so that the pushes of these new invitations reach this connection.
     // Boxed: its database calls would otherwise make every open connection's state as
     // large as theirs for as long as it stays open.
@@ -203,22 +226,38 @@ async fn attach_invitations(context: &RequestContext) {
 /// on this connection.
 async fn write_frames(
     mut sink: SplitSink<Socket, Message>,
+    first: Vec<Outgoing>,
+    replayed_through: Option<i64>,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
 ) -> SplitSink<Socket, Message> {
+    let mut first = first.into_iter();
+    // A live push that was also replayed is sent once.
+    let replayed = |push: &PushFrame| {
+        replayed_through.is_some_and(|last| {
+            push.event_id
+                .parse::<i64>()
+                .is_ok_and(|sequence| sequence <= last)
+        })
+    };
     loop {
-        let message = tokio::select! {
-            biased;
-            () = kicked.cancelled() => break,
-            message = queue.recv() => match message {
-                Some(Outgoing::Text(text)) => Message::text(text),
-                Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
-                Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                })),
-                None => return sink,
+        let (next, live) = match first.next() {
+            Some(outgoing) => (Some(outgoing), false),
+            None => tokio::select! {
+                biased;
+                () = kicked.cancelled() => break,
+                message = queue.recv() => (message, true),
             },
+        };
+        let message = match next {
+            Some(Outgoing::Text(text)) => Message::text(text),
+            Some(Outgoing::Push(push)) if live && replayed(&push) => continue,
+            Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
+            Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            })),
+            None => return sink,
         };
         let closing = matches!(message, Message::Close(_));
         let sent = tokio::select! {

@@ -298,8 +298,14 @@ async fn websocket(
     // Before authentication: a request that is no upgrade at all is a 400.
     upgrade: UpgradeRequest,
     Authenticated(claims): Authenticated,
+    request: &poem::Request,
     state: Data<&Arc<ServerState>>,
 ) -> Response {
+    // `?resumeAfter=<event.id>`: replay the pushes missed since then first.
+    let resume_after = request
+        .uri()
+        .query()
+        .and_then(|query| super::auth::url_query_value(query, "resumeAfter"));
     let caller = claims.caller();
     let admitted = match state.admission.admit(&caller.user_id) {
         Ok(admitted) => admitted,
@@ -351,7 +357,12 @@ async fn websocket(
     tracing::debug!(user = ?claims.sub, "connection opened");
     upgrade.accept(config, move |socket| {
         connections.track_future(connection::serve(
-            socket, state, caller, admitted, claims.exp,
+            socket,
+            state,
+            caller,
+            admitted,
+            claims.exp,
+            resume_after,
         ))
     })
 }

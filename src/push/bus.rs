@@ -29,7 +29,7 @@ use crate::api::envelope::encode_push;
 use crate::api::examples;
 use crate::domain::ids::new_id;
 use crate::domain::session::{Session, SessionEnvelope, SessionView};
-use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
+use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
@@ -91,6 +91,19 @@ fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
     push_frame(endpoint, examples::PUSH_ID, data)
         .map(|frame| examples::frame(&encode_push(&frame)))
         .unwrap_or_default()
+}
+
+/// What a resuming connection receives before live pushes.
+#[derive(Debug)]
+pub enum Replay {
+    /// The missed pushes, in order, and the number of the last push looked at: live
+    /// pushes numbered up to it are not sent again.
+    Missed {
+        frames: Vec<Arc<PushFrame>>,
+        last: i64,
+    },
+    /// Pushes may have been missed: one `social:resync` frame.
+    Resync,
 }
 
 /// How pushes travel between processes.
@@ -188,8 +201,16 @@ impl Pushes {
             return;
         }
         let version = change.written.as_ref().map(|session| session.version);
+        let sequence = match self.store.next_push_sequence().await {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                tracing::warn!(%error, session = %change.session_id, "cannot number a push");
+                return;
+            }
+        };
         let push = PushDocument::new(
             new_id(),
+            sequence,
             change.session_id,
             change.updated_for,
             change.deleted_for,
@@ -200,6 +221,10 @@ impl Pushes {
         }
         match &self.local {
             Some(queue) => {
+                // Kept for clients that resume, though delivered here.
+                if let Err(error) = self.store.insert_push(&push).await {
+                    tracing::warn!(%error, session = %push.session_id, "cannot keep a push");
+                }
                 if queue.send(push).await.is_err() {
                     tracing::warn!("local push delivery has stopped");
                 }
@@ -286,6 +311,58 @@ impl Pushes {
         }
     }
 
+    /// What a client reconnecting with `?resumeAfter=after` receives first: every push
+    /// for `user_id` since the one numbered `after`, in order, rendered as things are now
+    /// (and the number of the last of them); or one `social:resync` frame when that cannot
+    /// be done — `after` was not a push for this user, it is older than the kept log, more
+    /// pushes followed than one resumption replays, or the database does not answer.
+    pub async fn replay(&self, user_id: &str, after: &str) -> Replay {
+        match self.replay_from_log(user_id, after).await {
+            Ok(Some(replay)) => replay,
+            Ok(None) => Replay::Resync,
+            Err(error) => {
+                tracing::warn!(%error, "cannot replay missed pushes; the client refetches");
+                Replay::Resync
+            }
+        }
+    }
+
+    async fn replay_from_log(&self, user_id: &str, after: &str) -> StoreResult<Option<Replay>> {
+        let Ok(after) = after.parse::<i64>() else {
+            return Ok(None);
+        };
+        let kept_since =
+            chrono::Utc::now() - chrono::Duration::from_std(KEPT_FOR).unwrap_or_default();
+        let issued = self.store.push_for(user_id, after).await?;
+        if issued.is_none_or(|push| chrono::DateTime::<chrono::Utc>::from(push.at) < kept_since) {
+            return Ok(None);
+        }
+        let missed = self.store.pushes_for_after(user_id, after).await?;
+        if missed.len() as i64 > MAX_REPLAYED {
+            return Ok(None);
+        }
+        let mut frames = Vec::new();
+        let mut last = after;
+        let recipient = user_id.to_owned();
+        for push in &missed {
+            last = push.sequence;
+            if push.updated_for.contains(&recipient) {
+                let rendered = self.render_updates(push, None, &[&recipient]).await?;
+                frames.extend(rendered.into_iter().map(|(_, frame)| frame));
+            }
+            if push.deleted_for.contains(&recipient) {
+                let deleted = SessionDeleted {
+                    session_id: &push.session_id,
+                };
+                if let Ok(frame) = push_frame(SESSION_DELETED, &push.sequence.to_string(), &deleted)
+                {
+                    frames.push(frame);
+                }
+            }
+        }
+        Ok(Some(Replay::Missed { frames, last }))
+    }
+
     /// Sends a change to this process's connections of its recipients.
     async fn deliver(&self, push: &PushDocument) {
         let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
@@ -321,7 +398,7 @@ impl Pushes {
             let deleted = SessionDeleted {
                 session_id: &push.session_id,
             };
-            match push_frame(SESSION_DELETED, &push.id, &deleted) {
+            match push_frame(SESSION_DELETED, &push.sequence.to_string(), &deleted) {
                 Ok(frame) => {
                     for user_id in &push.deleted_for {
                         self.hub.send(user_id, &frame);
@@ -356,7 +433,7 @@ impl Pushes {
             let data = SessionEnvelope {
                 session: SessionView::render(&session, &people, viewer),
             };
-            push_frame(SESSION_UPDATED, &push.id, &data)
+            push_frame(SESSION_UPDATED, &push.sequence.to_string(), &data)
                 .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))
                 .ok()
         };

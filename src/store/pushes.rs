@@ -1,8 +1,10 @@
 //! The `pushes` collection: the bus that carries session changes to every server process.
 //!
 //! Each change is one inserted document; every process watches the collection's inserts
-//! through a change stream and delivers the change to its own connections. Documents
-//! expire after a few minutes: they are only needed while in flight.
+//! through a change stream and delivers the change to its own connections. Each push has
+//! a `sequence` from one counter (`counters`), increasing across processes: its frames'
+//! `event.id`. Documents are kept ten minutes, the log a reconnecting client resumes from
+//! (`?resumeAfter=`).
 
 use std::time::Duration;
 
@@ -18,8 +20,11 @@ use super::{Store, StoreResult};
 use crate::domain::time::Timestamp;
 
 pub const COLLECTION: &str = "pushes";
-/// How long a push document is kept.
-const RETENTION: Duration = Duration::from_secs(300);
+/// How long a push document is kept: how far back a client can resume.
+pub const KEPT_FOR: Duration = Duration::from_secs(600);
+/// Most pushes one resumption replays; more and the client refetches instead.
+pub const MAX_REPLAYED: i64 = 1000;
+const COUNTERS: &str = "counters";
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 
@@ -38,6 +43,9 @@ pub struct PushDocument {
     pub updated_for: Vec<String>,
     /// Users who receive `social:sessionDeleted`.
     pub deleted_for: Vec<String>,
+    /// The push's place among all pushes, increasing: its frames' `event.id`.
+    #[serde(default)]
+    pub sequence: i64,
     /// Whether the session itself was deleted (not only out of some people's sight).
     #[serde(default)]
     pub session_deleted: bool,
@@ -51,6 +59,7 @@ impl PushDocument {
     /// the change, `None` when the change deleted it.
     pub fn new(
         id: String,
+        sequence: i64,
         session_id: String,
         updated_for: Vec<String>,
         deleted_for: Vec<String>,
@@ -58,6 +67,7 @@ impl PushDocument {
     ) -> PushDocument {
         PushDocument {
             id,
+            sequence,
             at: Timestamp::now().into(),
             session_id,
             updated_for,
@@ -72,7 +82,13 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
             .keys(doc! { "at": 1 })
-            .options(IndexOptions::builder().expire_after(RETENTION).build())
+            .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "updatedFor": 1, "sequence": 1 })
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "deletedFor": 1, "sequence": 1 })
             .build(),
     ]
 }
@@ -92,6 +108,56 @@ impl super::StoreError {
 impl Store {
     fn pushes(&self) -> mongodb::Collection<PushDocument> {
         self.database().collection(COLLECTION)
+    }
+
+    /// The next push sequence number (one counter for every process).
+    pub async fn next_push_sequence(&self) -> StoreResult<i64> {
+        let counters = self.database().collection::<bson::Document>(COUNTERS);
+        let counter = self
+            .write(
+                counters
+                    .find_one_and_update(
+                        doc! { "_id": "pushes" },
+                        doc! { "$inc": { "value": 1_i64 } },
+                    )
+                    .upsert(true)
+                    .return_document(mongodb::options::ReturnDocument::After),
+            )
+            .await?;
+        counter
+            .and_then(|counter| counter.get_i64("value").ok())
+            .ok_or_else(|| super::StoreError::unwritable("the push counter is not a number"))
+    }
+
+    /// The push numbered `sequence` when it was for `user_id`.
+    pub async fn push_for(
+        &self,
+        user_id: &str,
+        sequence: i64,
+    ) -> StoreResult<Option<PushDocument>> {
+        self.read(self.pushes().find_one(doc! {
+            "sequence": sequence,
+            "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
+        }))
+        .await
+    }
+
+    /// The pushes for `user_id` after `sequence`, in order: at most [`MAX_REPLAYED`] + 1.
+    pub async fn pushes_for_after(
+        &self,
+        user_id: &str,
+        sequence: i64,
+    ) -> StoreResult<Vec<PushDocument>> {
+        self.read_all(
+            self.pushes()
+                .find(doc! {
+                    "sequence": { "$gt": sequence },
+                    "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
+                })
+                .sort(doc! { "sequence": 1 })
+                .limit(MAX_REPLAYED + 1),
+        )
+        .await
     }
 
     pub async fn insert_push(&self, push: &PushDocument) -> StoreResult<()> {

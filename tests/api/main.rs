@@ -22,6 +22,7 @@ mod prop_sessions;
 mod protocol;
 mod pushes;
 mod registry;
+mod resume;
 mod retries;
 mod session_access;
 mod sessions;
