@@ -47,7 +47,7 @@ impl Endpoint for DeclineSessionJoin {
             .ok_or_else(|| ApiError::not_found("session"))?;
         context.publish(SessionChange::updated(&changed)).await;
         if had_seat {
-            waitlist::fill_free_seats(&context, &request.session_id).await?;
+            waitlist::after_seats_freed(&context, &request.session_id).await;
         }
         Ok(())
     }

@@ -77,7 +77,7 @@ impl Endpoint for DeleteUserSessionInvitations {
                 .iter()
                 .any(|user_id| visible.session.has_joined(user_id));
         if seats_freed || !changed.waitlist.is_empty() {
-            waitlist::fill_free_seats(&context, &request.session_id).await?;
+            waitlist::after_seats_freed(&context, &request.session_id).await;
         }
         Ok(())
     }

@@ -92,10 +92,16 @@ impl Endpoint for JoinSession {
             if session.has_joined(me) {
                 return Ok(Attempt::Done(Joined::Already));
             }
+            let capacity = session.capacity(visible.event().map(|event| event.participant_limit));
+            // A free seat belongs to those waiting, first come first (also when the limit
+            // was raised): seat them, then decide again.
+            if !session.is_full(capacity) && !session.waitlist.is_empty() {
+                waitlist::fill_free_seats(context, &session.id).await?;
+                return Ok(Attempt::Stale);
+            }
             if let Some(position) = session.waitlist_position(me) {
                 return Ok(Attempt::Done(Joined::Waiting(position)));
             }
-            let capacity = session.capacity(visible.event().map(|event| event.participant_limit));
             let condition = JoinCondition {
                 capacity,
                 session_type: session.session_type,

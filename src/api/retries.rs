@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::store::Store;
-use crate::store::request_answers::RecordedAnswer;
+use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer};
 
 /// Longest wait of a retry for the answer of a first request still being worked on.
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
@@ -87,13 +87,27 @@ pub async fn claim(
     let hash = data_hash(data);
     let waited_since = tokio::time::Instant::now();
     loop {
+        if waited_since.elapsed() > WAIT_FOR_FIRST {
+            return Err(ApiError::Conflict(format!(
+                "the first request with event.id {event_id:?} is still being answered; retry \
+                 it later"
+            )));
+        }
         let now = Timestamp::now();
-        let Some(recorded) = store
+        let recorded = match store
             .claim_request(user_id, event_id, endpoint, &hash, now)
             .await?
-        else {
-            return Ok(Claim::Work);
+        {
+            Claimed::Claimed => return Ok(Claim::Work),
+            Claimed::Gone => continue,
+            Claimed::Recorded(recorded) => recorded,
         };
+        // Older than kept (the database removes expired records within a minute or so):
+        // a new request.
+        if now.millis() - recorded.claimed_at.millis() > KEPT_FOR.as_millis() as i64 {
+            store.forget_request(user_id, event_id).await?;
+            continue;
+        }
         if recorded.endpoint != endpoint || recorded.data_hash != hash {
             return Err(ApiError::Conflict(format!(
                 "event.id {event_id:?} was used for another request in the last 10 minutes: \
@@ -111,12 +125,6 @@ pub async fn claim(
                 .await?
         {
             return Ok(Claim::Work);
-        }
-        if waited_since.elapsed() > WAIT_FOR_FIRST {
-            return Err(ApiError::Conflict(format!(
-                "the first request with event.id {event_id:?} is still being answered; retry \
-                 it later"
-            )));
         }
         tokio::time::sleep(POLL).await;
     }

@@ -6,12 +6,21 @@
 
 use super::context::RequestContext;
 use crate::domain::kinds::SessionKind;
+use crate::domain::session::JoinCondition;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::push::SessionChange;
 
 /// Most waitlist heads looked at (promoted, dropped, or raced for) per freed seat run.
 const MAX_STEPS: usize = 64;
+
+/// Fills the free seats of session `session_id` after a change that may have freed one; a
+/// failure is logged (the change itself stands, and the next one tries again).
+pub async fn after_seats_freed(context: &RequestContext, session_id: &str) {
+    if let Err(error) = fill_free_seats(context, session_id).await {
+        tracing::warn!(%error, session = %session_id, "cannot fill freed seats from the waitlist");
+    }
+}
 
 /// Fills the free seats of session `session_id` from its waitlist.
 pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Result<(), ApiError> {
@@ -38,8 +47,13 @@ pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Resu
             store.drop_waitlist_head(session_id, &candidate).await?;
             continue;
         }
+        let condition = JoinCondition {
+            capacity,
+            session_type: session.session_type,
+            invitation_required: session.session_type == SessionKind::Private,
+        };
         let promoted = store
-            .promote_from_waitlist(session_id, &candidate, capacity, Timestamp::now())
+            .promote_from_waitlist(session_id, &candidate, condition, Timestamp::now())
             .await?;
         if let Some(promoted) = promoted {
             context.publish(SessionChange::updated(&promoted)).await;

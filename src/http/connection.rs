@@ -25,7 +25,7 @@ use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
 use crate::push::bus::{RESYNC_FRAME, Replay};
-use crate::push::{Outgoing, PushFrame, SessionChange};
+use crate::push::{Outgoing, SessionChange};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,22 +60,14 @@ pub async fn serve(
     let registration = pushes
         .hub()
         .register(context.me(), outgoing.clone(), kicked.clone());
-    let (first, replayed_through) = match &resume_after {
+    let first = match &resume_after {
         Some(after) => match Box::pin(pushes.replay(context.me(), after)).await {
-            Replay::Missed { frames, last } => {
-                (frames.into_iter().map(Outgoing::Push).collect(), Some(last))
-            }
-            Replay::Resync => (vec![Outgoing::Text(RESYNC_FRAME.to_owned())], None),
+            Replay::Missed { frames } => frames.into_iter().map(Outgoing::Push).collect(),
+            Replay::Resync => vec![Outgoing::Text(RESYNC_FRAME.to_owned())],
         },
-        None => (Vec::new(), None),
+        None => Vec::new(),
     };
-    let writer = tokio::spawn(write_frames(
-        sink,
-        first,
-        replayed_through,
-        queue,
-        kicked.clone(),
-    ));
+    let writer = tokio::spawn(write_frames(sink, first, queue, kicked.clone()));
     // Registered first, so that the pushes of these new invitations reach this connection.
     // Boxed: its database calls would otherwise make every open connection's state as
     // large as theirs for as long as it stays open.
@@ -227,19 +219,19 @@ async fn attach_invitations(context: &RequestContext) {
 async fn write_frames(
     mut sink: SplitSink<Socket, Message>,
     first: Vec<Outgoing>,
-    replayed_through: Option<i64>,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
 ) -> SplitSink<Socket, Message> {
-    let mut first = first.into_iter();
-    // A live push that was also replayed is sent once.
-    let replayed = |push: &PushFrame| {
-        replayed_through.is_some_and(|last| {
-            push.event_id
-                .parse::<i64>()
-                .is_ok_and(|sequence| sequence <= last)
+    // A live push that was also replayed is sent once; one numbered lower but written
+    // later (another process numbered it first) was not replayed, and goes out live.
+    let replayed: std::collections::HashSet<String> = first
+        .iter()
+        .filter_map(|outgoing| match outgoing {
+            Outgoing::Push(push) => Some(push.event_id.clone()),
+            _ => None,
         })
-    };
+        .collect();
+    let mut first = first.into_iter();
     loop {
         let (next, live) = match first.next() {
             Some(outgoing) => (Some(outgoing), false),
@@ -251,7 +243,7 @@ async fn write_frames(
         };
         let message = match next {
             Some(Outgoing::Text(text)) => Message::text(text),
-            Some(Outgoing::Push(push)) if live && replayed(&push) => continue,
+            Some(Outgoing::Push(push)) if live && replayed.contains(&push.event_id) => continue,
             Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
             Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
                 code: CloseCode::from(code),

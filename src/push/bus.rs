@@ -96,12 +96,8 @@ fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
 /// What a resuming connection receives before live pushes.
 #[derive(Debug)]
 pub enum Replay {
-    /// The missed pushes, in order, and the number of the last push looked at: live
-    /// pushes numbered up to it are not sent again.
-    Missed {
-        frames: Vec<Arc<PushFrame>>,
-        last: i64,
-    },
+    /// The missed pushes, in order: the same pushes arriving live are not sent again.
+    Missed { frames: Vec<Arc<PushFrame>> },
     /// Pushes may have been missed: one `social:resync` frame.
     Resync,
 }
@@ -313,7 +309,7 @@ impl Pushes {
 
     /// What a client reconnecting with `?resumeAfter=after` receives first: every push
     /// for `user_id` since the one numbered `after`, in order, rendered as things are now
-    /// (and the number of the last of them); or one `social:resync` frame when that cannot
+    /// (none of them twice: see `http::connection`); or one `social:resync` frame when that cannot
     /// be done — `after` was not a push for this user, it is older than the kept log, more
     /// pushes followed than one resumption replays, or the database does not answer.
     pub async fn replay(&self, user_id: &str, after: &str) -> Replay {
@@ -342,10 +338,8 @@ impl Pushes {
             return Ok(None);
         }
         let mut frames = Vec::new();
-        let mut last = after;
         let recipient = user_id.to_owned();
         for push in &missed {
-            last = push.sequence;
             if push.updated_for.contains(&recipient) {
                 let rendered = self.render_updates(push, None, &[&recipient]).await?;
                 frames.extend(rendered.into_iter().map(|(_, frame)| frame));
@@ -360,7 +354,7 @@ impl Pushes {
                 }
             }
         }
-        Ok(Some(Replay::Missed { frames, last }))
+        Ok(Some(Replay::Missed { frames }))
     }
 
     /// Sends a change to this process's connections of its recipients.
@@ -445,11 +439,13 @@ impl Pushes {
             .iter()
             .filter(|user_id| current.contains(user_id.as_str()))
         {
-            let frame = if people.is_incognito(user_id) {
-                frame_for(user_id)
-            } else {
-                common.clone()
-            };
+            // Incognito people see themselves; waiting people their own rank.
+            let frame =
+                if people.is_incognito(user_id) || session.waitlist_position(user_id).is_some() {
+                    frame_for(user_id)
+                } else {
+                    common.clone()
+                };
             if let Some(frame) = frame {
                 frames.push((*user_id, frame));
             }

@@ -56,8 +56,8 @@ impl SessionChange {
     }
 }
 
-/// The audience of a session: its owner, its invitees who have not declined, and its
-/// participants, each once.
+/// The audience of a session: its owner, its invitees who have not declined, its
+/// participants and those on its waitlist, each once.
 pub fn audience(session: &Session) -> Vec<String> {
     let mut users = vec![session.owner_id.clone()];
     users.extend(
@@ -69,6 +69,8 @@ pub fn audience(session: &Session) -> Vec<String> {
             .cloned(),
     );
     users.extend(session.joined.iter().cloned());
+    // Those waiting for a seat hear of the session too (and of its deletion).
+    users.extend(session.waitlist.iter().cloned());
     let mut seen = std::collections::HashSet::new();
     users.retain(|user_id| seen.insert(user_id.clone()));
     users

@@ -54,6 +54,17 @@ pub struct RecordedRequest {
     pub answer: Option<RecordedAnswer>,
 }
 
+/// What claiming a request found.
+#[derive(Debug)]
+pub enum Claimed {
+    /// The request is this caller's to work on.
+    Claimed,
+    /// A request with the same user and `event.id` is recorded.
+    Recorded(RecordedRequest),
+    /// One was, and is gone (answered with a failure, or expired) since.
+    Gone,
+}
+
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder()
@@ -77,8 +88,9 @@ impl Store {
     }
 
     /// Records that `user_id` sent request `event_id` (to `endpoint`, with data hashing to
-    /// `data_hash`) and answers `None`; or, when that user already sent a request with
-    /// this `event.id`, answers what is recorded of it.
+    /// `data_hash`) and answers `Claimed`; or, when that user already sent a request with
+    /// this `event.id`, answers what is recorded of it (`Gone` when it disappeared between
+    /// the two looks: try again).
     pub async fn claim_request(
         &self,
         user_id: &str,
@@ -86,7 +98,7 @@ impl Store {
         endpoint: &str,
         data_hash: &str,
         now: Timestamp,
-    ) -> StoreResult<Option<RecordedRequest>> {
+    ) -> StoreResult<Claimed> {
         let document = RequestDocument {
             key: RequestKey {
                 user: user_id.to_owned(),
@@ -101,7 +113,7 @@ impl Store {
             .write(self.request_answers().insert_one(&document))
             .await
         {
-            Ok(_) => return Ok(None),
+            Ok(_) => return Ok(Claimed::Claimed),
             Err(error) if error.is_duplicate_key() => {}
             Err(error) => return Err(error),
         }
@@ -111,11 +123,13 @@ impl Store {
                     .find_one(doc! { "_id": key_of(user_id, event_id)? }),
             )
             .await?;
-        Ok(recorded.map(|document| RecordedRequest {
-            endpoint: document.endpoint,
-            data_hash: document.data_hash,
-            claimed_at: document.claimed_at.into(),
-            answer: document.answer,
+        Ok(recorded.map_or(Claimed::Gone, |document| {
+            Claimed::Recorded(RecordedRequest {
+                endpoint: document.endpoint,
+                data_hash: document.data_hash,
+                claimed_at: document.claimed_at.into(),
+                answer: document.answer,
+            })
         }))
     }
 

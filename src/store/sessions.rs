@@ -6,8 +6,6 @@
 //! capacity check, so limits and waitlist ranks hold under any number of simultaneous
 //! joins. Rewrites of the invitation list are guarded by `revision`.
 
-use std::num::NonZeroU64;
-
 use bson::{Document, doc};
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
@@ -638,6 +636,7 @@ impl Store {
         let mut pull = doc! {
             "invited": { "userId": { "$in": user_ids } },
             "declined": { "$in": user_ids },
+            "waitlist": { "$in": user_ids },
         };
         if also_leave {
             pull.insert("joined", doc! { "$in": user_ids });
@@ -667,9 +666,11 @@ impl Store {
             "sessionType": condition.session_type.code(),
         };
         if let Some(capacity) = condition.capacity {
-            // Fewer than `capacity` participants: no element at index `capacity - 1`.
+            // Fewer than `capacity` participants: no element at index `capacity - 1`; and
+            // nobody waiting, whose the free seat would be.
             let last = capacity.get() - 1;
             filter.insert(format!("joined.{last}"), doc! { "$exists": false });
+            filter.insert("waitlist.0", doc! { "$exists": false });
         }
         if condition.invitation_required {
             filter.insert("invited.userId", user_id);
@@ -724,7 +725,7 @@ impl Store {
         &self,
         session_id: &str,
         user_id: &str,
-        capacity: Option<NonZeroU64>,
+        condition: JoinCondition,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
         let mut filter = doc! {
@@ -732,8 +733,12 @@ impl Store {
             "waitlist.0": user_id,
             "joined": { "$ne": user_id },
             "isValid": true,
+            "sessionType": condition.session_type.code(),
         };
-        if let Some(capacity) = capacity {
+        if condition.invitation_required {
+            filter.insert("invited.userId", user_id);
+        }
+        if let Some(capacity) = condition.capacity {
             filter.insert(
                 format!("joined.{}", capacity.get() - 1),
                 doc! { "$exists": false },

@@ -138,12 +138,18 @@ async fn an_id_never_sent_or_no_longer_kept_gets_one_resync() {
     let resync = json!({ "endpoint": "social:resync", "data": {} });
     for never_sent in ["999999999999", "not-a-number"] {
         let mut back = resume(&app.ws_url(), &app.token(&ada), never_sent).await;
-        assert_eq!(back.frames_before_sentinel().await, std::slice::from_ref(&resync));
+        assert_eq!(
+            back.frames_before_sentinel().await,
+            std::slice::from_ref(&resync)
+        );
     }
     // Someone else's push is not Ada's to resume from.
     let bob = unique("bob");
     let mut bob_client = resume(&app.ws_url(), &app.token(&bob), &seen).await;
-    assert_eq!(bob_client.frames_before_sentinel().await, std::slice::from_ref(&resync));
+    assert_eq!(
+        bob_client.frames_before_sentinel().await,
+        std::slice::from_ref(&resync)
+    );
 
     // Older than the kept ten minutes.
     let long_ago = bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 11 * 60_000);

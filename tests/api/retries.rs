@@ -151,11 +151,22 @@ async fn reads_and_refusals_are_what_they_say() {
     let after = send(&mut client, "social:getSession", &id, "read-1").await;
     assert_eq!(before["data"]["session"]["title"], "Read me");
     assert_eq!(after["data"]["session"]["title"], "Read me again");
-    // A refusal is answered again, not worked on again: the session deleted meanwhile
-    // by another request does not change the retry's answer.
-    let missing = json!({ "sessionId": "no-such-session" });
-    let refused = send(&mut client, "social:deleteSession", &missing, "delete-1").await;
-    assert_eq!(refused["error"]["code"], 404);
-    let again = send(&mut client, "social:deleteSession", &missing, "delete-1").await;
+    // A refusal is answered again, not worked on again: a join refused as full stays
+    // refused for its retries after a seat freed.
+    let mut slot = session_fields("One slot", 60);
+    slot["sessionType"] = json!(2);
+    let slot = client
+        .ok("social:createSession", json!({ "session": slot }))
+        .await;
+    let join = json!({ "sessionId": slot["session"]["id"] });
+    let mut first = app.connect(&unique("first")).await;
+    first.ok("social:joinSession", join.clone()).await;
+    let mut late = app.connect(&unique("late")).await;
+    let refused = send(&mut late, "social:joinSession", &join, "join-1").await;
+    assert_eq!(refused["error"]["code"], 409, "{refused}");
+    first.ok("social:declineSessionJoin", join.clone()).await;
+    let again = send(&mut late, "social:joinSession", &join, "join-1").await;
     assert_eq!(undated(again), undated(refused));
+    let fresh = send(&mut late, "social:joinSession", &join, "join-2").await;
+    assert_eq!(fresh["error"]["code"], 0, "{fresh}");
 }
