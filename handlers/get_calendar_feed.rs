@@ -5,28 +5,16 @@
 //! with the same UID and SEQUENCE as the invitation files; a session that leaves it stays
 //! in it as `STATUS:CANCELLED` for 30 days.
 
-use serde::{Deserialize, Serialize};
-
 use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct GetCalendarFeed;
 
-/// No fields.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct Request {}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Response {
-    /// The feed's secret URL.
-    pub url: String,
-}
-
 impl Endpoint for GetCalendarFeed {
     const NAME: &'static str = "social:getCalendarFeed";
     const CHANGES_DATA: bool = false;
-    type Request = Request;
-    type Response = Response;
+    type Request = calendar_feed::NoFields;
+    type Response = calendar_feed::FeedUrl;
 
     fn example() -> Example {
         Example {
@@ -35,8 +23,11 @@ impl Endpoint for GetCalendarFeed {
         }
     }
 
-    async fn handle(context: RequestContext, _request: Request) -> Result<Response, ApiError> {
-        Ok(Response {
+    async fn handle(
+        context: RequestContext,
+        _request: calendar_feed::NoFields,
+    ) -> Result<calendar_feed::FeedUrl, ApiError> {
+        Ok(calendar_feed::FeedUrl {
             url: calendar_feed::url(&context).await?,
         })
     }

@@ -2,28 +2,16 @@
 //! URL and answers it; the previous URL answers 404 from then on (for a URL that was
 //! shared by mistake).
 
-use serde::{Deserialize, Serialize};
-
 use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct RotateCalendarFeed;
 
-/// No fields.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct Request {}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Response {
-    /// The feed's new secret URL.
-    pub url: String,
-}
-
 impl Endpoint for RotateCalendarFeed {
     const NAME: &'static str = "social:rotateCalendarFeed";
     const CHANGES_DATA: bool = true;
-    type Request = Request;
-    type Response = Response;
+    type Request = calendar_feed::NoFields;
+    type Response = calendar_feed::FeedUrl;
 
     fn example() -> Example {
         Example {
@@ -32,8 +20,11 @@ impl Endpoint for RotateCalendarFeed {
         }
     }
 
-    async fn handle(context: RequestContext, _request: Request) -> Result<Response, ApiError> {
-        Ok(Response {
+    async fn handle(
+        context: RequestContext,
+        _request: calendar_feed::NoFields,
+    ) -> Result<calendar_feed::FeedUrl, ApiError> {
+        Ok(calendar_feed::FeedUrl {
             url: calendar_feed::rotate(&context).await?,
         })
     }

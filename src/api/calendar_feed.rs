@@ -6,6 +6,17 @@ use super::context::RequestContext;
 use crate::domain::feed::{FeedKey, fresh_salt, token_hash};
 use crate::error::ApiError;
 
+/// The request of both feed endpoints: nothing.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct NoFields {}
+
+/// The answer of both feed endpoints.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct FeedUrl {
+    /// The feed's secret URL.
+    pub url: String,
+}
+
 /// Where feeds are served, under the public URL.
 pub const FEED_PATH: &str = "/api/v0/resource/calendar";
 

@@ -137,18 +137,7 @@ async fn a_feed_follows_its_users_sessions_and_cancels_what_leaves_it() {
     let entry = &updated.entries[&uid(&first)];
     assert_eq!(entry["SUMMARY"], "Design review again");
     assert_eq!(entry["SEQUENCE"], "1");
-    let invitation = reqwest::Client::new()
-        .get(app.http_url(&format!(
-            "/api/v0/resource/sessionInvitation/{}",
-            first["id"].as_str().unwrap()
-        )))
-        .bearer_auth(app.token(&ada))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let invitation = app.invitation_file(&first, &ada).await;
     assert!(
         invitation.contains(&format!("UID:{}\r\n", uid(&first))),
         "{invitation}"

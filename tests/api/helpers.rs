@@ -165,6 +165,22 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The calendar invitation file of `session` as `user_id` fetches it.
+    pub async fn invitation_file(&self, session: &Value, user_id: &str) -> String {
+        reqwest::Client::new()
+            .get(self.http_url(&format!(
+                "/api/v0/resource/sessionInvitation/{}",
+                session["id"].as_str().unwrap()
+            )))
+            .bearer_auth(self.token(user_id))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Opens a WebSocket as `user_id` with a Bearer header.
     pub async fn connect(&self, user_id: &str) -> Client {
         self.connect_with_token(&self.token(user_id)).await

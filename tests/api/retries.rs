@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use social_events::domain::time::Timestamp;
 
-use crate::helpers::{Client, ServeProcess, session_fields, spawn_app, unique};
+use crate::helpers::{Client, ServeProcess, TestApp, session_fields, spawn_app, unique};
 
 /// Sends `endpoint` with `data` under `event_id`; answers the frame that answers it.
 async fn send(client: &mut Client, endpoint: &str, data: &Value, event_id: &str) -> Value {
@@ -20,6 +20,14 @@ async fn send(client: &mut Client, endpoint: &str, data: &Value, event_id: &str)
             return frame;
         }
     }
+}
+
+/// How many sessions `owner` has that have not ended.
+async fn sessions_of(app: &TestApp, owner: &str) -> u64 {
+    app.store
+        .count_active_sessions(owner, Timestamp::now())
+        .await
+        .unwrap()
 }
 
 /// `frame` without its `event.date`, which every answer has its own of.
@@ -44,13 +52,7 @@ async fn a_repeated_create_is_answered_alike_and_creates_one_session() {
     let elsewhere = send(&mut second, "social:createSession", &data, "create-1").await;
     assert_eq!(undated(again), undated(answer.clone()));
     assert_eq!(undated(elsewhere), undated(answer.clone()));
-    assert_eq!(
-        app.store
-            .count_active_sessions(&owner, Timestamp::now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(sessions_of(&app, &owner).await, 1);
 
     // Another request under the same id is refused; so is another endpoint.
     let other = json!({ "session": session_fields("Twice?", 60) });
@@ -99,13 +101,7 @@ async fn simultaneous_copies_of_one_request_do_its_work_once() {
     for answer in answers {
         assert_eq!(undated(answer), first);
     }
-    assert_eq!(
-        app.store
-            .count_active_sessions(&owner, Timestamp::now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(sessions_of(&app, &owner).await, 1);
 }
 
 #[tokio::test]
@@ -119,13 +115,7 @@ async fn a_retry_through_another_server_process_gets_the_first_answer() {
     let answer = send(&mut here, "social:createSession", &data, "across-1").await;
     let retried = send(&mut there, "social:createSession", &data, "across-1").await;
     assert_eq!(undated(retried), undated(answer));
-    assert_eq!(
-        app.store
-            .count_active_sessions(&owner, Timestamp::now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(sessions_of(&app, &owner).await, 1);
 }
 
 #[tokio::test]

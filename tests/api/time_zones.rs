@@ -139,18 +139,7 @@ async fn the_calendar_file_carries_the_zone_and_expands_to_the_services_instants
     fields["timeZone"] = json!("Europe/Berlin");
     let session = create_session(&mut client, fields, json!([])).await;
 
-    let file = reqwest::Client::new()
-        .get(app.http_url(&format!(
-            "/api/v0/resource/sessionInvitation/{}",
-            session["id"].as_str().unwrap()
-        )))
-        .bearer_auth(app.token(&owner))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let file = app.invitation_file(&session, &owner).await;
     assert!(
         file.contains("DTSTART;TZID=Europe/Berlin:20300107T090000\r\n"),
         "{file}"
