@@ -337,12 +337,40 @@ impl Pushes {
         if missed.len() as i64 > MAX_REPLAYED {
             return Ok(None);
         }
-        let mut frames = Vec::new();
+        // Every session the missed updates name, and their people, in two reads.
         let recipient = user_id.to_owned();
+        let mut session_ids: Vec<&str> = missed
+            .iter()
+            .filter(|push| push.updated_for.contains(&recipient))
+            .map(|push| push.session_id.as_str())
+            .collect();
+        session_ids.sort_unstable();
+        session_ids.dedup();
+        let sessions: std::collections::HashMap<String, Session> = self
+            .store
+            .sessions_by_ids(&session_ids)
+            .await?
+            .into_iter()
+            .map(|session| (session.id.clone(), session))
+            .collect();
+        let people = self
+            .store
+            .people(sessions.values().flat_map(|session| session.people()))
+            .await?;
+        let mut frames = Vec::new();
         for push in &missed {
-            if push.updated_for.contains(&recipient) {
-                let rendered = self.render_updates(push, None, &[&recipient]).await?;
-                frames.extend(rendered.into_iter().map(|(_, frame)| frame));
+            let session = sessions
+                .get(&push.session_id)
+                .filter(|_| push.updated_for.contains(&recipient))
+                // Only while still in its audience, as live delivery decides.
+                .filter(|session| audience(session).contains(&recipient));
+            if let Some(session) = session {
+                let data = SessionEnvelope {
+                    session: SessionView::render(session, &people, user_id),
+                };
+                if let Ok(frame) = push_frame(SESSION_UPDATED, &push.sequence.to_string(), &data) {
+                    frames.push(frame);
+                }
             }
             if push.deleted_for.contains(&recipient) {
                 let deleted = SessionDeleted {
