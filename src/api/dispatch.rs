@@ -113,7 +113,7 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
             (Err(error), _) => Err(error),
         };
         if let Some(event_id) = retry_key.filter(|_| to_record) {
-            retries::record(&store, &user_id, event_id, &result).await;
+            retries::record(&store, &user_id, event_id, &result);
         }
         let (frame, code) = match result {
             Ok(data) => {

@@ -130,47 +130,39 @@ pub async fn claim(
     }
 }
 
-/// Records the answer of a worked-on request for its retries; a failure of the service
-/// is forgotten instead, so that a retry is worked on afresh. A failure to record is
-/// logged: the answer itself still goes out.
-pub async fn record(
+/// Records the answer of a worked-on request for its retries, in the background (the
+/// answer goes out without waiting; a retry that comes first waits for the record); a
+/// failure of the service is forgotten instead, so that a retry is worked on afresh. A
+/// failure to record is logged.
+pub fn record(
     store: &Store,
     user_id: &str,
     event_id: &str,
     result: &Result<Option<Value>, ApiError>,
 ) {
-    let recorded = match result {
-        Ok(data) => {
-            store
-                .record_answer(
-                    user_id,
-                    event_id,
-                    &RecordedAnswer {
-                        data: data.as_ref().map(Value::to_string),
-                        code: 0,
-                        message: String::new(),
-                    },
-                )
-                .await
-        }
-        Err(error) if error.code() >= 500 => store.forget_request(user_id, event_id).await,
-        Err(error) => {
-            store
-                .record_answer(
-                    user_id,
-                    event_id,
-                    &RecordedAnswer {
-                        data: None,
-                        code: i32::from(error.code()),
-                        message: error.wire_message(),
-                    },
-                )
-                .await
-        }
+    let answer = match result {
+        Ok(data) => Some(RecordedAnswer {
+            data: data.as_ref().map(Value::to_string),
+            code: 0,
+            message: String::new(),
+        }),
+        Err(error) if error.code() >= 500 => None,
+        Err(error) => Some(RecordedAnswer {
+            data: None,
+            code: i32::from(error.code()),
+            message: error.wire_message(),
+        }),
     };
-    if let Err(error) = recorded {
-        tracing::warn!(%error, "cannot keep the answer of a request for its retries");
-    }
+    let (store, user_id, event_id) = (store.clone(), user_id.to_owned(), event_id.to_owned());
+    tokio::spawn(async move {
+        let recorded = match &answer {
+            Some(answer) => store.record_answer(&user_id, &event_id, answer).await,
+            None => store.forget_request(&user_id, &event_id).await,
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "cannot keep the answer of a request for its retries");
+        }
+    });
 }
 
 #[cfg(test)]

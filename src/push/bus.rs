@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -119,6 +120,8 @@ pub struct Pushes {
     local: Option<mpsc::Sender<PushDocument>>,
     /// Sessions as this process's writes left them, until their pushes are delivered.
     written: WrittenSessions,
+    /// The number of the last push this process published.
+    last_sequence: AtomicI64,
 }
 
 impl Pushes {
@@ -150,6 +153,7 @@ impl Pushes {
             hub: ConnectionHub::default(),
             local,
             written: WrittenSessions::default(),
+            last_sequence: AtomicI64::new(0),
         });
         if let Ok(stream) = stream {
             tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
@@ -157,6 +161,20 @@ impl Pushes {
             tokio::spawn(Arc::clone(&pushes).deliver_local(queue, shutdown));
         }
         pushes
+    }
+
+    /// The number of a new push: the current time in microseconds, or one more than the
+    /// last number this process gave when that is later. Numbers increase within a process,
+    /// and across processes follow their clocks — no shared counter to wait for.
+    fn next_sequence(&self) -> i64 {
+        let now = chrono::Utc::now().timestamp_micros();
+        let previous = self
+            .last_sequence
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or(now);
+        now.max(previous + 1)
     }
 
     pub fn mode(&self) -> PushMode {
@@ -197,13 +215,7 @@ impl Pushes {
             return;
         }
         let version = change.written.as_ref().map(|session| session.version);
-        let sequence = match self.store.next_push_sequence().await {
-            Ok(sequence) => sequence,
-            Err(error) => {
-                tracing::warn!(%error, session = %change.session_id, "cannot number a push");
-                return;
-            }
-        };
+        let sequence = self.next_sequence();
         let push = PushDocument::new(
             new_id(),
             sequence,

@@ -2,8 +2,7 @@
 //!
 //! Each change is one inserted document; every process watches the collection's inserts
 //! through a change stream and delivers the change to its own connections. Each push has
-//! a `sequence` from one counter (`counters`), increasing across processes: its frames'
-//! `event.id`. Documents are kept ten minutes, the log a reconnecting client resumes from
+//! a `sequence` (see `Pushes::next_sequence`), increasing: its frames' `event.id`. Documents are kept ten minutes, the log a reconnecting client resumes from
 //! (`?resumeAfter=`).
 
 use std::time::Duration;
@@ -24,7 +23,6 @@ pub const COLLECTION: &str = "pushes";
 pub const KEPT_FOR: Duration = Duration::from_secs(600);
 /// Most pushes one resumption replays; more and the client refetches instead.
 pub const MAX_REPLAYED: i64 = 1000;
-const COUNTERS: &str = "counters";
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 
@@ -43,7 +41,8 @@ pub struct PushDocument {
     pub updated_for: Vec<String>,
     /// Users who receive `social:sessionDeleted`.
     pub deleted_for: Vec<String>,
-    /// The push's place among all pushes, increasing: its frames' `event.id`.
+    /// The push's number, increasing (microseconds of its time, unique within a process):
+    /// its frames' `event.id`.
     #[serde(default)]
     pub sequence: i64,
     /// Whether the session itself was deleted (not only out of some people's sight).
@@ -108,25 +107,6 @@ impl super::StoreError {
 impl Store {
     fn pushes(&self) -> mongodb::Collection<PushDocument> {
         self.database().collection(COLLECTION)
-    }
-
-    /// The next push sequence number (one counter for every process).
-    pub async fn next_push_sequence(&self) -> StoreResult<i64> {
-        let counters = self.database().collection::<bson::Document>(COUNTERS);
-        let counter = self
-            .write(
-                counters
-                    .find_one_and_update(
-                        doc! { "_id": "pushes" },
-                        doc! { "$inc": { "value": 1_i64 } },
-                    )
-                    .upsert(true)
-                    .return_document(mongodb::options::ReturnDocument::After),
-            )
-            .await?;
-        counter
-            .and_then(|counter| counter.get_i64("value").ok())
-            .ok_or_else(|| super::StoreError::unwritable("the push counter is not a number"))
     }
 
     /// The push numbered `sequence` when it was for `user_id`.
