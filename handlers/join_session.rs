@@ -136,7 +136,7 @@ impl Endpoint for JoinSession {
             }))
         })
         .await?
-        .ok_or_else(|| ApiError::Conflict("the session is changing too fast; retry".to_owned()))?;
+        .ok_or_else(|| ApiError::Contended("the session is changing too fast; retry".to_owned()))?;
         match joined {
             Joined::Seat(joined) => {
                 context.publish(SessionChange::updated(&joined)).await;

@@ -73,6 +73,10 @@ pub enum ApiError {
     /// that is also counted as a refusal.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// The object changed under the request too often for it to be decided: a 409 that
+    /// asks for a retry (and so is never kept for one, see `api::retries`).
+    #[error("{0}")]
+    Contended(String),
     /// The frame is larger than the configured limit.
     #[error("frame larger than the limit of {limit} bytes")]
     FrameTooLarge { limit: usize },
@@ -134,6 +138,12 @@ impl ApiError {
         ))
     }
 
+    /// Whether the same request may well succeed if sent again soon: the service failed,
+    /// or the object was too busy.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Contended(_)) || self.code() >= 500
+    }
+
     /// The wire code of this error.
     pub fn code(&self) -> u16 {
         match self {
@@ -141,7 +151,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => code::UNAUTHORIZED,
             ApiError::Forbidden(_) => code::FORBIDDEN,
             ApiError::NotFound(_) => code::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::QuotaExceeded(_) => code::CONFLICT,
+            ApiError::Conflict(_) | ApiError::QuotaExceeded(_) | ApiError::Contended(_) => {
+                code::CONFLICT
+            }
             ApiError::FrameTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => code::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => code::UNAVAILABLE,

@@ -6,8 +6,9 @@
 //! alike.
 //!
 //! A retry that arrives while the first request is still being worked on waits for its
-//! answer (up to [`WAIT_FOR_FIRST`]). Answers that say the service failed (500, 503) are
-//! not kept: retrying is what their client should do, and the retry is worked on afresh.
+//! answer (up to [`WAIT_FOR_FIRST`]). Answers that ask for a retry — the service failed
+//! (500, 503), or the object changed too often to decide (a 409 saying "retry") — are not
+//! kept: the retry is worked on afresh.
 //! A first request whose process died before it answered is taken over by a retry after
 //! [`TAKE_OVER_AFTER`].
 
@@ -130,6 +131,24 @@ pub async fn claim(
     }
 }
 
+/// The answer kept for the retries of a request that got `result`: `None` for an answer
+/// that asks for a retry (the service failed, or the object was too busy).
+fn kept_answer(result: &Result<Option<Value>, ApiError>) -> Option<RecordedAnswer> {
+    match result {
+        Ok(data) => Some(RecordedAnswer {
+            data: data.as_ref().map(Value::to_string),
+            code: 0,
+            message: String::new(),
+        }),
+        Err(error) if error.is_transient() => None,
+        Err(error) => Some(RecordedAnswer {
+            data: None,
+            code: i32::from(error.code()),
+            message: error.wire_message(),
+        }),
+    }
+}
+
 /// Records the answer of a worked-on request for its retries, in the background (the
 /// answer goes out without waiting; a retry that comes first waits for the record); a
 /// failure of the service is forgotten instead, so that a retry is worked on afresh. A
@@ -140,19 +159,7 @@ pub fn record(
     event_id: &str,
     result: &Result<Option<Value>, ApiError>,
 ) {
-    let answer = match result {
-        Ok(data) => Some(RecordedAnswer {
-            data: data.as_ref().map(Value::to_string),
-            code: 0,
-            message: String::new(),
-        }),
-        Err(error) if error.code() >= 500 => None,
-        Err(error) => Some(RecordedAnswer {
-            data: None,
-            code: i32::from(error.code()),
-            message: error.wire_message(),
-        }),
-    };
+    let answer = kept_answer(result);
     let (store, user_id, event_id) = (store.clone(), user_id.to_owned(), event_id.to_owned());
     tokio::spawn(async move {
         let recorded = match &answer {
@@ -175,6 +182,17 @@ mod tests {
             Value::Object(object) => object,
             _ => unreachable!("an object"),
         }
+    }
+
+    #[test]
+    fn answers_that_ask_for_a_retry_are_not_kept() {
+        let kept = kept_answer(&Ok(Some(json!({"session": {"id": "s"}})))).unwrap();
+        assert_eq!(kept.data.as_deref(), Some(r#"{"session":{"id":"s"}}"#));
+        let full = kept_answer(&Err(ApiError::Conflict("the session is full".to_owned())));
+        assert_eq!(full.map(|answer| answer.code), Some(409));
+        assert!(kept_answer(&Err(ApiError::Contended("busy; retry".to_owned()))).is_none());
+        assert!(kept_answer(&Err(ApiError::Unexpected(anyhow::anyhow!("bug")))).is_none());
+        assert_eq!(kept_answer(&Ok(None)).map(|answer| answer.data), Some(None));
     }
 
     #[test]
