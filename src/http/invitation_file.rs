@@ -86,16 +86,17 @@ pub fn session_event(
     now: DateTime<Utc>,
 ) -> Event {
     let start = session.start_date.to_chrono();
-    let end = start + Duration::seconds(session.duration);
-    let mut vevent = Event::new();
+    let mut vevent = timed_event(
+        &session.id,
+        now,
+        start,
+        session.duration,
+        session.time_zone,
+        &session.title,
+        session.sequence,
+    );
     vevent
-        .uid(&session_uid(&session.id))
-        .timestamp(now)
-        .starts(in_zone(start, session.time_zone))
-        .ends(in_zone(end, session.time_zone))
-        .summary(&clean_text(&session.title))
         .description(&clean_text(&session.description))
-        .sequence(u32::try_from(session.sequence).unwrap_or(u32::MAX))
         .class(if session.session_type == SessionKind::Private {
             Class::Private
         } else {
@@ -141,6 +142,29 @@ pub fn session_event(
     vevent.done()
 }
 
+/// The part of a session's `VEVENT` that every calendar file has: UID, DTSTAMP, its times
+/// in its zone, SUMMARY and SEQUENCE.
+fn timed_event(
+    session_id: &str,
+    stamp: DateTime<Utc>,
+    start: DateTime<Utc>,
+    duration_seconds: i64,
+    zone: TimeZone,
+    title: &str,
+    sequence: i64,
+) -> Event {
+    let end = start + Duration::seconds(duration_seconds);
+    let mut vevent = Event::new();
+    vevent
+        .uid(&session_uid(session_id))
+        .timestamp(stamp)
+        .starts(in_zone(start, zone))
+        .ends(in_zone(end, zone))
+        .summary(&clean_text(title))
+        .sequence(u32::try_from(sequence).unwrap_or(u32::MAX));
+    vevent
+}
+
 /// The UID of a session's `VEVENT`: the session id alone decides it.
 pub fn session_uid(session_id: &str) -> String {
     format!("session-{session_id}@social-events")
@@ -149,17 +173,16 @@ pub fn session_uid(session_id: &str) -> String {
 /// The `VEVENT` that removes a session from calendars: its UID, a SEQUENCE above the last
 /// one listed, `STATUS:CANCELLED`, and its last known title and times.
 pub fn cancelled_event(entry: &FeedEntry, cancelled_at: DateTime<Utc>, public_url: &str) -> Event {
-    let start = entry.start_date.to_chrono();
-    let end = start + Duration::seconds(entry.duration);
-    let mut vevent = Event::new();
-    vevent
-        .uid(&session_uid(&entry.session_id))
-        .timestamp(cancelled_at)
-        .starts(in_zone(start, entry.time_zone))
-        .ends(in_zone(end, entry.time_zone))
-        .summary(&clean_text(&entry.title))
-        .sequence(u32::try_from(entry.sequence).unwrap_or(u32::MAX))
-        .status(EventStatus::Cancelled);
+    let mut vevent = timed_event(
+        &entry.session_id,
+        cancelled_at,
+        entry.start_date.to_chrono(),
+        entry.duration,
+        entry.time_zone,
+        &entry.title,
+        entry.sequence,
+    );
+    vevent.status(EventStatus::Cancelled);
     vevent.append_property(organizer_property(
         &entry.organizer_id,
         &entry.organizer_name,
