@@ -17,5 +17,7 @@ mod invite_users_to_session;
 mod join_session;
 mod publish_event;
 mod rotate_calendar_feed;
+mod unwatch_prop;
 mod update_event;
 mod update_session;
+mod watch_prop;

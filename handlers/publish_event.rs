@@ -40,7 +40,11 @@ impl Endpoint for PublishEvent {
             .publish_event(&request.event_id, Timestamp::now())
             .await?
         {
-            Some(event) => Some(event),
+            Some(event) => {
+                // Its sessions came into sight of the event's audience.
+                context.publish_event_props(&event.id).await;
+                Some(event)
+            }
             // Published by someone else in the meantime, or deleted.
             None => store.find_event(&request.event_id).await?,
         };

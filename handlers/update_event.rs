@@ -63,6 +63,7 @@ impl Endpoint for UpdateEvent {
             if event.end_date != stored_end {
                 // Recurring sessions repeat until the event's end: theirs moved with it.
                 store.refresh_session_ends(&event).await?;
+                context.publish_event_props(&event.id).await;
             }
             Ok::<_, ApiError>(Attempt::Done(EventEnvelope { event }))
         })

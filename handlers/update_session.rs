@@ -74,11 +74,16 @@ impl Endpoint for UpdateSession {
                     Timestamp::now(),
                 )
                 .await?;
-            Ok(updated.map_or(Attempt::Stale, Attempt::Done))
+            Ok(updated.map_or(Attempt::Stale, |updated| {
+                Attempt::Done((visible.session, updated))
+            }))
         })
         .await?
         .ok_or_else(|| ApiError::busy("the session"))?;
-        context.publish(SessionChange::updated(&updated)).await;
+        let (previous, updated) = updated;
+        // A session moved to another prop leaves the board of the one it was at.
+        let change = SessionChange::updated(&updated).and_moved_from(&previous);
+        context.publish(change).await;
         render_session(store, context.me(), &updated).await
     }
 }

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::api::prop_watch::PropWatches;
 use crate::domain::feed::FeedKey;
 use crate::domain::ids::Caller;
 use crate::domain::page::CursorKey;
@@ -20,14 +23,29 @@ pub struct AppState {
     pub public_url: String,
 }
 
-/// What an endpoint gets besides its request: the service state and the caller.
+/// What an endpoint gets besides its request: the service state, the caller and the
+/// connection the request came on.
 #[derive(Clone)]
 pub struct RequestContext {
     pub state: Arc<AppState>,
     pub caller: Caller,
+    /// The props the connection watches.
+    pub watches: Arc<PropWatches>,
+    /// Cancelled once the request's answer is queued on the connection: what the request
+    /// starts there (a prop watch's pushes) waits for it, so as not to overtake the answer.
+    pub answer_queued: CancellationToken,
 }
 
 impl RequestContext {
+    /// The context of a connection's next request: the same, with its own
+    /// [`answer_queued`](RequestContext::answer_queued).
+    pub fn for_request(&self) -> RequestContext {
+        RequestContext {
+            answer_queued: CancellationToken::new(),
+            ..self.clone()
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.state.store
     }
@@ -45,5 +63,16 @@ impl RequestContext {
     /// Publishes a change to its audience (see `push`).
     pub async fn publish(&self, change: crate::push::SessionChange) {
         self.state.pushes.publish(change).await;
+    }
+
+    /// Tells the watchers of every prop where an event has sessions to look again: the
+    /// event changed who sees them, or until when they repeat. Best effort, like a push.
+    pub async fn publish_event_props(&self, event_id: &str) {
+        match self.store().props_of_event(event_id).await {
+            Ok(props) => self.state.pushes.publish_props(props).await,
+            Err(error) => {
+                tracing::warn!(%error, event = ?event_id, "cannot find the props of an event's sessions")
+            }
+        }
     }
 }

@@ -15,6 +15,8 @@ pub mod endpoint;
 pub mod envelope;
 pub mod examples;
 pub mod prelude;
+pub mod prop_sessions;
+pub mod prop_watch;
 pub mod quota;
 pub mod retries;
 pub mod waitlist;

@@ -344,6 +344,11 @@ impl Schedule {
         Some(last_start.unwrap_or(repetitions.anchor) + offset + self.duration)
     }
 
+    /// When the occurrence starting at `start` ends.
+    pub fn end_of(&self, start: DateTime<Utc>) -> DateTime<Utc> {
+        start + self.duration
+    }
+
     /// Whether the occurrence starting at `start` is under way at `now`.
     pub fn is_ongoing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         start <= now && now < start + self.duration

@@ -30,6 +30,15 @@ pub const DEFAULT_COLOR: Color = Color {
     a: 1.0,
 };
 
+/// A room prop, where sessions take place: the place `getPropSessions` and the live prop
+/// board (`watchProp`) look at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prop {
+    pub room_id: String,
+    pub prop_id: String,
+}
+
 /// A colour with components in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Color {
@@ -302,6 +311,14 @@ impl Session {
     /// Whether the session counts against its owner's quota at `now`: it has not ended.
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         self.active_until.is_none_or(|until| until > now)
+    }
+
+    /// The prop the session takes place at.
+    pub fn prop(&self) -> Prop {
+        Prop {
+            room_id: self.room_id.clone(),
+            prop_id: self.prop_id.clone(),
+        }
     }
 
     /// Every person the session mentions: owner, invitees and participants.

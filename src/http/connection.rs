@@ -22,10 +22,11 @@ use crate::api::context::RequestContext;
 use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
+use crate::api::prop_watch::PropWatches;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
 use crate::push::bus::{RESYNC_FRAME, Replay};
-use crate::push::{Outgoing, SessionChange};
+use crate::push::{Outgoing, Outlet, SessionChange};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,6 +54,8 @@ pub async fn serve(
     let context = RequestContext {
         state: Arc::clone(&state.app),
         caller,
+        watches: Arc::new(PropWatches::new(Outlet::new(&outgoing, kicked.clone()))),
+        answer_queued: CancellationToken::new(),
     };
     let pushes = &context.state.pushes;
     // Registered before the missed pushes are read, so that none falls between the two:
@@ -121,11 +124,13 @@ pub async fn serve(
                     let Ok(permit) = permit else {
                         break None;
                     };
-                    let context = context.clone();
+                    let context = context.for_request();
                     let outgoing = outgoing.clone();
                     in_flight.spawn(async move {
+                        let answer_queued = context.answer_queued.clone().drop_guard();
                         let frame = answer(text.as_str(), context).await;
                         let _ = outgoing.send(Outgoing::Text(frame)).await;
+                        drop(answer_queued);
                         drop(permit);
                     });
                 }
@@ -156,6 +161,7 @@ pub async fn serve(
 
     in_flight.close();
     in_flight.wait().await;
+    context.watches.stop_all();
     drop(registration);
     if let Some((code, reason)) = close {
         let _ = outgoing

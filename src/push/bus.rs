@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::board::PropBoard;
 use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
 use super::written::WrittenSessions;
@@ -29,7 +30,7 @@ use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::encode_push;
 use crate::api::examples;
 use crate::domain::ids::new_id;
-use crate::domain::session::{Session, SessionEnvelope, SessionView};
+use crate::domain::session::{Prop, Session, SessionEnvelope, SessionView};
 use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
@@ -122,6 +123,8 @@ pub struct Pushes {
     written: WrittenSessions,
     /// The number of the last push this process published.
     last_sequence: AtomicI64,
+    /// The props this process's connections watch.
+    board: Arc<PropBoard>,
 }
 
 impl Pushes {
@@ -154,6 +157,7 @@ impl Pushes {
             local,
             written: WrittenSessions::default(),
             last_sequence: AtomicI64::new(0),
+            board: Arc::default(),
         });
         if let Ok(stream) = stream {
             tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
@@ -165,8 +169,10 @@ impl Pushes {
 
     /// The number of a new push: the current time in microseconds, or one more than the
     /// last number this process gave when that is later. Numbers increase within a process,
-    /// and across processes follow their clocks — no shared counter to wait for.
-    fn next_sequence(&self) -> i64 {
+    /// and across processes follow their clocks — no shared counter to wait for. The pushes
+    /// of the prop board take their numbers here too, so that a user's pushes of both kinds
+    /// are numbered in the order this process sends them.
+    pub fn next_sequence(&self) -> i64 {
         let now = chrono::Utc::now().timestamp_micros();
         let previous = self
             .last_sequence
@@ -208,6 +214,11 @@ impl Pushes {
         &self.hub
     }
 
+    /// The props this process's connections watch.
+    pub fn board(&self) -> &Arc<PropBoard> {
+        &self.board
+    }
+
     /// Publishes a change to every process (or delivers it here, in local mode). Delivery
     /// is best effort: a failure is logged and never fails the change itself.
     pub async fn publish(&self, change: SessionChange) {
@@ -215,22 +226,38 @@ impl Pushes {
             return;
         }
         let version = change.written.as_ref().map(|session| session.version);
-        let sequence = self.next_sequence();
-        let push = PushDocument::new(
-            new_id(),
-            sequence,
-            change.session_id,
-            change.updated_for,
-            change.deleted_for,
-            version,
-        );
-        if let Some(session) = change.written {
+        let written = change.written.clone();
+        let push = PushDocument::new(new_id(), self.next_sequence(), change, version);
+        if let Some(session) = written {
             self.written.keep(&push.id, session);
         }
+        self.send(push).await;
+    }
+
+    /// Publishes a change at `props` of no one session (an event's sessions became visible
+    /// or their repetitions changed): their watchers, on every process, look again.
+    pub async fn publish_props(&self, mut props: Vec<Prop>) {
+        props.sort_unstable();
+        props.dedup();
+        if props.is_empty() {
+            return;
+        }
+        self.send(PushDocument::at_props(
+            new_id(),
+            self.next_sequence(),
+            props,
+        ))
+        .await;
+    }
+
+    /// Writes a push to the outbox (and, in local mode, queues it for delivery here).
+    async fn send(&self, push: PushDocument) {
         match &self.local {
             Some(queue) => {
-                // Kept for clients that resume, though delivered here.
-                if let Err(error) = self.store.insert_push(&push).await {
+                // Kept for clients that resume, though delivered here (a change at props
+                // only is for no one's log).
+                let for_someone = !push.session_id.is_empty();
+                if for_someone && let Err(error) = self.store.insert_push(&push).await {
                     tracing::warn!(%error, session = %push.session_id, "cannot keep a push");
                 }
                 if queue.send(push).await.is_err() {
@@ -341,8 +368,8 @@ impl Pushes {
         };
         let kept_since =
             chrono::Utc::now() - chrono::Duration::from_std(KEPT_FOR).unwrap_or_default();
-        let issued = self.store.push_for(user_id, after).await?;
-        if issued.is_none_or(|push| chrono::DateTime::<chrono::Utc>::from(push.at) < kept_since) {
+        let issued = self.store.push_issued_at(user_id, after).await?;
+        if issued.is_none_or(|at| chrono::DateTime::<chrono::Utc>::from(at) < kept_since) {
             return Ok(None);
         }
         let missed = self.store.pushes_for_after(user_id, after).await?;
@@ -402,6 +429,10 @@ impl Pushes {
         let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
         if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
             crate::metrics::push_lag(lag);
+        }
+        self.board.changed(&push.props);
+        if push.session_id.is_empty() {
+            return;
         }
         // What each push says of its session counts even where nobody here hears of it.
         let versions = self.store.session_versions();
@@ -495,7 +526,7 @@ impl Pushes {
 }
 
 /// A push frame with `data` rendered as JSON once.
-fn push_frame(
+pub fn push_frame(
     endpoint: &'static str,
     event_id: &str,
     data: &impl Serialize,

@@ -1,9 +1,10 @@
 //! Who hears of a change to a session: its audience as it is after the change, or as it
-//! was before a deletion, and those who lost sight of it.
+//! was before a deletion, and those who lost sight of it; and the props whose boards
+//! (`social:watchProp`) may show the change.
 
 use std::sync::Arc;
 
-use crate::domain::session::Session;
+use crate::domain::session::{Prop, Session};
 
 /// Who hears of a change to one session.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,6 +16,8 @@ pub struct SessionChange {
     pub deleted_for: Vec<String>,
     /// The session as the change left it (as its write answered); `None` when deleted.
     pub written: Option<Arc<Session>>,
+    /// The props the session is at and was at before the change: their watchers look again.
+    pub props: Vec<Prop>,
 }
 
 impl SessionChange {
@@ -31,6 +34,7 @@ impl SessionChange {
             updated_for: Vec::new(),
             deleted_for: audience(session),
             written: None,
+            props: vec![session.prop()],
         }
     }
 
@@ -41,7 +45,18 @@ impl SessionChange {
             updated_for: users,
             deleted_for: Vec::new(),
             written: Some(Arc::new(session.clone())),
+            props: vec![session.prop()],
         }
+    }
+
+    /// The session was at `previous`'s prop before the change: that prop's watchers look
+    /// again too.
+    pub fn and_moved_from(mut self, previous: &Session) -> SessionChange {
+        let prop = previous.prop();
+        if !self.props.contains(&prop) {
+            self.props.push(prop);
+        }
+        self
     }
 
     /// `users` also hear that the session is gone for them.
@@ -50,9 +65,9 @@ impl SessionChange {
         self
     }
 
-    /// Whether anybody hears of it.
+    /// Whether nobody hears of it and no prop shows it.
     pub fn is_empty(&self) -> bool {
-        self.updated_for.is_empty() && self.deleted_for.is_empty()
+        self.updated_for.is_empty() && self.deleted_for.is_empty() && self.props.is_empty()
     }
 }
 

@@ -156,21 +156,64 @@ impl ConnectionHub {
 impl LocalConnection {
     /// Queues `outgoing` without waiting; disconnects the connection when its queue is full.
     fn offer(&self, user_id: &str, outgoing: Outgoing) {
-        match self.outgoing.try_send(outgoing) {
-            Ok(()) => metrics::push_delivered(),
-            Err(TrySendError::Closed(_)) => metrics::push_dropped(),
-            Err(TrySendError::Full(_)) => {
-                metrics::push_dropped();
-                if !self.kicked.is_cancelled() {
-                    tracing::warn!(
-                        user = ?user_id,
-                        "outgoing queue full: disconnecting a slow client"
-                    );
-                    metrics::client_kicked();
-                    self.kicked.cancel();
-                }
+        offer(&self.outgoing, &self.kicked, user_id, outgoing);
+    }
+}
+
+/// Queues `outgoing` on a connection without waiting; disconnects the connection (cancels
+/// `kicked`) when its queue is full.
+fn offer(
+    queue: &mpsc::Sender<Outgoing>,
+    kicked: &CancellationToken,
+    user_id: &str,
+    outgoing: Outgoing,
+) {
+    match queue.try_send(outgoing) {
+        Ok(()) => metrics::push_delivered(),
+        Err(TrySendError::Closed(_)) => metrics::push_dropped(),
+        Err(TrySendError::Full(_)) => {
+            metrics::push_dropped();
+            if !kicked.is_cancelled() {
+                tracing::warn!(
+                    user = ?user_id,
+                    "outgoing queue full: disconnecting a slow client"
+                );
+                metrics::client_kicked();
+                kicked.cancel();
             }
         }
+    }
+}
+
+/// Where the pushes of one connection go, held without keeping the connection open: its
+/// outgoing queue (weakly) and its token for being too slow.
+#[derive(Clone)]
+pub struct Outlet {
+    queue: mpsc::WeakSender<Outgoing>,
+    kicked: CancellationToken,
+}
+
+impl Outlet {
+    pub fn new(queue: &mpsc::Sender<Outgoing>, kicked: CancellationToken) -> Outlet {
+        Outlet {
+            queue: queue.downgrade(),
+            kicked,
+        }
+    }
+
+    /// Queues `frame` like [`ConnectionHub::send`]; `false` when the connection is gone
+    /// (closed, or disconnected for being too slow).
+    pub fn offer(&self, user_id: &str, frame: Arc<PushFrame>) -> bool {
+        let Some(queue) = self.queue.upgrade() else {
+            return false;
+        };
+        offer(&queue, &self.kicked, user_id, Outgoing::Push(frame));
+        !self.kicked.is_cancelled() && !queue.is_closed()
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.kicked.is_cancelled() || self.queue.upgrade().is_none_or(|queue| queue.is_closed())
     }
 }
 

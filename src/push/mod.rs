@@ -1,12 +1,16 @@
 //! Live pushes: `social:sessionUpdated` and `social:sessionDeleted` to every open
-//! connection of a session's audience, on whichever server process it lives.
+//! connection of a session's audience, on whichever server process it lives, and the
+//! wake-ups of the live prop board.
 //!
 //! - [`change`]: who hears of a change to a session;
 //! - [`hub`]: this process's open connections, by user, with their bounded queues;
 //! - [`bus`]: the outbox (the `pushes` collection) and the change stream that carries each
 //!   change to every process, which renders it for its own recipients;
-//! - [`written`]: sessions as this process's writes left them, until their pushes return.
+//! - [`written`]: sessions as this process's writes left them, until their pushes return;
+//! - [`board`]: the props this process's connections watch (`social:watchProp`), woken
+//!   by every push that names them.
 
+pub mod board;
 pub mod bus;
 pub mod change;
 pub mod hub;
@@ -14,4 +18,4 @@ pub mod written;
 
 pub use bus::{PushMode, Pushes};
 pub use change::SessionChange;
-pub use hub::{ConnectionHub, HubRegistration, Outgoing, PushFrame};
+pub use hub::{ConnectionHub, HubRegistration, Outgoing, Outlet, PushFrame};

@@ -277,9 +277,10 @@ impl Store {
 
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 9] = [
+        let plans: [(&str, Vec<IndexModel>); 10] = [
             (lookups::COLLECTION, lookups::indexes()),
             (pushes::COLLECTION, pushes::indexes()),
+            (pushes::PROP_PUSHES, pushes::prop_push_indexes()),
             (users::COLLECTION, users::indexes()),
             (memberships::COLLECTION, memberships::indexes()),
             (events::COLLECTION, events::indexes()),

@@ -16,7 +16,9 @@ use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreResult};
+use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
+use crate::push::SessionChange;
 
 pub const COLLECTION: &str = "pushes";
 /// How long a push document is kept: how far back a client can resume.
@@ -51,6 +53,9 @@ pub struct PushDocument {
     /// The session's `version` after the change, when it was not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// The props whose watchers look again (`social:watchProp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub props: Vec<Prop>,
 }
 
 impl PushDocument {
@@ -59,22 +64,63 @@ impl PushDocument {
     pub fn new(
         id: String,
         sequence: i64,
-        session_id: String,
-        updated_for: Vec<String>,
-        deleted_for: Vec<String>,
+        change: SessionChange,
         version: Option<i64>,
     ) -> PushDocument {
         PushDocument {
             id,
             sequence,
             at: Timestamp::now().into(),
-            session_id,
-            updated_for,
-            deleted_for,
+            session_id: change.session_id,
+            updated_for: change.updated_for,
+            deleted_for: change.deleted_for,
             session_deleted: version.is_none(),
             version,
+            props: change.props,
         }
     }
+
+    /// A change at `props` of no one session (an event's sessions became visible, or their
+    /// repetitions changed): only the props' watchers look again.
+    pub fn at_props(id: String, sequence: i64, props: Vec<Prop>) -> PushDocument {
+        PushDocument {
+            id,
+            sequence,
+            at: Timestamp::now().into(),
+            session_id: String::new(),
+            updated_for: Vec::new(),
+            deleted_for: Vec::new(),
+            session_deleted: false,
+            version: None,
+            props,
+        }
+    }
+}
+
+/// The numbers of the prop board's pushes (`social:propSessionsUpdated`), kept as long as
+/// the push log: they are sent to one connection and written nowhere else, and a client
+/// may resume after one.
+pub const PROP_PUSHES: &str = "propPushes";
+
+/// That a push of a user's prop board was numbered `sequence`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropPushRecord {
+    user_id: String,
+    sequence: i64,
+    at: bson::DateTime,
+}
+
+pub(super) fn prop_push_indexes() -> Vec<IndexModel> {
+    vec![
+        IndexModel::builder()
+            .keys(doc! { "at": 1 })
+            .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "userId": 1, "sequence": 1 })
+            .build(),
+    ]
 }
 
 pub(super) fn indexes() -> Vec<IndexModel> {
@@ -109,17 +155,45 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// The push numbered `sequence` when it was for `user_id`.
-    pub async fn push_for(
+    fn prop_pushes(&self) -> mongodb::Collection<PropPushRecord> {
+        self.database().collection(PROP_PUSHES)
+    }
+
+    /// When the push numbered `sequence` was sent to `user_id`: a session push for them,
+    /// or a push of their prop board. `None` when no such push is kept.
+    pub async fn push_issued_at(
         &self,
         user_id: &str,
         sequence: i64,
-    ) -> StoreResult<Option<PushDocument>> {
-        self.read(self.pushes().find_one(doc! {
-            "sequence": sequence,
-            "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
-        }))
-        .await
+    ) -> StoreResult<Option<bson::DateTime>> {
+        let session_push = self
+            .read(self.pushes().find_one(doc! {
+                "sequence": sequence,
+                "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
+            }))
+            .await?;
+        if let Some(push) = session_push {
+            return Ok(Some(push.at));
+        }
+        let prop_push = self
+            .read(
+                self.prop_pushes()
+                    .find_one(doc! { "userId": user_id, "sequence": sequence }),
+            )
+            .await?;
+        Ok(prop_push.map(|push| push.at))
+    }
+
+    /// Keeps the number of a push of `user_id`'s prop board, so that the user can resume
+    /// after it.
+    pub async fn record_prop_push(&self, user_id: &str, sequence: i64) -> StoreResult<()> {
+        let record = PropPushRecord {
+            user_id: user_id.to_owned(),
+            sequence,
+            at: Timestamp::now().into(),
+        };
+        self.write(self.prop_pushes().insert_one(record)).await?;
+        Ok(())
     }
 
     /// The pushes for `user_id` after `sequence`, in order: at most [`MAX_REPLAYED`] + 1.

@@ -16,8 +16,8 @@ use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::{
-    Audience, Color, EventScope, Invitation, JoinCondition, PendingContact, Session, SessionUpdate,
-    Viewer,
+    Audience, Color, EventScope, Invitation, JoinCondition, PendingContact, Prop, Session,
+    SessionUpdate, Viewer,
 };
 use crate::domain::source::Membership;
 use crate::domain::time::Timestamp;
@@ -478,6 +478,21 @@ impl Store {
         event_ids.sort_unstable();
         event_ids.dedup();
         self.find_events(&event_ids).await
+    }
+
+    /// The props at which an event has sessions, each once.
+    pub async fn props_of_event(&self, event_id: &str) -> StoreResult<Vec<Prop>> {
+        let mut props = self
+            .read_all(
+                self.database()
+                    .collection::<Prop>(COLLECTION)
+                    .find(doc! { "eventId": event_id })
+                    .projection(doc! { "_id": 0, "roomId": 1, "propId": 1 }),
+            )
+            .await?;
+        props.sort_unstable();
+        props.dedup();
+        Ok(props)
     }
 
     /// The sessions of an event, by `startDate` then `id`.

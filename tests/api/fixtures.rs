@@ -112,6 +112,7 @@ fn the_documented_refusals_of_each_endpoint_have_fixtures() {
         ("social:joinSession", 404),
         ("social:joinSession", 409),
         ("social:declineSessionJoin", 404),
+        ("social:watchProp", 409),
     ];
     for (endpoint, code) in refusals {
         assert!(
@@ -122,9 +123,13 @@ fn the_documented_refusals_of_each_endpoint_have_fixtures() {
 }
 
 #[test]
-fn both_pushes_have_fixtures() {
+fn the_session_and_prop_board_pushes_have_fixtures() {
     let (_, pushed) = coverage();
-    for push in ["social:sessionUpdated", "social:sessionDeleted"] {
+    for push in [
+        "social:sessionUpdated",
+        "social:sessionDeleted",
+        "social:propSessionsUpdated",
+    ] {
         assert!(pushed.contains(push), "no fixture expects {push}");
     }
 }

@@ -18,6 +18,7 @@ mod joining;
 mod metrics;
 mod openapi;
 mod paging;
+mod prop_board;
 mod prop_sessions;
 mod protocol;
 mod pushes;

@@ -26,7 +26,12 @@ const REQUIRED: [&str; 16] = [
 ];
 
 /// The endpoints that extend the reference (PRODUCT.md section 9).
-const EXTENSIONS: [&str; 2] = ["social:getCalendarFeed", "social:rotateCalendarFeed"];
+const EXTENSIONS: [&str; 4] = [
+    "social:getCalendarFeed",
+    "social:rotateCalendarFeed",
+    "social:watchProp",
+    "social:unwatchProp",
+];
 
 /// The endpoint names listed in the README's endpoint table (`| `social:...` |` rows).
 fn readme_endpoints() -> Vec<String> {

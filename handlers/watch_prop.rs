@@ -1,0 +1,39 @@
+//! `social:watchProp` (extension): answers what `social:getPropSessions` answers, then
+//! pushes `social:propSessionsUpdated` to this connection whenever that answer changes,
+//! until `social:unwatchProp` or the connection closes (see `api::prop_watch`). Anyone
+//! signed in; at most 16 props per connection (the 17th is a 409); watching a watched
+//! prop again answers anew and counts once.
+
+use crate::api::prelude::*;
+use crate::api::prop_sessions::{PropRequest, PropSessions};
+
+/// The endpoint.
+pub struct WatchProp;
+
+impl Endpoint for WatchProp {
+    const NAME: &'static str = "social:watchProp";
+    const CHANGES_DATA: bool = false;
+    type Request = PropRequest;
+    type Response = PropSessions;
+
+    fn example() -> Example {
+        Example {
+            request: PropRequest::example(),
+            answer: PropSessions::example(),
+        }
+    }
+
+    fn validate(request: &PropRequest) -> Result<(), ApiError> {
+        request.validate()
+    }
+
+    async fn handle(
+        context: RequestContext,
+        request: PropRequest,
+    ) -> Result<PropSessions, ApiError> {
+        let watches = std::sync::Arc::clone(&context.watches);
+        watches.watch(&context, request.prop()).await
+    }
+}
+
+inventory::submit! { Registration::of::<WatchProp>().described_by(include_str!("watch_prop.rs")) }

@@ -1,0 +1,284 @@
+//! The live prop board of one connection (`social:watchProp`, `social:unwatchProp`): up
+//! to [`MAX_WATCHED_PROPS`] props, each watched by a task of its own that pushes
+//! `social:propSessionsUpdated` whenever what the user sees there
+//! (`api::prop_sessions`) changes.
+//!
+//! A watch looks again when a change at its prop is pushed, from any process (see
+//! `push::board`), when a listed session starts or ends, and at the latest every
+//! [`RECHECK_EVERY`] (for changes the service is not told of, such as memberships); it
+//! pushes only when the rendered answer differs from the last one the connection got.
+//! Its pushes wait until the `watchProp` answer is queued, so none overtakes it. A failed
+//! look is retried after a growing pause (1 s up to a minute), keeping the last answer.
+//!
+//! The pushes carry an `event.id` from the same sequence as session pushes; only that the
+//! user was sent it is kept (`propPushes`), so that a client may resume after it. The
+//! watches end with the connection: a client that reconnects watches again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::api::context::{AppState, RequestContext};
+use crate::api::endpoint::PushRegistration;
+use crate::api::envelope::encode_push;
+use crate::api::examples;
+use crate::api::prop_sessions::{PropSessions, PropView, prop_sessions};
+use crate::domain::ids::UserId;
+use crate::domain::session::{Prop, SessionView};
+use crate::error::ApiError;
+use crate::push::Outlet;
+use crate::push::board::PropWatcher;
+use crate::push::bus::push_frame;
+
+/// Endpoint name of the push of a watched prop's new sessions.
+pub const PROP_SESSIONS_UPDATED: &str = "social:propSessionsUpdated";
+/// Most props one connection watches at once.
+pub const MAX_WATCHED_PROPS: usize = 16;
+/// Longest time between two looks at a watched prop.
+const RECHECK_EVERY: Duration = Duration::from_secs(3600);
+/// Pause after the first failed look; it doubles with each further one.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Longest pause between failed looks.
+const LONGEST_RETRY_PAUSE: Duration = Duration::from_secs(60);
+/// Time after a listed session's start or end before looking: stored times are whole
+/// milliseconds.
+const BOUNDARY_MARGIN: Duration = Duration::from_millis(5);
+
+/// The `data` of a `social:propSessionsUpdated` push.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct PropSessionsUpdated<'a> {
+    room_id: &'a str,
+    prop_id: &'a str,
+    /// What `social:getPropSessions` answers the recipient at this prop now.
+    sessions: &'a [SessionView],
+}
+
+inventory::submit! {
+    PushRegistration::of::<PropSessionsUpdated<'static>>(
+        PROP_SESSIONS_UPDATED,
+        "What the recipient sees at a prop it watches (`social:watchProp`) changed: a \
+         session there was created, changed, deleted or made invalid, became visible or \
+         hidden, started or ended. `sessions` is what `social:getPropSessions` answers now.",
+        example_push,
+    )
+}
+
+fn example_push() -> serde_json::Value {
+    let example = PropSessions::example();
+    let data = serde_json::json!({
+        "roomId": examples::ROOM_ID,
+        "propId": examples::PROP_ID,
+        "sessions": example["sessions"],
+    });
+    push_frame(PROP_SESSIONS_UPDATED, examples::PUSH_ID, &data)
+        .map(|frame| examples::frame(&encode_push(&frame)))
+        .unwrap_or_default()
+}
+
+/// The props one connection watches.
+pub struct PropWatches {
+    outlet: Outlet,
+    watching: Mutex<HashMap<Prop, WatchHandle>>,
+}
+
+/// A running watch: dropping it stops the watch, and no push of it is queued after that.
+struct WatchHandle {
+    /// Held while a push is queued; `false` once the watch stopped.
+    active: Arc<Mutex<bool>>,
+    _task: AbortOnDropHandle<()>,
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        // The task may be queuing a push on another thread right now: waiting for the
+        // lock means it is queued before the stop, or not at all.
+        *lock(&self.active) = false;
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Neither value can be left half-changed by a panic.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One watch: what its task needs.
+struct Watch {
+    state: Arc<AppState>,
+    user_id: UserId,
+    watcher: PropWatcher,
+    outlet: Outlet,
+    /// Whether the watch still runs (see [`WatchHandle`]).
+    active: Arc<Mutex<bool>>,
+    /// The `data` of the last answer or push the connection got for this prop.
+    last: Box<RawValue>,
+    next_change: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl PropWatches {
+    /// No watches yet; their pushes go to `outlet`.
+    pub fn new(outlet: Outlet) -> PropWatches {
+        PropWatches {
+            outlet,
+            watching: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Prop, WatchHandle>> {
+        lock(&self.watching)
+    }
+
+    /// Starts watching `prop` for the caller (again, when already watched: the answer
+    /// is then the new starting point) and answers what the caller sees there now. A
+    /// 17th prop is a quota refusal.
+    pub async fn watch(
+        &self,
+        context: &RequestContext,
+        prop: Prop,
+    ) -> Result<PropSessions, ApiError> {
+        self.check_room_for(&prop)?;
+        // Registered before looking, so that no change falls between the look and the watch.
+        let watcher = context.state.pushes.board().watch(prop.clone());
+        let PropView {
+            answer,
+            next_change,
+        } = prop_sessions(context.store(), context.me(), &prop).await?;
+        let last = data_of(&prop, &answer.sessions)?;
+        let active = Arc::new(Mutex::new(true));
+        let watch = Watch {
+            state: Arc::clone(&context.state),
+            user_id: context.caller.user_id.clone(),
+            watcher,
+            outlet: self.outlet.clone(),
+            active: Arc::clone(&active),
+            last,
+            next_change,
+        };
+        let mut watching = self.lock();
+        if !watching.contains_key(&prop) && watching.len() >= MAX_WATCHED_PROPS {
+            return Err(quota_exceeded());
+        }
+        let task = AbortOnDropHandle::new(tokio::spawn(watch.run(context.answer_queued.clone())));
+        // A watch of the same prop that this one replaces stops.
+        watching.insert(
+            prop,
+            WatchHandle {
+                active,
+                _task: task,
+            },
+        );
+        Ok(answer)
+    }
+
+    /// Stops watching `prop`; answers whether it was watched.
+    pub fn unwatch(&self, prop: &Prop) -> bool {
+        self.lock().remove(prop).is_some()
+    }
+
+    /// Stops every watch (the connection closes).
+    pub fn stop_all(&self) {
+        self.lock().clear();
+    }
+
+    fn check_room_for(&self, prop: &Prop) -> Result<(), ApiError> {
+        let watching = self.lock();
+        if watching.contains_key(prop) || watching.len() < MAX_WATCHED_PROPS {
+            Ok(())
+        } else {
+            Err(quota_exceeded())
+        }
+    }
+}
+
+fn quota_exceeded() -> ApiError {
+    ApiError::QuotaExceeded(format!(
+        "watch quota exceeded: at most {MAX_WATCHED_PROPS} props are watched per connection; \
+         unwatch one first (social:unwatchProp)"
+    ))
+}
+
+/// The `data` of a push of `sessions` at `prop`, rendered.
+fn data_of(prop: &Prop, sessions: &[SessionView]) -> Result<Box<RawValue>, ApiError> {
+    let data = PropSessionsUpdated {
+        room_id: &prop.room_id,
+        prop_id: &prop.prop_id,
+        sessions,
+    };
+    serde_json::value::to_raw_value(&data).map_err(|error| ApiError::Unexpected(error.into()))
+}
+
+impl Watch {
+    /// Looks again at each change, start or end, until the connection closes or the task
+    /// is aborted; the first look waits until the `watchProp` answer is queued.
+    async fn run(mut self, answer_queued: CancellationToken) {
+        answer_queued.cancelled().await;
+        let mut retry_pause: Option<Duration> = None;
+        while !self.outlet.is_closed() {
+            let wait = retry_pause.unwrap_or_else(|| self.time_to_next_change());
+            tokio::select! {
+                () = self.watcher.changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            match prop_sessions(&self.state.store, &self.user_id, self.watcher.prop()).await {
+                Ok(view) => {
+                    retry_pause = None;
+                    self.next_change = view.next_change;
+                    if !self.push_if_changed(&view.answer).await {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, user = ?self.user_id.as_str(), "cannot look at a watched prop");
+                    retry_pause = Some(retry_pause.map_or(FIRST_RETRY_PAUSE, |pause| {
+                        (pause * 2).min(LONGEST_RETRY_PAUSE)
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The wait until the answer may change with time alone (or the periodic look).
+    fn time_to_next_change(&self) -> Duration {
+        self.next_change
+            .and_then(|at| (at - chrono::Utc::now()).to_std().ok())
+            .map_or(RECHECK_EVERY, |left| {
+                (left + BOUNDARY_MARGIN).min(RECHECK_EVERY)
+            })
+    }
+
+    /// Pushes `answer` when it differs from the last one the connection got; `false` when
+    /// the connection is gone.
+    async fn push_if_changed(&mut self, answer: &PropSessions) -> bool {
+        let prop = self.watcher.prop();
+        let Ok(data) = data_of(prop, &answer.sessions) else {
+            return true;
+        };
+        if data.get() == self.last.get() {
+            return true;
+        }
+        let pushes = &self.state.pushes;
+        let sequence = pushes.next_sequence();
+        // Kept first, so that a client that saw the push can resume after it.
+        if let Err(error) = self
+            .state
+            .store
+            .record_prop_push(&self.user_id, sequence)
+            .await
+        {
+            tracing::warn!(%error, "cannot keep the number of a prop push");
+        }
+        let frame = Arc::new(crate::push::PushFrame::new(
+            PROP_SESSIONS_UPDATED,
+            sequence.to_string(),
+            data.clone(),
+        ));
+        self.last = data;
+        let active = lock(&self.active);
+        *active && self.outlet.offer(&self.user_id, frame)
+    }
+}

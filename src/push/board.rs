@@ -1,0 +1,142 @@
+//! The live prop board of one process: which of its connections watch which props
+//! (`social:watchProp`), and the wake-up of each watch when a change at its prop arrives
+//! (from this process or another: every push names the props it touches).
+//!
+//! A watch is woken, not told what changed: it asks again what its user sees at the prop
+//! and pushes only when the answer differs (see `api::prop_watch`). Wake-ups coalesce: a
+//! burst of changes while a watch is still looking wakes it once more, not once each.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+
+use crate::domain::session::Prop;
+
+/// The watches of one prop: each one's id and wake-up.
+type Watches = Vec<(u64, Arc<Notify>)>;
+
+/// The watches of this process, by prop.
+#[derive(Default)]
+pub struct PropBoard {
+    next_id: AtomicU64,
+    by_prop: Mutex<HashMap<Prop, Watches>>,
+}
+
+/// One watch of a prop, registered with the board until dropped.
+pub struct PropWatcher {
+    board: Arc<PropBoard>,
+    prop: Prop,
+    id: u64,
+    woken: Arc<Notify>,
+}
+
+impl PropBoard {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Prop, Watches>> {
+        // A panic while holding this lock cannot leave the map half-changed.
+        self.by_prop.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a watch of `prop`: from now on every change there wakes it.
+    pub fn watch(self: &Arc<Self>, prop: Prop) -> PropWatcher {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let woken = Arc::new(Notify::new());
+        self.lock()
+            .entry(prop.clone())
+            .or_default()
+            .push((id, Arc::clone(&woken)));
+        PropWatcher {
+            board: Arc::clone(self),
+            prop,
+            id,
+            woken,
+        }
+    }
+
+    /// Wakes every watch of these props.
+    pub fn changed(&self, props: &[Prop]) {
+        let by_prop = self.lock();
+        for prop in props {
+            for (_, woken) in by_prop.get(prop).into_iter().flatten() {
+                woken.notify_one();
+            }
+        }
+    }
+
+    /// How many watches this process holds.
+    pub fn watches(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+}
+
+impl PropWatcher {
+    /// The watched prop.
+    pub fn prop(&self) -> &Prop {
+        &self.prop
+    }
+
+    /// Completes at the next change at the prop since the last one it completed for (at
+    /// once when one came meanwhile).
+    pub async fn changed(&self) {
+        self.woken.notified().await;
+    }
+}
+
+impl Drop for PropWatcher {
+    fn drop(&mut self) {
+        let mut by_prop = self.board.lock();
+        if let Some(watches) = by_prop.get_mut(&self.prop) {
+            watches.retain(|(id, _)| *id != self.id);
+            if watches.is_empty() {
+                by_prop.remove(&self.prop);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn prop(name: &str) -> Prop {
+        Prop {
+            room_id: "hall".to_owned(),
+            prop_id: name.to_owned(),
+        }
+    }
+
+    async fn woken(watcher: &PropWatcher) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), watcher.changed())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_change_wakes_the_watches_of_its_props_once() {
+        let board = Arc::new(PropBoard::default());
+        let stage = board.watch(prop("stage"));
+        let booth = board.watch(prop("booth"));
+        board.changed(&[prop("stage")]);
+        board.changed(&[prop("stage")]);
+        assert!(woken(&stage).await);
+        // Two changes before it looked: one wake-up.
+        assert!(!woken(&stage).await);
+        assert!(!woken(&booth).await);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_watch_leaves_the_board() {
+        let board = Arc::new(PropBoard::default());
+        let first = board.watch(prop("stage"));
+        let second = board.watch(prop("stage"));
+        assert_eq!(board.watches(), 2);
+        drop(first);
+        assert_eq!(board.watches(), 1);
+        drop(second);
+        assert_eq!(board.watches(), 0);
+        assert!(board.lock().is_empty());
+    }
+}

@@ -1,0 +1,276 @@
+//! The live prop board (extension): `social:watchProp` answers what `getPropSessions`
+//! answers and then pushes `social:propSessionsUpdated` whenever that answer changes —
+//! after creation, update, deletion, a move, invalidation, an event's publication, the end
+//! of a session, and through another server process; `social:unwatchProp` stops it; 16
+//! props per connection.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Client, ServeProcess, create_session, network, spawn_app, spawn_app_with, unique,
+};
+
+const PROP_SESSIONS_UPDATED: &str = "social:propSessionsUpdated";
+
+/// A session at `prop` in room `hall`, starting `offset_seconds` from now, lasting
+/// `duration` seconds.
+fn at(prop: &str, title: &str, offset_seconds: i64, duration: i64) -> Value {
+    json!({
+        "roomId": "hall", "propId": prop, "title": title, "duration": duration,
+        "startDate": chrono::Utc::now().timestamp_millis() + offset_seconds * 1000,
+    })
+}
+
+fn prop_request(prop: &str) -> Value {
+    json!({ "roomId": "hall", "propId": prop })
+}
+
+/// The titles of the sessions of an answer or push.
+fn titles(data: &Value) -> Vec<&str> {
+    data["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|session| session["title"].as_str().unwrap())
+        .collect()
+}
+
+/// The next `social:propSessionsUpdated` push: its prop must be `prop`; answers its titles.
+async fn next_board(client: &mut Client, prop: &str) -> Vec<String> {
+    let data = client.next_push(PROP_SESSIONS_UPDATED).await;
+    assert_eq!(data["roomId"], "hall");
+    assert_eq!(data["propId"], prop);
+    titles(&data).into_iter().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn a_watcher_receives_the_new_list_after_each_kind_of_change() {
+    const SECRET: &str = "an-internal-secret-of-at-least-32-bytes";
+    let app = spawn_app_with(|settings| settings.internal_secret = Some(SECRET.into())).await;
+    let prop = unique("stage");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    let first = watcher.ok("social:watchProp", prop_request(&prop)).await;
+    assert_eq!(first, json!({ "sessions": [] }));
+
+    let keynote = create_session(&mut owner, at(&prop, "Keynote", 3600, 3600), json!([])).await;
+    assert_eq!(next_board(&mut watcher, &prop).await, ["Keynote"]);
+
+    owner
+        .ok(
+            "social:updateSession",
+            json!({ "session": { "id": keynote["id"], "title": "Opening keynote" } }),
+        )
+        .await;
+    assert_eq!(next_board(&mut watcher, &prop).await, ["Opening keynote"]);
+
+    create_session(&mut owner, at(&prop, "Panel", 1800, 1800), json!([])).await;
+    assert_eq!(
+        next_board(&mut watcher, &prop).await,
+        ["Panel", "Opening keynote"]
+    );
+
+    owner
+        .ok(
+            "social:deleteSession",
+            json!({ "sessionId": keynote["id"] }),
+        )
+        .await;
+    assert_eq!(next_board(&mut watcher, &prop).await, ["Panel"]);
+
+    // The platform reports the prop deleted: its sessions are no longer valid.
+    let deleted = reqwest::Client::new()
+        .post(app.http_url(&format!("/api/v0/internal/rooms/hall/props/{prop}/deleted")))
+        .bearer_auth(SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(next_board(&mut watcher, &prop).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_watcher_is_told_when_a_session_ends_and_the_next_one_moves_up() {
+    let app = spawn_app().await;
+    let prop = unique("booth");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    // Under way for 58 seconds of its 60.
+    create_session(&mut owner, at(&prop, "Ending", -58, 60), json!([])).await;
+    create_session(&mut owner, at(&prop, "Later", 3600, 3600), json!([])).await;
+    create_session(&mut owner, at(&prop, "Last", 7200, 3600), json!([])).await;
+    let first = watcher.ok("social:watchProp", prop_request(&prop)).await;
+    assert_eq!(titles(&first), ["Ending", "Later"]);
+    // No write happens: the end of "Ending" alone changes the answer.
+    assert_eq!(next_board(&mut watcher, &prop).await, ["Later", "Last"]);
+}
+
+#[tokio::test]
+async fn a_session_moved_away_leaves_the_board_of_its_old_prop() {
+    let app = spawn_app().await;
+    let (stage, booth) = (unique("stage"), unique("booth"));
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    let talk = create_session(&mut owner, at(&stage, "Talk", 600, 600), json!([])).await;
+    watcher.ok("social:watchProp", prop_request(&stage)).await;
+    owner
+        .ok(
+            "social:updateSession",
+            json!({ "session": { "id": talk["id"], "propId": &booth } }),
+        )
+        .await;
+    assert_eq!(next_board(&mut watcher, &stage).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_watcher_sees_only_what_it_may_see_and_is_told_when_an_event_is_published() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let prop = unique("stage");
+    let outsider_id = unique("outsider");
+    let mut outsider = app.connect(&outsider_id).await;
+    net.member.ok("social:watchProp", prop_request(&prop)).await;
+    outsider.ok("social:watchProp", prop_request(&prop)).await;
+
+    // A Private session the member is not invited to changes nothing the member sees.
+    create_session(
+        &mut net.admin,
+        json!({ "roomId": "hall", "propId": &prop, "title": "Private", "sessionType": 1,
+                "startDate": chrono::Utc::now().timestamp_millis() + 600_000, "duration": 600 }),
+        json!([]),
+    )
+    .await;
+    assert_eq!(
+        net.member.frames_before_sentinel().await,
+        Vec::<Value>::new()
+    );
+
+    // A session of a draft event is seen by its organisers only, until it is published.
+    let event = net
+        .admin
+        .ok(
+            "social:createEvent",
+            json!({ "source": &net.source, "event": crate::helpers::event_fields("Launch") }),
+        )
+        .await["event"]
+        .clone();
+    let mut fields = at(&prop, "Launch talk", 1200, 600);
+    fields["eventId"] = event["id"].clone();
+    create_session(&mut net.admin, fields, json!([])).await;
+    assert_eq!(
+        net.member.frames_before_sentinel().await,
+        Vec::<Value>::new()
+    );
+    net.admin
+        .ok("social:publishEvent", json!({ "eventId": event["id"] }))
+        .await;
+    assert_eq!(next_board(&mut net.member, &prop).await, ["Launch talk"]);
+    // The outsider, who is not in the network, never saw either.
+    assert_eq!(outsider.frames_before_sentinel().await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn unwatching_stops_the_pushes_and_sixteen_props_is_the_limit() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    let props: Vec<String> = (0..16).map(|n| unique(&format!("prop{n}"))).collect();
+    for prop in &props {
+        watcher.ok("social:watchProp", prop_request(prop)).await;
+    }
+    // Watching a watched prop again counts once.
+    watcher
+        .ok("social:watchProp", prop_request(&props[0]))
+        .await;
+    let refused = watcher
+        .fails(
+            "social:watchProp",
+            prop_request(&unique("seventeenth")),
+            409,
+        )
+        .await;
+    assert!(refused.contains("16"), "{refused}");
+
+    watcher
+        .ok("social:unwatchProp", prop_request(&props[0]))
+        .await;
+    // Unwatching what is not watched does no harm.
+    assert_eq!(
+        watcher
+            .ok("social:unwatchProp", prop_request(&props[0]))
+            .await,
+        json!({})
+    );
+    create_session(&mut owner, at(&props[0], "Unseen", 600, 600), json!([])).await;
+    assert_eq!(watcher.frames_before_sentinel().await, Vec::<Value>::new());
+    // The freed place takes another prop, still watched live.
+    let other = unique("other");
+    watcher.ok("social:watchProp", prop_request(&other)).await;
+    create_session(&mut owner, at(&other, "Seen", 600, 600), json!([])).await;
+    assert_eq!(next_board(&mut watcher, &other).await, ["Seen"]);
+}
+
+#[tokio::test]
+async fn a_change_made_through_another_process_reaches_the_watcher() {
+    let app = spawn_app().await;
+    let other = ServeProcess::start(&app.db_name).await;
+    let prop = unique("stage");
+    let mut owner = other.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    watcher.ok("social:watchProp", prop_request(&prop)).await;
+    create_session(&mut owner, at(&prop, "Elsewhere", 600, 600), json!([])).await;
+    assert_eq!(next_board(&mut watcher, &prop).await, ["Elsewhere"]);
+}
+
+#[tokio::test]
+async fn a_client_resumes_after_a_prop_push_without_a_resync() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let watcher_id = unique("watcher");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&watcher_id).await;
+    watcher.ok("social:watchProp", prop_request(&prop)).await;
+    let session = create_session(&mut owner, at(&prop, "Talk", 600, 600), json!([])).await;
+    let push = watcher.next_frame().await;
+    assert_eq!(push["endpoint"], PROP_SESSIONS_UPDATED);
+    let seen = push["event"]["id"].as_str().unwrap().to_owned();
+    drop(watcher);
+    // Invited while away: that is the one push to replay.
+    owner
+        .ok(
+            "social:inviteUsersToSession",
+            json!({ "sessionId": session["id"], "usersToInvite": [{ "userId": &watcher_id, "role": 0 }] }),
+        )
+        .await;
+    let url = format!("{}?resumeAfter={seen}", app.ws_url());
+    let mut back = Client::connect(&url, &app.token(&watcher_id)).await;
+    let missed = back.frames_before_sentinel().await;
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0]["endpoint"], "social:sessionUpdated");
+    assert!(
+        missed[0]["event"]["id"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > seen.parse::<i64>().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn prop_requests_are_validated() {
+    let app = spawn_app().await;
+    let mut client = app.connect(&unique("client")).await;
+    for endpoint in ["social:watchProp", "social:unwatchProp"] {
+        client
+            .fails(endpoint, json!({ "roomId": "hall" }), 400)
+            .await;
+        client
+            .fails(
+                endpoint,
+                json!({ "roomId": "hall", "propId": "x".repeat(300) }),
+                400,
+            )
+            .await;
+    }
+}
