@@ -33,6 +33,11 @@ pub const DB_ERRORS: &str = "social_db_errors_total";
 /// Requests and connections refused to protect the service, by `reason` (counter).
 pub const REFUSALS: &str = "social_refusals_total";
 
+/// Props watched by this process's connections (`social:watchProp`) (gauge).
+pub const PROP_WATCHES: &str = "social_prop_watches";
+/// Looks of a watched prop taken again after a change or as time passed (counter).
+pub const PROP_LOOKS: &str = "social_prop_looks_total";
+
 /// The endpoint label of a frame whose endpoint is not registered.
 pub const UNKNOWN_ENDPOINT: &str = "unknown";
 
@@ -136,6 +141,11 @@ fn describe() {
         "Time from a push's writing to its delivery."
     );
     describe_counter!(DB_ERRORS, "Failed database calls, by kind.");
+    describe_gauge!(PROP_WATCHES, "Props watched by this process's connections.");
+    describe_counter!(
+        PROP_LOOKS,
+        "Looks of a watched prop taken again after a change or as time passed."
+    );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
 }
 
@@ -188,6 +198,16 @@ pub fn client_kicked() {
 /// A push written `lag` ago is being delivered.
 pub fn push_lag(lag: Duration) {
     histogram!(PUSH_LAG_SECONDS).record(lag.as_secs_f64());
+}
+
+/// A watched prop was looked at again.
+pub fn prop_looked_at() {
+    counter!(PROP_LOOKS).increment(1);
+}
+
+/// One more (`1.0`) or one fewer (`-1.0`) watched prop.
+pub fn prop_watches_changed(by: f64) {
+    gauge!(PROP_WATCHES).increment(by);
 }
 
 /// Counts one open connection while it lives.

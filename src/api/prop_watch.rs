@@ -224,6 +224,7 @@ impl Watch {
                 () = self.watcher.changed() => {}
                 () = tokio::time::sleep(wait) => {}
             }
+            crate::metrics::prop_looked_at();
             match prop_sessions(&self.state.store, &self.user_id, self.watcher.prop()).await {
                 Ok(view) => {
                     retry_pause = None;

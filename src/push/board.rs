@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
 use crate::domain::session::Prop;
+use crate::metrics;
 
 /// The watches of one prop: each one's id and wake-up.
 type Watches = Vec<(u64, Arc<Notify>)>;
@@ -42,6 +43,7 @@ impl PropBoard {
     pub fn watch(self: &Arc<Self>, prop: Prop) -> PropWatcher {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let woken = Arc::new(Notify::new());
+        metrics::prop_watches_changed(1.0);
         self.lock()
             .entry(prop.clone())
             .or_default()
@@ -85,6 +87,7 @@ impl PropWatcher {
 
 impl Drop for PropWatcher {
     fn drop(&mut self) {
+        metrics::prop_watches_changed(-1.0);
         let mut by_prop = self.board.lock();
         if let Some(watches) = by_prop.get_mut(&self.prop) {
             watches.retain(|(id, _)| *id != self.id);

@@ -111,12 +111,17 @@ struct PropPushRecord {
     at: bson::DateTime,
 }
 
+/// Removes a document [`KEPT_FOR`] after its `at`.
+fn kept_for_the_log() -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { "at": 1 })
+        .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
+        .build()
+}
+
 pub(super) fn prop_push_indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "at": 1 })
-            .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
-            .build(),
+        kept_for_the_log(),
         IndexModel::builder()
             .keys(doc! { "userId": 1, "sequence": 1 })
             .build(),
@@ -125,10 +130,7 @@ pub(super) fn prop_push_indexes() -> Vec<IndexModel> {
 
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
-        IndexModel::builder()
-            .keys(doc! { "at": 1 })
-            .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
-            .build(),
+        kept_for_the_log(),
         IndexModel::builder()
             .keys(doc! { "updatedFor": 1, "sequence": 1 })
             .build(),

@@ -166,3 +166,30 @@ async fn pushes_and_refusals_are_counted() {
     assert!(moved("social_refusals_total", &[("reason", "rate")]) >= 1.0);
     assert!(after.text.contains("# HELP social_refusals_total"));
 }
+
+#[tokio::test]
+async fn watched_props_and_their_looks_are_counted() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watcher = app.connect(&unique("watcher")).await;
+    let before = Scrape::of(&app).await;
+    watcher
+        .ok(
+            "social:watchProp",
+            json!({ "roomId": "room-1", "propId": &prop }),
+        )
+        .await;
+    let mut session = session_fields("Watched", 60);
+    session["propId"] = json!(&prop);
+    create_session(&mut owner, session, json!([])).await;
+    watcher.next_push("social:propSessionsUpdated").await;
+    let after = Scrape::of(&app).await;
+    // Other tests' watches come and go meanwhile, but this one is held.
+    assert!(after.value("social_prop_watches", &[]) >= 1.0);
+    assert!(
+        after.value("social_prop_looks_total", &[]) - before.value("social_prop_looks_total", &[])
+            >= 1.0
+    );
+    assert!(after.text.contains("# HELP social_prop_watches"));
+}
