@@ -13,6 +13,10 @@
 //! - `idle`: 10,000 authenticated idle sockets (2,000 first): server memory per socket.
 //! - `cross`: two `serve` processes on one database; a client on the second hears of
 //!   changes made on the first: its delay beside a bare change-stream watcher's.
+//! - `board`: 200 connections watch one prop (`social:watchProp`) while a session there is
+//!   updated every 300 ms: delay to each `social:propSessionsUpdated`, and the server CPU
+//!   and round trips each watcher costs per change, against one `getPropSessions` (the
+//!   look a watcher takes) measured in the same run.
 //!
 //! The embedded SecantusDB (Python) is used unless `BENCH_MONGODB_URI` names another
 //! database server (`?directConnection=true` for a single node; a replica set for `cross`).
@@ -548,16 +552,27 @@ async fn requests_mode(database: &Database) {
 /// title. The frame is searched, not parsed: with a thousand readers in this process,
 /// parsing every 200 KB frame would measure the benchmark instead of the server.
 fn listen_for_updates(
+    client: Client,
+    arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
+) {
+    listen_for_pushes("social:sessionUpdated", client, arrivals);
+}
+
+/// A socket that records when each push of `endpoint` arrives, by the first session title
+/// in it (see [`listen_for_updates`]).
+fn listen_for_pushes(
+    endpoint: &'static str,
     mut client: Client,
     arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
 ) {
+    let prefix = format!(r#"{{"endpoint":"{endpoint}""#);
     tokio::spawn(async move {
         while let Ok(Some(message)) = client.next_message().await {
             let Message::Text(text) = message else {
                 continue;
             };
             let at = Instant::now();
-            if !text.starts_with(r#"{"endpoint":"social:sessionUpdated""#) {
+            if !text.starts_with(&prefix) {
                 continue;
             }
             // The session's own title is the first one in the frame.
@@ -797,6 +812,111 @@ async fn cross_mode(database: &Database) {
     );
 }
 
+/// A `board` series: CPU seconds and database round trips per `work`.
+async fn cost_of(
+    server: &Server,
+    trips: &RoundTrips,
+    count: usize,
+    work: impl std::future::Future<Output = ()>,
+) -> (f64, f64) {
+    let ticks = ticks_per_second();
+    let (cpu_before, trips_before, started) = (
+        server.cpu_seconds(ticks),
+        trips.count().await,
+        Instant::now(),
+    );
+    work.await;
+    let cpu = (server.cpu_seconds(ticks) - cpu_before) / count as f64;
+    let trips_after = trips.count().await;
+    (
+        cpu,
+        trips.per_request(trips_before, trips_after, started.elapsed(), count),
+    )
+}
+
+async fn board_mode(database: &Database) {
+    const WATCHERS: usize = 200;
+    const PROP: &str = "board-stage";
+    let updates = setting("BENCH_FANOUT_UPDATES", 20);
+    let calls = setting("BENCH_CALLS", 300);
+    let server = Server::start(&database.uri, "load_board").await;
+    let trips = RoundTrips::connect(&database.uri).await;
+    let mut owner = server.connect("board-owner").await;
+    let data = session_data("board".into(), None, PROP, 60);
+    let created = ok(&mut owner, "social:createSession", json!({"session": data})).await;
+    let session_id = created["session"]["id"].as_str().unwrap().to_owned();
+    let prop = json!({"roomId": ROOM, "propId": PROP});
+    println!(
+        "board: {WATCHERS} connections watching one prop, a session there updated {updates} times every 300 ms, {}",
+        database.described
+    );
+    // The baseline: the look each watcher takes is one getPropSessions.
+    let mut looker = server.connect("board-looker").await;
+    let (look_cpu, look_trips) = cost_of(&server, &trips, calls, async {
+        for _ in 0..calls {
+            ok(&mut looker, "social:getPropSessions", prop.clone()).await;
+        }
+    })
+    .await;
+    let update = |title: String| json!({"session": {"id": &session_id, "title": title}});
+    let (alone_cpu, alone_trips) = cost_of(&server, &trips, updates, async {
+        for index in 0..updates {
+            ok(
+                &mut owner,
+                "social:updateSession",
+                update(format!("alone {index}")),
+            )
+            .await;
+        }
+    })
+    .await;
+    let users: Vec<String> = (0..WATCHERS)
+        .map(|index| format!("board-{index}"))
+        .collect();
+    let mut watchers = connect_all(&server, &users).await;
+    for watcher in &mut watchers {
+        ok(watcher, "social:watchProp", prop.clone()).await;
+    }
+    let (arrivals_in, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+    for watcher in watchers {
+        listen_for_pushes("social:propSessionsUpdated", watcher, arrivals_in.clone());
+    }
+    drop(arrivals_in);
+    let mut delays = Vec::new();
+    let mut missing = 0;
+    let (watched_cpu, watched_trips) = cost_of(&server, &trips, updates, async {
+        (delays, missing, _) = update_and_time(
+            &mut owner,
+            &session_id,
+            "watched",
+            updates,
+            Duration::from_millis(300),
+            WATCHERS,
+            &mut arrivals,
+        )
+        .await;
+    })
+    .await;
+    print_delays("update request → board push arrival", &delays, missing);
+    let per_look_cpu = (watched_cpu - alone_cpu).max(0.0) / WATCHERS as f64;
+    let per_look_trips = (watched_trips - alone_trips).max(0.0) / WATCHERS as f64;
+    println!(
+        "getPropSessions (baseline): CPU {:.0?}, {look_trips:.1} round trips per call",
+        Duration::from_secs_f64(look_cpu)
+    );
+    println!(
+        "updateSession without watchers: CPU {:.0?}, {alone_trips:.1} round trips; with {WATCHERS}: CPU {:.1?}, {watched_trips:.0} round trips",
+        Duration::from_secs_f64(alone_cpu),
+        Duration::from_secs_f64(watched_cpu)
+    );
+    println!(
+        "per watcher and change: CPU {:.0?} ({:.2}× a getPropSessions), {per_look_trips:.2} round trips ({:.2}×)",
+        Duration::from_secs_f64(per_look_cpu),
+        per_look_cpu / look_cpu.max(1e-12),
+        per_look_trips / look_trips.max(1e-12)
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let chosen: Vec<String> = std::env::args()
@@ -821,6 +941,9 @@ fn main() {
         }
         if wants("cross") {
             cross_mode(&database).await;
+        }
+        if wants("board") {
+            board_mode(&database).await;
         }
     });
 }
