@@ -202,6 +202,20 @@ fn quota_exceeded() -> ApiError {
     ))
 }
 
+/// The wait at `now` until an answer whose next change by time alone is `next_change` is
+/// looked at again: just after that change, and within [`RECHECK_EVERY`] in any case.
+fn wait_for(
+    next_change: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    let Some(at) = next_change else {
+        return RECHECK_EVERY;
+    };
+    // Already passed (a negative time left): look at once.
+    let left = (at - now).to_std().unwrap_or_default();
+    (left + BOUNDARY_MARGIN).min(RECHECK_EVERY)
+}
+
 /// The `data` of a push of `sessions` at `prop`, rendered.
 fn data_of(prop: &Prop, sessions: &[SessionView]) -> Result<Box<RawValue>, ApiError> {
     let data = PropSessionsUpdated {
@@ -243,13 +257,8 @@ impl Watch {
         }
     }
 
-    /// The wait until the answer may change with time alone (or the periodic look).
     fn time_to_next_change(&self) -> Duration {
-        self.next_change
-            .and_then(|at| (at - chrono::Utc::now()).to_std().ok())
-            .map_or(RECHECK_EVERY, |left| {
-                (left + BOUNDARY_MARGIN).min(RECHECK_EVERY)
-            })
+        wait_for(self.next_change, chrono::Utc::now())
     }
 
     /// Pushes `answer` when it differs from the last one the connection got; `false` when
@@ -281,5 +290,30 @@ impl Watch {
         self.last = data;
         let active = lock(&self.active);
         *active && self.outlet.offer(&self.user_id, frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_watch_looks_just_after_the_next_start_or_end_and_at_least_hourly() {
+        let now = Utc::now();
+        assert_eq!(
+            wait_for(Some(now + TimeDelta::seconds(30)), now),
+            Duration::from_secs(30) + BOUNDARY_MARGIN
+        );
+        assert_eq!(
+            wait_for(Some(now - TimeDelta::seconds(5)), now),
+            BOUNDARY_MARGIN
+        );
+        assert_eq!(
+            wait_for(Some(now + TimeDelta::days(400)), now),
+            RECHECK_EVERY
+        );
+        assert_eq!(wait_for(None, now), RECHECK_EVERY);
     }
 }
