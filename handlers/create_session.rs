@@ -72,30 +72,48 @@ impl Endpoint for CreateSession {
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;
         store.insert_session(&session).await?;
-        recheck_active_sessions(store, &session).await?;
-        if let Some(event) = &event {
-            // From the database itself: another process's change may not have reached
-            // this one's cache yet.
-            match store.find_event_uncached(&event.id).await? {
-                // The event was deleted while the session was being created.
-                None => {
-                    store.delete_session(&session.id).await?;
-                    return Err(ApiError::not_found("event"));
-                }
-                // Published while the session was being created: the session must know.
-                Some(now) if now.is_published() && !event.is_published() => {
-                    store.mark_event_published(&event.id).await?;
-                    if let Some(marked) = store.find_session(&session.id).await? {
-                        session = marked;
-                    }
-                }
-                Some(_) => {}
-            }
+        let settled = settle(store, &mut session, event.as_ref()).await;
+        if settled.is_err() {
+            // Withdrawn again, it may have been listed at its prop in between.
+            context.publish_props(vec![session.prop()]);
         }
+        settled?;
         context
             .publish(SessionChange::updated_for(&session, session.invitees()))
             .await;
         render_session(store, context.me(), &session).await
+    }
+}
+
+/// Keeps the session just inserted, or withdraws it: over its owner's quota after all (a
+/// concurrent creation counted too), or its event deleted meanwhile. An event published
+/// meanwhile is marked on it.
+async fn settle(
+    store: &Store,
+    session: &mut Session,
+    event: Option<&Event>,
+) -> Result<(), ApiError> {
+    recheck_active_sessions(store, session).await?;
+    let Some(event) = event else {
+        return Ok(());
+    };
+    // From the database itself: another process's change may not have reached this one's
+    // cache yet.
+    match store.find_event_uncached(&event.id).await? {
+        // The event was deleted while the session was being created.
+        None => {
+            store.delete_session(&session.id).await?;
+            Err(ApiError::not_found("event"))
+        }
+        // Published while the session was being created: the session must know.
+        Some(now) if now.is_published() && !event.is_published() => {
+            store.mark_event_published(&event.id).await?;
+            if let Some(marked) = store.find_session(&session.id).await? {
+                *session = marked;
+            }
+            Ok(())
+        }
+        Some(_) => Ok(()),
     }
 }
 

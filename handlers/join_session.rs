@@ -45,8 +45,10 @@ pub struct Waitlisted {
 enum Joined {
     /// Took a seat: the session after the change.
     Seat(Box<Session>),
-    /// Waits for a seat at this rank.
+    /// Waits for a seat at this rank, already.
     Waiting(u64),
+    /// Waits for a seat at this rank from now on, at this prop.
+    StartedWaiting(u64, Prop),
     /// Nothing changed (joined already, or the owner).
     Already,
 }
@@ -112,7 +114,9 @@ impl Endpoint for JoinSession {
                 let waiting = store.wait_for_seat(&session.id, me, condition).await?;
                 return Ok(
                     match waiting.and_then(|after| after.waitlist_position(me)) {
-                        Some(position) => Attempt::Done(Joined::Waiting(position)),
+                        Some(position) => {
+                            Attempt::Done(Joined::StartedWaiting(position, session.prop()))
+                        }
                         None => Attempt::Stale,
                     },
                 );
@@ -141,6 +145,14 @@ impl Endpoint for JoinSession {
             Joined::Seat(joined) => {
                 context.publish(SessionChange::updated(&joined)).await;
                 Ok(None)
+            }
+            Joined::StartedWaiting(position, prop) => {
+                // Those waiting see their rank, also on the prop's board.
+                context.publish_props(vec![prop]);
+                Ok(Some(Waitlisted {
+                    waitlisted: true,
+                    position,
+                }))
             }
             Joined::Waiting(position) => Ok(Some(Waitlisted {
                 waitlisted: true,

@@ -65,11 +65,20 @@ impl RequestContext {
         self.state.pushes.publish(change).await;
     }
 
+    /// Tells the watchers of `props` to look again: something they may show changed that
+    /// no session push names (see `push::board`).
+    pub fn publish_props(&self, props: Vec<crate::domain::session::Prop>) {
+        self.state.pushes.publish_props(props, None);
+    }
+
     /// Tells the watchers of every prop where an event has sessions to look again: the
     /// event changed who sees them, or until when they repeat. Best effort, like a push.
     pub async fn publish_event_props(&self, event_id: &str) {
         match self.store().props_of_event(event_id).await {
-            Ok(props) => self.state.pushes.publish_props(props).await,
+            Ok(props) => {
+                let event_id = Some(event_id.to_owned());
+                self.state.pushes.publish_props(props, event_id);
+            }
             Err(error) => {
                 tracing::warn!(%error, event = ?event_id, "cannot find the props of an event's sessions")
             }

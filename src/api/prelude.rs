@@ -19,7 +19,7 @@ pub use crate::domain::kinds::SessionKind;
 pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList};
 pub use crate::domain::retry::{Attempt, retry_stale};
 pub use crate::domain::session::{
-    Audience, JoinCondition, Session, SessionEnvelope, SessionFields, SessionView,
+    Audience, JoinCondition, Prop, Session, SessionEnvelope, SessionFields, SessionView,
 };
 pub use crate::domain::source::{Membership, Source};
 pub use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars, require_present};

@@ -4,8 +4,11 @@
 //! (`api::prop_sessions`) changes.
 //!
 //! A watch looks again when a change at its prop is pushed, from any process (see
-//! `push::board`), when a listed session starts or ends, and at the latest every
-//! [`RECHECK_EVERY`] (for changes the service is not told of, such as memberships); it
+//! `push::board`), when its user gains a membership, when a listed session starts or
+//! ends, and at the latest every [`RECHECK_EVERY`] (for what the platform changes without
+//! naming the user: memberships lost or changed, profiles), but
+//! not twice within [`MIN_LOOK_INTERVAL`] (a burst of changes is looked at together, so
+//! that however fast a prop changes, a watch costs at most two looks a second); it
 //! pushes only when the rendered answer differs from the last one the connection got.
 //! Its pushes wait until the `watchProp` answer is queued, so none overtakes it. A failed
 //! look is retried after a growing pause (1 s up to a minute), keeping the last answer.
@@ -39,6 +42,8 @@ use crate::push::bus::push_frame;
 pub const PROP_SESSIONS_UPDATED: &str = "social:propSessionsUpdated";
 /// Most props one connection watches at once.
 pub const MAX_WATCHED_PROPS: usize = 16;
+/// Shortest time between two looks at a watched prop.
+const MIN_LOOK_INTERVAL: Duration = Duration::from_millis(500);
 /// Longest time between two looks at a watched prop.
 const RECHECK_EVERY: Duration = Duration::from_secs(3600);
 /// Pause after the first failed look; it doubles with each further one.
@@ -84,7 +89,7 @@ fn example_push() -> serde_json::Value {
 /// The props one connection watches.
 pub struct PropWatches {
     outlet: Outlet,
-    watching: Mutex<HashMap<Prop, WatchHandle>>,
+    watching: Mutex<Watching>,
 }
 
 /// A running watch: dropping it stops the watch, and no push of it is queued after that.
@@ -120,6 +125,37 @@ struct Watch {
     next_change: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What a connection watches, and the `watchProp` requests still looking.
+#[derive(Default)]
+struct Watching {
+    running: HashMap<Prop, WatchHandle>,
+    /// The latest `watchProp` of each prop still looking, by its token: an `unwatchProp`
+    /// (or a newer `watchProp`) meanwhile takes its place away, and it starts no watch.
+    looking: HashMap<Prop, u64>,
+    next_token: u64,
+}
+
+impl Watching {
+    fn check_room_for(&self, prop: &Prop) -> Result<(), ApiError> {
+        if self.running.contains_key(prop) || self.running.len() < MAX_WATCHED_PROPS {
+            Ok(())
+        } else {
+            Err(quota_exceeded())
+        }
+    }
+
+    /// Whether the `watchProp` of `prop` with `token` is still the one to start, and no
+    /// longer looking.
+    fn take_turn(&mut self, prop: &Prop, token: u64) -> bool {
+        if self.looking.get(prop) == Some(&token) {
+            self.looking.remove(prop);
+            true
+        } else {
+            false
+        }
+    }
+}
+
 impl PropWatches {
     /// No watches yet; their pushes go to `outlet`.
     pub fn new(outlet: Outlet) -> PropWatches {
@@ -129,26 +165,43 @@ impl PropWatches {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Prop, WatchHandle>> {
+    fn lock(&self) -> MutexGuard<'_, Watching> {
         lock(&self.watching)
     }
 
     /// Starts watching `prop` for the caller (again, when already watched: the answer
     /// is then the new starting point) and answers what the caller sees there now. A
-    /// 17th prop is a quota refusal.
+    /// 17th prop is a quota refusal. An `unwatchProp` of the prop that arrives while this
+    /// still looks wins: the answer comes, the watch does not start.
     pub async fn watch(
         &self,
         context: &RequestContext,
         prop: Prop,
     ) -> Result<PropSessions, ApiError> {
-        self.check_room_for(&prop)?;
+        let token = {
+            let mut watching = self.lock();
+            watching.check_room_for(&prop)?;
+            watching.next_token += 1;
+            let token = watching.next_token;
+            watching.looking.insert(prop.clone(), token);
+            token
+        };
         // Registered before looking, so that no change falls between the look and the watch.
-        let watcher = context.state.pushes.board().watch(prop.clone());
+        let watcher = context
+            .state
+            .pushes
+            .board()
+            .watch(prop.clone(), &context.caller.user_id);
+        let looked = prop_sessions(context.store(), context.me(), &prop).await;
+        let mut watching = self.lock();
+        if !watching.take_turn(&prop, token) {
+            return looked.map(|view| view.answer);
+        }
         let PropView {
             answer,
             next_change,
-        } = prop_sessions(context.store(), context.me(), &prop).await?;
-        let last = data_of(&prop, &answer.sessions)?;
+        } = looked?;
+        watching.check_room_for(&prop)?;
         let active = Arc::new(Mutex::new(true));
         let watch = Watch {
             state: Arc::clone(&context.state),
@@ -156,16 +209,12 @@ impl PropWatches {
             watcher,
             outlet: self.outlet.clone(),
             active: Arc::clone(&active),
-            last,
+            last: data_of(&prop, &answer.sessions)?,
             next_change,
         };
-        let mut watching = self.lock();
-        if !watching.contains_key(&prop) && watching.len() >= MAX_WATCHED_PROPS {
-            return Err(quota_exceeded());
-        }
         let task = AbortOnDropHandle::new(tokio::spawn(watch.run(context.answer_queued.clone())));
         // A watch of the same prop that this one replaces stops.
-        watching.insert(
+        watching.running.insert(
             prop,
             WatchHandle {
                 active,
@@ -175,23 +224,19 @@ impl PropWatches {
         Ok(answer)
     }
 
-    /// Stops watching `prop`; answers whether it was watched.
+    /// Stops watching `prop` (also a `watchProp` of it still looking); answers whether it
+    /// was watched.
     pub fn unwatch(&self, prop: &Prop) -> bool {
-        self.lock().remove(prop).is_some()
+        let mut watching = self.lock();
+        watching.looking.remove(prop);
+        watching.running.remove(prop).is_some()
     }
 
     /// Stops every watch (the connection closes).
     pub fn stop_all(&self) {
-        self.lock().clear();
-    }
-
-    fn check_room_for(&self, prop: &Prop) -> Result<(), ApiError> {
-        let watching = self.lock();
-        if watching.contains_key(prop) || watching.len() < MAX_WATCHED_PROPS {
-            Ok(())
-        } else {
-            Err(quota_exceeded())
-        }
+        let mut watching = self.lock();
+        watching.looking.clear();
+        watching.running.clear();
     }
 }
 
@@ -232,12 +277,18 @@ impl Watch {
     async fn run(mut self, answer_queued: CancellationToken) {
         answer_queued.cancelled().await;
         let mut retry_pause: Option<Duration> = None;
+        // The `watchProp` answer was the first look.
+        let mut last_look = tokio::time::Instant::now();
         while !self.outlet.is_closed() {
             let wait = retry_pause.unwrap_or_else(|| self.time_to_next_change());
             tokio::select! {
                 () = self.watcher.changed() => {}
                 () = tokio::time::sleep(wait) => {}
             }
+            // Changes in quick succession are looked at together: however fast a prop
+            // changes, each watch costs at most one look per interval.
+            tokio::time::sleep_until(last_look + MIN_LOOK_INTERVAL).await;
+            last_look = tokio::time::Instant::now();
             crate::metrics::prop_looked_at();
             match prop_sessions(&self.state.store, &self.user_id, self.watcher.prop()).await {
                 Ok(view) => {

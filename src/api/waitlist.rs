@@ -45,6 +45,8 @@ pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Resu
             && (session.session_type != SessionKind::Private || session.is_invited(&candidate));
         if !may_join {
             store.drop_waitlist_head(session_id, &candidate).await?;
+            // Those behind moved up, also on the prop's board.
+            context.publish_props(vec![session.prop()]);
             continue;
         }
         let condition = JoinCondition {

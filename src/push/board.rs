@@ -12,11 +12,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
+use crate::domain::ids::UserId;
 use crate::domain::session::Prop;
 use crate::metrics;
 
-/// The watches of one prop: each one's id and wake-up.
-type Watches = Vec<(u64, Arc<Notify>)>;
+/// One watch as the board holds it.
+struct Entry {
+    id: u64,
+    user_id: UserId,
+    woken: Arc<Notify>,
+}
+
+/// The watches of one prop.
+type Watches = Vec<Entry>;
 
 /// The watches of this process, by prop.
 #[derive(Default)]
@@ -39,15 +47,16 @@ impl PropBoard {
         self.by_prop.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a watch of `prop`: from now on every change there wakes it.
-    pub fn watch(self: &Arc<Self>, prop: Prop) -> PropWatcher {
+    /// Registers a watch of `prop` for `user_id`: from now on every change there wakes it.
+    pub fn watch(self: &Arc<Self>, prop: Prop, user_id: &UserId) -> PropWatcher {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let woken = Arc::new(Notify::new());
         metrics::prop_watches_changed(1.0);
-        self.lock()
-            .entry(prop.clone())
-            .or_default()
-            .push((id, Arc::clone(&woken)));
+        self.lock().entry(prop.clone()).or_default().push(Entry {
+            id,
+            user_id: user_id.clone(),
+            woken: Arc::clone(&woken),
+        });
         PropWatcher {
             board: Arc::clone(self),
             prop,
@@ -60,8 +69,24 @@ impl PropBoard {
     pub fn changed(&self, props: &[Prop]) {
         let by_prop = self.lock();
         for prop in props {
-            for (_, woken) in by_prop.get(prop).into_iter().flatten() {
-                woken.notify_one();
+            for entry in by_prop.get(prop).into_iter().flatten() {
+                entry.woken.notify_one();
+            }
+        }
+    }
+
+    /// Wakes every watch (changes may have been missed).
+    pub fn wake_all(&self) {
+        for entry in self.lock().values().flatten() {
+            entry.woken.notify_one();
+        }
+    }
+
+    /// Wakes every watch of `user_id` (what the user may see changed).
+    pub fn wake_user(&self, user_id: &str) {
+        for entry in self.lock().values().flatten() {
+            if entry.user_id.as_str() == user_id {
+                entry.woken.notify_one();
             }
         }
     }
@@ -90,7 +115,7 @@ impl Drop for PropWatcher {
         metrics::prop_watches_changed(-1.0);
         let mut by_prop = self.board.lock();
         if let Some(watches) = by_prop.get_mut(&self.prop) {
-            watches.retain(|(id, _)| *id != self.id);
+            watches.retain(|entry| entry.id != self.id);
             if watches.is_empty() {
                 by_prop.remove(&self.prop);
             }
@@ -117,11 +142,15 @@ mod tests {
             .is_ok()
     }
 
+    fn ada() -> UserId {
+        UserId::from("ada")
+    }
+
     #[tokio::test]
     async fn a_change_wakes_the_watches_of_its_props_once() {
         let board = Arc::new(PropBoard::default());
-        let stage = board.watch(prop("stage"));
-        let booth = board.watch(prop("booth"));
+        let stage = board.watch(prop("stage"), &ada());
+        let booth = board.watch(prop("booth"), &ada());
         board.changed(&[prop("stage")]);
         board.changed(&[prop("stage")]);
         assert!(woken(&stage).await);
@@ -131,10 +160,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_user_s_watches_wake_for_that_user_only() {
+        let board = Arc::new(PropBoard::default());
+        let adas = board.watch(prop("stage"), &ada());
+        let graces = board.watch(prop("stage"), &UserId::from("grace"));
+        board.wake_user("ada");
+        assert!(woken(&adas).await);
+        assert!(!woken(&graces).await);
+    }
+
+    #[tokio::test]
     async fn a_dropped_watch_leaves_the_board() {
         let board = Arc::new(PropBoard::default());
-        let first = board.watch(prop("stage"));
-        let second = board.watch(prop("stage"));
+        let first = board.watch(prop("stage"), &ada());
+        let second = board.watch(prop("stage"), &ada());
         assert_eq!(board.watches(), 2);
         drop(first);
         assert_eq!(board.watches(), 1);

@@ -159,6 +159,7 @@ impl Pushes {
             last_sequence: AtomicI64::new(0),
             board: Arc::default(),
         });
+        tokio::spawn(Arc::clone(&pushes).wake_on_membership_gains(shutdown.clone()));
         if let Ok(stream) = stream {
             tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
         } else if let Some(queue) = local_queue {
@@ -188,6 +189,22 @@ impl Pushes {
             PushMode::Local
         } else {
             PushMode::Shared
+        }
+    }
+
+    /// Wakes the prop watches of each user who gains a membership: they may see more.
+    async fn wake_on_membership_gains(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut gains = self.store.membership_gains();
+        loop {
+            let gain = tokio::select! {
+                () = shutdown.cancelled() => return,
+                gain = gains.recv() => gain,
+            };
+            match gain {
+                Ok(user_id) => self.board.wake_user(&user_id),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.board.wake_all(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
         }
     }
 
@@ -221,33 +238,43 @@ impl Pushes {
 
     /// Publishes a change to every process (or delivers it here, in local mode). Delivery
     /// is best effort: a failure is logged and never fails the change itself.
-    pub async fn publish(&self, change: SessionChange) {
+    pub async fn publish(self: &Arc<Self>, change: SessionChange) {
         if change.is_empty() {
             return;
         }
+        let for_someone = !change.updated_for.is_empty() || !change.deleted_for.is_empty();
         let version = change.written.as_ref().map(|session| session.version);
         let written = change.written.clone();
         let push = PushDocument::new(new_id(), self.next_sequence(), change, version);
+        if !for_someone {
+            self.send_in_background(push);
+            return;
+        }
         if let Some(session) = written {
             self.written.keep(&push.id, session);
         }
         self.send(push).await;
     }
 
-    /// Publishes a change at `props` of no one session (an event's sessions became visible
-    /// or their repetitions changed): their watchers, on every process, look again.
-    pub async fn publish_props(&self, mut props: Vec<Prop>) {
+    /// Sends a push for prop watchers only without waiting for it: no one's order of
+    /// pushes depends on it (watchers look again whenever it comes), so the answer that
+    /// caused it need not wait for its write.
+    fn send_in_background(self: &Arc<Self>, push: PushDocument) {
+        let pushes = Arc::clone(self);
+        tokio::spawn(async move { pushes.send(push).await });
+    }
+
+    /// Publishes a change at `props` of no one session — of the event `event_id`, when
+    /// given (its sessions became visible, or their repetitions changed): their watchers,
+    /// on every process, look again.
+    pub fn publish_props(self: &Arc<Self>, mut props: Vec<Prop>, event_id: Option<String>) {
         props.sort_unstable();
         props.dedup();
         if props.is_empty() {
             return;
         }
-        self.send(PushDocument::at_props(
-            new_id(),
-            self.next_sequence(),
-            props,
-        ))
-        .await;
+        let push = PushDocument::at_props(new_id(), self.next_sequence(), props, event_id);
+        self.send_in_background(push);
     }
 
     /// Writes a push to the outbox (and, in local mode, queues it for delivery here).
@@ -327,6 +354,8 @@ impl Pushes {
                         // A deletion may be among the missed pushes.
                         self.written.forget_all();
                         let connections = self.hub.broadcast(RESYNC_FRAME);
+                        // And changes at any watched prop.
+                        self.board.wake_all();
                         tracing::warn!(
                             connections,
                             "the push change stream could not be resumed: changes may have been \
@@ -430,10 +459,19 @@ impl Pushes {
         if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
             crate::metrics::push_lag(lag);
         }
-        self.board.changed(&push.props);
-        if push.session_id.is_empty() {
-            return;
+        if let Some(event_id) = &push.event_id {
+            self.store.forget_cached_event(event_id);
         }
+        if !push.session_id.is_empty() {
+            self.deliver_session_change(push).await;
+        }
+        // Last: a prop push this change causes is numbered after the session pushes just
+        // sent, and follows them.
+        self.board.changed(&push.props);
+    }
+
+    /// Sends a change to a session to this process's connections of its recipients.
+    async fn deliver_session_change(&self, push: &PushDocument) {
         // What each push says of its session counts even where nobody here hears of it.
         let versions = self.store.session_versions();
         match push.version {

@@ -226,6 +226,13 @@ impl Store {
         self.membership_cache.reset(live);
     }
 
+    /// The users who gain a membership from now on (anywhere on the platform), as this
+    /// process's cache stream learns of them; nothing where the database has no change
+    /// streams. A listener that falls behind by more than a few hundred misses some.
+    pub fn membership_gains(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.membership_gains.subscribe()
+    }
+
     /// Keeps this process's caches true to the database until `shutdown`: runs the change
     /// stream of the cached collections, forgetting each changed document; the caches are
     /// on only while the stream runs. For databases with change streams only.
@@ -249,6 +256,8 @@ impl Store {
                             }
                             Ok(Some(Change::MembershipAdded { user_id })) => {
                                 self.membership_cache.forget(&user_id);
+                                // Nobody listening is no failure.
+                                let _ = self.membership_gains.send(user_id);
                             }
                             Ok(Some(Change::Memberships)) => self.membership_cache.reset(true),
                             Ok(Some(Change::Collection)) => self.reset_caches(true),

@@ -149,6 +149,12 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets this process's copy of an event: another process changed it, and the next
+    /// read must see the change (the cache's own change stream may come later).
+    pub fn forget_cached_event(&self, event_id: &str) {
+        self.event_cache.forget(event_id);
+    }
+
     /// The live event with this id, if any (see [`Store::find_events`]).
     pub async fn find_event(&self, event_id: &str) -> StoreResult<Option<Event>> {
         Ok(self.find_events(&[event_id]).await?.pop())

@@ -56,6 +56,10 @@ pub struct PushDocument {
     /// The props whose watchers look again (`social:watchProp`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub props: Vec<Prop>,
+    /// The event whose change moved its sessions' props (published, or its end moved):
+    /// every process forgets its copy before the watchers look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl PushDocument {
@@ -77,12 +81,18 @@ impl PushDocument {
             session_deleted: version.is_none(),
             version,
             props: change.props,
+            event_id: None,
         }
     }
 
     /// A change at `props` of no one session (an event's sessions became visible, or their
-    /// repetitions changed): only the props' watchers look again.
-    pub fn at_props(id: String, sequence: i64, props: Vec<Prop>) -> PushDocument {
+    /// repetitions changed, when `event_id` is given): only the props' watchers look again.
+    pub fn at_props(
+        id: String,
+        sequence: i64,
+        props: Vec<Prop>,
+        event_id: Option<String>,
+    ) -> PushDocument {
         PushDocument {
             id,
             sequence,
@@ -93,6 +103,7 @@ impl PushDocument {
             session_deleted: false,
             version: None,
             props,
+            event_id,
         }
     }
 }

@@ -6,9 +6,13 @@
 
 use serde_json::{Value, json};
 
+use social_events::domain::kinds::MembershipRole as Role;
+
 use crate::helpers::{
-    Client, ServeProcess, create_session, network, spawn_app, spawn_app_with, unique,
+    Client, ServeProcess, create_event, create_session, network, published_event, spawn_app,
+    spawn_app_with, unique,
 };
+use crate::joining::members;
 
 const PROP_SESSIONS_UPDATED: &str = "social:propSessionsUpdated";
 
@@ -95,8 +99,8 @@ async fn a_watcher_is_told_when_a_session_ends_and_the_next_one_moves_up() {
     let prop = unique("booth");
     let mut owner = app.connect(&unique("owner")).await;
     let mut watcher = app.connect(&unique("watcher")).await;
-    // Under way for 58 seconds of its 60.
-    create_session(&mut owner, at(&prop, "Ending", -58, 60), json!([])).await;
+    // Under way for 56 seconds of its 60.
+    create_session(&mut owner, at(&prop, "Ending", -56, 60), json!([])).await;
     create_session(&mut owner, at(&prop, "Later", 3600, 3600), json!([])).await;
     create_session(&mut owner, at(&prop, "Last", 7200, 3600), json!([])).await;
     let first = watcher.ok("social:watchProp", prop_request(&prop)).await;
@@ -165,8 +169,118 @@ async fn a_watcher_sees_only_what_it_may_see_and_is_told_when_an_event_is_publis
         .ok("social:publishEvent", json!({ "eventId": event["id"] }))
         .await;
     assert_eq!(next_board(&mut net.member, &prop).await, ["Launch talk"]);
-    // The outsider, who is not in the network, never saw either.
+    // The outsider, who is not in the network, saw neither: the first push it gets is of
+    // a session of its own.
     assert_eq!(outsider.frames_before_sentinel().await, Vec::<Value>::new());
+    create_session(&mut outsider, at(&prop, "Own", 1800, 600), json!([])).await;
+    assert_eq!(next_board(&mut outsider, &prop).await, ["Own"]);
+}
+
+#[tokio::test]
+async fn a_watcher_is_told_when_the_event_end_cuts_a_repetition_short() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let prop = unique("stage");
+    let now = chrono::Utc::now().timestamp_millis();
+    const DAY: i64 = 24 * 3600 * 1000;
+    let event = published_event(
+        &mut net,
+        json!({ "startDate": now - 30 * DAY, "endDate": now + 30 * DAY }),
+    )
+    .await;
+    // Weekly, last a week ago less ten minutes: the next one starts in ten minutes.
+    let mut weekly = at(&prop, "Weekly", -7 * 24 * 3600 + 600, 600);
+    weekly["isRecurring"] = json!(true);
+    weekly["eventId"] = event["id"].clone();
+    create_session(&mut net.admin, weekly, json!([])).await;
+    let first = net.member.ok("social:watchProp", prop_request(&prop)).await;
+    assert_eq!(titles(&first), ["Weekly"]);
+    // The event now ends before that next occurrence: the repetitions end with it.
+    net.admin
+        .ok(
+            "social:updateEvent",
+            json!({ "eventId": event["id"], "event": { "endDate": now + 300_000 } }),
+        )
+        .await;
+    assert_eq!(
+        next_board(&mut net.member, &prop).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_watcher_who_gains_a_membership_sees_the_network_s_sessions() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let prop = unique("stage");
+    let event = published_event(&mut net, json!({})).await;
+    let mut fields = at(&prop, "Members only", 600, 600);
+    fields["eventId"] = event["id"].clone();
+    create_session(&mut net.admin, fields, json!([])).await;
+    let newcomer_id = unique("newcomer");
+    let mut newcomer = app.connect(&newcomer_id).await;
+    let first = newcomer.ok("social:watchProp", prop_request(&prop)).await;
+    assert_eq!(first, json!({ "sessions": [] }));
+    // The platform adds the membership: no request of this service is involved.
+    app.add_membership(&newcomer_id, &net.id, None, Role::Member)
+        .await;
+    assert_eq!(next_board(&mut newcomer, &prop).await, ["Members only"]);
+}
+
+#[tokio::test]
+async fn joining_and_waiting_for_a_seat_show_on_the_board() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let prop = unique("table");
+    let event = published_event(&mut net, json!({ "participantLimit": 1 })).await;
+    let mut fields = at(&prop, "Small table", 600, 600);
+    fields["eventId"] = event["id"].clone();
+    let session = create_session(&mut net.admin, fields, json!([])).await;
+    let mut waiter = members(&app, &net.id, 1).await.remove(0);
+    waiter.ok("social:watchProp", prop_request(&prop)).await;
+
+    net.member
+        .ok("social:joinSession", json!({ "sessionId": session["id"] }))
+        .await;
+    let joined = waiter.next_push(PROP_SESSIONS_UPDATED).await;
+    assert_eq!(
+        joined["sessions"][0]["joinedUsers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(joined["sessions"][0].get("waitlistPosition").is_none());
+
+    let waiting = waiter
+        .ok(
+            "social:joinSession",
+            json!({ "sessionId": session["id"], "waitlist": true }),
+        )
+        .await;
+    assert_eq!(waiting, json!({ "waitlisted": true, "position": 1 }));
+    let board = waiter.next_push(PROP_SESSIONS_UPDATED).await;
+    assert_eq!(board["sessions"][0]["waitlistPosition"], 1);
+}
+
+#[tokio::test]
+async fn an_event_published_through_another_process_reaches_the_watcher() {
+    let app = spawn_app().await;
+    let other = ServeProcess::start(&app.db_name).await;
+    let mut net = network(&app).await;
+    let prop = unique("stage");
+    let mut admin = other.connect(&net.admin_id).await;
+    let event = create_event(&mut admin, &net.source, "Launch").await;
+    let mut fields = at(&prop, "Launch talk", 1200, 600);
+    fields["eventId"] = event["id"].clone();
+    create_session(&mut admin, fields, json!([])).await;
+    // The member's process reads (and keeps) the draft event for this answer.
+    let first = net.member.ok("social:watchProp", prop_request(&prop)).await;
+    assert_eq!(first, json!({ "sessions": [] }));
+    admin
+        .ok("social:publishEvent", json!({ "eventId": event["id"] }))
+        .await;
+    assert_eq!(next_board(&mut net.member, &prop).await, ["Launch talk"]);
 }
 
 #[tokio::test]
