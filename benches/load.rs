@@ -882,6 +882,9 @@ async fn board_mode(database: &Database) {
         listen_for_pushes("social:propSessionsUpdated", watcher, arrivals_in.clone());
     }
     drop(arrivals_in);
+    // Past the shortest interval between looks since the watches' first looks (their
+    // answers), so that the first update is not held back by it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let mut delays = Vec::new();
     let mut missing = 0;
     let (watched_cpu, watched_trips) = cost_of(&server, &trips, updates, async {
