@@ -75,7 +75,7 @@ impl Endpoint for CreateSession {
         let settled = settle(store, &mut session, event.as_ref()).await;
         if settled.is_err() {
             // Withdrawn again, it may have been listed at its prop in between.
-            context.publish_props(vec![session.prop()]);
+            context.publish_props(vec![session.prop()]).await;
         }
         settled?;
         context

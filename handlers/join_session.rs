@@ -148,7 +148,7 @@ impl Endpoint for JoinSession {
             }
             Joined::StartedWaiting(position, prop) => {
                 // Those waiting see their rank, also on the prop's board.
-                context.publish_props(vec![prop]);
+                context.publish_props(vec![prop]).await;
                 Ok(Some(Waitlisted {
                     waitlisted: true,
                     position,

@@ -67,8 +67,8 @@ impl RequestContext {
 
     /// Tells the watchers of `props` to look again: something they may show changed that
     /// no session push names (see `push::board`).
-    pub fn publish_props(&self, props: Vec<crate::domain::session::Prop>) {
-        self.state.pushes.publish_props(props, None);
+    pub async fn publish_props(&self, props: Vec<crate::domain::session::Prop>) {
+        self.state.pushes.publish_props(props, None).await;
     }
 
     /// Tells the watchers of every prop where an event has sessions to look again: the
@@ -77,7 +77,7 @@ impl RequestContext {
         match self.store().props_of_event(event_id).await {
             Ok(props) => {
                 let event_id = Some(event_id.to_owned());
-                self.state.pushes.publish_props(props, event_id);
+                self.state.pushes.publish_props(props, event_id).await;
             }
             Err(error) => {
                 tracing::warn!(%error, event = ?event_id, "cannot find the props of an event's sessions")

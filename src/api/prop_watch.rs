@@ -4,9 +4,9 @@
 //! (`api::prop_sessions`) changes.
 //!
 //! A watch looks again when a change at its prop is pushed, from any process (see
-//! `push::board`), when its user gains a membership, when a listed session starts or
-//! ends, and at the latest every [`RECHECK_EVERY`] (for what the platform changes without
-//! naming the user: memberships lost or changed, profiles), but
+//! `push::board`), when its user's memberships are added or changed, when a listed
+//! session starts or ends, and at the latest every [`RECHECK_EVERY`] (for what the
+//! database reports without naming the user: memberships removed, profiles), but
 //! not twice within [`MIN_LOOK_INTERVAL`] (a burst of changes is looked at together, so
 //! that however fast a prop changes, a watch costs at most two looks a second); it
 //! pushes only when the rendered answer differs from the last one the connection got.
@@ -288,6 +288,8 @@ impl Watch {
             // Changes in quick succession are looked at together: however fast a prop
             // changes, each watch costs at most one look per interval.
             tokio::time::sleep_until(last_look + MIN_LOOK_INTERVAL).await;
+            // What changed until now, this look sees: only later changes wake it again.
+            self.watcher.settle();
             last_look = tokio::time::Instant::now();
             crate::metrics::prop_looked_at();
             match prop_sessions(&self.state.store, &self.user_id, self.watcher.prop()).await {

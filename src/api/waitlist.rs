@@ -46,7 +46,7 @@ pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Resu
         if !may_join {
             store.drop_waitlist_head(session_id, &candidate).await?;
             // Those behind moved up, also on the prop's board.
-            context.publish_props(vec![session.prop()]);
+            context.publish_props(vec![session.prop()]).await;
             continue;
         }
         let condition = JoinCondition {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use crate::domain::ids::UserId;
@@ -108,6 +109,11 @@ impl PropWatcher {
     pub async fn changed(&self) {
         self.woken.notified().await;
     }
+
+    /// Forgets a change that came meanwhile: a look about to start covers it.
+    pub fn settle(&self) {
+        let _ = self.woken.notified().now_or_never();
+    }
 }
 
 impl Drop for PropWatcher {
@@ -157,6 +163,17 @@ mod tests {
         // Two changes before it looked: one wake-up.
         assert!(!woken(&stage).await);
         assert!(!woken(&booth).await);
+    }
+
+    #[tokio::test]
+    async fn a_settled_watch_forgets_the_changes_before_it_looks() {
+        let board = Arc::new(PropBoard::default());
+        let stage = board.watch(prop("stage"), &ada());
+        board.changed(&[prop("stage")]);
+        stage.settle();
+        assert!(!woken(&stage).await);
+        board.changed(&[prop("stage")]);
+        assert!(woken(&stage).await);
     }
 
     #[tokio::test]

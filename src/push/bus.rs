@@ -31,6 +31,7 @@ use crate::api::envelope::encode_push;
 use crate::api::examples;
 use crate::domain::ids::new_id;
 use crate::domain::session::{Prop, Session, SessionEnvelope, SessionView};
+use crate::store::cache::MembershipNews;
 use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
@@ -159,7 +160,7 @@ impl Pushes {
             last_sequence: AtomicI64::new(0),
             board: Arc::default(),
         });
-        tokio::spawn(Arc::clone(&pushes).wake_on_membership_gains(shutdown.clone()));
+        tokio::spawn(Arc::clone(&pushes).wake_on_membership_news(shutdown.clone()));
         if let Ok(stream) = stream {
             tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
         } else if let Some(queue) = local_queue {
@@ -192,17 +193,19 @@ impl Pushes {
         }
     }
 
-    /// Wakes the prop watches of each user who gains a membership: they may see more.
-    async fn wake_on_membership_gains(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut gains = self.store.membership_gains();
+    /// Wakes the prop watches of each user whose memberships are added or changed: they
+    /// may see more, or less; all of them when such news may have been missed.
+    async fn wake_on_membership_news(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut news = self.store.membership_news();
         loop {
-            let gain = tokio::select! {
+            let told = tokio::select! {
                 () = shutdown.cancelled() => return,
-                gain = gains.recv() => gain,
+                told = news.recv() => told,
             };
-            match gain {
-                Ok(user_id) => self.board.wake_user(&user_id),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.board.wake_all(),
+            match told {
+                Ok(MembershipNews::Of(user_id)) => self.board.wake_user(&user_id),
+                Ok(MembershipNews::Missed)
+                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.board.wake_all(),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -238,43 +241,30 @@ impl Pushes {
 
     /// Publishes a change to every process (or delivers it here, in local mode). Delivery
     /// is best effort: a failure is logged and never fails the change itself.
-    pub async fn publish(self: &Arc<Self>, change: SessionChange) {
+    pub async fn publish(&self, change: SessionChange) {
         if change.is_empty() {
             return;
         }
-        let for_someone = !change.updated_for.is_empty() || !change.deleted_for.is_empty();
         let version = change.written.as_ref().map(|session| session.version);
         let written = change.written.clone();
         let push = PushDocument::new(new_id(), self.next_sequence(), change, version);
-        if !for_someone {
-            self.send_in_background(push);
-            return;
-        }
         if let Some(session) = written {
             self.written.keep(&push.id, session);
         }
         self.send(push).await;
     }
 
-    /// Sends a push for prop watchers only without waiting for it: no one's order of
-    /// pushes depends on it (watchers look again whenever it comes), so the answer that
-    /// caused it need not wait for its write.
-    fn send_in_background(self: &Arc<Self>, push: PushDocument) {
-        let pushes = Arc::clone(self);
-        tokio::spawn(async move { pushes.send(push).await });
-    }
-
     /// Publishes a change at `props` of no one session — of the event `event_id`, when
     /// given (its sessions became visible, or their repetitions changed): their watchers,
     /// on every process, look again.
-    pub fn publish_props(self: &Arc<Self>, mut props: Vec<Prop>, event_id: Option<String>) {
+    pub async fn publish_props(&self, mut props: Vec<Prop>, event_id: Option<String>) {
         props.sort_unstable();
         props.dedup();
         if props.is_empty() {
             return;
         }
         let push = PushDocument::at_props(new_id(), self.next_sequence(), props, event_id);
-        self.send_in_background(push);
+        self.send(push).await;
     }
 
     /// Writes a push to the outbox (and, in local mode, queues it for delivery here).

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use bson::{Document, doc};
 use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
+use mongodb::change_stream::event::ChangeStreamEvent;
+use mongodb::options::FullDocumentType;
 use tokio_util::sync::CancellationToken;
 
 use super::{Store, StoreResult, events, memberships, users};
@@ -145,6 +146,16 @@ impl<V: Clone> DocumentCache<V> {
     }
 }
 
+/// What the cache's change stream tells of memberships (see [`Store::membership_news`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipNews {
+    /// This user's memberships were added to or changed.
+    Of(String),
+    /// Some changes may have been missed (the stream started again, or a whole collection
+    /// changed).
+    Missed,
+}
+
 /// The change stream of the cached collections.
 type Changes = ChangeStream<ChangeStreamEvent<Document>>;
 
@@ -152,9 +163,9 @@ type Changes = ChangeStream<ChangeStreamEvent<Document>>;
 enum Change {
     /// One user or event changed.
     Document { collection: String, id: String },
-    /// A membership of this user was added.
-    MembershipAdded { user_id: String },
-    /// A membership changed or was removed; the change does not say whose.
+    /// A membership of this user was added or changed.
+    MembershipOf { user_id: String },
+    /// A membership was removed; the change does not say whose.
     Memberships,
     /// A whole collection was dropped, renamed over or emptied: forget everything.
     Collection,
@@ -164,12 +175,13 @@ impl Change {
     fn of(event: ChangeStreamEvent<Document>) -> Change {
         let collection = event.ns.and_then(|namespace| namespace.coll);
         if collection.as_deref() == Some(memberships::COLLECTION) {
-            let added_for = event
+            // Inserts carry the document, updates and replacements its state after the
+            // change (looked up); a deletion carries only its `_id`.
+            let changed_for = event
                 .full_document
-                .filter(|_| event.operation_type == OperationType::Insert)
                 .and_then(|document| document.get_str("userId").ok().map(str::to_owned));
-            return match added_for {
-                Some(user_id) => Change::MembershipAdded { user_id },
+            return match changed_for {
+                Some(user_id) => Change::MembershipOf { user_id },
                 None => Change::Memberships,
             };
         }
@@ -208,6 +220,7 @@ impl Store {
                             "fullDocument.userId": 1,
                         } },
                     ])
+                    .full_document(FullDocumentType::UpdateLookup)
                     .max_await_time(POLL_WAIT),
             )
             .await?;
@@ -226,21 +239,33 @@ impl Store {
         self.membership_cache.reset(live);
     }
 
-    /// The users who gain a membership from now on (anywhere on the platform), as this
-    /// process's cache stream learns of them; nothing where the database has no change
-    /// streams. A listener that falls behind by more than a few hundred misses some.
-    pub fn membership_gains(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.membership_gains.subscribe()
+    /// The users whose memberships are added or changed from now on (anywhere on the
+    /// platform), as this process's cache stream learns of them, and when some may have
+    /// been missed; nothing where the database has no change streams. Removals are not
+    /// told (the database does not say whose). A listener that falls behind by more than a
+    /// few hundred misses some (and learns so from the channel).
+    pub fn membership_news(&self) -> tokio::sync::broadcast::Receiver<MembershipNews> {
+        self.membership_news.subscribe()
+    }
+
+    fn tell(&self, news: MembershipNews) {
+        // Nobody listening is no failure.
+        let _ = self.membership_news.send(news);
     }
 
     /// Keeps this process's caches true to the database until `shutdown`: runs the change
     /// stream of the cached collections, forgetting each changed document; the caches are
     /// on only while the stream runs. For databases with change streams only.
     pub async fn keep_caches_fresh(self, shutdown: CancellationToken) {
+        let mut first = true;
         loop {
             match self.watch_cached_collections().await {
                 Ok(mut stream) => {
                     self.reset_caches(true);
+                    if !std::mem::replace(&mut first, false) {
+                        // Opened afresh: what changed while it was away is not told.
+                        self.tell(MembershipNews::Missed);
+                    }
                     loop {
                         let change = tokio::select! {
                             () = shutdown.cancelled() => return,
@@ -254,13 +279,15 @@ impl Store {
                                     self.event_cache.forget(&id);
                                 }
                             }
-                            Ok(Some(Change::MembershipAdded { user_id })) => {
+                            Ok(Some(Change::MembershipOf { user_id })) => {
                                 self.membership_cache.forget(&user_id);
-                                // Nobody listening is no failure.
-                                let _ = self.membership_gains.send(user_id);
+                                self.tell(MembershipNews::Of(user_id));
                             }
                             Ok(Some(Change::Memberships)) => self.membership_cache.reset(true),
-                            Ok(Some(Change::Collection)) => self.reset_caches(true),
+                            Ok(Some(Change::Collection)) => {
+                                self.reset_caches(true);
+                                self.tell(MembershipNews::Missed);
+                            }
                             // The stream ended: start again.
                             Ok(None) if !stream.is_alive() => break,
                             Ok(None) => {}

@@ -154,8 +154,8 @@ const INDEX_BUILD_DEADLINE: Duration = Duration::from_secs(600);
 /// The default deadline of one database call (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
-/// Membership gains a slow listener may fall behind by before it misses some.
-const MEMBERSHIP_GAINS_KEPT: usize = 256;
+/// Membership news a slow listener may fall behind by before it misses some.
+const MEMBERSHIP_NEWS_KEPT: usize = 256;
 
 /// The service's handle to its database.
 #[derive(Clone, Debug)]
@@ -171,9 +171,9 @@ pub struct Store {
     membership_cache: Arc<DocumentCache<memberships::UserMemberships>>,
     /// The newest version of each session seen by this process (see `versions`).
     session_versions: Arc<versions::SessionVersions>,
-    /// Users who gained a membership, as the cache's change stream reports them (see
-    /// [`Store::membership_gains`]).
-    membership_gains: tokio::sync::broadcast::Sender<String>,
+    /// What the cache's change stream tells of memberships (see
+    /// [`Store::membership_news`]).
+    membership_news: tokio::sync::broadcast::Sender<cache::MembershipNews>,
 }
 
 impl Store {
@@ -213,7 +213,7 @@ impl Store {
             event_cache: Arc::default(),
             membership_cache: Arc::default(),
             session_versions: Arc::default(),
-            membership_gains: tokio::sync::broadcast::Sender::new(MEMBERSHIP_GAINS_KEPT),
+            membership_news: tokio::sync::broadcast::Sender::new(MEMBERSHIP_NEWS_KEPT),
         })
     }
 

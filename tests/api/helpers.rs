@@ -322,7 +322,7 @@ impl Client {
     }
 
     /// Every frame that arrived before a change of this client's own was pushed back:
-    /// empty when nothing else was sent to it.
+    /// empty when no session push was sent to it (see the replay client for prop pushes).
     pub async fn frames_before_sentinel(&mut self) -> Vec<Value> {
         self.0.frames_before_sentinel().await.unwrap()
     }

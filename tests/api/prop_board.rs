@@ -39,6 +39,14 @@ fn titles(data: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Watches `prop` once every change made so far has reached this process's board (the
+/// client's sentinel push comes after them all), so that only later changes can wake the
+/// watch; answers the `watchProp` answer.
+async fn settled_watch(client: &mut Client, prop: &str) -> Value {
+    client.frames_before_sentinel().await;
+    client.ok("social:watchProp", prop_request(prop)).await
+}
+
 /// The next `social:propSessionsUpdated` push: its prop must be `prop`; answers its titles.
 async fn next_board(client: &mut Client, prop: &str) -> Vec<String> {
     let data = client.next_push(PROP_SESSIONS_UPDATED).await;
@@ -99,8 +107,8 @@ async fn a_watcher_is_told_when_a_session_ends_and_the_next_one_moves_up() {
     let prop = unique("booth");
     let mut owner = app.connect(&unique("owner")).await;
     let mut watcher = app.connect(&unique("watcher")).await;
-    // Under way for 56 seconds of its 60.
-    create_session(&mut owner, at(&prop, "Ending", -56, 60), json!([])).await;
+    // Under way for 50 seconds of its 60.
+    create_session(&mut owner, at(&prop, "Ending", -50, 60), json!([])).await;
     create_session(&mut owner, at(&prop, "Later", 3600, 3600), json!([])).await;
     create_session(&mut owner, at(&prop, "Last", 7200, 3600), json!([])).await;
     let first = watcher.ok("social:watchProp", prop_request(&prop)).await;
@@ -116,7 +124,8 @@ async fn a_session_moved_away_leaves_the_board_of_its_old_prop() {
     let mut owner = app.connect(&unique("owner")).await;
     let mut watcher = app.connect(&unique("watcher")).await;
     let talk = create_session(&mut owner, at(&stage, "Talk", 600, 600), json!([])).await;
-    watcher.ok("social:watchProp", prop_request(&stage)).await;
+    let first = settled_watch(&mut watcher, &stage).await;
+    assert_eq!(titles(&first), ["Talk"]);
     owner
         .ok(
             "social:updateSession",
@@ -136,7 +145,8 @@ async fn a_watcher_sees_only_what_it_may_see_and_is_told_when_an_event_is_publis
     net.member.ok("social:watchProp", prop_request(&prop)).await;
     outsider.ok("social:watchProp", prop_request(&prop)).await;
 
-    // A Private session the member is not invited to changes nothing the member sees.
+    // Neither a Private session the member is not invited to nor a session of a draft
+    // event (seen by its organisers only, until published) changes what the member sees.
     create_session(
         &mut net.admin,
         json!({ "roomId": "hall", "propId": &prop, "title": "Private", "sessionType": 1,
@@ -144,36 +154,30 @@ async fn a_watcher_sees_only_what_it_may_see_and_is_told_when_an_event_is_publis
         json!([]),
     )
     .await;
-    assert_eq!(
-        net.member.frames_before_sentinel().await,
-        Vec::<Value>::new()
-    );
-
-    // A session of a draft event is seen by its organisers only, until it is published.
-    let event = net
-        .admin
-        .ok(
-            "social:createEvent",
-            json!({ "source": &net.source, "event": crate::helpers::event_fields("Launch") }),
-        )
-        .await["event"]
-        .clone();
+    let event = create_event(&mut net.admin, &net.source, "Launch").await;
     let mut fields = at(&prop, "Launch talk", 1200, 600);
     fields["eventId"] = event["id"].clone();
     create_session(&mut net.admin, fields, json!([])).await;
-    assert_eq!(
-        net.member.frames_before_sentinel().await,
-        Vec::<Value>::new()
-    );
+    // A session everyone sees: its push is the first of both boards, so neither of the
+    // two sessions before it was pushed.
+    create_session(&mut net.admin, at(&prop, "Marker", 1800, 600), json!([])).await;
+    assert_eq!(next_board(&mut net.member, &prop).await, ["Marker"]);
+    assert_eq!(next_board(&mut outsider, &prop).await, ["Marker"]);
+
+    // Watched afresh, so that only the publication can wake the watch.
+    let now = settled_watch(&mut net.member, &prop).await;
+    assert_eq!(titles(&now), ["Marker"]);
     net.admin
         .ok("social:publishEvent", json!({ "eventId": event["id"] }))
         .await;
-    assert_eq!(next_board(&mut net.member, &prop).await, ["Launch talk"]);
-    // The outsider, who is not in the network, saw neither: the first push it gets is of
-    // a session of its own.
-    assert_eq!(outsider.frames_before_sentinel().await, Vec::<Value>::new());
-    create_session(&mut outsider, at(&prop, "Own", 1800, 600), json!([])).await;
-    assert_eq!(next_board(&mut outsider, &prop).await, ["Own"]);
+    assert_eq!(
+        next_board(&mut net.member, &prop).await,
+        ["Launch talk", "Marker"]
+    );
+    // The outsider, who is not in the network, does not see the published event either:
+    // its next push is of a session of its own.
+    create_session(&mut outsider, at(&prop, "Own", 3600, 600), json!([])).await;
+    assert_eq!(next_board(&mut outsider, &prop).await, ["Marker", "Own"]);
 }
 
 #[tokio::test]
@@ -193,7 +197,7 @@ async fn a_watcher_is_told_when_the_event_end_cuts_a_repetition_short() {
     weekly["isRecurring"] = json!(true);
     weekly["eventId"] = event["id"].clone();
     create_session(&mut net.admin, weekly, json!([])).await;
-    let first = net.member.ok("social:watchProp", prop_request(&prop)).await;
+    let first = settled_watch(&mut net.member, &prop).await;
     assert_eq!(titles(&first), ["Weekly"]);
     // The event now ends before that next occurrence: the repetitions end with it.
     net.admin
@@ -219,12 +223,29 @@ async fn a_watcher_who_gains_a_membership_sees_the_network_s_sessions() {
     create_session(&mut net.admin, fields, json!([])).await;
     let newcomer_id = unique("newcomer");
     let mut newcomer = app.connect(&newcomer_id).await;
-    let first = newcomer.ok("social:watchProp", prop_request(&prop)).await;
+    let first = settled_watch(&mut newcomer, &prop).await;
     assert_eq!(first, json!({ "sessions": [] }));
     // The platform adds the membership: no request of this service is involved.
     app.add_membership(&newcomer_id, &net.id, None, Role::Member)
         .await;
     assert_eq!(next_board(&mut newcomer, &prop).await, ["Members only"]);
+}
+
+#[tokio::test]
+async fn a_watcher_made_admin_sees_the_drafts_of_its_network() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let prop = unique("stage");
+    let event = create_event(&mut net.admin, &net.source, "Draft").await;
+    let mut fields = at(&prop, "Rehearsal", 600, 600);
+    fields["eventId"] = event["id"].clone();
+    create_session(&mut net.admin, fields, json!([])).await;
+    let first = settled_watch(&mut net.member, &prop).await;
+    assert_eq!(first, json!({ "sessions": [] }));
+    // The platform changes the member's role: no request of this service is involved.
+    app.add_membership(&net.member_id, &net.id, None, Role::Admin)
+        .await;
+    assert_eq!(next_board(&mut net.member, &prop).await, ["Rehearsal"]);
 }
 
 #[tokio::test]

@@ -105,8 +105,10 @@ impl Client {
 
     /// Proves that nothing more is on its way: changes a session of this client's own (a
     /// Private standalone session in room `sentinel`, made at the first call and reused)
-    /// and answers every frame that arrived before that change's push. Pushes to one
-    /// connection are delivered in the order of the changes.
+    /// and answers every frame that arrived before that change's push. Session pushes to
+    /// one connection are delivered in the order of the changes; a prop board's push
+    /// (`social:propSessionsUpdated`) is sent after its watch looked again, and may come
+    /// after a later change's session push: prove its absence with a later board push.
     pub async fn frames_before_sentinel(&mut self) -> anyhow::Result<Vec<Value>> {
         let id = match &self.sentinel {
             Some(id) => id.clone(),
