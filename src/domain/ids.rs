@@ -35,6 +35,13 @@ impl Deref for UserId {
     }
 }
 
+/// Hashes and compares as its text, so that maps keyed by user id are looked up by `&str`.
+impl std::borrow::Borrow<str> for UserId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for UserId {
     fn as_ref(&self) -> &str {
         &self.0

@@ -17,35 +17,36 @@ use crate::domain::ids::UserId;
 use crate::domain::session::Prop;
 use crate::metrics;
 
-/// One watch as the board holds it.
-struct Entry {
-    id: u64,
-    user_id: UserId,
-    woken: Arc<Notify>,
+/// One watch as the board holds it: its id and wake-up.
+type Entry = (u64, Arc<Notify>);
+
+/// The watches of this process, by prop and by user.
+#[derive(Default)]
+struct Watches {
+    by_prop: HashMap<Prop, Vec<Entry>>,
+    by_user: HashMap<UserId, Vec<Entry>>,
 }
 
-/// The watches of one prop.
-type Watches = Vec<Entry>;
-
-/// The watches of this process, by prop.
+/// The watches of this process.
 #[derive(Default)]
 pub struct PropBoard {
     next_id: AtomicU64,
-    by_prop: Mutex<HashMap<Prop, Watches>>,
+    watches: Mutex<Watches>,
 }
 
 /// One watch of a prop, registered with the board until dropped.
 pub struct PropWatcher {
     board: Arc<PropBoard>,
     prop: Prop,
+    user_id: UserId,
     id: u64,
     woken: Arc<Notify>,
 }
 
 impl PropBoard {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Prop, Watches>> {
-        // A panic while holding this lock cannot leave the map half-changed.
-        self.by_prop.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Watches> {
+        // A panic while holding this lock cannot leave the maps half-changed.
+        self.watches.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Registers a watch of `prop` for `user_id`: from now on every change there wakes it.
@@ -53,14 +54,22 @@ impl PropBoard {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let woken = Arc::new(Notify::new());
         metrics::prop_watches_changed(1.0);
-        self.lock().entry(prop.clone()).or_default().push(Entry {
-            id,
-            user_id: user_id.clone(),
-            woken: Arc::clone(&woken),
-        });
+        let mut watches = self.lock();
+        let entry = (id, Arc::clone(&woken));
+        watches
+            .by_prop
+            .entry(prop.clone())
+            .or_default()
+            .push(entry.clone());
+        watches
+            .by_user
+            .entry(user_id.clone())
+            .or_default()
+            .push(entry);
         PropWatcher {
             board: Arc::clone(self),
             prop,
+            user_id: user_id.clone(),
             id,
             woken,
         }
@@ -68,33 +77,47 @@ impl PropBoard {
 
     /// Wakes every watch of these props.
     pub fn changed(&self, props: &[Prop]) {
-        let by_prop = self.lock();
+        let watches = self.lock();
         for prop in props {
-            for entry in by_prop.get(prop).into_iter().flatten() {
-                entry.woken.notify_one();
-            }
+            wake(watches.by_prop.get(prop));
         }
     }
 
     /// Wakes every watch (changes may have been missed).
     pub fn wake_all(&self) {
-        for entry in self.lock().values().flatten() {
-            entry.woken.notify_one();
+        for entries in self.lock().by_prop.values() {
+            wake(Some(entries));
         }
     }
 
     /// Wakes every watch of `user_id` (what the user may see changed).
     pub fn wake_user(&self, user_id: &str) {
-        for entry in self.lock().values().flatten() {
-            if entry.user_id.as_str() == user_id {
-                entry.woken.notify_one();
-            }
-        }
+        wake(self.lock().by_user.get(user_id));
     }
 
     /// How many watches this process holds.
     pub fn watches(&self) -> usize {
-        self.lock().values().map(Vec::len).sum()
+        self.lock().by_prop.values().map(Vec::len).sum()
+    }
+}
+
+fn wake(entries: Option<&Vec<Entry>>) {
+    for (_, woken) in entries.into_iter().flatten() {
+        woken.notify_one();
+    }
+}
+
+/// Removes the watch `id` from the entries under `key`, and the key once it has none.
+fn remove<K: std::hash::Hash + Eq + std::borrow::Borrow<Q>, Q: std::hash::Hash + Eq + ?Sized>(
+    map: &mut HashMap<K, Vec<Entry>>,
+    key: &Q,
+    id: u64,
+) {
+    if let Some(entries) = map.get_mut(key) {
+        entries.retain(|(entry_id, _)| *entry_id != id);
+        if entries.is_empty() {
+            map.remove(key);
+        }
     }
 }
 
@@ -119,13 +142,9 @@ impl PropWatcher {
 impl Drop for PropWatcher {
     fn drop(&mut self) {
         metrics::prop_watches_changed(-1.0);
-        let mut by_prop = self.board.lock();
-        if let Some(watches) = by_prop.get_mut(&self.prop) {
-            watches.retain(|entry| entry.id != self.id);
-            if watches.is_empty() {
-                by_prop.remove(&self.prop);
-            }
-        }
+        let mut watches = self.board.lock();
+        remove(&mut watches.by_prop, &self.prop, self.id);
+        remove(&mut watches.by_user, self.user_id.as_str(), self.id);
     }
 }
 
@@ -196,6 +215,7 @@ mod tests {
         assert_eq!(board.watches(), 1);
         drop(second);
         assert_eq!(board.watches(), 0);
-        assert!(board.lock().is_empty());
+        let watches = board.lock();
+        assert!(watches.by_prop.is_empty() && watches.by_user.is_empty());
     }
 }

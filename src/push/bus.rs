@@ -172,8 +172,9 @@ impl Pushes {
     /// The number of a new push: the current time in microseconds, or one more than the
     /// last number this process gave when that is later. Numbers increase within a process,
     /// and across processes follow their clocks — no shared counter to wait for. The pushes
-    /// of the prop board take their numbers here too, so that a user's pushes of both kinds
-    /// are numbered in the order this process sends them.
+    /// of the prop board take their numbers here too, so that they rise with the session
+    /// pushes numbered around them (a prop push is numbered when its look has found a
+    /// change; a session push when its change is published, and delivered later).
     pub fn next_sequence(&self) -> i64 {
         let now = chrono::Utc::now().timestamp_micros();
         let previous = self
