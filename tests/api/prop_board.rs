@@ -324,7 +324,10 @@ async fn unwatching_stops_the_pushes_and_sixteen_props_is_the_limit() {
             409,
         )
         .await;
-    assert!(refused.contains("16"), "{refused}");
+    assert!(
+        refused.starts_with("watch quota exceeded") && refused.contains("16"),
+        "{refused}"
+    );
 
     watcher
         .ok("social:unwatchProp", prop_request(&props[0]))
