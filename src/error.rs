@@ -91,6 +91,10 @@ pub enum ApiError {
         #[source]
         cause: anyhow::Error,
     },
+    /// The process has as much database work waiting as it may take: refused before it
+    /// started (see `store::gate`).
+    #[error("service busy, retry: {}", Outcome::NoEffect)]
+    Overloaded,
     /// Anything else: a bug or an unexpected database answer.
     #[error("unexpected failure")]
     Unexpected(#[source] anyhow::Error),
@@ -156,7 +160,7 @@ impl ApiError {
             }
             ApiError::FrameTooLarge { .. } => code::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => code::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => code::UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Overloaded => code::UNAVAILABLE,
             ApiError::Unexpected(_) => code::INTERNAL,
         }
     }

@@ -10,6 +10,8 @@
 //! - [`metrics`]: the Prometheus series and the functions that record them. Used by
 //!   every layer.
 //! - [`aging`]: a map whose entries age out. Used by every layer.
+//! - [`backoff`]: growing pauses between failed attempts of background work. Used by
+//!   every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
 //! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
@@ -28,6 +30,7 @@
 
 pub mod aging;
 pub mod api;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod domain;

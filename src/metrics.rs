@@ -33,6 +33,12 @@ pub const DB_ERRORS: &str = "social_db_errors_total";
 /// Requests and connections refused to protect the service, by `reason` (counter).
 pub const REFUSALS: &str = "social_refusals_total";
 
+/// Database calls of this process sent and not yet answered (gauge).
+pub const DB_CALLS_IN_FLIGHT: &str = "social_db_calls_in_flight";
+/// Database calls of this process waiting for their turn (gauge); requests are refused
+/// as busy while it is at its bound.
+pub const DB_CALLS_WAITING: &str = "social_db_calls_waiting";
+
 /// Props watched by this process's connections (`social:watchProp`) (gauge).
 pub const PROP_WATCHES: &str = "social_prop_watches";
 /// Looks of a watched prop taken again after a change or as time passed (counter).
@@ -57,6 +63,9 @@ pub enum Refusal {
     Connections,
     /// A frame over the size limit.
     Size,
+    /// A request or connection while the process had as much database work waiting as
+    /// it may take.
+    Busy,
 }
 
 impl Refusal {
@@ -66,6 +75,7 @@ impl Refusal {
             Refusal::Quota => "quota",
             Refusal::Connections => "connections",
             Refusal::Size => "size",
+            Refusal::Busy => "busy",
         }
     }
 }
@@ -141,6 +151,14 @@ fn describe() {
         "Time from a push's writing to its delivery."
     );
     describe_counter!(DB_ERRORS, "Failed database calls, by kind.");
+    describe_gauge!(
+        DB_CALLS_IN_FLIGHT,
+        "Database calls sent and not yet answered."
+    );
+    describe_gauge!(
+        DB_CALLS_WAITING,
+        "Database calls waiting for a free connection."
+    );
     describe_gauge!(PROP_WATCHES, "Props watched by this process's connections.");
     describe_counter!(
         PROP_LOOKS,
@@ -173,6 +191,16 @@ pub fn answer_time(endpoint: &'static str, elapsed: Duration) {
 /// Something was refused for `reason`.
 pub fn refused(reason: Refusal) {
     counter!(REFUSALS, "reason" => reason.label()).increment(1);
+}
+
+/// `delta` database calls more (or fewer) are in flight.
+pub fn db_calls_in_flight(delta: f64) {
+    gauge!(DB_CALLS_IN_FLIGHT).increment(delta);
+}
+
+/// `delta` database calls more (or fewer) wait for their turn.
+pub fn db_calls_waiting(delta: f64) {
+    gauge!(DB_CALLS_WAITING).increment(delta);
 }
 
 /// A database call failed.

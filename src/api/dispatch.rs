@@ -11,10 +11,13 @@ use tracing::Instrument;
 use super::context::RequestContext;
 use super::endpoint::Registry;
 use super::envelope;
+use serde_json::Value;
+
 use super::retries::{self, Claim};
 use crate::error::ApiError;
 use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};
-use crate::store::tracking_writes;
+use crate::store::request_answers::RecordedAnswer;
+use crate::store::{answer_by_deadline, tracking_writes};
 
 /// The metrics label of an endpoint name: the registered name, or `unknown`.
 fn endpoint_label(name: &str) -> &'static str {
@@ -68,53 +71,31 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         let label = registration
             .as_ref()
             .map_or(UNKNOWN_ENDPOINT, |found| found.name);
-        let event_id = request.event_id.as_deref();
-        // A request that changes data and names its `event.id` may be a retry.
-        let retry_key = registration
-            .as_ref()
-            .ok()
-            .filter(|registration| registration.changes_data)
-            .and(event_id);
-        let claim = match retry_key {
-            Some(event_id) => Some(
-                retries::claim(
-                    context.store(),
-                    &context.caller.user_id,
-                    event_id,
-                    &request.endpoint,
-                    &request.data,
-                )
-                .await,
-            ),
-            None => None,
+        let event_id = request.event_id.clone();
+        let done = if context.store().admit_request().is_err() {
+            metrics::refused(Refusal::Busy);
+            Done::Answered(Err(ApiError::Overloaded))
+        } else {
+            let work = Work {
+                registration,
+                endpoint: request.endpoint.clone(),
+                event_id: event_id.clone(),
+                data: request.data,
+                context,
+            };
+            answer_by_deadline(work.run(), |error| Done::Answered(Err(error))).await
         };
-        if let Some(Ok(Claim::Answered(answer))) = &claim {
-            metrics::frame_answered(label, u16::try_from(answer.code).unwrap_or(500));
-            metrics::answer_time(label, started.elapsed());
-            frame_span.record("code", answer.code);
-            tracing::info!(code = answer.code, "answered again (a retry)");
-            return envelope::encode_recorded(&request.endpoint, event_id, answer);
-        }
-        let store = context.store().clone();
-        let user_id = context.caller.user_id.clone();
-        let to_record = matches!(claim, Some(Ok(Claim::Work)));
-        let result = match (registration, claim) {
-            (_, Some(Err(error))) => Err(error),
-            (Ok(registration), _) => {
-                AssertUnwindSafe(tracking_writes(registration.call(context, request.data)))
-                    .catch_unwind()
-                    .await
+        let result = match done {
+            Done::AnsweredAgain(answer) => {
+                metrics::frame_answered(label, u16::try_from(answer.code).unwrap_or(500));
+                metrics::answer_time(label, started.elapsed());
+                frame_span.record("code", answer.code);
+                tracing::info!(code = answer.code, "answered again (a retry)");
+                return envelope::encode_recorded(&request.endpoint, event_id.as_deref(), &answer);
             }
-            .unwrap_or_else(|_| {
-                Err(ApiError::Unexpected(anyhow::anyhow!(
-                    "the endpoint panicked"
-                )))
-            }),
-            (Err(error), _) => Err(error),
+            Done::Answered(result) => result,
         };
-        if let Some(event_id) = retry_key.filter(|_| to_record) {
-            retries::record(&store, &user_id, event_id, &result);
-        }
+        let event_id = event_id.as_deref();
         let (frame, code) = match result {
             Ok(data) => {
                 count_answer(label, None);
@@ -136,6 +117,70 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
     }
     .instrument(span)
     .await
+}
+
+/// How a request was answered.
+enum Done {
+    /// A retry: the first request's answer, again.
+    AnsweredAgain(RecordedAnswer),
+    /// Worked on (or refused before).
+    Answered(Result<Option<Value>, ApiError>),
+}
+
+/// One request's work: the claim of a retry, the endpoint, the record of its answer.
+struct Work {
+    registration: Result<&'static super::endpoint::Registration, ApiError>,
+    endpoint: String,
+    event_id: Option<String>,
+    data: serde_json::Map<String, Value>,
+    context: RequestContext,
+}
+
+impl Work {
+    async fn run(self) -> Done {
+        let Work {
+            registration,
+            endpoint,
+            event_id,
+            data,
+            context,
+        } = self;
+        // A request that changes data and names its `event.id` may be a retry.
+        let retry_key = registration
+            .as_ref()
+            .ok()
+            .filter(|registration| registration.changes_data)
+            .and(event_id);
+        let store = context.store().clone();
+        let user_id = context.caller.user_id.clone();
+        let claim = match &retry_key {
+            Some(event_id) => {
+                Some(retries::claim(&store, &user_id, event_id, &endpoint, &data).await)
+            }
+            None => None,
+        };
+        let to_record = match claim {
+            Some(Ok(Claim::Answered(answer))) => return Done::AnsweredAgain(answer),
+            Some(Err(error)) => return Done::Answered(Err(error)),
+            Some(Ok(Claim::Work)) => true,
+            None => false,
+        };
+        let result = match registration {
+            Ok(registration) => AssertUnwindSafe(tracking_writes(registration.call(context, data)))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::Unexpected(anyhow::anyhow!(
+                        "the endpoint panicked"
+                    )))
+                }),
+            Err(error) => Err(error),
+        };
+        if let Some(event_id) = retry_key.filter(|_| to_record) {
+            retries::record(&store, &user_id, &event_id, &result);
+        }
+        Done::Answered(result)
+    }
 }
 
 /// The answer to a frame refused before dispatch (too large, over the rate limit),

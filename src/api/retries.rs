@@ -26,8 +26,11 @@ use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer};
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
 /// Age of an unanswered first request after which a retry works on it itself.
 pub const TAKE_OVER_AFTER: Duration = Duration::from_secs(30);
-/// Pause between two looks at a first request still being worked on.
+/// First pause between two looks at a first request still being worked on; each
+/// further pause doubles, up to [`MAX_POLL`].
 const POLL: Duration = Duration::from_millis(25);
+/// Longest pause between two looks at a first request still being worked on.
+const MAX_POLL: Duration = Duration::from_millis(400);
 
 /// What to do with a request that changes data and carries an `event.id`.
 #[derive(Debug)]
@@ -87,6 +90,7 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let hash = data_hash(data);
     let waited_since = tokio::time::Instant::now();
+    let mut backoff = crate::backoff::Backoff::new(POLL, MAX_POLL);
     loop {
         if waited_since.elapsed() > WAIT_FOR_FIRST {
             return Err(ApiError::Conflict(format!(
@@ -127,7 +131,7 @@ pub async fn claim(
         {
             return Ok(Claim::Work);
         }
-        tokio::time::sleep(POLL).await;
+        backoff.pause().await;
     }
 }
 

@@ -22,10 +22,18 @@ pub mod vtimezone;
 use crate::error::ApiError;
 
 impl poem::IntoResponse for ApiError {
-    /// The answer of the HTTP routes: the same code as a status, the same message.
+    /// The answer of the HTTP routes: the same code as a status, the same message; a
+    /// 503 asks to retry after a second.
     fn into_response(self) -> poem::Response {
         let status = poem::http::StatusCode::from_u16(self.code())
             .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, self.wire_message()).into_response()
+        let mut response = (status, self.wire_message()).into_response();
+        if status == poem::http::StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                poem::http::header::RETRY_AFTER,
+                poem::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

@@ -214,9 +214,17 @@ impl HttpRoutes {
     /// database does (down, frozen, slow).
     #[oai(path = "/readyz", method = "get", tag = "Area::Operation")]
     async fn readyz(&self, state: Data<&Arc<ServerState>>) -> Readiness {
-        match tokio::time::timeout(READINESS_DEADLINE, state.app.store.ping()).await {
-            Ok(Ok(())) => Readiness::Ready(PlainText("ready")),
-            Ok(Err(error)) => {
+        // The ping goes on after an answer given without it: a database call is never
+        // abandoned (see `store::gate`).
+        let store = state.app.store.clone();
+        let ping = tokio::spawn(async move { store.ping().await });
+        match tokio::time::timeout(READINESS_DEADLINE, ping).await {
+            Ok(Ok(Ok(()))) => Readiness::Ready(PlainText("ready")),
+            Ok(Err(failed)) => {
+                tracing::warn!(%failed, "readiness check failed");
+                Readiness::NotReady(PlainText("database unreachable"))
+            }
+            Ok(Ok(Err(error))) => {
                 tracing::warn!(%error, "readiness check failed");
                 Readiness::NotReady(PlainText("database unreachable"))
             }

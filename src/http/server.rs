@@ -29,7 +29,7 @@ use crate::domain::people::User;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::push::{PushMode, Pushes};
-use crate::store::{Store, tracking_writes};
+use crate::store::{Store, answer_by_deadline, tracking_writes};
 use crate::tools::token::TokenSigner;
 
 /// Limits applied to each WebSocket connection.
@@ -233,10 +233,14 @@ impl Application {
             .at("/openapi.json", get(description))
             .nest("/", described)
             .data(Arc::clone(&state))
-            // A database failure tells whether the request may have changed anything.
-            .around(
-                |endpoint, request| async move { tracking_writes(endpoint.call(request)).await },
-            );
+            // A database failure tells whether the request may have changed anything, and
+            // is answered within the deadline; the route's work is never cut short.
+            .around(|endpoint, request| {
+                answer_by_deadline(
+                    async move { tracking_writes(endpoint.call(request)).await },
+                    |error| Ok(error.into_response()),
+                )
+            });
         let shutdown = state.shutdown.clone();
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, shutdown.cancelled_owned(), Some(SHUTDOWN_GRACE))
@@ -334,6 +338,10 @@ async fn websocket(
                 .body(reason);
         }
     };
+    if state.app.store.admit_request().is_err() {
+        metrics::refused(metrics::Refusal::Busy);
+        return ApiError::Overloaded.into_response();
+    }
     let first_seen = User::first_seen(&claims.first_seen());
     if let Err(error) = state.app.store.ensure_user(&first_seen).await {
         return ApiError::from(error).into_response();

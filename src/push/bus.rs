@@ -29,6 +29,7 @@ use super::written::WrittenSessions;
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::encode_push;
 use crate::api::examples;
+use crate::backoff::Backoff;
 use crate::domain::ids::new_id;
 use crate::domain::session::{Prop, Session, SessionEnvelope, SessionView};
 use crate::store::cache::MembershipNews;
@@ -47,6 +48,9 @@ pub const RESYNC: &str = "social:resync";
 pub const RESYNC_FRAME: &str = r#"{"endpoint":"social:resync","data":{}}"#;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
+/// Longest pause between two attempts to reopen the change stream: short enough that
+/// pushes flow again within seconds of the database coming back.
+const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
 
 /// The `data` of a `social:sessionDeleted` push.
 #[derive(Serialize, JsonSchema)]
@@ -327,10 +331,11 @@ impl Pushes {
         shutdown: &CancellationToken,
     ) -> Option<PushStream> {
         let mut resumable = token.is_some();
+        let mut backoff = Backoff::new(REOPEN_DELAY, MAX_REOPEN_DELAY);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return None,
-                () = tokio::time::sleep(REOPEN_DELAY) => {}
+                () = backoff.pause() => {}
             }
             let reopened = if resumable {
                 self.store.watch_pushes(token.clone()).await

@@ -27,11 +27,14 @@ use mongodb::options::FullDocumentType;
 use tokio_util::sync::CancellationToken;
 
 use super::{Store, StoreResult, events, memberships, users};
+use crate::backoff::Backoff;
 
 /// Most documents kept by one cache; beyond it the cache starts again from empty.
 const CAPACITY: usize = 200_000;
 /// Pause before the change stream is opened again after it failed.
 const REOPEN_DELAY: Duration = Duration::from_millis(500);
+/// Longest pause between two attempts to reopen it.
+const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
 /// Longest wait of one change stream poll.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 
@@ -229,7 +232,7 @@ impl Store {
 
     /// The next change seen during one poll, if any.
     async fn next_change(&self, stream: &mut Changes) -> StoreResult<Option<Change>> {
-        let event = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
+        let event = super::within(None, self.deadline + POLL_WAIT, stream.next_if_any()).await?;
         Ok(event.map(Change::of))
     }
 
@@ -258,9 +261,11 @@ impl Store {
     /// on only while the stream runs. For databases with change streams only.
     pub async fn keep_caches_fresh(self, shutdown: CancellationToken) {
         let mut first = true;
+        let mut backoff = Backoff::new(REOPEN_DELAY, MAX_REOPEN_DELAY);
         loop {
             match self.watch_cached_collections().await {
                 Ok(mut stream) => {
+                    backoff.reset();
                     self.reset_caches(true);
                     if !std::mem::replace(&mut first, false) {
                         // Opened afresh: what changed while it was away is not told.
@@ -303,7 +308,7 @@ impl Store {
             self.reset_caches(false);
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(REOPEN_DELAY) => {}
+                () = backoff.pause() => {}
             }
         }
     }

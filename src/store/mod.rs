@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod calendar_feeds;
 pub mod events;
+pub mod gate;
 pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
@@ -18,7 +19,7 @@ pub mod sessions;
 pub mod users;
 pub mod versions;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,14 @@ pub enum StoreError {
     /// The database did not answer within the deadline (down, frozen or overloaded).
     #[error("the database did not answer within {0:?}")]
     TimedOut(Duration),
+    /// The call waited for its turn (see [`gate`]) for the whole deadline and was never
+    /// sent: the process has more database work than its connections can do.
+    #[error("no database connection was free within {0:?}")]
+    NoTurn(Duration),
+    /// Not sent: the request was answered as having had no effect when an earlier call
+    /// passed its deadline.
+    #[error("the request was answered already (a database call passed its deadline)")]
+    Withdrawn,
 }
 
 /// What a store operation answers.
@@ -94,22 +103,99 @@ impl StoreError {
         }
     }
 
-    /// Whether the operation certainly never reached the database (no server was found).
+    /// Whether the operation certainly never reached the database (no server was found,
+    /// or its turn never came).
     fn never_sent(&self) -> bool {
-        matches!(self, StoreError::Database(error)
-            if matches!(*error.kind, mongodb::error::ErrorKind::ServerSelection { .. }))
+        match self {
+            StoreError::NoTurn(_) | StoreError::Withdrawn => true,
+            StoreError::Database(error) => matches!(
+                *error.kind,
+                mongodb::error::ErrorKind::ServerSelection { .. }
+            ),
+            StoreError::TimedOut(_) => false,
+        }
     }
 }
 
 tokio::task_local! {
     /// Whether the request being worked on has sent a write (see [`tracking_writes`]).
     static WRITE_SENT: Cell<bool>;
+    /// Where the request being worked on is answered as soon as one of its calls passes
+    /// its deadline (see [`answer_by_deadline`]).
+    static AT_DEADLINE: RefCell<Answering>;
+}
+
+/// Where a request stands with its answer (see [`answer_by_deadline`]).
+enum Answering {
+    /// Not answered yet: the answer goes here when a call passes its deadline.
+    Waiting(tokio::sync::oneshot::Sender<ApiError>),
+    /// Answered as having had no effect: none of its calls may be sent any more.
+    Withdrawn,
+    /// Answered as having perhaps had an effect: it goes on to its end.
+    Answered,
 }
 
 /// Runs one request, noting whether it sends a write to the database, so that a failure
 /// can tell the client whether the request may have had an effect.
 pub async fn tracking_writes<F: Future>(request: F) -> F::Output {
     WRITE_SENT.scope(Cell::new(false), request).await
+}
+
+/// Runs one request's `work` in a task of its own and answers what it answers — or, as
+/// soon as one of its database calls passes its deadline, what `at_deadline` makes of
+/// that call's failure: the client hears within the deadline, and the work (whose calls
+/// are never abandoned, see [`within`]) ends in the background, pushing and recording
+/// what really happened. Nothing that drops the returned future (a client that went
+/// away) cuts the work short either.
+pub async fn answer_by_deadline<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+    at_deadline: impl FnOnce(ApiError) -> T,
+) -> T {
+    let (answer, deadline_passed) = tokio::sync::oneshot::channel();
+    let work = AT_DEADLINE.scope(RefCell::new(Answering::Waiting(answer)), work);
+    let mut work = tokio::spawn(tracing::Instrument::in_current_span(work));
+    tokio::select! {
+        biased;
+        done = &mut work => match done.map_err(tokio::task::JoinError::try_into_panic) {
+            Ok(done) => done,
+            Err(Ok(panic)) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels it.
+            Err(Err(_)) => at_deadline(ApiError::Unexpected(anyhow::anyhow!(
+                "the request's work was cancelled"
+            ))),
+        },
+        Ok(error) = deadline_passed => at_deadline(error),
+    }
+}
+
+/// Tells the request being worked on, if any, that `error` is its answer. A request
+/// answered as having had no effect sends no further call (see [`withdrawn`]).
+fn answer_at_deadline(error: StoreError) {
+    let _ = AT_DEADLINE.try_with(|answering| {
+        let mut answering = answering.borrow_mut();
+        if !matches!(*answering, Answering::Waiting(_)) {
+            return;
+        }
+        let error = ApiError::from(error);
+        let next = match error {
+            ApiError::Unavailable {
+                outcome: Outcome::NoEffect,
+                ..
+            } => Answering::Withdrawn,
+            _ => Answering::Answered,
+        };
+        if let Answering::Waiting(answer) = std::mem::replace(&mut *answering, next) {
+            let _ = answer.send(error);
+        }
+    });
+}
+
+/// Whether the request being worked on was answered as having had no effect: then none
+/// of its calls may be sent any more, so that the answer stays true.
+fn withdrawn() -> bool {
+    AT_DEADLINE
+        .try_with(|answering| matches!(*answering.borrow(), Answering::Withdrawn))
+        .unwrap_or(false)
 }
 
 /// Whether the current request may have changed something. Outside a request: perhaps.
@@ -163,6 +249,8 @@ pub struct Store {
     database: Database,
     /// How long one database call may take before it fails with [`StoreError::TimedOut`].
     deadline: Duration,
+    /// The bound on this process's database calls in flight (see [`gate`]).
+    gate: Arc<gate::Gate>,
     /// Profiles of users, shared by the clones of this store (see `cache`).
     profiles: Arc<DocumentCache<User>>,
     /// Live events (see `cache`).
@@ -205,10 +293,16 @@ impl Store {
             .get_or_insert(deadline.mul_f64(0.8));
         options.connect_timeout.get_or_insert(deadline);
         concern.w_timeout.get_or_insert(deadline);
+        // As many calls as the pool has connections for, besides the change streams and
+        // the readiness probe, reach the driver; the others wait their turn in the gate.
+        let pool_size = *options
+            .max_pool_size
+            .get_or_insert(gate::DEFAULT_CALLS_IN_FLIGHT + gate::UNGATED_CONNECTIONS);
         let client = Client::with_options(options).context("cannot create the MongoDB client")?;
         Ok(Store {
             database: client.database(name),
             deadline,
+            gate: Arc::new(gate::Gate::for_pool(pool_size)),
             profiles: Arc::default(),
             event_cache: Arc::default(),
             membership_cache: Arc::default(),
@@ -223,7 +317,7 @@ impl Store {
         &self,
         operation: impl IntoFuture<Output = Result<T, E>>,
     ) -> StoreResult<T> {
-        within(self.deadline, operation).await
+        within(Some(&self.gate), self.deadline, operation).await
     }
 
     /// Runs one write under the deadline, noting for the request that it may have
@@ -249,11 +343,22 @@ impl Store {
         &self.database
     }
 
-    /// Answers when the database is reachable.
+    /// Answers when the database is reachable. Not counted by the gate: the readiness
+    /// probe asks whether the database answers, not whether this process is busy.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.read(self.database.run_command(bson::doc! { "ping": 1 }))
-            .await?;
+        within(
+            None,
+            self.deadline,
+            self.database.run_command(bson::doc! { "ping": 1 }),
+        )
+        .await?;
         Ok(())
+    }
+
+    /// Whether a new request may start now, or the process is overloaded: as many
+    /// database calls wait for their turn as may (see [`gate`]).
+    pub fn admit_request(&self) -> Result<(), gate::Overloaded> {
+        self.gate.admit()
     }
 
     /// The key that signs page cursors: made once, kept in the database (`serviceKeys`) so
@@ -300,6 +405,7 @@ impl Store {
             let collection_handle = self.database.collection::<bson::Document>(collection);
             // Building an index on a large existing collection takes longer than a call.
             within(
+                None,
                 INDEX_BUILD_DEADLINE,
                 collection_handle.create_indexes(indexes),
             )
@@ -310,24 +416,73 @@ impl Store {
     }
 }
 
-/// Runs `operation`, failing with [`StoreError::TimedOut`] when it takes longer than
+/// Least time a call that passed its deadline is still driven before it is dropped.
+const LEAST_FINISHING_TIME: Duration = Duration::from_secs(30);
+
+/// Runs `operation` as one database call: after its turn at `gate` (none: a call the
+/// gate does not count, see [`gate::UNGATED_CONNECTIONS`]), and failing with
+/// [`StoreError::TimedOut`] (or [`StoreError::NoTurn`]) when it is not done within
 /// `deadline`.
+///
+/// A call that passed its deadline is not dropped: the request it serves is answered at
+/// once (see [`answer_by_deadline`]), and the call is driven on until it ends (for ten
+/// deadlines, at least 30 s), so that it never leaves an abandoned entry in the driver's
+/// queue of calls waiting for a connection (see [`gate`]); when it ends in that time its
+/// own result is returned, so that what the request does next (a push, the record of its
+/// answer) follows what really happened.
 async fn within<T, E: Into<StoreError>>(
+    gate: Option<&gate::Gate>,
     deadline: Duration,
     operation: impl IntoFuture<Output = Result<T, E>>,
 ) -> StoreResult<T> {
-    let result = match tokio::time::timeout(deadline, operation.into_future()).await {
-        Ok(result) => result.map_err(Into::into),
-        Err(_) => Err(StoreError::TimedOut(deadline)),
+    let result = call_within(gate, deadline, operation).await;
+    let kind = match &result {
+        // Counted when it passed its deadline; a call never sent is no database error.
+        Ok(_) | Err(StoreError::TimedOut(_) | StoreError::Withdrawn) => None,
+        Err(StoreError::NoTurn(_)) => Some(crate::metrics::DbError::Timeout),
+        Err(error) if error.is_unavailable() => Some(crate::metrics::DbError::Unavailable),
+        Err(StoreError::Database(_)) => Some(crate::metrics::DbError::Failed),
     };
-    if let Err(error) = &result {
-        crate::metrics::db_error(match error {
-            StoreError::TimedOut(_) => crate::metrics::DbError::Timeout,
-            error if error.is_unavailable() => crate::metrics::DbError::Unavailable,
-            StoreError::Database(_) => crate::metrics::DbError::Failed,
-        });
+    if let Some(kind) = kind {
+        crate::metrics::db_error(kind);
     }
     result
+}
+
+async fn call_within<T, E: Into<StoreError>>(
+    gate: Option<&gate::Gate>,
+    deadline: Duration,
+    operation: impl IntoFuture<Output = Result<T, E>>,
+) -> StoreResult<T> {
+    if withdrawn() {
+        return Err(StoreError::Withdrawn);
+    }
+    let until = tokio::time::Instant::now() + deadline;
+    let _turn = match gate {
+        Some(gate) => match tokio::time::timeout_at(until, gate.enter()).await {
+            Ok(turn) => Some(turn),
+            Err(_) => return Err(StoreError::NoTurn(deadline)),
+        },
+        None => None,
+    };
+    let operation = operation.into_future();
+    tokio::pin!(operation);
+    if let Ok(result) = tokio::time::timeout_at(until, &mut operation).await {
+        return result.map_err(Into::into);
+    }
+    crate::metrics::db_error(crate::metrics::DbError::Timeout);
+    answer_at_deadline(StoreError::TimedOut(deadline));
+    let finishing_time = (deadline * 10).max(LEAST_FINISHING_TIME);
+    match tokio::time::timeout(finishing_time, &mut operation).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => {
+            tracing::warn!(
+                ?finishing_time,
+                "a database call did not end long after its deadline; dropping it"
+            );
+            Err(StoreError::TimedOut(deadline))
+        }
+    }
 }
 
 /// The part of a filter that keeps what sorts after `(start, id)` by `startDate`, then

@@ -236,7 +236,7 @@ impl Store {
     /// gives no answer within the deadline (a connection that died without a word) fails
     /// with [`super::StoreError::TimedOut`].
     pub async fn next_push(&self, stream: &mut PushStream) -> StoreResult<Option<PushDocument>> {
-        let polled = super::within(self.deadline + POLL_WAIT, stream.next_if_any()).await?;
+        let polled = super::within(None, self.deadline + POLL_WAIT, stream.next_if_any()).await?;
         Ok(polled.and_then(|event| event.full_document))
     }
 

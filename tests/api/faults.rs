@@ -25,7 +25,7 @@ use crate::metrics::Scrape;
 
 /// A SecantusDB server of one test, driven by hand: killed, frozen, restarted on the same
 /// files. Killed and its files removed when dropped.
-struct DatabaseProcess {
+pub struct DatabaseProcess {
     executable: PathBuf,
     storage: PathBuf,
     port: u16,
@@ -34,7 +34,7 @@ struct DatabaseProcess {
 }
 
 impl DatabaseProcess {
-    async fn start(options: &[&str]) -> DatabaseProcess {
+    pub async fn start(options: &[&str]) -> DatabaseProcess {
         let options: Vec<String> = options.iter().map(|option| (*option).to_owned()).collect();
         tokio::task::spawn_blocking(move || {
             let mut database = DatabaseProcess {
@@ -51,7 +51,7 @@ impl DatabaseProcess {
         .unwrap()
     }
 
-    fn uri(&self) -> String {
+    pub fn uri(&self) -> String {
         uri_of(self.port)
     }
 
@@ -134,7 +134,7 @@ impl DatabaseProcess {
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the running server.
-    fn signal(&self, signal: &str) {
+    pub fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().expect("the database runs").id();
         send_signal(pid, signal);
     }
@@ -142,7 +142,7 @@ impl DatabaseProcess {
     /// Stops the server (`SIGSTOP`) and waits until every one of its threads is stopped:
     /// a thread still running (waiting for a CPU on a busy machine) could answer a request
     /// sent after `kill` returned.
-    fn freeze(&self) {
+    pub fn freeze(&self) {
         self.signal("STOP");
         let pid = self.child.as_ref().expect("the database runs").id();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -201,7 +201,7 @@ fn uri_of(port: u16) -> String {
 }
 
 /// A server on `database`, with a deadline of `db_timeout` on every database call.
-async fn app_on(database: &DatabaseProcess, db_timeout: Duration) -> TestApp {
+pub async fn app_on(database: &DatabaseProcess, db_timeout: Duration) -> TestApp {
     let uri = database.uri();
     spawn_app_with(move |settings| {
         settings.mongodb_uri = uri.into();

@@ -251,6 +251,14 @@ impl Client {
         )
     }
 
+    /// Connects, or answers why the upgrade failed (a refusal's status among it).
+    pub async fn try_connect(url: &str, token: &str) -> Result<Client, String> {
+        social_events::tools::replay::client::Client::connect(url, token)
+            .await
+            .map(Client)
+            .map_err(|error| error.to_string())
+    }
+
     /// Sends a request and answers its response frame; pushes in between are kept.
     pub async fn request(&mut self, endpoint: &str, data: Value) -> Value {
         self.0.request(endpoint, data).await.unwrap()

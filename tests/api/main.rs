@@ -17,6 +17,7 @@ mod invitations;
 mod joining;
 mod metrics;
 mod openapi;
+mod overload;
 mod paging;
 mod prop_board;
 mod prop_sessions;

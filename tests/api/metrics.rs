@@ -14,7 +14,12 @@ pub struct Scrape {
 
 impl Scrape {
     pub async fn of(app: &TestApp) -> Scrape {
-        let response = reqwest::get(app.http_url("/metrics")).await.unwrap();
+        Scrape::at(&app.http_url("/metrics")).await
+    }
+
+    /// The metrics served at `url`.
+    pub async fn at(url: &str) -> Scrape {
+        let response = reqwest::get(url).await.unwrap();
         assert_eq!(response.status(), 200);
         let content_type = response.headers()["content-type"]
             .to_str()

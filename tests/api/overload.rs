@@ -1,0 +1,170 @@
+//! Bursts and overload: a burst of requests whose database calls pass their deadline
+//! leaves the process serving within seconds, and a process with more database work
+//! waiting than it may take refuses new requests at once instead of queueing them.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::json;
+use social_events::domain::kinds::MembershipRole as Role;
+
+use crate::faults::{DatabaseProcess, app_on};
+use crate::helpers::{
+    Client, Patience, ServeProcess, create_session, joined_ids, network, published_event,
+    session_fields, unique,
+};
+use crate::metrics::Scrape;
+
+/// How long a process may take to serve again after a burst (PRODUCT.md §7).
+const RECOVERY: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_joins_past_the_deadline_leaves_the_process_serving_new_connections() {
+    // A database of its own (other tests' load is not the burst), and a deadline short
+    // enough that many of the burst's calls pass it:
+    // before the fix, the calls abandoned in the driver's queue were never served again,
+    // and every later call (and upgrade) failed with 503 until the process restarted.
+    let database = DatabaseProcess::start(&[]).await;
+    let app = app_on(&database, Duration::from_millis(500)).await;
+    let mut net = network(&app).await;
+    let event = published_event(&mut net, json!({"participantLimit": 100})).await;
+    let mut fields = session_fields("Launch keynote", 30);
+    fields["eventId"] = event["id"].clone();
+    let session = create_session(&mut net.admin, fields, json!([])).await;
+    // Connected a few at a time: the upgrades are not the burst.
+    let mut crowd = Vec::new();
+    for _ in 0..24 {
+        let ids: Vec<String> = (0..25).map(|_| unique("crowd")).collect();
+        for id in &ids {
+            app.add_membership(id, &net.id, None, Role::Member).await;
+        }
+        let clients = join_all(ids.iter().map(|id| app.connect(id))).await;
+        crowd.extend(ids.into_iter().zip(clients));
+    }
+
+    let newcomer = unique("newcomer");
+    app.add_membership(&newcomer, &net.id, None, Role::Member)
+        .await;
+
+    let request = json!({"sessionId": session["id"]});
+    let answers = join_all(
+        crowd
+            .iter_mut()
+            .map(|(_, client)| client.request("social:joinSession", request.clone())),
+    )
+    .await;
+    let burst_answered = Instant::now();
+    // A fresh user connects and is served within the recovery time.
+    let patience = Patience::of(RECOVERY);
+    let seen = loop {
+        if let Ok(mut client) = Client::try_connect(&app.ws_url(), &app.token(&newcomer)).await {
+            let frame = client
+                .request("social:getSession", json!({"sessionId": session["id"]}))
+                .await;
+            if frame["error"]["code"] == 0 {
+                break frame["data"]["session"].clone();
+            }
+        }
+        patience.wait("a served request after the burst").await;
+    };
+    let recovered_after = burst_answered.elapsed();
+    let ready = reqwest::get(app.http_url("/readyz")).await.unwrap();
+    assert_eq!(
+        ready.status(),
+        200,
+        "ready {recovered_after:?} after the burst"
+    );
+    let seated = joined_ids(&seen);
+    assert!(
+        seated.len() <= 100,
+        "{} seats on a limit of 100",
+        seated.len()
+    );
+    for ((user_id, _), answer) in crowd.iter().zip(&answers) {
+        let holds_a_seat = seated.contains(user_id);
+        let error = &answer["error"];
+        match error["code"].as_u64() {
+            Some(0) => assert!(holds_a_seat, "{user_id} was answered a seat: {answer}"),
+            Some(409) => assert!(!holds_a_seat, "{user_id} was refused: {answer}"),
+            // A 503 says whether the join may have happened.
+            Some(503) if error["message"].as_str().unwrap().contains("had no effect") => {
+                assert!(!holds_a_seat, "{user_id}'s join had no effect: {answer}")
+            }
+            Some(503) => {}
+            _ => panic!("an unexpected answer to a join: {answer}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_and_recovers() {
+    let database = DatabaseProcess::start(&[]).await;
+    // Six connections: four stay with the change streams and the readiness probe, so two
+    // calls are in flight at most and sixteen may wait.
+    let uri = format!("{}&maxPoolSize=6", database.uri());
+    let server = ServeProcess::start_on(&uri, &unique("overload")).await;
+    let owner_id = unique("owner");
+    let mut owner = server.connect(&owner_id).await;
+    // Two connections: one connection works on sixteen requests at most.
+    let mut helpers = [
+        server.connect(&owner_id).await,
+        server.connect(&owner_id).await,
+    ];
+    let session = create_session(&mut owner, session_fields("Queued", 30), json!([])).await;
+    let request = json!({"sessionId": session["id"]});
+    let metrics_url = format!("http://{}/metrics", server.addr);
+
+    database.freeze();
+    for index in 0..18 {
+        let frame = json!({"endpoint": "social:getSession", "data": request, "event": {"id": format!("held-{index}")}});
+        helpers[index % 2].send_text(frame.to_string()).await;
+    }
+    let patience = Patience::new();
+    while Scrape::at(&metrics_url)
+        .await
+        .value("social_db_calls_waiting", &[])
+        < 16.0
+    {
+        patience.wait("sixteen calls waiting").await;
+    }
+    let started = Instant::now();
+    let message = owner.fails("social:getSession", request.clone(), 503).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused after {:?}, not at once",
+        started.elapsed()
+    );
+    assert_eq!(
+        message,
+        "service busy, retry: the request had no effect and may be retried"
+    );
+    let refusals = Scrape::at(&metrics_url).await;
+    assert_eq!(
+        refusals.value("social_refusals_total", &[("reason", "busy")]),
+        1.0
+    );
+
+    // Thawed: every held request is answered, and new ones are served again.
+    database.signal("CONT");
+    let mut held = HashSet::new();
+    for helper in &mut helpers {
+        for _ in 0..9 {
+            let frame = helper.next_frame().await;
+            held.insert(frame["event"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(held.len(), 18, "each held request answered once");
+    let patience = Patience::of(Duration::from_secs(5));
+    loop {
+        let frame = owner.request("social:getSession", request.clone()).await;
+        if frame["error"]["code"] == 0 {
+            break;
+        }
+        patience.wait("a request served after the thaw").await;
+    }
+    let ready = reqwest::get(format!("http://{}/readyz", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
