@@ -140,10 +140,9 @@ async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_an
         "service busy, retry: the request had no effect and may be retried"
     );
     let refusals = Scrape::at(&metrics_url).await;
-    assert_eq!(
-        refusals.value("social_refusals_total", &[("reason", "busy")]),
-        1.0
-    );
+    // A background call (the record of the creation's answer) may hold a turn too, so
+    // that one of the held requests was refused as well.
+    assert!(refusals.value("social_refusals_total", &[("reason", "busy")]) >= 1.0);
 
     // Thawed: every held request is answered, and new ones are served again.
     database.signal("CONT");
