@@ -6,13 +6,12 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt;
+use serde_json::Value;
 use tracing::Instrument;
 
 use super::context::RequestContext;
 use super::endpoint::Registry;
 use super::envelope;
-use serde_json::Value;
-
 use super::retries::{self, Claim};
 use crate::error::ApiError;
 use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};

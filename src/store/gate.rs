@@ -30,6 +30,7 @@ const WAITING_PER_CALL: usize = 8;
 #[derive(Debug)]
 pub struct Gate {
     calls: Semaphore,
+    max_calls: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
 }
@@ -44,6 +45,7 @@ impl Gate {
         let calls = calls.max(1) as usize;
         Gate {
             calls: Semaphore::new(calls),
+            max_calls: calls,
             waiting: AtomicUsize::new(0),
             max_waiting: calls * WAITING_PER_CALL,
         }
@@ -83,11 +85,7 @@ impl Gate {
 
     /// Calls in flight now.
     pub fn in_flight(&self) -> usize {
-        self.max_calls() - self.calls.available_permits()
-    }
-
-    fn max_calls(&self) -> usize {
-        self.max_waiting / WAITING_PER_CALL
+        self.max_calls - self.calls.available_permits()
     }
 }
 
@@ -190,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_pool_keeps_connections_for_the_change_streams_and_the_probe() {
-        assert_eq!(Gate::for_pool(36).max_calls(), 32);
-        assert_eq!(Gate::for_pool(2).max_calls(), 1, "at least one call");
+        assert_eq!(Gate::for_pool(36).max_calls, 32);
+        assert_eq!(Gate::for_pool(2).max_calls, 1, "at least one call");
     }
 }
