@@ -250,17 +250,19 @@ fn answer_view(answer: &Answer) -> Option<Result<View, String>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Effect {
     Succeeded,
-    NoEffect,
+    Nothing,
     Unknown,
 }
 
 fn effect_of(answer: &Answer) -> Effect {
     match answer.code {
         0 => Effect::Succeeded,
-        503 if answer.message.contains("had no effect") => Effect::NoEffect,
+        // Not an answer the protocol has (recorded as -1 by the clients): unknown.
+        code if code < 0 => Effect::Unknown,
+        503 if answer.message.contains("had no effect") => Effect::Nothing,
         409 if answer.message.contains("still being answered") => Effect::Unknown,
         code if code >= 500 => Effect::Unknown,
-        _ => Effect::NoEffect,
+        _ => Effect::Nothing,
     }
 }
 
@@ -425,6 +427,10 @@ pub fn describe_recovery(recovery: &Recovery) -> String {
         .join(", ")
 }
 
+/// One user's `social:sessionUpdated` frames about one session, by arrival: when, on
+/// which connection, what they showed.
+type SessionPushes<'a> = Vec<(Duration, u64, &'a View)>;
+
 /// A change the workload made, as the push checks need it.
 struct Change<'a> {
     operation: usize,
@@ -467,7 +473,7 @@ struct Index<'a> {
     final_views: HashMap<(&'a str, &'a str), View>,
     connections: HashMap<&'a str, Vec<&'a ConnectionRecord>>,
     /// Session pushes per `(user, session)`, in order of arrival, parsed.
-    session_pushes: HashMap<(&'a str, &'a str), Vec<(Duration, u64, &'a View)>>,
+    session_pushes: HashMap<(&'a str, &'a str), SessionPushes<'a>>,
     /// Resyncs per user, by arrival.
     resyncs: HashMap<&'a str, Vec<Duration>>,
     /// When each push reached its user: `(user, event.id)`.
@@ -580,7 +586,7 @@ impl<'a> Index<'a> {
         for list in connections.values_mut() {
             list.sort_by_key(|connection| connection.opened);
         }
-        let mut session_pushes: HashMap<(&str, &str), Vec<(Duration, u64, &View)>> = HashMap::new();
+        let mut session_pushes: HashMap<(&str, &str), SessionPushes> = HashMap::new();
         let mut resyncs: HashMap<&str, Vec<Duration>> = HashMap::new();
         let mut push_arrival = HashMap::new();
         let mut deletions: HashMap<(&str, &str), Vec<Duration>> = HashMap::new();
@@ -729,6 +735,15 @@ impl<'a> Index<'a> {
         }
         for operation in &self.history.operations {
             for answer in operation.answers() {
+                if answer.code < 0 {
+                    violations.push(self.violation(
+                        ViolationKind::MalformedFrame,
+                        &operation.session,
+                        Some(&operation.user),
+                        Some(answer.at),
+                        format!("the answer to {} has no error.code", operation.event_id),
+                    ));
+                }
                 match answer_view(answer) {
                     Some(Ok(view)) => self.check_rendering(
                         &operation.user,
@@ -1230,7 +1245,7 @@ impl<'a> Index<'a> {
             if self.leave_sent(waiting, session).is_some() {
                 continue;
             }
-            for (other, _) in &waited {
+            for other in waited.keys() {
                 if *other == waiting || !ahead(waiting, other) {
                     continue;
                 }

@@ -95,11 +95,12 @@ impl Config {
             window: Duration::from_secs(7),
             freeze: (Duration::from_secs(1), Duration::from_secs(3)),
             database_down: (Duration::from_millis(300), Duration::from_secs(1)),
-            ..Config::long(seed, 200, 0)
+            ..Config::long(seed, 150, 0)
         }
     }
 
-    fn schedule_settings(&self) -> ScheduleSettings {
+    /// What the fault schedule is drawn from.
+    pub fn schedule_settings(&self) -> ScheduleSettings {
         ScheduleSettings {
             workload: self.workload,
             warmup: self.warmup,

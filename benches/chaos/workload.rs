@@ -1253,7 +1253,7 @@ pub async fn set_up(
         .await?;
         let event_id = created["event"]["id"]
             .as_str()
-            .unwrap_or_default()
+            .ok_or_else(|| anyhow::anyhow!("createEvent answered no id: {created}"))?
             .to_owned();
         setup_request(
             &connecting,
@@ -1333,16 +1333,17 @@ pub async fn set_up(
         .collect()
         .await;
     let sessions: Vec<WorkloadSession> = created.into_iter().collect::<anyhow::Result<_>>()?;
-    let probe_session = setup_request(
+    let probe = setup_request(
         &connecting,
         &probes[0],
         "social:createSession",
         json!({"session": {"eventId": "", "roomId": "chaos-room", "propId": "probe",
             "sessionType": 0, "title": "Probe", "startDate": now + 86_400_000_i64, "duration": 3600}}),
     )
-    .await?["session"]["id"]
+    .await?;
+    let probe_session = probe["session"]["id"]
         .as_str()
-        .unwrap_or_default()
+        .ok_or_else(|| anyhow::anyhow!("createSession answered no id: {probe}"))?
         .to_owned();
 
     let world = connecting;
