@@ -299,10 +299,37 @@ pub async fn run(config: &Config) -> anyhow::Result<RunResult> {
     };
     if result.passed() && !config.keep_logs {
         let _ = std::fs::remove_dir_all(&result.directory);
-    } else if let Err(error) = write_trace(&result.history, &result.directory.join("history.txt")) {
-        println!("cannot write the history: {error}");
+    } else {
+        let written =
+            write_trace(&result.history, &result.directory.join("history.txt")).and_then(|()| {
+                write_violations(&result.report, &result.directory.join("violations.txt"))
+            });
+        if let Err(error) = written {
+            println!("cannot write the history: {error}");
+        }
     }
     Ok(result)
+}
+
+/// Writes every violation, one a line.
+fn write_violations(report: &CheckReport, path: &std::path::Path) -> std::io::Result<()> {
+    let lines: Vec<String> = report
+        .violations
+        .iter()
+        .map(|violation| {
+            format!(
+                "{} at {} session {} user {}: {}",
+                violation.kind.name(),
+                violation
+                    .at
+                    .map_or("-".to_owned(), |at| format!("{:.3} s", at.as_secs_f64())),
+                violation.session.as_deref().unwrap_or("-"),
+                violation.user.as_deref().unwrap_or("-"),
+                violation.detail
+            )
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n"))
 }
 
 /// Writes the whole history as text, one line per event, in order of time (for
@@ -569,7 +596,10 @@ pub fn print_seed_report(result: &RunResult) {
             );
         }
         if list.len() > 15 {
-            println!("    … and {} more", list.len() - 15);
+            println!(
+                "    … and {} more (all in violations.txt of the logs)",
+                list.len() - 15
+            );
         }
     }
     if !result.passed() {

@@ -699,3 +699,131 @@ fn the_fault_schedule_depends_on_the_seed_alone_and_has_every_kind() {
         );
     }
 }
+
+#[test]
+fn a_user_twice_in_joined_users_and_an_unreadable_push_are_reported() {
+    let mut sketch = Sketch::clean();
+    sketch.pushes(&["o"], 5.3, &view(1, &["b", "b"]));
+    sketch.history.pushes.push(PushRecord {
+        user: "o".to_owned(),
+        connection: 0,
+        at: s(5.4),
+        frame: PushFrame::Other {
+            text: "not json".to_owned(),
+        },
+    });
+    let kinds = sketch.kinds();
+    assert!(kinds.contains(&ViolationKind::DuplicateParticipant), "{kinds:?}");
+    assert!(kinds.contains(&ViolationKind::MalformedFrame), "{kinds:?}");
+}
+
+#[test]
+fn a_wait_that_ends_neither_seated_nor_waiting_is_reported() {
+    let mut sketch = Sketch::clean();
+    sketch.op(
+        "d",
+        OpKind::Join { waitlist: true },
+        vec![answered(
+            6.0,
+            6.1,
+            0,
+            "",
+            Some(json!({"waitlisted": true, "position": 1})),
+        )],
+    );
+    sketch.final_read("d", view(1, &["b", "c"]));
+    assert!(
+        sketch.kinds().contains(&ViolationKind::WaitlistLost),
+        "{:?}",
+        sketch.kinds()
+    );
+}
+
+#[test]
+fn waitlist_ranks_with_a_gap_or_twice_the_same_are_reported() {
+    let mut sketch = Sketch::clean();
+    for (user, sent) in [("d", 6.0), ("e", 6.5)] {
+        sketch.op(
+            user,
+            OpKind::Join { waitlist: true },
+            vec![answered(
+                sent,
+                sent + 0.1,
+                0,
+                "",
+                Some(json!({"waitlisted": true, "position": 1})),
+            )],
+        );
+    }
+    for (user, rank) in [("d", 1), ("e", 3)] {
+        let mut waiting = view(1, &["b", "c"]);
+        waiting.waitlist_position = Some(rank);
+        sketch.final_read(user, waiting);
+    }
+    assert!(
+        sketch.kinds().contains(&ViolationKind::WaitlistRanks),
+        "{:?}",
+        sketch.kinds()
+    );
+}
+
+#[test]
+fn an_invitation_or_uninvitation_lost_at_the_end_is_reported() {
+    let mut sketch = Sketch::clean();
+    sketch.op(
+        "o",
+        OpKind::Invite {
+            users: vec!["d".to_owned()],
+        },
+        vec![ok(6.0, 6.1)],
+    );
+    assert!(
+        sketch.kinds().contains(&ViolationKind::InviteLost),
+        "{:?}",
+        sketch.kinds()
+    );
+
+    let mut sketch = Sketch::clean();
+    sketch.op(
+        "o",
+        OpKind::Uninvite {
+            users: vec!["d".to_owned()],
+        },
+        vec![ok(6.0, 6.1)],
+    );
+    let mut still = view(1, &["b", "c"]);
+    still.invited = vec![Invitee {
+        user: "d".to_owned(),
+        role: 0,
+        status: 0,
+    }];
+    sketch.finally(&still);
+    assert!(
+        sketch.kinds().contains(&ViolationKind::UninviteLost),
+        "{:?}",
+        sketch.kinds()
+    );
+}
+
+#[test]
+fn an_unanswered_final_read_and_a_process_that_exited_are_reported() {
+    let mut sketch = Sketch::clean();
+    sketch.history.operations.push(Operation {
+        user: "b".to_owned(),
+        session: SESSION.to_owned(),
+        kind: OpKind::Get,
+        event_id: "b-final-2".to_owned(),
+        origin: Origin::Final,
+        attempts: vec![answered(
+            57.0,
+            60.0,
+            503,
+            "database unavailable: the request had no effect and may be retried",
+            None,
+        )],
+    });
+    sketch.history.exited_processes = vec![2];
+    let kinds = sketch.kinds();
+    assert!(kinds.contains(&ViolationKind::FinalReadFailed), "{kinds:?}");
+    assert!(kinds.contains(&ViolationKind::ProcessExited), "{kinds:?}");
+}
