@@ -5,6 +5,7 @@ mod asyncapi;
 mod attacks;
 mod auth;
 mod calendar_feed;
+mod chaos;
 mod console;
 mod contract;
 mod events;
