@@ -158,11 +158,11 @@ impl Work {
             }
             None => None,
         };
-        let to_record = match claim {
+        let claimed_at = match claim {
             Some(Ok(Claim::Answered(answer))) => return Done::AnsweredAgain(answer),
             Some(Err(error)) => return Done::Answered(Err(error)),
-            Some(Ok(Claim::Work)) => true,
-            None => false,
+            Some(Ok(Claim::Work(claimed_at))) => Some(claimed_at),
+            None => None,
         };
         let result = match registration {
             Ok(registration) => AssertUnwindSafe(tracking_writes(registration.call(context, data)))
@@ -175,8 +175,9 @@ impl Work {
                 }),
             Err(error) => Err(error),
         };
-        if let Some(event_id) = retry_key.filter(|_| to_record) {
-            retries::record(&store, &user_id, &event_id, &result);
+        if let (Some(event_id), Some(claimed_at)) = (retry_key, claimed_at) {
+            let wait = store.deadline();
+            retries::record(&store, &user_id, &event_id, claimed_at, &result, wait).await;
         }
         Done::Answered(result)
     }

@@ -9,8 +9,14 @@
 //! answer (up to [`WAIT_FOR_FIRST`]). Answers that ask for a retry — the service failed
 //! (500, 503), or the object changed too often to decide (a 409 saying "retry") — are not
 //! kept: the retry is worked on afresh.
-//! A first request whose process died before it answered is taken over by a retry after
-//! [`TAKE_OVER_AFTER`].
+//!
+//! The answer is kept before it is sent (or, when the database is slow, while it is sent:
+//! the client does not wait longer than the deadline for it), and keeping it is tried
+//! again with pauses until [`RECORD_PATIENCE`] after the claim: an overloaded or stalled
+//! database delays the record but does not lose it, so a retry never works on a request
+//! that was answered. A first request whose process died before it answered is taken
+//! over by a retry after [`TAKE_OVER_AFTER`] (later than any record is still tried, so
+//! that a slow record is never overtaken).
 
 use std::time::Duration;
 
@@ -25,7 +31,13 @@ use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer};
 /// Longest wait of a retry for the answer of a first request still being worked on.
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
 /// Age of an unanswered first request after which a retry works on it itself.
-pub const TAKE_OVER_AFTER: Duration = Duration::from_secs(30);
+pub const TAKE_OVER_AFTER: Duration = Duration::from_secs(60);
+/// How long after the claim keeping a request's answer is tried again.
+pub const RECORD_PATIENCE: Duration = Duration::from_secs(50);
+/// First pause before keeping an answer is tried again; each further pause doubles, up
+/// to [`MAX_RECORD_PAUSE`].
+const RECORD_PAUSE: Duration = Duration::from_millis(100);
+const MAX_RECORD_PAUSE: Duration = Duration::from_secs(2);
 /// First pause between two looks at a first request still being worked on; each
 /// further pause doubles, up to [`MAX_POLL`].
 const POLL: Duration = Duration::from_millis(25);
@@ -35,8 +47,9 @@ const MAX_POLL: Duration = Duration::from_millis(400);
 /// What to do with a request that changes data and carries an `event.id`.
 #[derive(Debug)]
 pub enum Claim {
-    /// Work on it (the first of its `event.id`, or one taken over); record its answer.
-    Work,
+    /// Work on it (the first of its `event.id`, or one taken over, claimed at the time
+    /// given); record its answer.
+    Work(Timestamp),
     /// Send this answer again.
     Answered(RecordedAnswer),
 }
@@ -103,14 +116,16 @@ pub async fn claim(
             .claim_request(user_id, event_id, endpoint, &hash, now)
             .await?
         {
-            Claimed::Claimed => return Ok(Claim::Work),
+            Claimed::Claimed => return Ok(Claim::Work(now)),
             Claimed::Gone => continue,
             Claimed::Recorded(recorded) => recorded,
         };
         // Older than kept (the database removes expired records within a minute or so):
         // a new request.
         if now.millis() - recorded.claimed_at.millis() > KEPT_FOR.as_millis() as i64 {
-            store.forget_request(user_id, event_id).await?;
+            store
+                .forget_request(user_id, event_id, recorded.claimed_at)
+                .await?;
             continue;
         }
         if recorded.endpoint != endpoint || recorded.data_hash != hash {
@@ -129,7 +144,7 @@ pub async fn claim(
                 .take_over_request(user_id, event_id, recorded.claimed_at, now)
                 .await?
         {
-            return Ok(Claim::Work);
+            return Ok(Claim::Work(now));
         }
         backoff.pause().await;
     }
@@ -153,27 +168,47 @@ fn kept_answer(result: &Result<Option<Value>, ApiError>) -> Option<RecordedAnswe
     }
 }
 
-/// Records the answer of a worked-on request for its retries, in the background (the
-/// answer goes out without waiting; a retry that comes first waits for the record); a
-/// failure of the service is forgotten instead, so that a retry is worked on afresh. A
-/// failure to record is logged.
-pub fn record(
+/// Keeps the answer of a request claimed at `claimed_at` that got `result`, for its
+/// retries (a failure of the service is forgotten instead, so that a retry is worked on
+/// afresh). Waits until it is kept, at most `wait`; keeping it goes on in the background
+/// after that, tried again with pauses until [`RECORD_PATIENCE`] after the claim. Giving
+/// up is logged.
+pub async fn record(
     store: &Store,
     user_id: &str,
     event_id: &str,
+    claimed_at: Timestamp,
     result: &Result<Option<Value>, ApiError>,
+    wait: Duration,
 ) {
     let answer = kept_answer(result);
     let (store, user_id, event_id) = (store.clone(), user_id.to_owned(), event_id.to_owned());
-    tokio::spawn(async move {
-        let recorded = match &answer {
-            Some(answer) => store.record_answer(&user_id, &event_id, answer).await,
-            None => store.forget_request(&user_id, &event_id).await,
-        };
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "cannot keep the answer of a request for its retries");
+    // A task of its own: the record is no call of the request (which may have been
+    // answered at a deadline already) and outlives a client that went away.
+    let keeping = tokio::spawn(async move {
+        let give_up_at = claimed_at.millis() + RECORD_PATIENCE.as_millis() as i64;
+        let mut backoff = crate::backoff::Backoff::new(RECORD_PAUSE, MAX_RECORD_PAUSE);
+        loop {
+            let kept = match &answer {
+                Some(answer) => store
+                    .record_answer(&user_id, &event_id, claimed_at, answer)
+                    .await
+                    .map(drop),
+                None => store.forget_request(&user_id, &event_id, claimed_at).await,
+            };
+            let Err(error) = kept else { return };
+            let pause = backoff.next_pause();
+            if Timestamp::now().millis() + pause.as_millis() as i64 > give_up_at {
+                tracing::warn!(
+                    %error,
+                    "cannot keep the answer of a request for its retries; giving up"
+                );
+                return;
+            }
+            tokio::time::sleep(pause).await;
         }
     });
+    let _ = tokio::time::timeout(wait, keeping).await;
 }
 
 #[cfg(test)]

@@ -311,6 +311,11 @@ impl Store {
         })
     }
 
+    /// How long one database call may take.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// Runs one database operation (a call, or a query and the reading of its cursor)
     /// under the deadline. Reads only: see [`Store::write`].
     async fn read<T, E: Into<StoreError>>(
@@ -359,6 +364,11 @@ impl Store {
     /// database calls wait for their turn as may (see [`gate`]).
     pub fn admit_request(&self) -> Result<(), gate::Overloaded> {
         self.gate.admit()
+    }
+
+    /// How many of this process's database calls have their turn (see [`gate`]).
+    pub fn calls_in_flight(&self) -> usize {
+        self.gate.in_flight()
     }
 
     /// The key that signs page cursors: made once, kept in the database (`serviceKeys`) so

@@ -57,7 +57,7 @@ pub struct RecordedRequest {
 /// What claiming a request found.
 #[derive(Debug)]
 pub enum Claimed {
-    /// The request is this caller's to work on.
+    /// The request is this caller's to work on, claimed at the `now` given.
     Claimed,
     /// A request with the same user and `event.id` is recorded.
     Recorded(RecordedRequest),
@@ -80,6 +80,14 @@ fn key_of(user_id: &str, event_id: &str) -> StoreResult<bson::Bson> {
         event: event_id.to_owned(),
     })
     .map_err(super::StoreError::unwritable)
+}
+
+/// The filter of request `event_id` of `user_id` as claimed at `claimed_at`.
+fn claimed_by(user_id: &str, event_id: &str, claimed_at: Timestamp) -> StoreResult<bson::Document> {
+    Ok(doc! {
+        "_id": key_of(user_id, event_id)?,
+        "claimedAt": bson::DateTime::from(claimed_at),
+    })
 }
 
 impl Store {
@@ -144,10 +152,10 @@ impl Store {
     ) -> StoreResult<bool> {
         let result = self
             .write(self.request_answers().update_one(
-                doc! {
-                    "_id": key_of(user_id, event_id)?,
-                    "claimedAt": bson::DateTime::from(claimed_at),
-                    "answer": { "$exists": false },
+                {
+                    let mut filter = claimed_by(user_id, event_id, claimed_at)?;
+                    filter.insert("answer", doc! { "$exists": false });
+                    filter
                 },
                 doc! { "$set": { "claimedAt": bson::DateTime::from(now) } },
             ))
@@ -155,27 +163,36 @@ impl Store {
         Ok(result.modified_count == 1)
     }
 
-    /// Records the answer of request `event_id` of `user_id`.
+    /// Records the answer of request `event_id` of `user_id`, claimed at `claimed_at`:
+    /// answers whether it was kept (not when a retry took the request over since).
     pub async fn record_answer(
         &self,
         user_id: &str,
         event_id: &str,
+        claimed_at: Timestamp,
         answer: &RecordedAnswer,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let answer = bson::to_bson(answer).map_err(super::StoreError::unwritable)?;
-        self.write(self.request_answers().update_one(
-            doc! { "_id": key_of(user_id, event_id)? },
-            doc! { "$set": { "answer": answer } },
-        ))
-        .await?;
-        Ok(())
+        let result = self
+            .write(self.request_answers().update_one(
+                claimed_by(user_id, event_id, claimed_at)?,
+                doc! { "$set": { "answer": answer } },
+            ))
+            .await?;
+        Ok(result.matched_count == 1)
     }
 
-    /// Forgets request `event_id` of `user_id`, so that a retry is worked on afresh.
-    pub async fn forget_request(&self, user_id: &str, event_id: &str) -> StoreResult<()> {
+    /// Forgets request `event_id` of `user_id`, claimed at `claimed_at`, so that a retry
+    /// is worked on afresh (nothing when a retry took it over since).
+    pub async fn forget_request(
+        &self,
+        user_id: &str,
+        event_id: &str,
+        claimed_at: Timestamp,
+    ) -> StoreResult<()> {
         self.write(
             self.request_answers()
-                .delete_one(doc! { "_id": key_of(user_id, event_id)? }),
+                .delete_one(claimed_by(user_id, event_id, claimed_at)?),
         )
         .await?;
         Ok(())

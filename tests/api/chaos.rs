@@ -713,7 +713,10 @@ fn a_user_twice_in_joined_users_and_an_unreadable_push_are_reported() {
         },
     });
     let kinds = sketch.kinds();
-    assert!(kinds.contains(&ViolationKind::DuplicateParticipant), "{kinds:?}");
+    assert!(
+        kinds.contains(&ViolationKind::DuplicateParticipant),
+        "{kinds:?}"
+    );
     assert!(kinds.contains(&ViolationKind::MalformedFrame), "{kinds:?}");
 }
 

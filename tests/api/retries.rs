@@ -2,13 +2,20 @@
 //! user with the same `event.id`, is answered with the first answer and not worked on
 //! again — on the same connection, on another one, at the same moment, and through
 //! another server process; the same `event.id` with other `data` or another endpoint is a
-//! 409; reads are always worked on.
+//! 409; reads are always worked on; an answer is kept though the database stalls as it
+//! is recorded.
+
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use social_events::api::retries;
 use social_events::domain::time::Timestamp;
+use social_events::store::Store;
+use social_events::store::request_answers::{Claimed, RecordedRequest};
 
-use crate::helpers::{Client, ServeProcess, TestApp, session_fields, spawn_app, unique};
+use crate::faults::DatabaseProcess;
+use crate::helpers::{Client, Patience, ServeProcess, TestApp, session_fields, spawn_app, unique};
 
 /// Sends `endpoint` with `data` under `event_id`; answers the frame that answers it.
 async fn send(client: &mut Client, endpoint: &str, data: &Value, event_id: &str) -> Value {
@@ -159,4 +166,83 @@ async fn reads_and_refusals_are_what_they_say() {
     assert_eq!(undated(again), undated(refused));
     let fresh = send(&mut late, "social:joinSession", &join, "join-2").await;
     assert_eq!(fresh["error"]["code"], 0, "{fresh}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_recorded() {
+    // One call in flight at a time (a pool of 5 less the 4 kept aside), and a frozen
+    // database holding that one: keeping the answer finds no turn within its deadline.
+    // Before, that lost the record for good, and a retry 30 s later worked on the
+    // request again.
+    let database = DatabaseProcess::start(&[]).await;
+    let uri = format!("{}&maxPoolSize=5", database.uri());
+    let store = Store::connect(&uri, &unique("answers"), Duration::from_millis(300))
+        .await
+        .unwrap();
+    let (user, event_id) = (unique("user"), "join-1");
+    let claimed_at = Timestamp::now();
+    let claim = store
+        .claim_request(&user, event_id, "social:joinSession", "hash", claimed_at)
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claimed::Claimed), "{claim:?}");
+
+    database.freeze();
+    let holder = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let _ = store
+                .claim_request(
+                    "holder",
+                    "h",
+                    "social:joinSession",
+                    "hash",
+                    Timestamp::now(),
+                )
+                .await;
+        }
+    });
+    let patience = Patience::new();
+    while store.calls_in_flight() < 1 {
+        patience.wait("the holder's call in flight").await;
+    }
+    let answer = Ok(Some(json!({"joined": true})));
+    // Waits a second for the record (its first attempt finds no turn), then goes on.
+    retries::record(
+        &store,
+        &user,
+        event_id,
+        claimed_at,
+        &answer,
+        Duration::from_secs(1),
+    )
+    .await;
+    database.signal("CONT");
+    holder.await.unwrap();
+
+    let patience = Patience::new();
+    loop {
+        let claim = store
+            .claim_request(
+                &user,
+                event_id,
+                "social:joinSession",
+                "hash",
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        match claim {
+            Claimed::Recorded(RecordedRequest {
+                answer: Some(answer),
+                ..
+            }) => {
+                assert_eq!(answer.code, 0);
+                assert_eq!(answer.data.as_deref(), Some(r#"{"joined":true}"#));
+                break;
+            }
+            Claimed::Recorded(_) => patience.wait("the kept answer").await,
+            other => panic!("the claim is gone: {other:?}"),
+        }
+    }
 }
