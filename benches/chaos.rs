@@ -5,8 +5,9 @@
 //!
 //! Flags: `--seeds N` (20), `--first-seed S` (1), `--seed S` (only that one),
 //! `--clients N` (1000), `--seconds N` (120), `--processes N` (3), `--rate STEPS_PER_S`
-//! (30), `--keep-logs`, `--short` (the
-//! test suite's short run: 200 clients, one fault of each kind).
+//! (30), `--db-timeout SECONDS` (3), `--database PATH` (a SecantusDB server executable such
+//! as `secantusd-rs`; default the Python one of `.venv`), `--keep-logs`, `--short` (the
+//! test suite's short run: 150 clients, one fault of each kind).
 
 #[path = "chaos/mod.rs"]
 mod harness;
@@ -20,6 +21,8 @@ struct Flags {
     seconds: u64,
     processes: usize,
     rate: Option<f64>,
+    db_timeout: Option<f64>,
+    database: Option<std::path::PathBuf>,
     keep_logs: bool,
     /// The test suite's short run instead.
     short: bool,
@@ -32,6 +35,8 @@ fn parse_flags() -> Result<Flags, String> {
         seconds: 120,
         processes: 3,
         rate: None,
+        db_timeout: None,
+        database: None,
         keep_logs: false,
         short: false,
     };
@@ -50,10 +55,9 @@ fn parse_flags() -> Result<Flags, String> {
             "--clients" => flags.clients = number(&value("--clients")?)? as usize,
             "--seconds" => flags.seconds = number(&value("--seconds")?)?,
             "--processes" => flags.processes = number(&value("--processes")?)? as usize,
-            "--rate" => {
-                let text = value("--rate")?;
-                flags.rate = Some(text.parse().map_err(|_| format!("not a number: {text}"))?);
-            }
+            "--rate" => flags.rate = Some(decimal(&value("--rate")?)?),
+            "--db-timeout" => flags.db_timeout = Some(decimal(&value("--db-timeout")?)?),
+            "--database" => flags.database = Some(value("--database")?.into()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -62,6 +66,13 @@ fn parse_flags() -> Result<Flags, String> {
         None => (first..first + count).collect(),
     };
     Ok(flags)
+}
+
+fn decimal(text: &str) -> Result<f64, String> {
+    text.parse()
+        .ok()
+        .filter(|value: &f64| value.is_finite() && *value > 0.0)
+        .ok_or_else(|| format!("not a positive number: {text}"))
 }
 
 fn number(text: &str) -> Result<u64, String> {
@@ -91,6 +102,10 @@ fn main() -> ExitCode {
             config
         };
         config.keep_logs = flags.keep_logs;
+        config.database = flags.database.clone();
+        if let Some(seconds) = flags.db_timeout {
+            config.db_timeout = std::time::Duration::from_secs_f64(seconds);
+        }
         if let Some(rate) = flags.rate {
             config.operations_per_second = rate;
         }

@@ -32,6 +32,9 @@ pub const PUSH_LAG_SECONDS: &str = "social_push_lag_seconds";
 pub const DB_ERRORS: &str = "social_db_errors_total";
 /// Requests and connections refused to protect the service, by `reason` (counter).
 pub const REFUSALS: &str = "social_refusals_total";
+/// Database clients replaced because they stopped answering while a fresh one answered
+/// (counter).
+pub const DB_CLIENTS_REPLACED: &str = "social_db_clients_replaced_total";
 
 /// Database calls of this process sent and not yet answered (gauge).
 pub const DB_CALLS_IN_FLIGHT: &str = "social_db_calls_in_flight";
@@ -151,6 +154,10 @@ fn describe() {
         "Time from a push's writing to its delivery."
     );
     describe_counter!(DB_ERRORS, "Failed database calls, by kind.");
+    describe_counter!(
+        DB_CLIENTS_REPLACED,
+        "Database clients replaced: they stopped answering while a fresh one answered."
+    );
     describe_gauge!(
         DB_CALLS_IN_FLIGHT,
         "Database calls sent and not yet answered."
@@ -206,6 +213,11 @@ pub fn db_calls_waiting(delta: f64) {
 /// A database call failed.
 pub fn db_error(kind: DbError) {
     counter!(DB_ERRORS, "kind" => kind.label()).increment(1);
+}
+
+/// The database client was replaced by a fresh one.
+pub fn db_client_replaced() {
+    counter!(DB_CLIENTS_REPLACED).increment(1);
 }
 
 /// A push frame was queued for a connection.

@@ -29,11 +29,16 @@ pub struct DatabaseProcess {
 }
 
 impl DatabaseProcess {
-    /// Starts SecantusDB from the Python environment `venv` with its files and log in
-    /// `directory`, on a free port; blocks until it listens.
-    pub fn start(venv: &Path, directory: &Path) -> anyhow::Result<DatabaseProcess> {
+    /// Starts SecantusDB — `executable` (its Rust server, `secantusd-rs`), or none: the
+    /// Python one of the environment `.venv` — with its files and log in `directory`, on a
+    /// free port; blocks until it listens.
+    pub fn start(executable: Option<&Path>, directory: &Path) -> anyhow::Result<DatabaseProcess> {
+        let executable = match executable {
+            Some(executable) => executable.to_owned(),
+            None => ensure_python_env(Path::new(".venv"))?,
+        };
         let mut database = DatabaseProcess {
-            executable: ensure_python_env(venv)?,
+            executable,
             storage: directory.join("db"),
             log: directory.join("db.log"),
             port: 0,
@@ -323,19 +328,21 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the database and `processes` serve processes on database `db_name`, with
-    /// everything kept in `directory`.
+    /// Starts the database (`database_executable`, see [`DatabaseProcess::start`]) and
+    /// `processes` serve processes on database `db_name`, with everything kept in
+    /// `directory`.
     pub async fn start(
         directory: PathBuf,
         processes: usize,
         db_name: &str,
         db_timeout: Duration,
+        database_executable: Option<PathBuf>,
     ) -> anyhow::Result<Cluster> {
         std::fs::create_dir_all(&directory)?;
         let database = {
             let directory = directory.clone();
             tokio::task::spawn_blocking(move || {
-                DatabaseProcess::start(Path::new(".venv"), &directory)
+                DatabaseProcess::start(database_executable.as_deref(), &directory)
             })
             .await??
         };

@@ -56,6 +56,9 @@ pub struct Config {
     pub settle: Duration,
     /// `SOCIAL_DB_TIMEOUT` of the `serve` processes.
     pub db_timeout: Duration,
+    /// The database server's executable (`secantusd-rs`); none: the Python SecantusDB of
+    /// `.venv`.
+    pub database: Option<PathBuf>,
     /// Keep the logs even when nothing was found.
     pub keep_logs: bool,
     pub check: CheckSettings,
@@ -81,6 +84,7 @@ impl Config {
             database_down: (Duration::from_millis(500), Duration::from_secs(3)),
             settle: Duration::from_secs(5),
             db_timeout: Duration::from_secs(3),
+            database: None,
             keep_logs: false,
             check: CheckSettings::default(),
         }
@@ -198,6 +202,7 @@ pub async fn run(config: &Config) -> anyhow::Result<RunResult> {
         config.processes,
         &db_name,
         config.db_timeout,
+        config.database.clone(),
     )
     .await
     .map_err(|error| anyhow::anyhow!("{error:#} (logs in {})", directory.display()))?;

@@ -163,6 +163,7 @@ impl Application {
         if pushes.mode() == PushMode::Shared {
             tokio::spawn(store.clone().keep_caches_fresh(shutdown.clone()));
         }
+        tokio::spawn(store.clone().keep_client_answering(shutdown.clone()));
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
         let limits = &settings.connection;
         let admission = Admission::new(

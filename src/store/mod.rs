@@ -246,7 +246,10 @@ const MEMBERSHIP_NEWS_KEPT: usize = 256;
 /// The service's handle to its database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    database: Database,
+    /// The database, through the client in use (see [`Store::replace_client_if_wedged`]).
+    database: Arc<std::sync::RwLock<Database>>,
+    /// What a fresh client is made from.
+    client_options: Arc<ClientOptions>,
     /// How long one database call may take before it fails with [`StoreError::TimedOut`].
     deadline: Duration,
     /// The bound on this process's database calls in flight (see [`gate`]).
@@ -298,9 +301,11 @@ impl Store {
         let pool_size = *options
             .max_pool_size
             .get_or_insert(gate::DEFAULT_CALLS_IN_FLIGHT + gate::UNGATED_CONNECTIONS);
-        let client = Client::with_options(options).context("cannot create the MongoDB client")?;
+        let client =
+            Client::with_options(options.clone()).context("cannot create the MongoDB client")?;
         Ok(Store {
-            database: client.database(name),
+            database: Arc::new(std::sync::RwLock::new(client.database(name))),
+            client_options: Arc::new(options),
             deadline,
             gate: Arc::new(gate::Gate::for_pool(pool_size)),
             profiles: Arc::default(),
@@ -344,8 +349,11 @@ impl Store {
     }
 
     /// The underlying database.
-    pub fn database(&self) -> &Database {
-        &self.database
+    pub fn database(&self) -> Database {
+        self.database
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Answers when the database is reachable. Not counted by the gate: the readiness
@@ -354,10 +362,57 @@ impl Store {
         within(
             None,
             self.deadline,
-            self.database.run_command(bson::doc! { "ping": 1 }),
+            self.database().run_command(bson::doc! { "ping": 1 }),
         )
         .await?;
         Ok(())
+    }
+
+    /// Replaces this process's database client by a fresh one when it is wedged: its ping
+    /// is not answered within the deadline, a fresh client's is, and its own still is not
+    /// right after (a pool that was only reconnecting, after a restart of the database,
+    /// answers by then). Answers whether it replaced it; logged and counted
+    /// (`social_db_clients_replaced_total`).
+    ///
+    /// A safety net: [`gate`] keeps the driver from the state this detects (its queue of
+    /// calls waiting for a connection never served again).
+    pub async fn replace_client_if_wedged(&self) -> bool {
+        if answers_ping(self.database(), self.deadline).await {
+            return false;
+        }
+        let fresh = match Client::with_options((*self.client_options).clone()) {
+            Ok(client) => client.database(self.database().name()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot create a fresh database client");
+                return false;
+            }
+        };
+        if !answers_ping(fresh.clone(), self.deadline).await
+            || answers_ping(self.database(), self.deadline).await
+        {
+            return false;
+        }
+        *self
+            .database
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        crate::metrics::db_client_replaced();
+        tracing::warn!(
+            "the database client stopped answering while a fresh one answers: replaced by it"
+        );
+        true
+    }
+
+    /// Looks every [`CLIENT_PROBE_INTERVAL`] whether the database client is wedged, and
+    /// replaces it if so (see [`Store::replace_client_if_wedged`]), until `shutdown`.
+    pub async fn keep_client_answering(self, shutdown: tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(CLIENT_PROBE_INTERVAL) => {}
+            }
+            self.replace_client_if_wedged().await;
+        }
     }
 
     /// Whether a new request may start now, or the process is overloaded: as many
@@ -374,7 +429,7 @@ impl Store {
     /// The key that signs page cursors: made once, kept in the database (`serviceKeys`) so
     /// that every process signs and checks alike.
     pub async fn cursor_key(&self) -> StoreResult<CursorKey> {
-        let keys = self.database.collection::<bson::Document>("serviceKeys");
+        let keys = self.database().collection::<bson::Document>("serviceKeys");
         let fresh: [u8; 32] = rand::random();
         let fresh = bson::Binary {
             subtype: bson::spec::BinarySubtype::Generic,
@@ -412,7 +467,7 @@ impl Store {
             (request_answers::COLLECTION, request_answers::indexes()),
         ];
         for (collection, indexes) in plans {
-            let collection_handle = self.database.collection::<bson::Document>(collection);
+            let collection_handle = self.database().collection::<bson::Document>(collection);
             // Building an index on a large existing collection takes longer than a call.
             within(
                 None,
@@ -424,6 +479,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// How often the process looks whether its database client still answers.
+const CLIENT_PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Whether `database` answers a ping within `deadline`. The ping goes on in a task of its
+/// own after that: a call is never abandoned (see [`gate`]).
+async fn answers_ping(database: Database, deadline: Duration) -> bool {
+    let ping = tokio::spawn(async move {
+        within(
+            None,
+            deadline,
+            database.run_command(bson::doc! { "ping": 1 }),
+        )
+        .await
+    });
+    matches!(tokio::time::timeout(deadline, ping).await, Ok(Ok(Ok(_))))
 }
 
 /// Least time a call that passed its deadline is still driven before it is dropped.
@@ -636,7 +708,8 @@ mod tests {
     async fn a_write_that_found_no_server_was_never_sent() {
         let store = unreachable_store().await;
         let error = tracking_writes(async {
-            let unreachable = store.database.run_command(bson::doc! { "ping": 1 });
+            let database = store.database();
+            let unreachable = database.run_command(bson::doc! { "ping": 1 });
             ApiError::from(store.write(unreachable).await.unwrap_err())
         })
         .await;
@@ -661,7 +734,11 @@ mod tests {
         let concern = |uri: &str| {
             runtime.block_on(async {
                 let store = Store::connect(uri, "unit", DEFAULT_DEADLINE).await.unwrap();
-                store.database.write_concern().cloned().unwrap_or_default()
+                store
+                    .database()
+                    .write_concern()
+                    .cloned()
+                    .unwrap_or_default()
             })
         };
         let default = concern("mongodb://127.0.0.1:9/");

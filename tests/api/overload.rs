@@ -1,6 +1,7 @@
 //! Bursts and overload: a burst of requests whose database calls pass their deadline
 //! leaves the process serving within seconds, and a process with more database work
-//! waiting than it may take refuses new requests at once instead of queueing them.
+//! waiting than it may take refuses new requests at once instead of queueing them; a
+//! database client that stopped answering is replaced.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::json;
 use social_events::domain::kinds::MembershipRole as Role;
+use social_events::store::Store;
 
 use crate::faults::{DatabaseProcess, app_on};
 use crate::helpers::{
@@ -166,4 +168,53 @@ async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_an
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wedged_database_client_is_replaced_by_a_fresh_one() {
+    // Counted from now on in this process.
+    social_events::metrics::exporter();
+    let database = DatabaseProcess::start(&[]).await;
+    let uri = format!("{}&maxPoolSize=5", database.uri());
+    let deadline = Duration::from_millis(250);
+    let store = Store::connect(&uri, &unique("wedge"), deadline)
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(
+        !store.replace_client_if_wedged().await,
+        "a client that answers is kept"
+    );
+    // What the gate now prevents, done to the client directly: thousands of calls
+    // dropped at their deadline while they wait for a pooled connection leave the
+    // driver's queue of waiting calls never served again.
+    let client_database = store.database();
+    join_all((0..3000).map(|index| {
+        let burst = client_database.collection::<bson::Document>("burst");
+        async move {
+            let insert = burst.insert_one(bson::doc! { "index": index });
+            let _ = tokio::time::timeout(deadline, insert).await;
+        }
+    }))
+    .await;
+    let wedged = tokio::time::timeout(
+        Duration::from_secs(2),
+        client_database.run_command(bson::doc! { "ping": 1 }),
+    )
+    .await;
+    assert!(
+        !matches!(wedged, Ok(Ok(_))),
+        "the driver no longer wedges this way: this test no longer shows the detector"
+    );
+
+    assert!(
+        store.replace_client_if_wedged().await,
+        "the wedged client was replaced"
+    );
+    store.ping().await.unwrap();
+    let metrics = social_events::metrics::render();
+    assert!(
+        metrics.contains("social_db_clients_replaced_total "),
+        "counted:\n{metrics}"
+    );
 }
