@@ -134,6 +134,8 @@ pub struct Client {
     next_request: AtomicU64,
     reconnecting: AtomicBool,
     refetching: AtomicBool,
+    /// Held while a connection is made: one at a time.
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl Client {
@@ -157,6 +159,7 @@ impl Client {
             next_request: AtomicU64::new(0),
             reconnecting: AtomicBool::new(false),
             refetching: AtomicBool::new(false),
+            connecting: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -186,13 +189,27 @@ impl Client {
         lock(&self.last_push).as_ref().map(|(_, id)| id.clone())
     }
 
-    fn saw_push(&self, event_id: &str) {
-        if let Ok(number) = event_id.parse::<i64>() {
-            let mut last = lock(&self.last_push);
-            if last.as_ref().is_none_or(|(highest, _)| number > *highest) {
-                *last = Some((number, event_id.to_owned()));
-            }
+    /// Takes push `event_id` that arrived on `link` into what the client knows: `false`
+    /// when the client had left that connection by then. Like a real client that closed
+    /// it, the client ignores it: its `resumeAfter` was taken without it, so the push
+    /// comes again on the next connection.
+    fn saw_push(&self, link: &Link, event_id: &str) -> bool {
+        let mut last = lock(&self.last_push);
+        if link.leaving.load(Ordering::SeqCst) {
+            return false;
         }
+        if let Ok(number) = event_id.parse::<i64>()
+            && last.as_ref().is_none_or(|(highest, _)| number > *highest)
+        {
+            *last = Some((number, event_id.to_owned()));
+        }
+        true
+    }
+
+    /// Leaves `link`: from now on its pushes are ignored (see [`Client::saw_push`]).
+    fn leave(&self, link: &Link) {
+        let _known = lock(&self.last_push);
+        link.leaving.store(true, Ordering::SeqCst);
     }
 }
 
@@ -255,11 +272,23 @@ impl World {
 }
 
 /// Connects `client` to process `process`, resuming after its last push when it saw one.
+/// One connection at a time, as a real client: the one it replaces is left before the new
+/// one is asked for (so that `resumeAfter` covers every push the client took), and with
+/// `only_if_disconnected` (a reconnect after a loss) a connection made meanwhile is kept.
 async fn connect(
     world: &Arc<World>,
     client: &Arc<Client>,
     process: usize,
+    only_if_disconnected: bool,
 ) -> anyhow::Result<Arc<Link>> {
+    let _connecting = client.connecting.lock().await;
+    if let Some(current) = client.current_link() {
+        if only_if_disconnected {
+            return Ok(current);
+        }
+        client.leave(&current);
+        current.closed.cancel();
+    }
     let resume_after = client.resume_after();
     let mut url = world.urls[process].clone();
     if let Some(after) = &resume_after {
@@ -287,13 +316,10 @@ async fn connect(
         leaving: AtomicBool::new(false),
     });
     client.home.store(process, Ordering::SeqCst);
-    // One connection at a time: a reconnect racing another (after a kill, and a step's
-    // own reconnect) closes the one it replaces.
+    // Left above, when it was open.
     let replaced = lock(&client.link).replace(Arc::clone(&link));
-    if let Some(replaced) = replaced
-        && !replaced.closed.is_cancelled()
-    {
-        replaced.leaving.store(true, Ordering::SeqCst);
+    if let Some(replaced) = replaced {
+        client.leave(&replaced);
         replaced.closed.cancel();
     }
     tokio::spawn(read_frames(
@@ -352,7 +378,9 @@ fn handle_frame(world: &Arc<World>, client: &Arc<Client>, link: &Link, text: &st
     let event_id = frame["event"]["id"].as_str().unwrap_or_default().to_owned();
     match endpoint {
         "social:sessionUpdated" => {
-            client.saw_push(&event_id);
+            if !client.saw_push(link, &event_id) {
+                return;
+            }
             recorder.push(
                 &client.user,
                 link.id,
@@ -363,7 +391,9 @@ fn handle_frame(world: &Arc<World>, client: &Arc<Client>, link: &Link, text: &st
             );
         }
         "social:sessionDeleted" => {
-            client.saw_push(&event_id);
+            if !client.saw_push(link, &event_id) {
+                return;
+            }
             recorder.push(
                 &client.user,
                 link.id,
@@ -377,6 +407,9 @@ fn handle_frame(world: &Arc<World>, client: &Arc<Client>, link: &Link, text: &st
             );
         }
         "social:resync" => {
+            if link.leaving.load(Ordering::SeqCst) {
+                return;
+            }
             recorder.push(&client.user, link.id, PushFrame::Resync);
             spawn_refetch(world, client);
         }
@@ -429,7 +462,7 @@ fn spawn_reconnect(world: &Arc<World>, client: &Arc<Client>) {
                 break;
             }
             let home = client.home.load(Ordering::SeqCst);
-            if connect(&world, &client, home).await.is_ok() {
+            if connect(&world, &client, home, true).await.is_ok() {
                 break;
             }
         }
@@ -441,7 +474,7 @@ fn spawn_reconnect(world: &Arc<World>, client: &Arc<Client>) {
 async fn disconnect(client: &Client) {
     let link = lock(&client.link).take();
     if let Some(link) = link {
-        link.leaving.store(true, Ordering::SeqCst);
+        client.leave(&link);
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             let mut sink = link.sink.lock().await;
             let _ = sink.send(Message::Close(None)).await;
@@ -963,7 +996,7 @@ pub async fn run_client(world: Arc<World>, client: Arc<Client>) {
             Step::Reconnect => {
                 disconnect(&client).await;
                 let process = rng.random_range(0..world.urls.len());
-                if connect(&world, &client, process).await.is_err() {
+                if connect(&world, &client, process, false).await.is_err() {
                     spawn_reconnect(&world, &client);
                 }
             }
@@ -1387,7 +1420,7 @@ async fn connect_all(world: &Arc<World>, probes: &[Arc<Client>]) -> anyhow::Resu
                 let home = client.home.load(Ordering::SeqCst);
                 let mut last_error = None;
                 for _ in 0..5 {
-                    match connect(&world, &client, home).await {
+                    match connect(&world, &client, home, true).await {
                         Ok(_) => return Ok(()),
                         Err(error) => last_error = Some(error),
                     }
