@@ -1,6 +1,7 @@
 //! `social:declineSessionJoin`: an invitee declines (their invitation stays listed as
 //! declined) and leaves the session; a participant who was not invited leaves; a user on
-//! the waitlist leaves it. Someone neither invited, joined nor waiting gets 404. A seat
+//! the waitlist leaves it, whether or not they may still see the session. Someone
+//! neither invited, joined nor waiting gets 404. A seat
 //! that frees goes to the first waitlisted user who may still join.
 
 use serde::Deserialize;
@@ -32,10 +33,19 @@ impl Endpoint for DeclineSessionJoin {
     async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
         let store = context.store();
         let me = context.me();
-        let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
-        let invited = visible.session.is_invited(me);
-        let had_seat = visible.session.has_joined(me);
-        let waiting = visible.session.waitlist_position(me).is_some();
+        // Whoever waits for a seat may always leave, seeing the session or not (it became
+        // Private, their membership went).
+        let session = match store.find_session(&request.session_id).await? {
+            Some(session) if session.waitlist_position(me).is_some() => session,
+            _ => {
+                VisibleSession::load(store, &context.caller, &request.session_id)
+                    .await?
+                    .session
+            }
+        };
+        let invited = session.is_invited(me);
+        let had_seat = session.has_joined(me);
+        let waiting = session.waitlist_position(me).is_some();
         if !invited && !had_seat && !waiting {
             return Err(ApiError::NotFound(
                 "no invitation or participation to decline".to_owned(),

@@ -1,6 +1,8 @@
 //! `social:updateSession`: the owner or an admin of the event's source changes the fields
 //! present in `session` (found by `session.id`); the others keep their values. A session
-//! cannot move to another event. Every update raises the calendar sequence.
+//! cannot move to another event. Every update raises the calendar sequence. A session made
+//! Private drops from its waitlist everyone who is not invited (they hear
+//! `social:sessionDeleted`: it is gone for them).
 
 use serde::Deserialize;
 
@@ -66,23 +68,39 @@ impl Endpoint for UpdateSession {
             // is still at the sequence the merge was made from: concurrent updates are
             // neither lost nor mixed.
             let update = fields.update_of(&merged);
+            // A place on a waitlist gives no sight of a session: a session made Private
+            // keeps only the invitees among those waiting.
+            let leaving_waitlist: Vec<String> = if merged.session_type == SessionKind::Private {
+                merged
+                    .waitlist
+                    .iter()
+                    .filter(|user_id| merged.is_only_waiting(user_id))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let updated = store
                 .update_session(
                     session_id,
                     visible.session.sequence,
                     &update,
+                    &leaving_waitlist,
                     Timestamp::now(),
                 )
                 .await?;
             Ok(updated.map_or(Attempt::Stale, |updated| {
-                Attempt::Done((visible.session, updated))
+                Attempt::Done((visible.session, updated, leaving_waitlist))
             }))
         })
         .await?
         .ok_or_else(|| ApiError::busy("the session"))?;
-        let (previous, updated) = updated;
-        // A session moved to another prop leaves the board of the one it was at.
-        let change = SessionChange::updated(&updated).and_moved_from(&previous);
+        let (previous, updated, left_waitlist) = updated;
+        // A session moved to another prop leaves the board of the one it was at; those
+        // who left its waitlist hear that it is gone for them.
+        let change = SessionChange::updated(&updated)
+            .and_moved_from(&previous)
+            .and_deleted_for(left_waitlist);
         context.publish(change).await;
         render_session(store, context.me(), &updated).await
     }

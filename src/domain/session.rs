@@ -234,6 +234,16 @@ impl Session {
             .any(|invitation| invitation.user_id == user_id)
     }
 
+    /// Whether `user_id` hears of the session only as someone waiting for a seat (not its
+    /// owner, an invitee or a participant). A place on a waitlist gives no sight of a
+    /// session: such a user hears of it only while they may see it.
+    pub fn is_only_waiting(&self, user_id: &str) -> bool {
+        self.owner_id != user_id
+            && !self.is_invited(user_id)
+            && !self.has_joined(user_id)
+            && self.waitlist_position(user_id).is_some()
+    }
+
     /// `user_id`'s 1-based rank among those waiting for a seat.
     pub fn waitlist_position(&self, user_id: &str) -> Option<u64> {
         self.waitlist

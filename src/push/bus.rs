@@ -421,13 +421,20 @@ impl Pushes {
             .store
             .people(sessions.values().flat_map(|session| session.people()))
             .await?;
+        // Only sessions the recipient is still in the audience of, as live delivery decides.
+        let mut in_audience = HashSet::new();
+        for session in sessions.values() {
+            let out_of_sight = self.store.waiting_out_of_sight(session, [user_id]).await?;
+            if audience(session).contains(&recipient) && out_of_sight.is_empty() {
+                in_audience.insert(session.id.as_str());
+            }
+        }
         let mut frames = Vec::new();
         for push in &missed {
             let session = sessions
                 .get(&push.session_id)
                 .filter(|_| push.updated_for.contains(&recipient))
-                // Only while still in its audience, as live delivery decides.
-                .filter(|session| audience(session).contains(&recipient));
+                .filter(|session| in_audience.contains(session.id.as_str()));
             if let Some(session) = session {
                 let data = SessionEnvelope {
                     session: SessionView::render(session, &people, user_id),
@@ -525,9 +532,15 @@ impl Pushes {
             },
         };
         let people = self.store.people(session.people()).await?;
-        // A recipient who left the audience since the change (uninvited, declined) must
-        // not see the session as it is now.
-        let current: HashSet<String> = audience(&session).into_iter().collect();
+        // A recipient who left the audience since the change (uninvited, declined), or
+        // waits for a seat but may no longer see the session (it became Private, their
+        // membership went), must not see the session as it is now.
+        let mut current: HashSet<String> = audience(&session).into_iter().collect();
+        let out_of_sight = self
+            .store
+            .waiting_out_of_sight(&session, recipients.iter().map(|user_id| user_id.as_str()))
+            .await?;
+        current.retain(|user_id| !out_of_sight.contains(user_id.as_str()));
         let frame_for = |viewer: &str| {
             let data = SessionEnvelope {
                 session: SessionView::render(&session, &people, viewer),

@@ -6,6 +6,7 @@
 //! and removals are rare), so a permission change is seen by every process within the
 //! change stream's delay.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bson::doc;
@@ -53,24 +54,52 @@ impl Store {
 
     /// Every membership of `user_id`, in every network; from the cache when it holds them.
     pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        let lookup = self.membership_cache.lookup(&[user_id]);
-        if let Some(kept) = lookup.found.first() {
-            return Ok(kept.memberships.to_vec());
+        let mut by_user = self.memberships_of_users(&[user_id]).await?;
+        Ok(by_user.remove(user_id).unwrap_or_default())
+    }
+
+    /// Every membership of each of `user_ids`, by user (each of them present): from the
+    /// cache where it holds them, the others in one query.
+    pub async fn memberships_of_users(
+        &self,
+        user_ids: &[&str],
+    ) -> StoreResult<HashMap<String, Vec<Membership>>> {
+        let lookup = self.membership_cache.lookup(user_ids);
+        let mut by_user: HashMap<String, Vec<Membership>> = lookup
+            .found
+            .iter()
+            .map(|kept| (kept.user_id.clone(), kept.memberships.to_vec()))
+            .collect();
+        if lookup.missing.is_empty() {
+            return Ok(by_user);
         }
         // Read untyped: documents come from the wider platform (see `Store::read_lenient`).
         let collection = self
             .database()
             .collection_with_options::<bson::Document>(COLLECTION, cached_read_options());
-        let memberships: Vec<Membership> = self
-            .read_lenient(COLLECTION, collection.find(doc! { "userId": user_id }))
-            .await?;
-        let kept = UserMemberships {
-            user_id: user_id.to_owned(),
-            memberships: memberships.as_slice().into(),
-        };
+        let query = collection.find(doc! { "userId": { "$in": &lookup.missing } });
+        let read: Vec<Membership> = self.read_lenient(COLLECTION, query).await?;
+        let mut read_by_user: HashMap<String, Vec<Membership>> = lookup
+            .missing
+            .iter()
+            .map(|user_id| ((*user_id).to_owned(), Vec::new()))
+            .collect();
+        for membership in read {
+            if let Some(memberships) = read_by_user.get_mut(&membership.user_id) {
+                memberships.push(membership);
+            }
+        }
+        let kept: Vec<UserMemberships> = read_by_user
+            .iter()
+            .map(|(user_id, memberships)| UserMemberships {
+                user_id: user_id.clone(),
+                memberships: memberships.as_slice().into(),
+            })
+            .collect();
         self.membership_cache
-            .keep(&lookup, &[kept], |kept| &kept.user_id);
-        Ok(memberships)
+            .keep(&lookup, &kept, |kept| &kept.user_id);
+        by_user.extend(read_by_user);
+        Ok(by_user)
     }
 
     /// Inserts or changes the role of one membership.

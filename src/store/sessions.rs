@@ -6,6 +6,8 @@
 //! capacity check, so limits and waitlist ranks hold under any number of simultaneous
 //! joins. Rewrites of the invitation list are guarded by `revision`.
 
+use std::collections::HashSet;
+
 use bson::{Document, doc};
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
@@ -453,6 +455,32 @@ impl Store {
         Ok(Viewer::new(user_id, events, memberships))
     }
 
+    /// Those of `users` who hear of `session` only as someone waiting for a seat (see
+    /// [`Session::is_only_waiting`]) and may not see it now (see [`Viewer::may_see`]):
+    /// pushes of it are not for them. Everyone else among `users` is not looked at.
+    pub async fn waiting_out_of_sight<'a>(
+        &self,
+        session: &Session,
+        users: impl IntoIterator<Item = &'a str>,
+    ) -> StoreResult<HashSet<&'a str>> {
+        let waiting: Vec<&str> = users
+            .into_iter()
+            .filter(|user_id| session.is_only_waiting(user_id))
+            .collect();
+        if waiting.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let events = self.events_of(std::slice::from_ref(session)).await?;
+        let mut memberships = self.memberships_of_users(&waiting).await?;
+        Ok(waiting
+            .into_iter()
+            .filter(|user_id| {
+                let memberships = memberships.remove(*user_id).unwrap_or_default();
+                !Viewer::new(user_id, events.clone(), memberships).may_see(session)
+            })
+            .collect())
+    }
+
     /// Like [`Store::viewer`], for a caller whose memberships are loaded already (all of
     /// them, as `memberships_of` answers): one query, for the events.
     pub async fn viewer_with(
@@ -600,18 +628,24 @@ impl Store {
     /// Applies `update` and counts one more calendar revision, when the session is still
     /// at `expected_sequence`; answers the session after the change, or `None` when another
     /// update came first (or the session is gone).
+    ///
+    /// `leaving_waitlist` (users waiting who may no longer see it) leave its waitlist in
+    /// the same update, unless one of them was invited meanwhile (then `None`: look again).
     pub async fn update_session(
         &self,
         session_id: &str,
         expected_sequence: i64,
         update: &SessionUpdate,
+        leaving_waitlist: &[String],
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
-        self.update_one_session(
-            doc! { "_id": session_id, "sequence": expected_sequence },
-            doc! { "$set": set_of(update, now)?, "$inc": { "sequence": 1 } },
-        )
-        .await
+        let mut filter = doc! { "_id": session_id, "sequence": expected_sequence };
+        let mut change = doc! { "$set": set_of(update, now)?, "$inc": { "sequence": 1 } };
+        if !leaving_waitlist.is_empty() {
+            filter.insert("invited.userId", doc! { "$nin": leaving_waitlist });
+            change.insert("$pull", doc! { "waitlist": { "$in": leaving_waitlist } });
+        }
+        self.update_one_session(filter, change).await
     }
 
     /// Replaces the invitations when the session is still at `revision`; invitees in

@@ -1,14 +1,16 @@
 //! Waitlists (extension): `joinSession` with `"waitlist": true` on a full session waits
 //! for a seat with a rank; ranks stay exact under simultaneous joins; a seat that frees
 //! goes to the first waitlisted user who may still join, who hears of it; `getSession`
-//! shows the caller's own `waitlistPosition`.
+//! shows the caller's own `waitlistPosition`. A place on a waitlist gives no sight of a
+//! session: who may no longer see it hears no more of it, and may always leave.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
-    create_session, joined_ids, network, published_event, session_fields, spawn_app, unique,
+    Network, Patience, TestApp, create_session, joined_ids, network, published_event,
+    session_fields, spawn_app, unique,
 };
 use crate::joining::members;
 
@@ -152,4 +154,109 @@ async fn leaving_or_losing_the_invitation_takes_people_off_the_waitlist_and_rank
     assert_eq!(seated, std::slice::from_ref(&cyd));
     let seen = net.admin.ok("social:getSession", id).await;
     assert_eq!(joined_ids(&seen["session"]), [cyd]);
+}
+
+/// A session of `net`'s event with one seat, taken by a new member; answers the session
+/// and that member's id.
+async fn one_seat_taken(app: &TestApp, net: &mut Network, invite: Value) -> (Value, String) {
+    let event = published_event(net, json!({"participantLimit": 1})).await;
+    let mut fields = session_fields("Open talk", 30);
+    fields["eventId"] = event["id"].clone();
+    let session = create_session(&mut net.admin, fields, invite).await;
+    let seated = unique("seated");
+    app.add_membership(&seated, &net.id, None, Role::Member)
+        .await;
+    app.connect(&seated)
+        .await
+        .ok("social:joinSession", json!({ "sessionId": session["id"] }))
+        .await;
+    (session, seated)
+}
+
+#[tokio::test]
+async fn a_session_made_private_drops_those_waiting_who_are_not_invited_and_tells_them_it_is_gone()
+{
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let (outsider, invitee) = (unique("outsider"), unique("invitee"));
+    for user in [&outsider, &invitee] {
+        app.add_membership(user, &net.id, None, Role::Member).await;
+    }
+    let (session, _) =
+        one_seat_taken(&app, &mut net, json!([{ "userId": &invitee, "role": 0 }])).await;
+    let id = json!({ "sessionId": session["id"] });
+    let waiting = json!({ "sessionId": session["id"], "waitlist": true });
+    let mut outsider_client = app.connect(&outsider).await;
+    let mut invitee_client = app.connect(&invitee).await;
+    outsider_client
+        .ok("social:joinSession", waiting.clone())
+        .await;
+    invitee_client.ok("social:joinSession", waiting).await;
+
+    let update =
+        json!({ "session": { "id": session["id"], "sessionType": 1, "title": "Board only" } });
+    net.admin.ok("social:updateSession", update).await;
+    // The outsider hears only that the session is gone for them, not what it became.
+    let frames = outsider_client.frames_before_sentinel().await;
+    let endpoints: Vec<&str> = frames
+        .iter()
+        .map(|frame| frame["endpoint"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(endpoints, ["social:sessionDeleted"], "{frames:?}");
+    assert_eq!(frames[0]["data"]["sessionId"], session["id"]);
+    outsider_client
+        .fails("social:getSession", id.clone(), 404)
+        .await;
+    // The invitee keeps their place, now first.
+    let seen = invitee_client.ok("social:getSession", id).await;
+    assert_eq!(seen["session"]["title"], "Board only");
+    assert_eq!(seen["session"]["waitlistPosition"], 1);
+}
+
+#[tokio::test]
+async fn someone_waiting_who_loses_sight_of_a_session_hears_no_more_of_it_and_may_still_leave() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let (session, seated) = one_seat_taken(&app, &mut net, json!([])).await;
+    let id = json!({ "sessionId": session["id"] });
+    let leaver = unique("leaver");
+    app.add_membership(&leaver, &net.id, None, Role::Member)
+        .await;
+    let mut leaver_client = app.connect(&leaver).await;
+    let waiting = json!({ "sessionId": session["id"], "waitlist": true });
+    leaver_client.ok("social:joinSession", waiting).await;
+
+    // Their membership goes: the session is out of their sight.
+    app.platform()
+        .await
+        .database()
+        .collection::<bson::Document>("memberships")
+        .delete_one(bson::doc! { "userId": &leaver })
+        .await
+        .unwrap();
+    let patience = Patience::new();
+    while leaver_client.request("social:getSession", id.clone()).await["error"]["code"] != 404 {
+        patience.wait("the session out of sight").await;
+    }
+    let update = json!({ "session": { "id": session["id"], "title": "Members only" } });
+    net.admin.ok("social:updateSession", update).await;
+    let mut seated_client = app.connect(&seated).await;
+    assert_eq!(
+        seated_client.ok("social:getSession", id.clone()).await["session"]["title"],
+        "Members only"
+    );
+    let frames = leaver_client.frames_before_sentinel().await;
+    assert!(
+        frames
+            .iter()
+            .all(|frame| frame["endpoint"] != "social:sessionUpdated"),
+        "a push of a session out of sight: {frames:?}"
+    );
+    // Out of sight, still waiting: they may leave, and then wait no more.
+    leaver_client
+        .ok("social:declineSessionJoin", id.clone())
+        .await;
+    leaver_client
+        .fails("social:declineSessionJoin", id, 404)
+        .await;
 }
