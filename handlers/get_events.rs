@@ -44,7 +44,8 @@ impl Endpoint for GetEvents {
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
         let key = context.cursor_key();
-        let after = Cursor::<EventList>::from_request(request.after.as_deref(), key)?;
+        let scope = request.source.as_string();
+        let after = Cursor::<EventList>::from_request(request.after.as_deref(), key, &scope)?;
         let access = store.access(context.me(), &request.source).await?;
         let Some(listing) = EventListing::of(&request.source, context.me(), &access) else {
             return Ok(Response {
@@ -58,7 +59,7 @@ impl Endpoint for GetEvents {
         let found = store
             .list_events(&request.source, listing, after, limit + 1)
             .await?;
-        let page = Page::of::<EventList>(found, limit, key, |event| {
+        let page = Page::of::<EventList>(found, limit, key, &scope, |event| {
             (event.start_date, event.id.as_str())
         });
         Ok(Response {

@@ -44,7 +44,8 @@ impl Endpoint for GetSessions {
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         let store = context.store();
         let key = context.cursor_key();
-        let after = Cursor::<SessionList>::from_request(request.after.as_deref(), key)?;
+        let after =
+            Cursor::<SessionList>::from_request(request.after.as_deref(), key, &request.event_id)?;
         if request.event_id.is_empty() {
             return Ok(Response {
                 sessions: Vec::new(),
@@ -79,7 +80,7 @@ impl Endpoint for GetSessions {
                 break;
             }
         }
-        let page = Page::of::<SessionList>(visible, limit, key, |session| {
+        let page = Page::of::<SessionList>(visible, limit, key, &request.event_id, |session| {
             (session.start_date, session.id.as_str())
         });
         Ok(Response {

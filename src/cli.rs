@@ -167,6 +167,11 @@ fn calendar_feed_key(args: &ServeArgs) -> anyhow::Result<Option<FeedKey>> {
         .as_ref()
         .filter(|secret| !secret.expose_secret().is_empty())
     {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= crate::http::auth::MIN_SECRET_BYTES,
+            "the calendar feed secret must be at least {} bytes long",
+            crate::http::auth::MIN_SECRET_BYTES
+        );
         return Ok(Some(FeedKey::derive(secret.expose_secret().as_bytes())));
     }
     if args.auth.jwt_public_key.is_some() {
@@ -268,6 +273,15 @@ mod tests {
             Command::Serve(args) => args,
             _ => unreachable!("a serve command line"),
         }
+    }
+
+    #[test]
+    fn a_calendar_feed_secret_shorter_than_32_bytes_is_refused() {
+        let short = serve_args(&["--calendar-feed-secret", "only-31-bytes-long-secret-text!"]);
+        let error = calendar_feed_key(&short).err().expect("refused");
+        assert!(error.to_string().contains("at least 32 bytes"), "{error}");
+        let long = serve_args(&["--calendar-feed-secret", "a-feed-secret-of-32-bytes-length"]);
+        assert!(calendar_feed_key(&long).unwrap().is_some());
     }
 
     #[test]

@@ -140,9 +140,9 @@ pub struct ServeArgs {
     #[arg(long, env = "SOCIAL_INTERNAL_SECRET", hide_env_values = true, value_parser = secret)]
     pub internal_secret: Option<SecretString>,
 
-    /// Secret that calendar feed URLs are made with. Unset: derived from the HS256
-    /// signing secret (so rotating that one changes every feed URL); with RS256 tokens and
-    /// no feed secret, calendar feeds are off.
+    /// Secret that calendar feed URLs are made with (at least 32 bytes). Unset: derived
+    /// from the HS256 signing secret (so rotating that one changes every feed URL); with
+    /// RS256 tokens and no feed secret, calendar feeds are off.
     #[arg(long, env = "SOCIAL_CALENDAR_FEED_SECRET", hide_env_values = true, value_parser = secret)]
     pub calendar_feed_secret: Option<SecretString>,
 

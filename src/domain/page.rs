@@ -4,9 +4,11 @@
 //!
 //! Cursors are positions, not snapshots: pages concatenate to the whole list in order with
 //! no item twice or missing, also while items are added. A cursor names the list it was
-//! made for and carries a signature made with the service's cursor key (kept in the
-//! database, shared by every process); one of another list, or anything the server did not
-//! make, is refused.
+//! made for — its kind, and the scope its request named (the source of `getEvents`, the
+//! event of `getSessions`) — and carries a signature made with the service's cursor key
+//! (kept in the database, shared by every process) over both; one of another list (of
+//! the other kind, or of another source or event), or anything the server did not make,
+//! is refused.
 
 use std::marker::PhantomData;
 
@@ -138,17 +140,18 @@ impl<L: Listing> Cursor<L> {
     }
 
     /// The text clients hold: `{tag}.{start}.{id}.{signature}`, in characters that need no
-    /// escaping.
-    pub fn encode(&self, key: &CursorKey) -> String {
+    /// escaping; the signature also covers `scope`, which the text does not carry.
+    pub fn encode(&self, key: &CursorKey, scope: &str) -> String {
         let position = format!("{}.{}.{}", L::TAG, self.start.millis(), self.id);
-        let signature = key.sign(&position);
+        let signature = key.sign(&signed_text(&position, scope));
         format!("{position}.{signature}")
     }
 
-    /// Reads a cursor of this list signed with `key`; `None` for anything else.
-    pub fn decode(text: &str, key: &CursorKey) -> Option<Self> {
+    /// Reads a cursor of this list in `scope` signed with `key`; `None` for anything else.
+    pub fn decode(text: &str, key: &CursorKey, scope: &str) -> Option<Self> {
         let (position, signature) = text.rsplit_once('.')?;
-        if !bool::from(key.sign(position).as_bytes().ct_eq(signature.as_bytes())) {
+        let expected = key.sign(&signed_text(position, scope));
+        if !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
             return None;
         }
         let mut parts = position.splitn(3, '.');
@@ -162,11 +165,15 @@ impl<L: Listing> Cursor<L> {
         (tag == L::TAG && valid_id).then(|| Cursor::after(start, id))
     }
 
-    /// The cursor `after` of a request, or a 400 at `data.after`.
-    pub fn from_request(after: Option<&str>, key: &CursorKey) -> Result<Option<Self>, ApiError> {
+    /// The cursor `after` of a request for the list in `scope`, or a 400 at `data.after`.
+    pub fn from_request(
+        after: Option<&str>,
+        key: &CursorKey,
+        scope: &str,
+    ) -> Result<Option<Self>, ApiError> {
         after
             .map(|text| {
-                Cursor::decode(text, key).ok_or_else(|| {
+                Cursor::decode(text, key, scope).ok_or_else(|| {
                     ApiError::invalid(
                         FieldPath::data().field("after"),
                         "not a cursor of this list: send the nextCursor of the previous page",
@@ -175,6 +182,12 @@ impl<L: Listing> Cursor<L> {
             })
             .transpose()
     }
+}
+
+/// What a cursor's signature covers: its position, then the scope of its list (a position
+/// holds no line break).
+fn signed_text(position: &str, scope: &str) -> String {
+    format!("{position}\n{scope}")
 }
 
 /// One page: the items, and the cursor after the last one when more follow.
@@ -186,18 +199,19 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// The page of `limit` items out of `found`, which holds one more item than the page
-    /// when more follow; `position` gives an item's start and id.
+    /// when more follow, of the list in `scope`; `position` gives an item's start and id.
     pub fn of<L: Listing>(
         mut found: Vec<T>,
         limit: usize,
         key: &CursorKey,
+        scope: &str,
         position: impl Fn(&T) -> (Timestamp, &str),
     ) -> Page<T> {
         let more = found.len() > limit;
         found.truncate(limit);
         let next = more.then(|| found.last()).flatten().map(|last| {
             let (start, id) = position(last);
-            Cursor::<L>::after(start, id).encode(key)
+            Cursor::<L>::after(start, id).encode(key, scope)
         });
         Page { items: found, next }
     }
@@ -219,6 +233,8 @@ mod tests {
         assert_eq!(Limit::default().get(), 500);
     }
 
+    const SCOPE: &str = "network:n1";
+
     fn key() -> CursorKey {
         CursorKey::new([7; 32])
     }
@@ -227,11 +243,18 @@ mod tests {
     fn cursors_round_trip_and_name_their_list() {
         let id = "0193a5c0-7f3e-7c2a-9d1b-2f4e5a6b7c8d";
         let cursor = Cursor::<EventList>::after(Timestamp::from_millis(-5).unwrap(), id);
-        let text = cursor.encode(&key());
-        assert_eq!(Cursor::<EventList>::decode(&text, &key()), Some(cursor));
+        let text = cursor.encode(&key(), SCOPE);
+        assert_eq!(
+            Cursor::<EventList>::decode(&text, &key(), SCOPE),
+            Some(cursor)
+        );
         assert!(
-            Cursor::<SessionList>::decode(&text, &key()).is_none(),
+            Cursor::<SessionList>::decode(&text, &key(), SCOPE).is_none(),
             "another list's cursor"
+        );
+        assert!(
+            Cursor::<EventList>::decode(&text, &key(), "network:n2").is_none(),
+            "a cursor of the same kind of list in another scope"
         );
         for forged in [
             "",
@@ -243,7 +266,7 @@ mod tests {
             "x1.5.id",
         ] {
             assert!(
-                Cursor::<EventList>::decode(forged, &key()).is_none(),
+                Cursor::<EventList>::decode(forged, &key(), SCOPE).is_none(),
                 "{forged:?}"
             );
         }
@@ -252,11 +275,11 @@ mod tests {
     #[test]
     fn a_cursor_changed_or_signed_with_another_key_is_refused() {
         let cursor = Cursor::<EventList>::after(Timestamp::from_millis(5).unwrap(), "a-1");
-        let text = cursor.encode(&key());
+        let text = cursor.encode(&key(), SCOPE);
         let tampered = text.replacen(".5.", ".6.", 1);
-        assert!(Cursor::<EventList>::decode(&tampered, &key()).is_none());
-        assert!(Cursor::<EventList>::decode(&text, &CursorKey::new([8; 32])).is_none());
-        let error = Cursor::<EventList>::from_request(Some(&tampered), &key()).unwrap_err();
+        assert!(Cursor::<EventList>::decode(&tampered, &key(), SCOPE).is_none());
+        assert!(Cursor::<EventList>::decode(&text, &CursorKey::new([8; 32]), SCOPE).is_none());
+        let error = Cursor::<EventList>::from_request(Some(&tampered), &key(), SCOPE).unwrap_err();
         assert!(error.to_string().starts_with("data.after: "), "{error}");
     }
 
@@ -270,11 +293,12 @@ mod tests {
                 .map(|index| (index, format!("id{index}")))
                 .collect::<Vec<_>>()
         };
-        let full = Page::of::<EventList>(items(3), 2, &key(), position);
+        let full = Page::of::<EventList>(items(3), 2, &key(), SCOPE, position);
         assert_eq!(full.items.len(), 2);
-        let next = Cursor::<EventList>::decode(full.next.as_deref().unwrap(), &key()).unwrap();
+        let next =
+            Cursor::<EventList>::decode(full.next.as_deref().unwrap(), &key(), SCOPE).unwrap();
         assert_eq!((next.start.millis(), next.id.as_str()), (1, "id1"));
-        let last = Page::of::<EventList>(items(2), 2, &key(), position);
+        let last = Page::of::<EventList>(items(2), 2, &key(), SCOPE, position);
         assert_eq!((last.items.len(), last.next), (2, None));
     }
 }

@@ -198,3 +198,56 @@ async fn limits_and_cursors_the_server_did_not_make_are_refused() {
         assert!(error.starts_with("data.after: "), "{error}");
     }
 }
+
+#[tokio::test]
+async fn a_cursor_of_one_event_or_source_is_refused_for_another() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let (first, second) = (
+        published_event(&mut net, json!({})).await,
+        published_event(&mut net, json!({})).await,
+    );
+    for minutes in [30, 60] {
+        let mut fields = session_fields("Talk", minutes);
+        fields["eventId"] = first["id"].clone();
+        create_session(&mut net.admin, fields, json!([])).await;
+    }
+    let cursor = net
+        .member
+        .ok(
+            "social:getSessions",
+            json!({"eventId": first["id"], "limit": 1}),
+        )
+        .await["nextCursor"]
+        .clone();
+    assert!(cursor.is_string(), "{cursor}");
+    let error = net
+        .member
+        .fails(
+            "social:getSessions",
+            json!({"eventId": second["id"], "after": cursor}),
+            400,
+        )
+        .await;
+    assert!(error.starts_with("data.after: "), "{error}");
+
+    let events_cursor = net
+        .member
+        .ok(
+            "social:getEvents",
+            json!({"source": net.source, "limit": 1}),
+        )
+        .await["nextCursor"]
+        .clone();
+    assert!(events_cursor.is_string(), "{events_cursor}");
+    let other = network(&app).await;
+    let error = net
+        .member
+        .fails(
+            "social:getEvents",
+            json!({"source": other.source, "after": events_cursor}),
+            400,
+        )
+        .await;
+    assert!(error.starts_with("data.after: "), "{error}");
+}
