@@ -34,6 +34,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 /// Longest time spent reading and discarding the rest of a frame refused as too large.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
+/// A peer that sends nothing for this long while its refused frame is drained has sent
+/// all of it (and its answer to the close): the connection ends then.
+const DRAIN_QUIET: Duration = Duration::from_millis(250);
 
 /// Serves one upgraded connection until it closes. With `resume_after` (the `event.id`
 /// of the last push the client saw), the pushes it missed since are sent first (or one
@@ -190,11 +193,15 @@ pub async fn serve(
 }
 
 /// Reads and discards what the peer still sends (the rest of a refused frame, its answer
-/// to the close) until it closes, for at most [`DRAIN_TIME`].
+/// to the close) until it closes or pauses for [`DRAIN_QUIET`], for at most
+/// [`DRAIN_TIME`]: a client that waits for the server to end the connection after the
+/// closing handshake (as RFC 6455 asks) sees it end right after its answer to the close.
 async fn drain(connection: &mut poem::Upgraded) {
     let mut discarded = vec![0; 64 * 1024];
     let _ = tokio::time::timeout(DRAIN_TIME, async {
-        while let Ok(1..) = connection.read(&mut discarded).await {}
+        while let Ok(Ok(1..)) =
+            tokio::time::timeout(DRAIN_QUIET, connection.read(&mut discarded)).await
+        {}
     })
     .await;
 }

@@ -431,6 +431,15 @@ async fn a_frame_of_several_mebibytes_gets_413_and_close_1009_at_the_default_lim
         .await;
     assert_eq!(client.next_frame().await["error"]["code"], 413);
     assert_eq!(client.close_code().await, Some(1009));
+    // The client answers the close; the server ends the connection right after, not
+    // after draining for its longest time (10 s) as before.
+    let answered = std::time::Instant::now();
+    while client.next_message().await.is_some() {}
+    let ended_after = answered.elapsed();
+    assert!(
+        ended_after < std::time::Duration::from_secs(3),
+        "the connection ended {ended_after:?} after the closing handshake"
+    );
     assert_others_served(&app).await;
 }
 
