@@ -36,7 +36,7 @@ const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 /// A peer that sends nothing for this long while its refused frame is drained has sent
 /// all of it (and its answer to the close): the connection ends then.
-const DRAIN_QUIET: Duration = Duration::from_millis(250);
+const DRAIN_QUIET: Duration = Duration::from_millis(500);
 
 /// Serves one upgraded connection until it closes. With `resume_after` (the `event.id`
 /// of the last push the client saw), the pushes it missed since are sent first (or one
