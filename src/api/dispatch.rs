@@ -150,6 +150,13 @@ impl Work {
             .ok()
             .filter(|registration| registration.changes_data)
             .and(event_id);
+        // A request that does not decode or validate changes nothing and is answered alike
+        // every time: refused before anything is recorded for its retries.
+        if let (Some(_), Ok(registration)) = (&retry_key, &registration)
+            && let Err(error) = registration.check(data.clone())
+        {
+            return Done::Answered(Err(error));
+        }
         let store = context.store().clone();
         let user_id = context.caller.user_id.clone();
         let claim = match &retry_key {

@@ -246,3 +246,24 @@ async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_r
         }
     }
 }
+
+#[tokio::test]
+async fn a_request_that_does_not_validate_is_refused_without_a_record_for_its_retries() {
+    let app = spawn_app().await;
+    let user = unique("invalid");
+    let mut client = app.connect(&user).await;
+    let invalid = json!({ "session": { "title": "" } });
+    for attempt in 0..5 {
+        let event_id = format!("invalid-{attempt}");
+        let answer = send(&mut client, "social:createSession", &invalid, &event_id).await;
+        assert_eq!(answer["error"]["code"], 400, "{answer}");
+    }
+    let records = app
+        .store
+        .database()
+        .collection::<bson::Document>("requestAnswers")
+        .count_documents(bson::doc! { "_id.user": &user })
+        .await
+        .unwrap();
+    assert_eq!(records, 0, "records kept for requests refused as invalid");
+}
