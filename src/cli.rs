@@ -104,6 +104,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             requests_per_second: args.rate_limit,
             burst: args.rate_burst,
             max_connections_per_user: args.max_connections_per_user,
+            header_timeout: args.header_timeout,
             ..ConnectionLimits::default()
         },
         development_tokens: development_tokens(&args.auth, &args.database)?,

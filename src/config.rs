@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// Connections one user may hold open on this process.
     #[arg(long, env = "SOCIAL_MAX_CONNECTIONS_PER_USER", default_value_t = 32)]
     pub max_connections_per_user: usize,
+
+    /// Seconds a new connection has to complete its first request before it is closed.
+    #[arg(long, env = "SOCIAL_HEADER_TIMEOUT", default_value = "10", value_parser = seconds)]
+    pub header_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

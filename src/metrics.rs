@@ -69,6 +69,8 @@ pub enum Refusal {
     /// A request or connection while the process had as much database work waiting as
     /// it may take.
     Busy,
+    /// A new socket while as many sockets as may wait for their first answer.
+    Unanswered,
 }
 
 impl Refusal {
@@ -79,6 +81,7 @@ impl Refusal {
             Refusal::Connections => "connections",
             Refusal::Size => "size",
             Refusal::Busy => "busy",
+            Refusal::Unanswered => "unanswered",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod calendar_feed;
 pub mod connection;
 pub mod console;
+pub mod guarded;
 pub mod internal;
 pub mod invitation_file;
 pub mod rate;

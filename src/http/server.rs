@@ -19,11 +19,13 @@ use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::{Authenticated, TokenVerifier};
+use super::guarded::{GuardedStream, UnansweredSlots};
 use super::upgrade::UpgradeRequest;
-use super::{connection, internal, routes};
+use super::{connection, guarded, internal, routes};
 use crate::api::context::AppState;
 use crate::api::deletion;
 use crate::api::endpoint::Registry;
+use crate::backoff::Backoff;
 use crate::domain::feed::FeedKey;
 use crate::domain::people::User;
 use crate::error::ApiError;
@@ -49,6 +51,8 @@ pub struct ConnectionLimits {
     /// Connections one user may hold open on this process; the next upgrade is refused
     /// with HTTP 429 and `Retry-After`.
     pub max_connections_per_user: usize,
+    /// How long a new connection has to complete its first request (see `guarded`).
+    pub header_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -60,6 +64,7 @@ impl Default for ConnectionLimits {
             max_in_flight: 16,
             outgoing_queue: 256,
             max_connections_per_user: 32,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -156,6 +161,8 @@ impl Application {
         let acceptor = NoDelayAcceptor {
             listener,
             local_addr: LocalAddr(local_addr.into()),
+            unanswered: UnansweredSlots::new(guarded::MAX_UNANSWERED),
+            header_timeout: settings.connection.header_timeout,
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(keep_metrics(shutdown.clone()));
@@ -244,6 +251,7 @@ impl Application {
             });
         let shutdown = state.shutdown.clone();
         let served = Server::new_with_acceptor(self.acceptor)
+            .idle_timeout(guarded::IDLE_HTTP_TIMEOUT)
             .run_with_graceful_shutdown(routes, shutdown.cancelled_owned(), Some(SHUTDOWN_GRACE))
             .await;
         state.connections.close();
@@ -260,29 +268,49 @@ impl Application {
 /// Accepts TCP connections with Nagle's algorithm off: an answer written right after a
 /// push (a join answers both) leaves at once instead of waiting for the client to
 /// acknowledge the push (a delayed ACK costs 40 ms).
+///
+/// Each socket is guarded until its first answer (see `guarded`); `accept` failures (out
+/// of descriptors) are retried after growing pauses.
 struct NoDelayAcceptor {
     listener: tokio::net::TcpListener,
     local_addr: LocalAddr,
+    unanswered: UnansweredSlots,
+    header_timeout: Duration,
 }
 
 impl Acceptor for NoDelayAcceptor {
-    type Io = tokio::net::TcpStream;
+    type Io = GuardedStream<tokio::net::TcpStream>;
 
     fn local_addr(&self) -> Vec<LocalAddr> {
         vec![self.local_addr.clone()]
     }
 
     async fn accept(&mut self) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
-        let (stream, remote) = self.listener.accept().await?;
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot turn Nagle's algorithm off");
+        let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
+        loop {
+            let (stream, remote) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection; pausing");
+                    backoff.pause().await;
+                    continue;
+                }
+            };
+            backoff.reset();
+            let Some(stream) = self.unanswered.guard(stream, self.header_timeout) else {
+                metrics::refused(metrics::Refusal::Unanswered);
+                continue;
+            };
+            if let Err(error) = stream.get_ref().set_nodelay(true) {
+                tracing::debug!(%error, "cannot turn Nagle's algorithm off");
+            }
+            return Ok((
+                stream,
+                self.local_addr.clone(),
+                RemoteAddr(remote.into()),
+                Scheme::HTTP,
+            ));
         }
-        Ok((
-            stream,
-            self.local_addr.clone(),
-            RemoteAddr(remote.into()),
-            Scheme::HTTP,
-        ))
     }
 }
 

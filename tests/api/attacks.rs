@@ -497,3 +497,33 @@ async fn simultaneous_invitations_cannot_pass_the_contact_look_up_quota_together
         .unwrap();
     assert!(recorded <= 500, "{recorded} look-ups recorded");
 }
+
+#[tokio::test]
+async fn a_socket_that_sends_half_a_request_or_nothing_is_closed_after_the_header_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|settings| {
+        settings.connection.header_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let mut half = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    for (what, socket) in [("half a request", &mut half), ("nothing", &mut silent)] {
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            socket.read_to_end(&mut rest),
+        )
+        .await;
+        assert!(
+            ended.is_ok(),
+            "a socket that sent {what} is still open after 5 s"
+        );
+    }
+    // A request sent whole is answered as ever.
+    let healthy = reqwest::get(app.http_url("/healthz")).await.unwrap();
+    assert_eq!(healthy.status(), 200);
+    assert_others_served(&app).await;
+}
