@@ -35,7 +35,7 @@ use crate::domain::ids::UserId;
 use crate::domain::session::{Prop, SessionView};
 use crate::error::ApiError;
 use crate::push::Outlet;
-use crate::push::board::PropWatcher;
+use crate::push::board::{MAX_WATCHES_PER_USER, PropWatcher};
 use crate::push::bus::push_frame;
 
 /// Endpoint name of the push of a watched prop's new sessions.
@@ -181,17 +181,28 @@ impl PropWatches {
         let token = {
             let mut watching = self.lock();
             watching.check_room_for(&prop)?;
+            // Watched again: the new watch replaces it (its answer is the new starting
+            // point), and counts once among the user's watches.
+            watching.running.remove(&prop);
             watching.next_token += 1;
             let token = watching.next_token;
             watching.looking.insert(prop.clone(), token);
             token
         };
         // Registered before looking, so that no change falls between the look and the watch.
-        let watcher = context
+        let Some(watcher) = context
             .state
             .pushes
             .board()
-            .watch(prop.clone(), &context.caller.user_id);
+            .watch(prop.clone(), &context.caller.user_id)
+        else {
+            self.lock().take_turn(&prop, token);
+            return Err(ApiError::QuotaExceeded(format!(
+                "watch quota exceeded: at most {MAX_WATCHES_PER_USER} props are watched per \
+                 user on one server process, over all of their connections; unwatch one \
+                 first (social:unwatchProp)"
+            )));
+        };
         let looked = prop_sessions(context.store(), context.me(), &prop).await;
         let mut watching = self.lock();
         if !watching.take_turn(&prop, token) {

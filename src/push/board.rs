@@ -17,6 +17,10 @@ use crate::domain::ids::UserId;
 use crate::domain::session::Prop;
 use crate::metrics;
 
+/// Most watches one user holds in one process, over all of their connections (each looks
+/// on every change at its prop).
+pub const MAX_WATCHES_PER_USER: usize = 64;
+
 /// One watch as the board holds it: its id and wake-up.
 type Entry = (u64, Arc<Notify>);
 
@@ -50,11 +54,15 @@ impl PropBoard {
     }
 
     /// Registers a watch of `prop` for `user_id`: from now on every change there wakes it.
-    pub fn watch(self: &Arc<Self>, prop: Prop, user_id: &UserId) -> PropWatcher {
+    /// `None` when the user holds [`MAX_WATCHES_PER_USER`] already.
+    pub fn watch(self: &Arc<Self>, prop: Prop, user_id: &UserId) -> Option<PropWatcher> {
+        let mut watches = self.lock();
+        if watches.by_user.get(user_id).map_or(0, Vec::len) >= MAX_WATCHES_PER_USER {
+            return None;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let woken = Arc::new(Notify::new());
         metrics::prop_watches_changed(1.0);
-        let mut watches = self.lock();
         let entry = (id, Arc::clone(&woken));
         watches
             .by_prop
@@ -66,13 +74,13 @@ impl PropBoard {
             .entry(user_id.clone())
             .or_default()
             .push(entry);
-        PropWatcher {
+        Some(PropWatcher {
             board: Arc::clone(self),
             prop,
             user_id: user_id.clone(),
             id,
             woken,
-        }
+        })
     }
 
     /// Wakes every watch of these props.
@@ -174,8 +182,8 @@ mod tests {
     #[tokio::test]
     async fn a_change_wakes_the_watches_of_its_props_once() {
         let board = Arc::new(PropBoard::default());
-        let stage = board.watch(prop("stage"), &ada());
-        let booth = board.watch(prop("booth"), &ada());
+        let stage = board.watch(prop("stage"), &ada()).unwrap();
+        let booth = board.watch(prop("booth"), &ada()).unwrap();
         board.changed(&[prop("stage")]);
         board.changed(&[prop("stage")]);
         assert!(woken(&stage).await);
@@ -187,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn a_settled_watch_forgets_the_changes_before_it_looks() {
         let board = Arc::new(PropBoard::default());
-        let stage = board.watch(prop("stage"), &ada());
+        let stage = board.watch(prop("stage"), &ada()).unwrap();
         board.changed(&[prop("stage")]);
         stage.settle();
         assert!(!woken(&stage).await);
@@ -198,8 +206,8 @@ mod tests {
     #[tokio::test]
     async fn a_user_s_watches_wake_for_that_user_only() {
         let board = Arc::new(PropBoard::default());
-        let adas = board.watch(prop("stage"), &ada());
-        let graces = board.watch(prop("stage"), &UserId::from("grace"));
+        let adas = board.watch(prop("stage"), &ada()).unwrap();
+        let graces = board.watch(prop("stage"), &UserId::from("grace")).unwrap();
         board.wake_user("ada");
         assert!(woken(&adas).await);
         assert!(!woken(&graces).await);
@@ -208,8 +216,8 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_watch_leaves_the_board() {
         let board = Arc::new(PropBoard::default());
-        let first = board.watch(prop("stage"), &ada());
-        let second = board.watch(prop("stage"), &ada());
+        let first = board.watch(prop("stage"), &ada()).unwrap();
+        let second = board.watch(prop("stage"), &ada()).unwrap();
         assert_eq!(board.watches(), 2);
         drop(first);
         assert_eq!(board.watches(), 1);

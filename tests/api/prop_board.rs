@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 
 use crate::helpers::{
-    Client, ServeProcess, create_event, create_session, network, published_event, spawn_app,
-    spawn_app_with, unique,
+    Client, Patience, ServeProcess, create_event, create_session, network, published_event,
+    spawn_app, spawn_app_with, unique,
 };
 use crate::joining::members;
 
@@ -410,5 +410,48 @@ async fn prop_requests_are_validated() {
                 400,
             )
             .await;
+    }
+}
+
+#[tokio::test]
+async fn one_user_watches_at_most_64_props_over_all_of_their_connections() {
+    let app = spawn_app().await;
+    let user = unique("watcher");
+    let mut connections = Vec::new();
+    for _ in 0..5 {
+        connections.push(app.connect(&user).await);
+    }
+    // 4 connections × 16 props: the user's 64.
+    for connection in connections.iter_mut().take(4) {
+        for _ in 0..16 {
+            connection
+                .ok("social:watchProp", prop_request(&unique("prop")))
+                .await;
+        }
+    }
+    let fifth = &mut connections[4];
+    let refused = fifth
+        .fails("social:watchProp", prop_request(&unique("prop")), 409)
+        .await;
+    assert!(
+        refused.starts_with("watch quota exceeded") && refused.contains("per user"),
+        "{refused}"
+    );
+    // Another user is not held back, and a watch given up frees a place.
+    let mut other = app.connect(&unique("other")).await;
+    other
+        .ok("social:watchProp", prop_request(&unique("prop")))
+        .await;
+    drop(connections.remove(0));
+    let fifth = connections.last_mut().unwrap();
+    let patience = Patience::new();
+    loop {
+        let answer = fifth
+            .request("social:watchProp", prop_request(&unique("prop")))
+            .await;
+        if answer["error"]["code"] == 0 {
+            break;
+        }
+        patience.wait("a place freed by a closed connection").await;
     }
 }
