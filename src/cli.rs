@@ -11,6 +11,7 @@ use crate::config::{
 };
 use crate::domain::feed::FeedKey;
 use crate::http::auth::TokenVerifier;
+use crate::http::console::DevelopmentTokens;
 use crate::http::server::{Application, ConnectionLimits, Settings};
 use crate::tools::replay::{Target, replay_file, scenario_files};
 use crate::tools::token::{TokenSigner, signing_secret};
@@ -187,15 +188,18 @@ fn calendar_feed_key(args: &ServeArgs) -> anyhow::Result<Option<FeedKey>> {
     )?)))
 }
 
-/// The console's token signer in development mode: the embedded database and HS256 tokens.
+/// The console's token signer in development mode: the embedded database and HS256 tokens
+/// signed with the development secret the service generated (never a configured secret).
 fn development_tokens(
     auth: &AuthArgs,
     database: &DatabaseArgs,
-) -> anyhow::Result<Option<TokenSigner>> {
-    if database.mongodb_uri.is_some() || auth.jwt_public_key.is_some() {
+) -> anyhow::Result<Option<DevelopmentTokens>> {
+    if database.mongodb_uri.is_some() || auth.jwt_public_key.is_some() || auth.jwt_secret.is_some()
+    {
         return Ok(None);
     }
-    Ok(Some(signer(&signing_secret(auth, database)?, auth)))
+    let signer = signer(&signing_secret(auth, database)?, auth);
+    Ok(Some(DevelopmentTokens::new(signer)))
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
@@ -306,6 +310,8 @@ mod tests {
                 secret,
             ]),
             serve_args(&["--data-dir", data_dir, "--jwt-public-key", "/etc/key.pem"]),
+            // A configured secret is a real one: no tokens for anyone who asks.
+            serve_args(&["--data-dir", data_dir, "--jwt-secret", secret]),
         ] {
             assert!(
                 development_tokens(&production.auth, &production.database)

@@ -336,7 +336,7 @@ impl Watch {
             return true;
         }
         let pushes = &self.state.pushes;
-        let sequence = pushes.next_sequence();
+        let sequence = pushes.next_prop_number(&self.user_id);
         // Kept first, so that a client that saw the push can resume after it.
         if let Err(error) = self
             .state

@@ -25,8 +25,8 @@ use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::api::prop_watch::PropWatches;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
-use crate::push::bus::{RESYNC_FRAME, Replay};
-use crate::push::{Outgoing, Outlet, SessionChange};
+use crate::push::bus::{RESYNC_FRAME, Replay, SESSION_DELETED, SESSION_UPDATED};
+use crate::push::{Outgoing, Outlet, PushFrame, SessionChange};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,14 +66,23 @@ pub async fn serve(
     let registration = pushes
         .hub()
         .register(context.me(), outgoing.clone(), kicked.clone());
-    let first = match &resume_after {
+    let (first, replayed_through) = match &resume_after {
         Some(after) => match Box::pin(pushes.replay(context.me(), after)).await {
-            Replay::Missed { frames } => frames.into_iter().map(Outgoing::Push).collect(),
-            Replay::Resync => vec![Outgoing::Text(RESYNC_FRAME.to_owned())],
+            Replay::Missed { frames, through } => (
+                frames.into_iter().map(Outgoing::Push).collect(),
+                Some(through),
+            ),
+            Replay::Resync => (vec![Outgoing::Text(RESYNC_FRAME.to_owned())], None),
         },
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
-    let writer = tokio::spawn(write_frames(sink, first, queue, kicked.clone()));
+    let writer = tokio::spawn(write_frames(
+        sink,
+        first,
+        replayed_through,
+        queue,
+        kicked.clone(),
+    ));
     // Registered first, so that the pushes of these new invitations reach this connection.
     // Boxed: its database calls would otherwise make every open connection's state as
     // large as theirs for as long as it stays open.
@@ -225,25 +234,28 @@ async fn attach_invitations(context: &RequestContext) {
     }
 }
 
-/// Writes queued frames to the socket until the queue closes or a close frame is written.
-/// When the connection is kicked for being too slow, it writes a 1013 close frame if it
-/// can within a second and then discards whatever is still queued, so that nobody waits
-/// on this connection.
+/// Writes `first` (the replay of a resumption), then queued frames to the socket until
+/// the queue closes or a close frame is written. Live session pushes numbered up to
+/// `replayed_through` are left out: the replay covered them (pushes are delivered in the
+/// order of their numbers). When the connection is kicked for being too slow, it writes
+/// a 1013 close frame if it can within a second and then discards whatever is still
+/// queued, so that nobody waits on this connection.
 async fn write_frames(
     mut sink: SplitSink<Socket, Message>,
     first: Vec<Outgoing>,
+    replayed_through: Option<i64>,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
 ) -> SplitSink<Socket, Message> {
-    // A live push that was also replayed is sent once; one numbered lower but written
-    // later (another process numbered it first) was not replayed, and goes out live.
-    let replayed: std::collections::HashSet<String> = first
-        .iter()
-        .filter_map(|outgoing| match outgoing {
-            Outgoing::Push(push) => Some(push.event_id.clone()),
-            _ => None,
-        })
-        .collect();
+    let replayed = |push: &PushFrame| {
+        let session_push = push.endpoint == SESSION_UPDATED || push.endpoint == SESSION_DELETED;
+        session_push
+            && replayed_through.is_some_and(|through| {
+                push.event_id
+                    .parse::<i64>()
+                    .is_ok_and(|number| number <= through)
+            })
+    };
     let mut first = first.into_iter();
     loop {
         let (next, live) = match first.next() {
@@ -256,7 +268,7 @@ async fn write_frames(
         };
         let message = match next {
             Some(Outgoing::Text(text)) => Message::text(text),
-            Some(Outgoing::Push(push)) if live && replayed.contains(&push.event_id) => continue,
+            Some(Outgoing::Push(push)) if live && replayed(&push) => continue,
             Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
             Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
                 code: CloseCode::from(code),

@@ -6,10 +6,15 @@
 //! allows this origin only). Like `/asyncapi.json` it needs no token; operators restrict
 //! it by network where they must.
 //!
-//! In development mode (the embedded database, HS256 tokens) `GET /console/token?user=`
-//! signs a token for any user, so that the console starts with one; only for a browser on
-//! the same machine (see [`is_same_machine`]). In production mode the route answers 404
-//! (it stays in `/openapi.json`, described as such), and the page asks for a token.
+//! In development mode (the embedded database and the development secret the service
+//! generated: no `SOCIAL_JWT_SECRET`, no public key) `GET /console/token?user=` signs a
+//! token for any user, so that the console starts with one: only for a browser on the
+//! same machine (see [`is_same_machine`]) that was not reached through a proxy (no
+//! `Forwarded`, `X-Forwarded-*`, `X-Real-IP` or `Via` header) and that holds this start's
+//! console key — a random value the server prints in its log as the console's address,
+//! `/console#key=…`; the page sends it in the `X-Console-Key` header (a fragment never
+//! reaches the server, a proxy or a log on its own). In production mode the route answers
+//! 404 (it stays in `/openapi.json`, described as such), and the page asks for a token.
 
 use std::sync::Arc;
 
@@ -22,6 +27,73 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::MAX_SUBJECT_BYTES;
 use super::server::ServerState;
+use crate::tools::token::TokenSigner;
+
+/// The header that carries this start's console key.
+const CONSOLE_KEY_HEADER: &str = "x-console-key";
+/// Headers that proxies and port forwarders add: a request with any of them was
+/// forwarded for someone else.
+const PROXY_HEADERS: [&str; 6] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "via",
+];
+
+/// What the console needs to sign development tokens.
+#[derive(Clone)]
+pub struct DevelopmentTokens {
+    /// Signs with the development secret the service generated.
+    pub signer: TokenSigner,
+    /// This start's console key: printed in the log, asked of every token request.
+    pub key: String,
+}
+
+impl std::fmt::Debug for DevelopmentTokens {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a credential: never in a log.
+        formatter
+            .debug_struct("DevelopmentTokens")
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevelopmentTokens {
+    /// Development tokens signed by `signer`, with a new random console key.
+    pub fn new(signer: TokenSigner) -> DevelopmentTokens {
+        let key: [u8; 16] = rand::random();
+        DevelopmentTokens {
+            signer,
+            key: key.iter().map(|byte| format!("{byte:02x}")).collect(),
+        }
+    }
+
+    /// Whether `request` carries this start's console key (compared in constant time).
+    fn is_keyed(&self, request: &Request) -> bool {
+        let given = request
+            .headers()
+            .get(CONSOLE_KEY_HEADER)
+            .map(|value| value.as_bytes())
+            .unwrap_or_default();
+        let expected = self.key.as_bytes();
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected)
+                .fold(0, |differ, (a, b)| differ | (a ^ b))
+                == 0
+    }
+}
+
+/// Whether `request` came through a proxy or a forwarder.
+fn is_forwarded(request: &Request) -> bool {
+    PROXY_HEADERS
+        .iter()
+        .any(|name| request.headers().contains_key(*name))
+}
 
 /// The console's routes.
 pub struct ConsoleRoutes;
@@ -73,7 +145,8 @@ enum DevelopmentToken {
     /// The user id is empty or longer than 256 bytes.
     #[oai(status = 400)]
     BadRequest(PlainText<String>),
-    /// The browser is not on the service's machine, or the page asking is not the console.
+    /// The browser is not on the service's machine, the request was forwarded, the page
+    /// asking is not the console, or it lacks this start's console key.
     #[oai(status = 403)]
     Forbidden(PlainText<&'static str>),
     /// The service is not in development mode.
@@ -176,14 +249,19 @@ impl ConsoleRoutes {
         request: &Request,
         state: Data<&Arc<ServerState>>,
     ) -> DevelopmentToken {
-        let Some(signer) = &state.settings.development_tokens else {
+        let Some(development) = &state.settings.development_tokens else {
             return DevelopmentToken::Absent(PlainText(
                 "the service is not in development mode: use a token of your identity provider",
             ));
         };
-        if !is_same_machine(remote, request) {
+        if !is_same_machine(remote, request) || is_forwarded(request) {
             return DevelopmentToken::Forbidden(PlainText(
                 "development tokens are given to a browser on the service's machine only",
+            ));
+        }
+        if !development.is_keyed(request) {
+            return DevelopmentToken::Forbidden(PlainText(
+                "open the console at the address in the service's log: it holds this start's key",
             ));
         }
         if user.is_empty() || user.len() > MAX_SUBJECT_BYTES {
@@ -191,7 +269,10 @@ impl ConsoleRoutes {
                 "user must be 1 to {MAX_SUBJECT_BYTES} bytes"
             )));
         }
-        match signer.sign_for_user(&user, DEVELOPMENT_TOKEN_SECONDS) {
+        match development
+            .signer
+            .sign_for_user(&user, DEVELOPMENT_TOKEN_SECONDS)
+        {
             Ok(token) => DevelopmentToken::Token(PlainText(token), "no-store".to_owned()),
             Err(error) => {
                 tracing::error!(%error, "cannot sign a development token");

@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::{Authenticated, TokenVerifier};
+use super::console::DevelopmentTokens;
 use super::guarded::{GuardedStream, UnansweredSlots};
 use super::upgrade::UpgradeRequest;
 use super::{connection, guarded, internal, routes};
@@ -32,7 +33,6 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::push::{PushMode, Pushes};
 use crate::store::{Store, answer_by_deadline, tracking_writes};
-use crate::tools::token::TokenSigner;
 
 /// Limits applied to each WebSocket connection.
 #[derive(Debug, Clone)]
@@ -88,7 +88,7 @@ pub struct Settings {
     pub connection: ConnectionLimits,
     /// Signs tokens for the console in development mode (`GET /console/token`); `None`
     /// everywhere else.
-    pub development_tokens: Option<TokenSigner>,
+    pub development_tokens: Option<DevelopmentTokens>,
     /// Makes calendar feed URLs; `None`: calendar feeds are off.
     pub calendar_feed_key: Option<FeedKey>,
 }
@@ -172,6 +172,12 @@ impl Application {
         }
         tokio::spawn(store.clone().keep_client_answering(shutdown.clone()));
         tracing::info!(%local_addr, endpoints, db = %settings.db_name, pushes = ?pushes.mode(), "server ready");
+        if let Some(development) = &settings.development_tokens {
+            tracing::info!(
+                "development mode: open http://{local_addr}/console#key={} (this start's console key)",
+                development.key
+            );
+        }
         let limits = &settings.connection;
         let admission = Admission::new(
             limits.max_connections_per_user,

@@ -2,8 +2,17 @@
 //! outbox); every process watches that collection through a MongoDB change stream and
 //! delivers the change to its own connections, rendering the session as it is now for
 //! each recipient (a process's own changes render the session as its write answered,
-//! when no newer value was pushed meanwhile: see `written`). Where the database offers no change streams (a standalone mongod), the
-//! service says so once at start-up and delivers within its own process only.
+//! when no newer value was pushed meanwhile: see `written`). Where the database offers no
+//! change streams (a standalone mongod), the service says so once at start-up and
+//! delivers within its own process only.
+//!
+//! A push is numbered by its place in the change history (`number`), so every process
+//! delivers pushes in the order of their numbers. Delivery takes the pushes waiting in
+//! order, a batch at a time: when it falls behind (a burst of joins to one session), the
+//! pushes of one session in a batch are rendered once, and each recipient receives one
+//! frame of the session as it is now, numbered by the last push that named them — fewer
+//! frames, never an older state, and the fan-out catches up instead of falling further
+//! behind.
 //!
 //! Delivery is live and at most once. When the change stream fails (the database restarted
 //! or is unreachable), it is resumed from its resume token as soon as the database answers,
@@ -11,13 +20,15 @@
 //! longer holds that history), every connection of this process gets one `social:resync`
 //! frame and clients refetch.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use super::board::PropBoard;
 use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
+use super::number::{MAX_RANK, PushNumber};
 use super::written::WrittenSessions;
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::encode_push;
@@ -40,8 +52,6 @@ use crate::store::{Store, StoreResult};
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
 /// Endpoint name of the push sent when a session is deleted or out of sight.
 pub const SESSION_DELETED: &str = "social:sessionDeleted";
-/// Changes waiting for local delivery (local mode).
-const LOCAL_QUEUE: usize = 1024;
 /// Endpoint name of the push that tells a client that pushes may have been missed.
 pub const RESYNC: &str = "social:resync";
 /// The frame that tells a client that pushes may have been missed and it should refetch.
@@ -103,8 +113,12 @@ fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
 /// What a resuming connection receives before live pushes.
 #[derive(Debug)]
 pub enum Replay {
-    /// The missed pushes, in order: the same pushes arriving live are not sent again.
-    Missed { frames: Vec<Arc<PushFrame>> },
+    /// Each session the client missed pushes of, once, as it is now, in the order of
+    /// their last pushes: the live pushes numbered up to `through` are not sent again.
+    Missed {
+        frames: Vec<Arc<PushFrame>>,
+        through: i64,
+    },
     /// Pushes may have been missed: one `social:resync` frame.
     Resync,
 }
@@ -118,16 +132,34 @@ pub enum PushMode {
     Local,
 }
 
+/// Most pushes the change stream hands to delivery at once: the pushes of one session
+/// among them are rendered once.
+const DELIVERY_BATCH: usize = 256;
+/// Pushes read from the change stream and not yet delivered: past this, reading waits.
+const DELIVERY_QUEUE: usize = 4096;
+/// Sessions of one batch rendered at the same time.
+const RENDERED_AT_ONCE: usize = 8;
+/// Most bytes of frames one resumption sends before live pushes; more and the client
+/// refetches (`social:resync`).
+pub const MAX_REPLAYED_BYTES: usize = 2 * 1024 * 1024;
+
 /// The push service of one process.
 pub struct Pushes {
     store: Store,
     hub: ConnectionHub,
+    mode: PushMode,
     /// In local mode, the queue of the one task that delivers this process's changes.
     local: Option<mpsc::Sender<PushDocument>>,
+    /// In local mode, held while a push is numbered, written and queued, so that pushes
+    /// are delivered in the order of their numbers.
+    local_order: tokio::sync::Mutex<()>,
     /// Sessions as this process's writes left them, until their pushes are delivered.
     written: WrittenSessions,
-    /// The number of the last push this process published.
+    /// Shared mode: the number of the last push delivered here; local mode: the last
+    /// number this process gave.
     last_sequence: AtomicI64,
+    /// The number of the last prop-board push of each user (shared mode).
+    prop_numbers: Mutex<HashMap<String, i64>>,
     /// The props this process's connections watch.
     board: Arc<PropBoard>,
 }
@@ -149,37 +181,29 @@ impl Pushes {
                 PushMode::Local
             }
         };
-        let (local, local_queue) = match mode {
-            PushMode::Shared => (None, None),
-            PushMode::Local => {
-                let (sender, receiver) = mpsc::channel(LOCAL_QUEUE);
-                (Some(sender), Some(receiver))
-            }
-        };
+        let (sender, queue) = mpsc::channel(DELIVERY_QUEUE);
         let pushes = Arc::new(Pushes {
             store,
             hub: ConnectionHub::default(),
-            local,
+            mode,
+            local: (mode == PushMode::Local).then(|| sender.clone()),
+            local_order: tokio::sync::Mutex::new(()),
             written: WrittenSessions::default(),
             last_sequence: AtomicI64::new(0),
+            prop_numbers: Mutex::default(),
             board: Arc::default(),
         });
         tokio::spawn(Arc::clone(&pushes).wake_on_membership_news(shutdown.clone()));
+        tokio::spawn(Arc::clone(&pushes).deliver_queued(queue, shutdown.clone()));
         if let Ok(stream) = stream {
-            tokio::spawn(Arc::clone(&pushes).listen(stream, shutdown));
-        } else if let Some(queue) = local_queue {
-            tokio::spawn(Arc::clone(&pushes).deliver_local(queue, shutdown));
+            tokio::spawn(Arc::clone(&pushes).listen(stream, sender, shutdown));
         }
         pushes
     }
 
-    /// The number of a new push: the current time in microseconds, or one more than the
-    /// last number this process gave when that is later. Numbers increase within a process,
-    /// and across processes follow their clocks — no shared counter to wait for. The pushes
-    /// of the prop board take their numbers here too, so that they rise with the session
-    /// pushes numbered around them (a prop push is numbered when its look has found a
-    /// change; a session push when its change is published, and delivered later).
-    pub fn next_sequence(&self) -> i64 {
+    /// Local mode: the number of a new push, the current time in microseconds, or one
+    /// more than the last number this process gave when that is later.
+    fn next_sequence(&self) -> i64 {
         let now = chrono::Utc::now().timestamp_micros();
         let previous = self
             .last_sequence
@@ -190,12 +214,32 @@ impl Pushes {
         now.max(previous + 1)
     }
 
-    pub fn mode(&self) -> PushMode {
-        if self.local.is_some() {
-            PushMode::Local
-        } else {
-            PushMode::Shared
+    /// The number of a new push of `user_id`'s prop board: above the session pushes this
+    /// process delivered so far (it is numbered when its look has found a change, after
+    /// the session push that woke it), and above the user's last prop push. In shared mode
+    /// it ranks after the last session push delivered here (`push::number`).
+    pub fn next_prop_number(&self, user_id: &str) -> i64 {
+        if self.mode == PushMode::Local {
+            return self.next_sequence();
         }
+        let delivered = self.last_sequence.load(Ordering::Relaxed);
+        let mut numbers = self
+            .prop_numbers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let last = numbers.get(user_id).copied().unwrap_or(0).max(delivered);
+        let rank = (last - delivered + 1).min(MAX_RANK);
+        let number = delivered + rank;
+        // Numbers at or below the last delivered push are of no more use.
+        if numbers.len() >= 4096 {
+            numbers.retain(|_, number| *number > delivered);
+        }
+        numbers.insert(user_id.to_owned(), number);
+        number
+    }
+
+    pub fn mode(&self) -> PushMode {
+        self.mode
     }
 
     /// Wakes the prop watches of each user whose memberships are added or changed: they
@@ -216,22 +260,25 @@ impl Pushes {
         }
     }
 
-    /// Delivers the changes of this process one after the other, in the order they were
-    /// published, as the change stream does for shared delivery.
-    async fn deliver_local(
+    /// Delivers the pushes queued by the change stream (or, in local mode, by this
+    /// process), in order, a batch at a time: when delivery falls behind, the pushes of
+    /// one session that wait together are rendered once.
+    async fn deliver_queued(
         self: Arc<Self>,
         mut queue: mpsc::Receiver<PushDocument>,
         shutdown: CancellationToken,
     ) {
+        let mut batch = Vec::with_capacity(DELIVERY_BATCH);
         loop {
-            let push = tokio::select! {
+            let received = tokio::select! {
                 () = shutdown.cancelled() => return,
-                push = queue.recv() => match push {
-                    Some(push) => push,
-                    None => return,
-                },
+                received = queue.recv_many(&mut batch, DELIVERY_BATCH) => received,
             };
-            self.deliver(&push).await;
+            if received == 0 {
+                return;
+            }
+            self.deliver(&batch).await;
+            batch.clear();
         }
     }
 
@@ -252,7 +299,7 @@ impl Pushes {
         }
         let version = change.written.as_ref().map(|session| session.version);
         let written = change.written.clone();
-        let push = PushDocument::new(new_id(), self.next_sequence(), change, version);
+        let push = PushDocument::new(new_id(), 0, change, version);
         if let Some(session) = written {
             self.written.keep(&push.id, session);
         }
@@ -268,14 +315,17 @@ impl Pushes {
         if props.is_empty() {
             return;
         }
-        let push = PushDocument::at_props(new_id(), self.next_sequence(), props, event_id);
+        let push = PushDocument::at_props(new_id(), 0, props, event_id);
         self.send(push).await;
     }
 
-    /// Writes a push to the outbox (and, in local mode, queues it for delivery here).
-    async fn send(&self, push: PushDocument) {
+    /// Writes a push to the outbox (and, in local mode, numbers it and queues it for
+    /// delivery here).
+    async fn send(&self, mut push: PushDocument) {
         match &self.local {
             Some(queue) => {
+                let _in_order = self.local_order.lock().await;
+                push.sequence = self.next_sequence();
                 // Kept for clients that resume, though delivered here (a change at props
                 // only is for no one's log).
                 let for_someone = !push.session_id.is_empty();
@@ -295,14 +345,28 @@ impl Pushes {
         }
     }
 
-    async fn listen(self: Arc<Self>, mut stream: PushStream, shutdown: CancellationToken) {
+    /// Reads the change stream into the delivery queue, resuming it when it fails.
+    async fn listen(
+        self: Arc<Self>,
+        mut stream: PushStream,
+        delivery: mpsc::Sender<PushDocument>,
+        shutdown: CancellationToken,
+    ) {
         loop {
             let polled = tokio::select! {
                 () = shutdown.cancelled() => return,
                 polled = self.store.next_push(&mut stream) => polled,
             };
             match polled {
-                Ok(Some(push)) => self.deliver(&push).await,
+                Ok(Some(push)) => {
+                    let queued = tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        queued = delivery.send(push) => queued,
+                    };
+                    if queued.is_err() {
+                        return;
+                    }
+                }
                 Ok(None) if stream.is_alive() => {}
                 failure => {
                     let mut token = stream.resume_token();
@@ -320,7 +384,6 @@ impl Pushes {
             }
         }
     }
-
     /// Opens the change stream again after it failed: from `token` while the database
     /// still holds what followed it (retrying while the database is away), otherwise
     /// afresh, telling every connection of this process to refetch with one
@@ -371,13 +434,21 @@ impl Pushes {
         }
     }
 
-    /// What a client reconnecting with `?resumeAfter=after` receives first: every push
-    /// for `user_id` since the one numbered `after`, in order, rendered as things are now
-    /// (none of them twice: see `http::connection`); or one `social:resync` frame when that cannot
-    /// be done — `after` was not a push for this user, it is older than the kept log, more
-    /// pushes followed than one resumption replays, or the database does not answer.
+    /// What a client reconnecting with `?resumeAfter=after` receives first: each session
+    /// it missed pushes of since the one numbered `after`, once, as it is now (its
+    /// deletion, when that was the last push for the client), in the order of their last
+    /// pushes (live pushes the replay covers are not sent again: see `http::connection`);
+    /// or one `social:resync` frame when that cannot be done — `after` was not a push for
+    /// this user, it is older than the kept log, more pushes followed than one resumption
+    /// replays, the frames would exceed [`MAX_REPLAYED_BYTES`], or the database does not
+    /// answer.
     pub async fn replay(&self, user_id: &str, after: &str) -> Replay {
-        match self.replay_from_log(user_id, after).await {
+        let replayed = match self.missed_pushes(user_id, after).await {
+            Ok(Some((after, missed))) => self.render_missed(user_id, after, &missed).await,
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
+        };
+        match replayed {
             Ok(Some(replay)) => replay,
             Ok(None) => Replay::Resync,
             Err(error) => {
@@ -387,189 +458,332 @@ impl Pushes {
         }
     }
 
-    async fn replay_from_log(&self, user_id: &str, after: &str) -> StoreResult<Option<Replay>> {
+    /// The number `after` and the pushes for `user_id` that followed it, in order; `None`
+    /// when they cannot all be known (see [`Pushes::replay`]). In shared mode they are read
+    /// from the database's change history, where their numbers come from.
+    async fn missed_pushes(
+        &self,
+        user_id: &str,
+        after: &str,
+    ) -> StoreResult<Option<(i64, Vec<PushDocument>)>> {
         let Ok(after) = after.parse::<i64>() else {
             return Ok(None);
         };
         let kept_since =
             chrono::Utc::now() - chrono::Duration::from_std(KEPT_FOR).unwrap_or_default();
-        let issued = self.store.push_issued_at(user_id, after).await?;
-        if issued.is_none_or(|at| chrono::DateTime::<chrono::Utc>::from(at) < kept_since) {
-            return Ok(None);
-        }
-        let missed = self.store.pushes_for_after(user_id, after).await?;
-        if missed.len() as i64 > MAX_REPLAYED {
-            return Ok(None);
-        }
-        // Every session the missed updates name, and their people, in two reads.
-        let recipient = user_id.to_owned();
-        let mut session_ids: Vec<&str> = missed
-            .iter()
-            .filter(|push| push.updated_for.contains(&recipient))
-            .map(|push| push.session_id.as_str())
+        let missed = match self.mode {
+            PushMode::Local => {
+                let issued = self.store.push_issued_at(user_id, after).await?;
+                if issued.is_none_or(|at| chrono::DateTime::<chrono::Utc>::from(at) < kept_since) {
+                    return Ok(None);
+                }
+                let missed = self.store.pushes_for_after(user_id, after).await?;
+                (missed.len() as i64 <= MAX_REPLAYED).then_some(missed)
+            }
+            PushMode::Shared => {
+                let Some(number) = PushNumber::decode(after) else {
+                    return Ok(None);
+                };
+                if i64::from(number.at.time) < kept_since.timestamp()
+                    || number.rank > 0
+                        && self
+                            .store
+                            .prop_push_issued_at(user_id, after)
+                            .await?
+                            .is_none()
+                {
+                    return Ok(None);
+                }
+                let limit = usize::try_from(MAX_REPLAYED).unwrap_or(usize::MAX);
+                let history = self.store.push_history(user_id, number.at, limit).await?;
+                // A session push named must have been for this user.
+                history
+                    .filter(|history| history.complete)
+                    .filter(|history| history.anchor_for_user || number.rank > 0)
+                    .map(|history| history.pushes)
+            }
+        };
+        Ok(missed.map(|missed| (after, missed)))
+    }
+
+    /// The replay of `missed` (the pushes for `user_id` after the one numbered `after`):
+    /// each session once, in the order of its last push for the user; `None` past
+    /// [`MAX_REPLAYED_BYTES`].
+    async fn render_missed(
+        &self,
+        user_id: &str,
+        after: i64,
+        missed: &[PushDocument],
+    ) -> StoreResult<Option<Replay>> {
+        let mut owed: Vec<(&str, Owed)> = by_session(missed)
+            .into_iter()
+            .flat_map(|(session_id, pushes)| {
+                owed_after(&pushes, |recipient| recipient == user_id)
+                    .into_iter()
+                    .map(move |owed| (session_id, owed))
+            })
             .collect();
-        session_ids.sort_unstable();
-        session_ids.dedup();
-        let sessions: std::collections::HashMap<String, Session> = self
+        owed.sort_by_key(|(_, owed)| owed.number);
+        // Every session still to show, in one read.
+        let shown: Vec<&str> = owed
+            .iter()
+            .filter(|(_, owed)| !owed.deleted)
+            .map(|(session_id, _)| *session_id)
+            .collect();
+        let sessions: HashMap<String, Session> = self
             .store
-            .sessions_by_ids(&session_ids)
+            .sessions_by_ids(&shown)
             .await?
             .into_iter()
             .map(|session| (session.id.clone(), session))
             .collect();
-        let people = self
-            .store
-            .people(sessions.values().flat_map(|session| session.people()))
-            .await?;
-        // Only sessions the recipient is still in the audience of, as live delivery decides.
-        let mut in_audience = HashSet::new();
-        for session in sessions.values() {
-            let out_of_sight = self.store.waiting_out_of_sight(session, [user_id]).await?;
-            if audience(session).contains(&recipient) && out_of_sight.is_empty() {
-                in_audience.insert(session.id.as_str());
-            }
-        }
         let mut frames = Vec::new();
-        for push in &missed {
-            let session = sessions
-                .get(&push.session_id)
-                .filter(|_| push.updated_for.contains(&recipient))
-                .filter(|session| in_audience.contains(session.id.as_str()));
-            if let Some(session) = session {
-                let data = SessionEnvelope {
-                    session: SessionView::render(session, &people, user_id),
-                };
-                if let Ok(frame) = push_frame(SESSION_UPDATED, &push.sequence.to_string(), &data) {
-                    frames.push(frame);
-                }
-            }
-            if push.deleted_for.contains(&recipient) {
-                let deleted = SessionDeleted {
-                    session_id: &push.session_id,
-                };
-                if let Ok(frame) = push_frame(SESSION_DELETED, &push.sequence.to_string(), &deleted)
-                {
-                    frames.push(frame);
-                }
-            }
-        }
-        Ok(Some(Replay::Missed { frames }))
-    }
-
-    /// Sends a change to this process's connections of its recipients.
-    async fn deliver(&self, push: &PushDocument) {
-        let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
-        if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
-            crate::metrics::push_lag(lag);
-        }
-        if let Some(event_id) = &push.event_id {
-            self.store.forget_cached_event(event_id);
-        }
-        if !push.session_id.is_empty() {
-            self.deliver_session_change(push).await;
-        }
-        // Last: a prop push this change causes is numbered after the session pushes just
-        // sent, and follows them.
-        self.board.changed(&push.props);
-    }
-
-    /// Sends a change to a session to this process's connections of its recipients.
-    async fn deliver_session_change(&self, push: &PushDocument) {
-        // What each push says of its session counts even where nobody here hears of it.
-        let versions = self.store.session_versions();
-        match push.version {
-            _ if push.session_deleted => versions.note_deleted(&push.session_id),
-            Some(version) => versions.note(&push.session_id, version),
-            None => {}
-        }
-        let written = self.written.take(&push.id, versions);
-        let updated: Vec<&String> = push
-            .updated_for
-            .iter()
-            .filter(|user_id| self.hub.has_connections(user_id))
-            .collect();
-        if !updated.is_empty() {
-            match self.render_updates(push, written, &updated).await {
-                Ok(frames) => {
-                    for (user_id, frame) in frames {
-                        self.hub.send(user_id, &frame);
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, session = %push.session_id, "cannot render a push")
-                }
-            }
-        }
-        if !push.deleted_for.is_empty() {
-            let deleted = SessionDeleted {
-                session_id: &push.session_id,
+        let mut bytes = 0;
+        for (session_id, owed) in owed {
+            let rendered = if owed.deleted {
+                deletion_frame(session_id, owed.number)
+                    .map(|frame| (owed.number, owed.user_id.to_owned(), frame))
+                    .into_iter()
+                    .collect()
+            } else if let Some(session) = sessions.get(session_id) {
+                self.render_updates(session, &[(owed.user_id.to_owned(), owed.number)])
+                    .await?
+            } else {
+                Vec::new()
             };
-            match push_frame(SESSION_DELETED, &push.sequence.to_string(), &deleted) {
-                Ok(frame) => {
-                    for user_id in &push.deleted_for {
-                        self.hub.send(user_id, &frame);
-                    }
+            for (_, _, frame) in rendered {
+                bytes += frame.data.get().len();
+                if bytes > MAX_REPLAYED_BYTES {
+                    return Ok(None);
                 }
-                Err(error) => tracing::warn!(%error, "cannot render a push"),
+                frames.push(frame);
             }
+        }
+        let through = missed.last().map_or(after, |push| push.sequence.max(after));
+        Ok(Some(Replay::Missed { frames, through }))
+    }
+
+    /// Delivers a batch of pushes, in order, to this process's connections of their
+    /// recipients: the pushes of one session are rendered once, with the session as it is
+    /// now, and each recipient receives one frame of it, numbered by the last push of the
+    /// batch that named them. Frames go out in the order of their numbers.
+    async fn deliver(&self, batch: &[PushDocument]) {
+        let versions = self.store.session_versions();
+        for push in batch {
+            let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
+            if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
+                crate::metrics::push_lag(lag);
+            }
+            if let Some(event_id) = &push.event_id {
+                self.store.forget_cached_event(event_id);
+            }
+            // What each push says of its session counts even where nobody here hears of it.
+            match push.version {
+                _ if push.session_id.is_empty() => {}
+                _ if push.session_deleted => versions.note_deleted(&push.session_id),
+                Some(version) => versions.note(&push.session_id, version),
+                None => {}
+            }
+        }
+        let renders: Vec<_> = by_session(batch)
+            .into_iter()
+            .map(|(session_id, pushes)| self.session_frames(session_id, pushes))
+            .collect();
+        let mut frames: Vec<Addressed> = futures_util::stream::iter(renders)
+            .buffer_unordered(RENDERED_AT_ONCE)
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        frames.sort_by_key(|(number, _, _)| *number);
+        for (_, user_id, frame) in &frames {
+            self.hub.send(user_id, frame);
+        }
+        if self.mode == PushMode::Shared
+            && let Some(last) = batch.iter().map(|push| push.sequence).max()
+        {
+            self.last_sequence.fetch_max(last, Ordering::Relaxed);
+        }
+        // Last: a prop push these changes cause is numbered after the session pushes just
+        // sent, and follows them.
+        for push in batch {
+            self.board.changed(&push.props);
         }
     }
 
-    /// The `social:sessionUpdated` frame of each recipient: the session as it is now (or
-    /// as this process wrote it, `written`, when that may still be pushed), as that
-    /// recipient sees it. None when the session is gone (its deletion is pushed).
-    async fn render_updates<'a>(
-        &self,
-        push: &PushDocument,
-        written: Option<Arc<Session>>,
-        recipients: &[&'a String],
-    ) -> StoreResult<Vec<(&'a String, Arc<PushFrame>)>> {
+    /// The frames of a run of pushes of one session (in order) for this process's
+    /// connections.
+    async fn session_frames(&self, session_id: &str, pushes: Vec<&PushDocument>) -> Vec<Addressed> {
+        let versions = self.store.session_versions();
+        // The session as this process's last write of it left it, while that is the newest.
+        let mut written = None;
+        for push in &pushes {
+            if let Some(session) = self.written.take(&push.id, versions) {
+                written = Some(session);
+            }
+        }
+        let owed = owed_after(&pushes, |user_id| self.hub.has_connections(user_id));
+        let mut frames: Vec<Addressed> = Vec::new();
+        let mut deletions: HashMap<i64, Option<Arc<PushFrame>>> = HashMap::new();
+        let mut updated = Vec::new();
+        for owed in owed {
+            if owed.deleted {
+                let frame = deletions
+                    .entry(owed.number)
+                    .or_insert_with(|| deletion_frame(session_id, owed.number));
+                if let Some(frame) = frame {
+                    frames.push((owed.number, owed.user_id.to_owned(), Arc::clone(frame)));
+                }
+            } else {
+                updated.push((owed.user_id.to_owned(), owed.number));
+            }
+        }
+        if updated.is_empty() {
+            return frames;
+        }
         let session = match written {
-            Some(session) => session,
-            None => match self.store.find_session(&push.session_id).await? {
-                Some(session) => Arc::new(session),
-                None => return Ok(Vec::new()),
-            },
+            Some(session) => Ok(Some(session)),
+            None => self
+                .store
+                .find_session(session_id)
+                .await
+                .map(|found| found.map(Arc::new)),
         };
+        let rendered = match session {
+            // Gone: its deletion is pushed.
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(session)) => self.render_updates(&session, &updated).await,
+            Err(error) => Err(error),
+        };
+        match rendered {
+            Ok(rendered) => frames.extend(rendered),
+            Err(error) => tracing::warn!(%error, session = %session_id, "cannot render a push"),
+        }
+        frames
+    }
+
+    /// The `social:sessionUpdated` frame of each recipient (with the number they are owed):
+    /// the session as it is now, as that recipient sees it. A recipient who left the
+    /// audience since the change (uninvited, declined), or waits for a seat but may no
+    /// longer see the session (it became Private, their membership went), gets none.
+    async fn render_updates(
+        &self,
+        session: &Session,
+        recipients: &[(String, i64)],
+    ) -> StoreResult<Vec<Addressed>> {
         let people = self.store.people(session.people()).await?;
-        // A recipient who left the audience since the change (uninvited, declined), or
-        // waits for a seat but may no longer see the session (it became Private, their
-        // membership went), must not see the session as it is now.
-        let mut current: HashSet<String> = audience(&session).into_iter().collect();
+        let mut current: HashSet<String> = audience(session).into_iter().collect();
         let out_of_sight = self
             .store
-            .waiting_out_of_sight(&session, recipients.iter().map(|user_id| user_id.as_str()))
+            .waiting_out_of_sight(
+                session,
+                recipients.iter().map(|(user_id, _)| user_id.as_str()),
+            )
             .await?;
         current.retain(|user_id| !out_of_sight.contains(user_id.as_str()));
-        let frame_for = |viewer: &str| {
+        let data_for = |viewer: &str| {
             let data = SessionEnvelope {
-                session: SessionView::render(&session, &people, viewer),
+                session: SessionView::render(session, &people, viewer),
             };
-            push_frame(SESSION_UPDATED, &push.sequence.to_string(), &data)
+            serde_json::value::to_raw_value(&data)
                 .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))
                 .ok()
         };
-        // Everyone sees the session alike, but incognito people see themselves: render the
-        // common view once.
-        let common = frame_for("");
+        let frame = |number: i64, data: Box<RawValue>| {
+            Arc::new(PushFrame::new(SESSION_UPDATED, number.to_string(), data))
+        };
+        // Everyone sees the session alike, but incognito people see themselves and waiting
+        // people their own rank: render the common view once, and one frame per number.
+        let common = data_for("");
+        let mut common_frames: HashMap<i64, Arc<PushFrame>> = HashMap::new();
         let mut frames = Vec::new();
-        for user_id in recipients
+        for (user_id, number) in recipients
             .iter()
-            .filter(|user_id| current.contains(user_id.as_str()))
+            .filter(|(user_id, _)| current.contains(user_id.as_str()))
         {
-            // Incognito people see themselves; waiting people their own rank.
-            let frame =
-                if people.is_incognito(user_id) || session.waitlist_position(user_id).is_some() {
-                    frame_for(user_id)
-                } else {
-                    common.clone()
-                };
-            if let Some(frame) = frame {
-                frames.push((*user_id, frame));
+            let own_view =
+                people.is_incognito(user_id) || session.waitlist_position(user_id).is_some();
+            let rendered = if own_view {
+                data_for(user_id).map(|data| frame(*number, data))
+            } else {
+                common.as_ref().map(|data| {
+                    Arc::clone(
+                        common_frames
+                            .entry(*number)
+                            .or_insert_with(|| frame(*number, data.clone())),
+                    )
+                })
+            };
+            if let Some(rendered) = rendered {
+                frames.push((*number, user_id.clone(), rendered));
             }
         }
         Ok(frames)
     }
+}
+
+/// A frame for one recipient, with its number: `(number, user id, frame)`.
+type Addressed = (i64, String, Arc<PushFrame>);
+
+/// What one recipient is owed of one session after a run of its pushes: the last push
+/// that named them, and whether it told them of the session's deletion (or that they lost
+/// sight of it).
+#[derive(Debug, Clone, PartialEq)]
+struct Owed<'a> {
+    user_id: &'a str,
+    number: i64,
+    deleted: bool,
+}
+
+/// The pushes of each session named in `pushes`, in order, sessions in the order they
+/// first appear; pushes of no session (changes at props only) are left out.
+fn by_session(pushes: &[PushDocument]) -> Vec<(&str, Vec<&PushDocument>)> {
+    let mut sessions: Vec<(&str, Vec<&PushDocument>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for push in pushes.iter().filter(|push| !push.session_id.is_empty()) {
+        let at = *index.entry(push.session_id.as_str()).or_insert_with(|| {
+            sessions.push((push.session_id.as_str(), Vec::new()));
+            sessions.len() - 1
+        });
+        sessions[at].1.push(push);
+    }
+    sessions
+}
+
+/// What each recipient who passes `here` is owed after `pushes` (of one session, in
+/// order), in the order of first mention.
+fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> Vec<Owed<'a>> {
+    let mut owed: Vec<Owed<'a>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for push in pushes {
+        let told = (push.updated_for.iter().map(|user_id| (user_id, false)))
+            .chain(push.deleted_for.iter().map(|user_id| (user_id, true)));
+        for (user_id, deleted) in told {
+            if !here(user_id) {
+                continue;
+            }
+            let latest = Owed {
+                user_id,
+                number: push.sequence,
+                deleted,
+            };
+            match index.get(user_id.as_str()) {
+                Some(&at) => owed[at] = latest,
+                None => {
+                    index.insert(user_id, owed.len());
+                    owed.push(latest);
+                }
+            }
+        }
+    }
+    owed
+}
+
+/// The `social:sessionDeleted` frame of `session_id`, numbered `number`.
+fn deletion_frame(session_id: &str, number: i64) -> Option<Arc<PushFrame>> {
+    let deleted = SessionDeleted { session_id };
+    push_frame(SESSION_DELETED, &number.to_string(), &deleted)
+        .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))
+        .ok()
 }
 
 /// A push frame with `data` rendered as JSON once.
@@ -583,4 +797,49 @@ pub fn push_frame(
         event_id.to_owned(),
         serde_json::value::to_raw_value(data)?,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(session_id: &str, sequence: i64, updated: &[&str], deleted: &[&str]) -> PushDocument {
+        let mut push = PushDocument::at_props(new_id(), sequence, Vec::new(), None);
+        push.session_id = session_id.to_owned();
+        push.updated_for = updated.iter().map(|user| (*user).to_owned()).collect();
+        push.deleted_for = deleted.iter().map(|user| (*user).to_owned()).collect();
+        push
+    }
+
+    #[test]
+    fn pushes_are_grouped_by_session_in_order() {
+        let pushes = [
+            push("s", 1, &["a"], &[]),
+            push("t", 2, &["a"], &[]),
+            push("s", 3, &["b"], &[]),
+            push("", 4, &[], &[]),
+        ];
+        let grouped: Vec<(&str, Vec<i64>)> = by_session(&pushes)
+            .into_iter()
+            .map(|(id, pushes)| (id, pushes.iter().map(|push| push.sequence).collect()))
+            .collect();
+        assert_eq!(grouped, [("s", vec![1, 3]), ("t", vec![2])]);
+    }
+
+    #[test]
+    fn each_recipient_is_owed_the_last_push_that_named_them() {
+        let pushes = [
+            push("s", 1, &["a", "b"], &[]),
+            push("s", 2, &["a"], &[]),
+            push("s", 3, &[], &["b"]),
+            push("s", 4, &["c"], &[]),
+        ];
+        let pushes: Vec<&PushDocument> = pushes.iter().collect();
+        let owed = owed_after(&pushes, |user_id| user_id != "c");
+        let owed: Vec<(&str, i64, bool)> = owed
+            .iter()
+            .map(|owed| (owed.user_id, owed.number, owed.deleted))
+            .collect();
+        assert_eq!(owed, [("a", 2, false), ("b", 3, true)]);
+    }
 }

@@ -6,6 +6,7 @@
 //! - [`hub`]: this process's open connections, by user, with their bounded queues;
 //! - [`bus`]: the outbox (the `pushes` collection) and the change stream that carries each
 //!   change to every process, which renders it for its own recipients;
+//! - [`number`]: the numbers of pushes, places in the database's change history;
 //! - [`written`]: sessions as this process's writes left them, until their pushes return;
 //! - [`board`]: the props this process's connections watch (`social:watchProp`), woken
 //!   by every push that names them.
@@ -14,6 +15,7 @@ pub mod board;
 pub mod bus;
 pub mod change;
 pub mod hub;
+pub mod number;
 pub mod written;
 
 pub use bus::{PushMode, Pushes};

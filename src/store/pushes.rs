@@ -2,8 +2,11 @@
 //!
 //! Each change is one inserted document; every process watches the collection's inserts
 //! through a change stream and delivers the change to its own connections. Each push has
-//! a `sequence` (see `Pushes::next_sequence`), increasing: its frames' `event.id`. Documents are kept ten minutes, the log a reconnecting client resumes from
-//! (`?resumeAfter=`).
+//! a number, its frames' `event.id`: its place in the change history (`push::number`),
+//! or, where the database has no change streams, the `sequence` this process gave it.
+//! Documents are kept ten minutes, the log a reconnecting client resumes from
+//! (`?resumeAfter=`): through the change history since the push it names, or by
+//! `sequence`.
 
 use std::time::Duration;
 
@@ -19,6 +22,7 @@ use super::{Store, StoreResult};
 use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
 use crate::push::SessionChange;
+use crate::push::number::PushNumber;
 
 pub const COLLECTION: &str = "pushes";
 /// How long a push document is kept: how far back a client can resume.
@@ -27,6 +31,9 @@ pub const KEPT_FOR: Duration = Duration::from_secs(600);
 pub const MAX_REPLAYED: i64 = 1000;
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
+/// Longest wait for more of the change history while a resumption reads it: past the
+/// end of the history, nothing more comes.
+const HISTORY_POLL_WAIT: Duration = Duration::from_millis(20);
 
 /// The change stream of new push documents.
 pub type PushStream = ChangeStream<ChangeStreamEvent<PushDocument>>;
@@ -43,8 +50,9 @@ pub struct PushDocument {
     pub updated_for: Vec<String>,
     /// Users who receive `social:sessionDeleted`.
     pub deleted_for: Vec<String>,
-    /// The push's number, increasing (microseconds of its time, unique within a process):
-    /// its frames' `event.id`.
+    /// The push's number, its frames' `event.id`: where the database has no change
+    /// streams, given by this process (increasing, microseconds of its time) and stored;
+    /// otherwise 0 when stored, and its place in the change history once delivered.
     #[serde(default)]
     pub sequence: i64,
     /// Whether the session itself was deleted (not only out of some people's sight).
@@ -151,6 +159,27 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     ]
 }
 
+/// What the change history holds for one user after a push (see
+/// [`Store::push_history`]).
+#[derive(Debug)]
+pub struct PushHistory {
+    /// Whether the push at the anchor was for the user.
+    pub anchor_for_user: bool,
+    /// The user's pushes after the anchor, in order, numbered.
+    pub pushes: Vec<PushDocument>,
+    /// Whether these are all of them (not cut at the limit).
+    pub complete: bool,
+}
+
+/// The push a change stream event inserted, numbered by its place in the change history.
+fn numbered(event: ChangeStreamEvent<PushDocument>) -> Option<PushDocument> {
+    let mut push = event.full_document?;
+    if let Some(at) = event.cluster_time {
+        push.sequence = PushNumber::of_insert(at);
+    }
+    Some(push)
+}
+
 impl super::StoreError {
     /// Whether a change stream cannot be resumed from its token: the database no longer
     /// holds the history after it (or never held it), so changes may have been missed.
@@ -188,6 +217,16 @@ impl Store {
         if let Some(push) = session_push {
             return Ok(Some(push.at));
         }
+        self.prop_push_issued_at(user_id, sequence).await
+    }
+
+    /// When the prop-board push numbered `sequence` was sent to `user_id`; `None` when
+    /// no such push is kept.
+    pub async fn prop_push_issued_at(
+        &self,
+        user_id: &str,
+        sequence: i64,
+    ) -> StoreResult<Option<bson::DateTime>> {
         let prop_push = self
             .read(
                 self.prop_pushes()
@@ -195,6 +234,62 @@ impl Store {
             )
             .await?;
         Ok(prop_push.map(|push| push.at))
+    }
+
+    /// The change history of the pushes for `user_id` from cluster time `anchor` on, read
+    /// to its end under one deadline: `None` when the history no longer holds a push at
+    /// `anchor` (it is gone, or there never was one). At most `limit` pushes after the
+    /// anchor are read; [`PushHistory::complete`] says whether that was all.
+    pub async fn push_history(
+        &self,
+        user_id: &str,
+        anchor: bson::Timestamp,
+        limit: usize,
+    ) -> StoreResult<Option<PushHistory>> {
+        let pipeline = [doc! { "$match": {
+            "operationType": "insert",
+            "$or": [
+                { "fullDocument.updatedFor": user_id },
+                { "fullDocument.deletedFor": user_id },
+                { "clusterTime": anchor },
+            ],
+        } }];
+        self.read(async {
+            let mut stream = self
+                .pushes()
+                .watch()
+                .pipeline(pipeline)
+                .start_at_operation_time(anchor)
+                .max_await_time(HISTORY_POLL_WAIT)
+                .await?;
+            let Some(first) = stream.next_if_any().await? else {
+                return Ok(None);
+            };
+            if first.cluster_time != Some(anchor) {
+                return Ok(None);
+            }
+            let anchor_for_user = first.full_document.is_some_and(|push| {
+                push.updated_for.iter().any(|user| user == user_id)
+                    || push.deleted_for.iter().any(|user| user == user_id)
+            });
+            let mut pushes = Vec::new();
+            while let Some(event) = stream.next_if_any().await? {
+                if pushes.len() == limit {
+                    return Ok(Some(PushHistory {
+                        anchor_for_user,
+                        pushes,
+                        complete: false,
+                    }));
+                }
+                pushes.extend(numbered(event));
+            }
+            Ok::<_, mongodb::error::Error>(Some(PushHistory {
+                anchor_for_user,
+                pushes,
+                complete: true,
+            }))
+        })
+        .await
     }
 
     /// Keeps the number of a push of `user_id`'s prop board, so that the user can resume
@@ -237,7 +332,7 @@ impl Store {
     /// with [`super::StoreError::TimedOut`].
     pub async fn next_push(&self, stream: &mut PushStream) -> StoreResult<Option<PushDocument>> {
         let polled = super::within(None, self.deadline + POLL_WAIT, stream.next_if_any()).await?;
-        Ok(polled.and_then(|event| event.full_document))
+        Ok(polled.and_then(numbered))
     }
 
     /// A change stream of new push documents, resuming after `token` when given.

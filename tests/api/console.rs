@@ -12,16 +12,29 @@ use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use social_events::api::endpoint::Registry;
+use social_events::http::console::DevelopmentTokens;
 use social_events::tools::token::TokenSigner;
 
 use crate::helpers::{Patience, SECRET, TestApp, session_fields, spawn_app, spawn_app_with};
 
+/// This start's console key of [`development_app`].
+const CONSOLE_KEY: &str = "0123456789abcdef0123456789abcdef";
+
 /// A server in development mode: it signs console tokens with the tests' secret.
 async fn development_app() -> TestApp {
     spawn_app_with(|settings| {
-        settings.development_tokens = Some(TokenSigner::hs256(SECRET.as_bytes()));
+        let mut development = DevelopmentTokens::new(TokenSigner::hs256(SECRET.as_bytes()));
+        development.key = CONSOLE_KEY.to_owned();
+        settings.development_tokens = Some(development);
     })
     .await
+}
+
+/// A request for a development token for `user`, with this start's console key.
+fn token_request(app: &TestApp, user: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(app.http_url(&format!("/console/token?user={user}")))
+        .header("x-console-key", CONSOLE_KEY)
 }
 
 #[tokio::test]
@@ -67,9 +80,7 @@ async fn development_tokens_exist_in_development_mode_only() {
         .await
         .unwrap();
     assert!(html.contains(r#"<meta name="development-tokens" content="on">"#));
-    let answer = reqwest::get(app.http_url("/console/token?user=ada"))
-        .await
-        .unwrap();
+    let answer = token_request(&app, "ada").send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.headers()["cache-control"], "no-store");
     let token = answer.text().await.unwrap();
@@ -84,18 +95,36 @@ async fn development_tokens_exist_in_development_mode_only() {
     assert_eq!(created["session"]["ownerId"], "ada");
     // Only for a browser on this machine asking from this origin: not for a page of
     // another site whose name resolves here, nor for another site's page.
-    let client = reqwest::Client::new();
-    for (header, value) in [("host", "evil.example"), ("sec-fetch-site", "cross-site")] {
-        let refused = client
-            .get(app.http_url("/console/token?user=ada"))
+    // Nor through a proxy or port forwarder on this machine, whatever it says of itself.
+    for (header, value) in [
+        ("host", "evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("forwarded", "for=203.0.113.7"),
+        ("x-forwarded-for", "203.0.113.7"),
+        ("x-real-ip", "203.0.113.7"),
+        ("via", "1.1 tunnel"),
+    ] {
+        let refused = token_request(&app, "ada")
             .header(header, value)
             .send()
             .await
             .unwrap();
         assert_eq!(refused.status(), 403, "{header}: {value}");
     }
-    let same_origin = client
-        .get(app.http_url("/console/token?user=ada"))
+    // Only with this start's key, printed in the service's log.
+    for key in [
+        None,
+        Some("0123456789abcdef0123456789abcdee"),
+        Some("short"),
+    ] {
+        let mut request = reqwest::Client::new().get(app.http_url("/console/token?user=ada"));
+        if let Some(key) = key {
+            request = request.header("x-console-key", key);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), 403, "{key:?}");
+    }
+    let same_origin = token_request(&app, "ada")
         .header("host", format!("localhost:{}", app.addr.port()))
         .header("sec-fetch-site", "same-origin")
         .send()
@@ -103,9 +132,7 @@ async fn development_tokens_exist_in_development_mode_only() {
         .unwrap();
     assert_eq!(same_origin.status(), 200);
     for user in ["", &"x".repeat(257)] {
-        let refused = reqwest::get(app.http_url(&format!("/console/token?user={user}")))
-            .await
-            .unwrap();
+        let refused = token_request(&app, user).send().await.unwrap();
         assert_eq!(refused.status(), 400, "{user:?}");
     }
 }
@@ -229,7 +256,8 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
         .unwrap();
     let chromedriver = Chromedriver::start().await;
     let browser = chromedriver.browser().await;
-    browser.goto(&app.http_url("/console")).await.unwrap();
+    let address = app.http_url(&format!("/console#key={CONSOLE_KEY}"));
+    browser.goto(&address).await.unwrap();
 
     // Every registered endpoint is listed as soon as the page loads, before connecting.
     appears(&browser, "#endpoint-list button").await;

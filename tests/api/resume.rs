@@ -1,11 +1,12 @@
 //! Resumable pushes (extension): push frames carry increasing `event.id`s; a client that
-//! reconnects with `?resumeAfter=<the last it saw>` first receives exactly the pushes it
-//! missed, in order — also those published through another server process — then live
-//! ones; an id it was never sent, or one older than the kept log, gets one
-//! `social:resync`.
+//! reconnects with `?resumeAfter=<the last it saw>` first receives each session it missed
+//! pushes of, once, as it is now, in the order of their last pushes — also those
+//! published through another server process — then live ones, none twice; an id it was
+//! never sent, or one older than the kept log, gets one `social:resync`.
 
-use bson::doc;
 use serde_json::{Value, json};
+
+use social_events::push::number::PushNumber;
 
 use crate::helpers::{
     Client, ServeProcess, TestApp, create_session, session_fields, spawn_app, unique,
@@ -67,14 +68,9 @@ async fn a_reconnecting_client_receives_exactly_what_it_missed_in_order_then_liv
         .iter()
         .map(|frame| frame["data"]["session"]["id"].clone())
         .collect();
-    assert_eq!(
-        ids,
-        [
-            session["id"].clone(),
-            second["id"].clone(),
-            second["id"].clone()
-        ]
-    );
+    // Each session once, as it is now.
+    assert_eq!(ids, [session["id"].clone(), second["id"].clone()]);
+    assert_eq!(missed[1]["data"]["session"]["title"], "Retro, longer");
     let sequences: Vec<i64> = missed.iter().map(sequence).collect();
     assert!(
         sequences.windows(2).all(|pair| pair[0] < pair[1]),
@@ -123,12 +119,10 @@ async fn pushes_published_through_another_process_are_replayed_too() {
     }
     let mut back = resume(&app.ws_url(), &app.token(&ada), &seen).await;
     let missed = back.frames_before_sentinel().await;
-    assert_eq!(missed.len(), 3, "{missed:?}");
-    assert!(
-        missed
-            .iter()
-            .all(|frame| frame["endpoint"] == "social:sessionUpdated")
-    );
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0]["endpoint"], "social:sessionUpdated");
+    assert_eq!(missed[0]["data"]["session"]["title"], "Three");
+    assert!(sequence(&missed[0]) > seen.parse::<i64>().unwrap());
 }
 
 #[tokio::test]
@@ -151,15 +145,81 @@ async fn an_id_never_sent_or_no_longer_kept_gets_one_resync() {
         std::slice::from_ref(&resync)
     );
 
-    // Older than the kept ten minutes.
-    let long_ago = bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 11 * 60_000);
-    app.platform()
-        .await
-        .database()
-        .collection::<bson::Document>("pushes")
-        .update_many(doc! {}, doc! { "$set": { "at": long_ago } })
-        .await
-        .unwrap();
-    let mut back = resume(&app.ws_url(), &app.token(&ada), &seen).await;
+    // Older than the kept ten minutes: a place in the change history of 11 minutes ago.
+    let long_ago = PushNumber::of_insert(bson::Timestamp {
+        time: u32::try_from(chrono::Utc::now().timestamp() - 11 * 60).unwrap(),
+        increment: 1,
+    });
+    let mut back = resume(&app.ws_url(), &app.token(&ada), &long_ago.to_string()).await;
     assert_eq!(back.frames_before_sentinel().await, [resync]);
+}
+
+#[tokio::test]
+async fn a_replay_larger_than_its_bound_is_one_resync() {
+    let app = spawn_app().await;
+    let (ada, mut olga, _session, seen) = invited_and_pushed(&app).await;
+    // Each session renders at about 40 KB: the replay of 60 of them passes 2 MiB.
+    let long = "🎤".repeat(10_000);
+    for n in 0..60 {
+        let mut fields = session_fields(&format!("Long {n}"), 60 + n);
+        fields["description"] = json!(long);
+        create_session(&mut olga, fields, json!([{ "userId": &ada, "role": 0 }])).await;
+    }
+    let mut back = resume(&app.ws_url(), &app.token(&ada), &seen).await;
+    assert_eq!(
+        back.frames_before_sentinel().await,
+        [json!({ "endpoint": "social:resync", "data": {} })]
+    );
+}
+
+#[tokio::test]
+async fn pushes_from_two_processes_arrive_in_the_order_of_their_numbers_and_resume_after_the_last()
+{
+    let app = spawn_app().await;
+    let other = ServeProcess::start(&app.db_name).await;
+    let ada = unique("ada");
+    let mut here = app.connect(&unique("olga")).await;
+    let mut there = other.connect(&unique("otto")).await;
+    let mut ada_client = app.connect(&ada).await;
+    let invite = json!([{ "userId": &ada, "role": 0 }]);
+    let mine = create_session(&mut here, session_fields("Here", 60), invite.clone()).await;
+    let theirs = create_session(&mut there, session_fields("There", 60), invite).await;
+    // Both processes publish changes for Ada at the same time.
+    let rename = |session: &Value, title: String| json!({ "session": { "id": session["id"], "title": title } });
+    tokio::join!(
+        async {
+            for n in 0..20 {
+                here.ok("social:updateSession", rename(&mine, format!("Here {n}")))
+                    .await;
+            }
+        },
+        async {
+            for n in 0..20 {
+                there
+                    .ok(
+                        "social:updateSession",
+                        rename(&theirs, format!("There {n}")),
+                    )
+                    .await;
+            }
+        },
+    );
+    let seen = ada_client.frames_before_sentinel().await;
+    let numbers: Vec<i64> = seen.iter().map(sequence).collect();
+    assert!(numbers.len() >= 4, "{seen:?}");
+    assert!(
+        numbers.windows(2).all(|pair| pair[0] < pair[1]),
+        "numbers in the order of arrival: {numbers:?}"
+    );
+    // Resuming after the last push seen (before the sentinel's) replays nothing seen.
+    let last = numbers.last().unwrap().to_string();
+    drop(ada_client);
+    let mut back = resume(&app.ws_url(), &app.token(&ada), &last).await;
+    let replayed = back.frames_before_sentinel().await;
+    assert!(
+        replayed
+            .iter()
+            .all(|frame| frame["data"]["session"]["title"] == "sentinel 1"),
+        "{replayed:?}"
+    );
 }

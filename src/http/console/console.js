@@ -130,8 +130,10 @@ function signsDevelopmentTokens() {
 async function developmentToken() {
   const user = byId("development-user").value.trim();
   try {
+    // This start's console key, from the address the service printed (`#key=…`).
+    const key = new URLSearchParams(location.hash.slice(1)).get("key") || "";
     const response = await fetch("console/token?user=" + encodeURIComponent(user),
-      { cache: "no-store" });
+      { cache: "no-store", headers: { "X-Console-Key": key } });
     const text = await response.text();
     if (!response.ok) {
       showProblem("request-problem", "No development token: " + text);
