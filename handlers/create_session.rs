@@ -68,6 +68,7 @@ impl Endpoint for CreateSession {
         check_active_sessions(store, &session, false).await?;
         count_contact_lookups(store, context.me(), &request.users_to_invite).await?;
         let resolution = store.resolve_invitations(&request.users_to_invite).await?;
+        count_new_invitees(store, context.me(), &session, &resolution).await?;
         let merged = merge(&session, &resolution)?;
         session.invited = merged.invited;
         session.pending_contacts = merged.pending;

@@ -50,11 +50,11 @@ impl Endpoint for InviteUsersToSession {
         let store = context.store();
         let (context, request) = (&context, &request);
         // Managing the session is checked first, so that others' attempts look nothing up.
-        VisibleSession::load(store, &context.caller, &request.session_id)
-            .await?
-            .ensure_may_manage()?;
+        let managed = VisibleSession::load(store, &context.caller, &request.session_id).await?;
+        managed.ensure_may_manage()?;
         count_contact_lookups(store, context.me(), &request.users_to_invite).await?;
         let resolution = &store.resolve_invitations(&request.users_to_invite).await?;
+        count_new_invitees(store, context.me(), &managed.session, resolution).await?;
         let invited = retry_stale(ATTEMPTS, || async move {
             let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
             visible.ensure_may_manage()?;

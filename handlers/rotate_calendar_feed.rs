@@ -1,6 +1,7 @@
 //! `social:rotateCalendarFeed` (extension): gives the caller's calendar feed a new secret
 //! URL and answers it; the previous URL answers 404 from then on (for a URL that was
-//! shared by mistake).
+//! shared by mistake). A retry with the same `event.id` answers the feed's URL as it is
+//! then, without rotating again: the URL itself is never kept for retries.
 
 use crate::api::prelude::*;
 
@@ -12,6 +13,7 @@ impl Endpoint for RotateCalendarFeed {
     const CHANGES_DATA: bool = true;
     type Request = calendar_feed::NoFields;
     type Response = calendar_feed::FeedUrl;
+    const KEEPS_ANSWER_DATA: bool = false;
 
     fn example() -> Example {
         Example {
@@ -26,6 +28,12 @@ impl Endpoint for RotateCalendarFeed {
     ) -> Result<calendar_feed::FeedUrl, ApiError> {
         Ok(calendar_feed::FeedUrl {
             url: calendar_feed::rotate(&context).await?,
+        })
+    }
+
+    async fn answer_again(context: RequestContext) -> Result<calendar_feed::FeedUrl, ApiError> {
+        Ok(calendar_feed::FeedUrl {
+            url: calendar_feed::url(&context).await?,
         })
     }
 }

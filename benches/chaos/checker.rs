@@ -1781,6 +1781,9 @@ impl<'a> Index<'a> {
         {
             consider(*at, view, format!("push on connection {connection}"));
         }
+        // A request sent again with its `event.id` is answered with its first answer: that
+        // view is as old as the first answer, whenever it arrives again.
+        let mut first_answers: HashMap<&str, (Duration, View)> = HashMap::new();
         for &position in self.by_actor.get(&(user, session)).into_iter().flatten() {
             let operation = self.operation(position);
             if operation.origin == Origin::Final {
@@ -1788,13 +1791,17 @@ impl<'a> Index<'a> {
             }
             for answer in operation.answers() {
                 if let Some(Ok(view)) = answer_view(answer) {
-                    consider(
-                        answer.at,
-                        &view,
-                        format!("answer to {}", operation.event_id),
-                    );
+                    let first = first_answers
+                        .entry(operation.event_id.as_str())
+                        .or_insert_with(|| (answer.at, view.clone()));
+                    if answer.at < first.0 {
+                        *first = (answer.at, view);
+                    }
                 }
             }
+        }
+        for (event_id, (at, view)) in first_answers {
+            consider(at, &view, format!("answer to {event_id}"));
         }
         last
     }

@@ -70,6 +70,10 @@ impl DatabaseProcess {
             .args(["--log-level", "INFO"])
             .arg("--storage-path")
             .arg(&self.storage)
+            // Honour `j: true` (the service's write concern) as MongoDB does: without it,
+            // `secantusd-rs` acknowledges journaled writes it has not written yet, and a
+            // `kill -9` loses writes the service was told were durable.
+            .arg("--sync-on-commit")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

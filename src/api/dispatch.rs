@@ -166,11 +166,21 @@ impl Work {
             None => None,
         };
         let claimed_at = match claim {
+            // A success whose data was not kept (a credential) is worked out again.
+            Some(Ok(Claim::Answered(answer))) if answer.withheld => {
+                return match registration {
+                    Ok(registration) => Done::Answered(registration.answer_again(context).await),
+                    Err(error) => Done::Answered(Err(error)),
+                };
+            }
             Some(Ok(Claim::Answered(answer))) => return Done::AnsweredAgain(answer),
             Some(Err(error)) => return Done::Answered(Err(error)),
             Some(Ok(Claim::Work(claimed_at))) => Some(claimed_at),
             None => None,
         };
+        let keeps_data = registration
+            .as_ref()
+            .is_ok_and(|registration| registration.keeps_answer_data());
         let result = match registration {
             Ok(registration) => AssertUnwindSafe(tracking_writes(registration.call(context, data)))
                 .catch_unwind()
@@ -184,7 +194,10 @@ impl Work {
         };
         if let (Some(event_id), Some(claimed_at)) = (retry_key, claimed_at) {
             let wait = store.deadline();
-            retries::record(&store, &user_id, &event_id, claimed_at, &result, wait).await;
+            retries::record(
+                &store, &user_id, &event_id, claimed_at, &result, keeps_data, wait,
+            )
+            .await;
         }
         Done::Answered(result)
     }

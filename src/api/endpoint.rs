@@ -47,6 +47,24 @@ pub trait Endpoint: 'static {
         request: Self::Request,
     ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
 
+    /// Whether a successful answer's `data` is kept for retries (`api::retries`). An
+    /// endpoint whose answer is a credential (a secret URL) keeps only that it succeeded,
+    /// and answers a retry with [`Endpoint::answer_again`]: no credential is stored.
+    const KEEPS_ANSWER_DATA: bool = true;
+
+    /// The answer to a retry of a request that succeeded, worked out again without
+    /// changing anything; only called when [`Endpoint::KEEPS_ANSWER_DATA`] is false.
+    fn answer_again(
+        _context: RequestContext,
+    ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send {
+        async {
+            Err(ApiError::Unexpected(anyhow::anyhow!(
+                "{} keeps its answers for retries",
+                Self::NAME
+            )))
+        }
+    }
+
     /// A request and the successful answer to it, shown in the AsyncAPI document and
     /// filled in by the console. Its request must pass this endpoint's decoding and
     /// [`Endpoint::validate`], and both must match the schemas (the contract tests check).
@@ -77,6 +95,8 @@ pub struct Registration {
     response_schema: fn() -> Schema,
     example: fn() -> Example,
     check: fn(Map<String, Value>) -> Result<(), ApiError>,
+    /// See [`Endpoint::answer_again`]: `None` when answers are kept whole.
+    answer_again: Option<fn(RequestContext) -> EndpointFuture>,
     /// The source of the endpoint's module, whose `//!` comment describes it.
     source: &'static str,
 }
@@ -92,7 +112,29 @@ impl Registration {
             response_schema: schema_of::<E::Response, false>,
             example: E::example,
             check: check_request::<E>,
+            answer_again: if E::KEEPS_ANSWER_DATA {
+                None
+            } else {
+                Some(answer_endpoint_again::<E>)
+            },
             source: "",
+        }
+    }
+
+    /// Whether a successful answer's `data` is kept for retries (see
+    /// [`Endpoint::KEEPS_ANSWER_DATA`]).
+    pub fn keeps_answer_data(&self) -> bool {
+        self.answer_again.is_none()
+    }
+
+    /// Answers a retry of a request that succeeded, when its answer was not kept whole.
+    pub async fn answer_again(&self, context: RequestContext) -> Result<Option<Value>, ApiError> {
+        match self.answer_again {
+            Some(answer_again) => answer_again(context).await,
+            None => Err(ApiError::Unexpected(anyhow::anyhow!(
+                "{} keeps its answers for retries",
+                self.name
+            ))),
         }
     }
 
@@ -233,11 +275,19 @@ fn check_request<E: Endpoint>(data: Map<String, Value>) -> Result<(), ApiError> 
 fn call_endpoint<E: Endpoint>(context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
     Box::pin(async move {
         let request = decode_request::<E>(data)?;
-        let response = E::handle(context, request).await?;
-        let data = serde_json::to_value(response)
-            .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;
-        Ok((!data.is_null()).then_some(data))
+        answer_data(E::handle(context, request).await?)
     })
+}
+
+fn answer_endpoint_again<E: Endpoint>(context: RequestContext) -> EndpointFuture {
+    Box::pin(async move { answer_data(E::answer_again(context).await?) })
+}
+
+/// A response as the frame's `data`: none when it serialises to `null`.
+fn answer_data(response: impl Serialize) -> Result<Option<Value>, ApiError> {
+    let data = serde_json::to_value(response)
+        .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;
+    Ok((!data.is_null()).then_some(data))
 }
 
 /// The name → endpoint table, built once from every submitted [`Registration`], and the

@@ -9,7 +9,7 @@ pub use crate::api::deletion;
 pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};
 pub use crate::api::examples;
 pub use crate::api::quota::{
-    check_active_sessions, count_contact_lookups, recheck_active_sessions,
+    check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,
 };
 pub use crate::api::waitlist;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};

@@ -24,8 +24,9 @@ use crate::store::Store;
 const ANSWERED: usize = 2;
 /// Single sessions read per query after the first, while looking for visible ones.
 const PAGE: i64 = 50;
-/// Most recurring sessions considered at one prop.
-const MAX_RECURRING: i64 = 200;
+/// Most recurring sessions at a prop whose next occurrence one look works out again (a
+/// prop with more catches up over the next looks): bounds the work of one request.
+const REFRESHED_PER_LOOK: i64 = 200;
 
 /// The request of the prop endpoints: which prop.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -107,11 +108,11 @@ pub async fn prop_sessions(
         audience: &audience,
         now,
     };
-    // The nearest single sessions and the recurring ones, read at the same time; the
-    // occurrences of the recurring ones are computed below.
+    // The nearest single sessions and the nearest recurring ones, read at the same time;
+    // their occurrences are worked out exactly below.
     let (mut visible, recurring) = futures_util::try_join!(
-        nearest_single_sessions(store, user_id, &place, &memberships),
-        visible_recurring_sessions(store, user_id, &place, &memberships),
+        nearest_sessions(store, user_id, &place, &memberships, Kind::Single),
+        nearest_sessions(store, user_id, &place, &memberships, Kind::Recurring),
     )?;
     visible.extend(recurring);
 
@@ -154,28 +155,55 @@ pub async fn prop_sessions(
     })
 }
 
-/// The first [`ANSWERED`] visible single sessions at the place, with their events. Single
-/// sessions come sorted by start, so the first visible ones are the nearest; visibility is
-/// part of the query, so the first page (as long as the answer) nearly always suffices.
-async fn nearest_single_sessions(
+/// Which sessions of a prop a query reads.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Sessions that take place once, by start.
+    Single,
+    /// Recurring sessions, by their current or next occurrence.
+    Recurring,
+}
+
+/// The first [`ANSWERED`] visible sessions of `kind` at the place, with their events.
+/// Both kinds come sorted by the start of their current or next occurrence (for recurring
+/// sessions as stored, see [`Store::refresh_next_occurrences`]), so the first visible ones
+/// are the nearest, and no number of others can push them out; visibility is part of the
+/// query, so the first page (as long as the answer) nearly always suffices.
+async fn nearest_sessions(
     store: &Store,
     user_id: &str,
     place: &Place<'_>,
     memberships: &[Membership],
+    kind: Kind,
 ) -> Result<Vec<(Session, Option<Event>)>, ApiError> {
+    let (room_id, prop_id) = (&place.prop.room_id, &place.prop.prop_id);
+    if let Kind::Recurring = kind {
+        store
+            .refresh_next_occurrences(
+                room_id,
+                prop_id,
+                place.audience,
+                place.now,
+                REFRESHED_PER_LOOK,
+            )
+            .await?;
+    }
     let mut visible = Vec::new();
     let (mut skip, mut limit) = (0, ANSWERED as i64);
     loop {
-        let page = store
-            .single_sessions_at_prop(
-                &place.prop.room_id,
-                &place.prop.prop_id,
-                place.audience,
-                place.now,
-                skip,
-                limit,
-            )
-            .await?;
+        let (audience, now) = (place.audience, place.now);
+        let page = match kind {
+            Kind::Single => {
+                store
+                    .single_sessions_at_prop(room_id, prop_id, audience, now, skip, limit)
+                    .await?
+            }
+            Kind::Recurring => {
+                store
+                    .recurring_sessions_at_prop(room_id, prop_id, audience, now, skip, limit)
+                    .await?
+            }
+        };
         let exhausted = (page.len() as i64) < limit;
         skip += page.len() as u64;
         let viewer = store.viewer_with(user_id, &page, memberships).await?;
@@ -190,34 +218,6 @@ async fn nearest_single_sessions(
         }
         limit = PAGE;
     }
-}
-
-/// The visible recurring sessions at the place (at most [`MAX_RECURRING`] are read), with
-/// their events.
-async fn visible_recurring_sessions(
-    store: &Store,
-    user_id: &str,
-    place: &Place<'_>,
-    memberships: &[Membership],
-) -> Result<Vec<(Session, Option<Event>)>, ApiError> {
-    let recurring = store
-        .recurring_sessions_at_prop(
-            &place.prop.room_id,
-            &place.prop.prop_id,
-            place.audience,
-            place.now,
-            MAX_RECURRING,
-        )
-        .await?;
-    let viewer = store.viewer_with(user_id, &recurring, memberships).await?;
-    Ok(recurring
-        .into_iter()
-        .filter(|session| viewer.may_see(session))
-        .map(|session| {
-            let event = viewer.event_of(&session).cloned();
-            (session, event)
-        })
-        .collect())
 }
 
 /// The session with its current or next occurrence; `None` when all have ended.

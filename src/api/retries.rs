@@ -152,25 +152,31 @@ pub async fn claim(
 
 /// The answer kept for the retries of a request that got `result`: `None` for an answer
 /// that asks for a retry (the service failed, or the object was too busy).
-fn kept_answer(result: &Result<Option<Value>, ApiError>) -> Option<RecordedAnswer> {
+fn kept_answer(
+    result: &Result<Option<Value>, ApiError>,
+    keeps_data: bool,
+) -> Option<RecordedAnswer> {
     match result {
         Ok(data) => Some(RecordedAnswer {
-            data: data.as_ref().map(Value::to_string),
+            data: data.as_ref().filter(|_| keeps_data).map(Value::to_string),
             code: 0,
             message: String::new(),
+            withheld: !keeps_data,
         }),
         Err(error) if error.is_transient() => None,
         Err(error) => Some(RecordedAnswer {
             data: None,
             code: i32::from(error.code()),
             message: error.wire_message(),
+            withheld: false,
         }),
     }
 }
 
 /// Keeps the answer of a request claimed at `claimed_at` that got `result`, for its
 /// retries (a failure of the service is forgotten instead, so that a retry is worked on
-/// afresh). Waits until it is kept, at most `wait`; keeping it goes on in the background
+/// afresh); a success's `data` only when `keeps_data` (see
+/// `Endpoint::KEEPS_ANSWER_DATA`). Waits until it is kept, at most `wait`; keeping it goes on in the background
 /// after that, tried again with pauses until [`RECORD_PATIENCE`] after the claim. Giving
 /// up is logged.
 pub async fn record(
@@ -179,9 +185,10 @@ pub async fn record(
     event_id: &str,
     claimed_at: Timestamp,
     result: &Result<Option<Value>, ApiError>,
+    keeps_data: bool,
     wait: Duration,
 ) {
-    let answer = kept_answer(result);
+    let answer = kept_answer(result, keeps_data);
     let (store, user_id, event_id) = (store.clone(), user_id.to_owned(), event_id.to_owned());
     // A task of its own: the record is no call of the request (which may have been
     // answered at a deadline already) and outlives a client that went away.
@@ -225,13 +232,33 @@ mod tests {
 
     #[test]
     fn answers_that_ask_for_a_retry_are_not_kept() {
-        let kept = kept_answer(&Ok(Some(json!({"session": {"id": "s"}})))).unwrap();
+        let kept = kept_answer(&Ok(Some(json!({"session": {"id": "s"}}))), true).unwrap();
         assert_eq!(kept.data.as_deref(), Some(r#"{"session":{"id":"s"}}"#));
-        let full = kept_answer(&Err(ApiError::Conflict("the session is full".to_owned())));
+        let full = kept_answer(
+            &Err(ApiError::Conflict("the session is full".to_owned())),
+            true,
+        );
         assert_eq!(full.map(|answer| answer.code), Some(409));
-        assert!(kept_answer(&Err(ApiError::Contended("busy; retry".to_owned()))).is_none());
-        assert!(kept_answer(&Err(ApiError::Unexpected(anyhow::anyhow!("bug")))).is_none());
-        assert_eq!(kept_answer(&Ok(None)).map(|answer| answer.data), Some(None));
+        let busy = ApiError::Contended("busy; retry".to_owned());
+        assert!(kept_answer(&Err(busy), true).is_none());
+        let bug = ApiError::Unexpected(anyhow::anyhow!("bug"));
+        assert!(kept_answer(&Err(bug), true).is_none());
+        assert_eq!(
+            kept_answer(&Ok(None), true).map(|answer| answer.data),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn a_withheld_answer_keeps_that_it_succeeded_and_nothing_of_its_data() {
+        let secret = json!({"url": "https://social.example/calendar/secret-token.ics"});
+        let kept = kept_answer(&Ok(Some(secret)), false).unwrap();
+        assert_eq!((kept.code, kept.data, kept.withheld), (0, None, true));
+        let failed = kept_answer(&Err(ApiError::NotFound("no".to_owned())), false).unwrap();
+        assert!(
+            !failed.withheld,
+            "failures carry no credential and are kept whole"
+        );
     }
 
     #[test]

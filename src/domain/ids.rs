@@ -4,6 +4,22 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+/// Most bytes of a user id.
+pub const MAX_USER_ID_BYTES: usize = 256;
+
+/// What is wrong with `id` as a user id (a token's `sub`, an invitee's `userId`), if
+/// anything: a user id is 1 to [`MAX_USER_ID_BYTES`] bytes of text without control
+/// characters (no NUL, ESC, CR or LF: ids end up in logs, calendar files and headers).
+pub fn user_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() || id.len() > MAX_USER_ID_BYTES {
+        return Some("must be 1 to 256 bytes long");
+    }
+    if id.chars().any(char::is_control) {
+        return Some("must not contain control characters");
+    }
+    None
+}
+
 /// A user id: the subject of the user's token, and `_id` of their user document. Cheap to
 /// clone, since every request and every open connection carries one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

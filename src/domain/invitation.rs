@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::domain::ids::user_id_problem;
 use crate::domain::kinds::InvitationRole;
 use crate::domain::people::{
     EmailAddress, FacebookIdentity, PhoneNumber, User, email_key, facebook_key, phone_key,
@@ -21,6 +22,15 @@ pub const MAX_INVITATIONS_PER_SESSION: usize = 1000;
 /// inviter may look up in 24 hours: contact resolution is an address-book look-up, and
 /// this bounds enumeration.
 pub const MAX_CONTACT_LOOKUPS_PER_DAY: usize = 500;
+/// Most distinct users one inviter may invite by id in 24 hours (again after a decline
+/// counts; the same user to several sessions counts once): a user id is taken as given —
+/// the identity provider, not this service, knows every user — so this bounds how many
+/// invented or unwilling people one account can attach to sessions.
+pub const MAX_NEW_INVITEES_PER_DAY: usize = 2000;
+/// Most open invitations (to sessions that have not ended, not declined) a user may hold:
+/// past this, nobody can invite them until they decline some or sessions end, so that
+/// nobody can fill another's calendar and pushes without end.
+pub const MAX_OPEN_INVITATIONS_PER_USER: u64 = 200;
 
 /// One entry of `usersToInvite`: a user id, or contacts to resolve, and a role.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -76,13 +86,8 @@ pub fn validate_entries(entries: &[InviteEntry], path: &FieldPath) -> Result<(),
 }
 
 fn validate_entry(entry: &InviteEntry, path: &FieldPath) -> Result<(), ApiError> {
-    if let Some(user_id) = &entry.user_id
-        && (user_id.is_empty() || user_id.len() > 256)
-    {
-        return Err(ApiError::invalid(
-            path.field("userId"),
-            "must be 1 to 256 bytes long",
-        ));
+    if let Some(problem) = entry.user_id.as_deref().and_then(user_id_problem) {
+        return Err(ApiError::invalid(path.field("userId"), problem));
     }
     let counts = [
         ("emails", entry.emails.as_ref().map(Vec::len)),
@@ -153,6 +158,45 @@ pub fn contact_lookups(entries: &[InviteEntry]) -> Vec<String> {
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The users `resolution` invites to `session` who are not invited there yet, or
+/// declined: each counts against the inviter's budget and the invitee's open invitations.
+pub fn new_invitees<'a>(session: &Session, resolution: &'a Resolution) -> Vec<&'a str> {
+    let mut new: Vec<&str> = resolution
+        .users
+        .iter()
+        .map(|invitation| invitation.user_id.as_str())
+        .filter(|user_id| *user_id != session.owner_id)
+        .filter(|user_id| !session.is_invited(user_id) || session.has_declined(user_id))
+        .collect();
+    new.sort_unstable();
+    new.dedup();
+    new
+}
+
+/// A 409 naming the budget when an inviter's distinct invitees of the last 24 hours are
+/// more than [`MAX_NEW_INVITEES_PER_DAY`].
+pub fn check_new_invitees(invited: u64) -> Result<(), ApiError> {
+    if invited > MAX_NEW_INVITEES_PER_DAY as u64 {
+        return Err(ApiError::QuotaExceeded(format!(
+            "invitation quota exceeded: at most {MAX_NEW_INVITEES_PER_DAY} distinct users \
+             invited per inviter in 24 hours"
+        )));
+    }
+    Ok(())
+}
+
+/// A 409 naming the limit when `user_id` holds [`MAX_OPEN_INVITATIONS_PER_USER`] open
+/// invitations already.
+pub fn check_open_invitations(user_id: &str, open: u64) -> Result<(), ApiError> {
+    if open >= MAX_OPEN_INVITATIONS_PER_USER {
+        return Err(ApiError::QuotaExceeded(format!(
+            "invitation quota exceeded: {user_id} holds {MAX_OPEN_INVITATIONS_PER_USER} open \
+             invitations, the most one user may hold"
+        )));
+    }
+    Ok(())
 }
 
 /// A 409 naming the quota when an inviter's distinct look-ups of the last 24 hours are

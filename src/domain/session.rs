@@ -318,6 +318,18 @@ impl Session {
         )
     }
 
+    /// The start and end of the occurrence under way at `now`, or of the next one; `None`
+    /// when none is left (or the stored schedule is invalid). The event's end bounds the
+    /// repetitions through `active_until`.
+    pub fn next_occurrence(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+        let schedule = self.schedule(None).ok()?;
+        let start = schedule.current_or_next(now)?;
+        Some((start, schedule.end_of(start)))
+    }
+
     /// Whether the session counts against its owner's quota at `now`: it has not ended.
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         self.active_until.is_none_or(|until| until > now)
@@ -383,6 +395,18 @@ pub struct SessionUpdate {
     pub time_zone: Option<TimeZone>,
     pub color: Option<Color>,
     pub active_until: Option<Option<Timestamp>>,
+}
+
+impl SessionUpdate {
+    /// Whether the update changes when the session takes place.
+    pub fn changes_schedule(&self) -> bool {
+        self.start_date.is_some()
+            || self.duration.is_some()
+            || self.is_recurring.is_some()
+            || self.recurrence.is_some()
+            || self.time_zone.is_some()
+            || self.active_until.is_some()
+    }
 }
 
 impl SessionFields {

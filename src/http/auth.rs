@@ -9,14 +9,12 @@ use poem::{FromRequest, IntoResponse, Request, RequestBody};
 use serde::{Deserialize, Serialize};
 
 use super::server::ServerState;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, user_id_problem};
 use crate::domain::people::FirstSeen;
 use crate::error::ApiError;
 
 /// Most seconds of clock skew accepted on `exp`.
 pub const MAX_LEEWAY_SECONDS: u64 = 5;
-/// Longest accepted user id (the token's subject, `sub`), in bytes.
-pub const MAX_SUBJECT_BYTES: usize = 256;
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 section 3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -127,10 +125,8 @@ impl TokenVerifier {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|error| format!("invalid token: {error}"))?;
         let claims = data.claims;
-        if claims.sub.is_empty() || claims.sub.len() > MAX_SUBJECT_BYTES {
-            return Err(format!(
-                "invalid token: sub must be 1 to {MAX_SUBJECT_BYTES} bytes long"
-            ));
+        if let Some(problem) = user_id_problem(&claims.sub) {
+            return Err(format!("invalid token: sub {problem}"));
         }
         Ok(claims)
     }

@@ -72,7 +72,10 @@ pub async fn serve(
                 frames.into_iter().map(Outgoing::Push).collect(),
                 Some(through),
             ),
-            Replay::Resync => (vec![Outgoing::Text(RESYNC_FRAME.to_owned())], None),
+            Replay::Resync => (
+                vec![Outgoing::Text(RESYNC_FRAME.to_owned())],
+                pushes.seen_through(after),
+            ),
         },
         None => (Vec::new(), None),
     };

@@ -25,8 +25,8 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::{Html, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::auth::MAX_SUBJECT_BYTES;
 use super::server::ServerState;
+use crate::domain::ids::user_id_problem;
 use crate::tools::token::TokenSigner;
 
 /// The header that carries this start's console key.
@@ -264,10 +264,8 @@ impl ConsoleRoutes {
                 "open the console at the address in the service's log: it holds this start's key",
             ));
         }
-        if user.is_empty() || user.len() > MAX_SUBJECT_BYTES {
-            return DevelopmentToken::BadRequest(PlainText(format!(
-                "user must be 1 to {MAX_SUBJECT_BYTES} bytes"
-            )));
+        if let Some(problem) = user_id_problem(&user) {
+            return DevelopmentToken::BadRequest(PlainText(format!("user {problem}")));
         }
         match development
             .signer

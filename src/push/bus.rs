@@ -458,6 +458,21 @@ impl Pushes {
         }
     }
 
+    /// The pushes a client that resumes after `after` received already, whatever its
+    /// replay: in shared mode, those numbered up to `after` (numbers are places in the
+    /// change history, delivered in order everywhere), unless `after` names a place that
+    /// does not exist yet (then it proves nothing). Live pushes among them are not sent to
+    /// the new connection again.
+    pub fn seen_through(&self, after: &str) -> Option<i64> {
+        if self.mode != PushMode::Shared {
+            return None;
+        }
+        let number = after.parse::<i64>().ok()?;
+        let place = PushNumber::decode(number)?;
+        let now = chrono::Utc::now().timestamp();
+        (i64::from(place.at.time) <= now + 60).then_some(number)
+    }
+
     /// The number `after` and the pushes for `user_id` that followed it, in order; `None`
     /// when they cannot all be known (see [`Pushes::replay`]). In shared mode they are read
     /// from the database's change history, where their numbers come from.
@@ -691,19 +706,28 @@ impl Pushes {
         let frame = |number: i64, data: Box<RawValue>| {
             Arc::new(PushFrame::new(SESSION_UPDATED, number.to_string(), data))
         };
-        // Everyone sees the session alike, but incognito people see themselves and waiting
-        // people their own rank: render the common view once, and one frame per number.
+        // Everyone sees the session alike, but incognito people see themselves (rendered
+        // for them) and waiting people their own rank (the common view with it added):
+        // render the common view once, and one frame per number.
         let common = data_for("");
+        let ranks: HashMap<&str, u64> = (1..)
+            .zip(&session.waitlist)
+            .map(|(rank, user_id)| (user_id.as_str(), rank))
+            .collect();
         let mut common_frames: HashMap<i64, Arc<PushFrame>> = HashMap::new();
         let mut frames = Vec::new();
         for (user_id, number) in recipients
             .iter()
             .filter(|(user_id, _)| current.contains(user_id.as_str()))
         {
-            let own_view =
-                people.is_incognito(user_id) || session.waitlist_position(user_id).is_some();
-            let rendered = if own_view {
+            let rank = ranks.get(user_id.as_str());
+            let rendered = if people.is_incognito(user_id) {
                 data_for(user_id).map(|data| frame(*number, data))
+            } else if let Some(rank) = rank {
+                common
+                    .as_deref()
+                    .and_then(|data| with_waitlist_position(data, *rank))
+                    .map(|data| frame(*number, data))
             } else {
                 common.as_ref().map(|data| {
                     Arc::clone(
@@ -778,6 +802,14 @@ fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> V
     owed
 }
 
+/// `data` (a rendered [`SessionEnvelope`] of a viewer who does not wait) with the
+/// viewer's `waitlistPosition` added: as rendering the session for a waiting viewer
+/// answers, for the cost of a copy.
+fn with_waitlist_position(data: &RawValue, rank: u64) -> Option<Box<RawValue>> {
+    let envelope = data.get().strip_suffix("}}")?;
+    RawValue::from_string(format!("{envelope},\"waitlistPosition\":{rank}}}}}")).ok()
+}
+
 /// The `social:sessionDeleted` frame of `session_id`, numbered `number`.
 fn deletion_frame(session_id: &str, number: i64) -> Option<Arc<PushFrame>> {
     let deleted = SessionDeleted { session_id };
@@ -809,6 +841,30 @@ mod tests {
         push.updated_for = updated.iter().map(|user| (*user).to_owned()).collect();
         push.deleted_for = deleted.iter().map(|user| (*user).to_owned()).collect();
         push
+    }
+
+    #[test]
+    fn a_waiting_viewers_frame_is_the_common_view_with_their_rank() {
+        use crate::domain::people::People;
+        use crate::domain::time::Timestamp;
+        let mut session = Session::new("s".into(), "owner", None, Timestamp::now());
+        session.joined = vec!["seated".into()];
+        session.waitlist = vec!["first".into(), "second".into()];
+        let people = People::default();
+        let render = |viewer: &str| {
+            let data = SessionEnvelope {
+                session: SessionView::render(&session, &people, viewer),
+            };
+            serde_json::value::to_raw_value(&data).unwrap()
+        };
+        let common = render("");
+        for (viewer, rank) in [("first", 1), ("second", 2)] {
+            let spliced = with_waitlist_position(&common, rank).unwrap();
+            let spliced: Value = serde_json::from_str(spliced.get()).unwrap();
+            let rendered: Value = serde_json::from_str(render(viewer).get()).unwrap();
+            assert_eq!(spliced, rendered);
+            assert_eq!(spliced["session"]["waitlistPosition"], rank);
+        }
     }
 
     #[test]

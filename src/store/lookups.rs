@@ -1,5 +1,6 @@
 //! The `contactLookups` collection: which contacts (e-mail addresses, phone numbers,
-//! Facebook identities) each inviter looked up, kept 24 hours, for the look-up quota.
+//! Facebook identities) each inviter looked up, and which users each inviter invited,
+//! kept 24 hours, for the look-up quota and the new-invitee budget.
 
 use std::time::Duration;
 
@@ -15,13 +16,41 @@ pub const COLLECTION: &str = "contactLookups";
 /// How long a look-up counts.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-/// One contact key looked up by one inviter, when first looked up.
+/// What an inviter's records count against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupKind {
+    /// Contacts looked up (`email:…`, `phone:…`, `facebook:…`).
+    Contact,
+    /// Users invited by id (`user:…`).
+    Invitee,
+}
+
+impl LookupKind {
+    /// The stored `kind`: none for contacts (as written before invitees were counted).
+    fn stored(self) -> Option<&'static str> {
+        match self {
+            LookupKind::Contact => None,
+            LookupKind::Invitee => Some("invitee"),
+        }
+    }
+
+    fn filter(self) -> bson::Bson {
+        match self.stored() {
+            Some(kind) => kind.into(),
+            None => doc! { "$ne": "invitee" }.into(),
+        }
+    }
+}
+
+/// One contact key looked up, or one user invited, by one inviter, when first.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LookupDocument {
     inviter_id: String,
     key: String,
     at: bson::DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
 }
 
 pub(super) fn indexes() -> Vec<IndexModel> {
@@ -42,12 +71,13 @@ impl Store {
         self.database().collection(COLLECTION)
     }
 
-    /// Records that `inviter_id` looks up `keys` at `now` (a key already looked up since
-    /// `since` keeps its time); answers the keys that were new, so that a refused request
-    /// can take them back.
-    pub async fn record_contact_lookups(
+    /// Records that `inviter_id` looks up (or invites) `keys` at `now` (a key recorded
+    /// since `since` keeps its time), in two writes; answers the keys that were new, so
+    /// that a refused request can take them back.
+    pub async fn record_lookups(
         &self,
         inviter_id: &str,
+        kind: LookupKind,
         keys: &[String],
         since: Timestamp,
         now: Timestamp,
@@ -58,46 +88,49 @@ impl Store {
             "at": { "$lte": bson::DateTime::from(since) },
         }))
         .await?;
-        let now = bson::DateTime::from(now);
-        let mut new = Vec::new();
-        for key in keys {
-            let written = self
-                .write(
-                    self.lookups()
-                        .update_one(
-                            doc! { "inviterId": inviter_id, "key": key },
-                            doc! { "$setOnInsert": { "at": now } },
-                        )
-                        .upsert(true),
-                )
-                .await?;
-            if written.upserted_id.is_some() {
-                new.push(key.clone());
+        let records = keys.iter().map(|key| LookupDocument {
+            inviter_id: inviter_id.to_owned(),
+            key: key.clone(),
+            at: bson::DateTime::from(now),
+            kind: kind.stored().map(str::to_owned),
+        });
+        // Keys recorded already are refused as duplicates; the others are written.
+        match self
+            .write(self.lookups().insert_many(records).ordered(false))
+            .await
+        {
+            Ok(_) => Ok(keys.to_vec()),
+            Err(error) => {
+                let known = error.duplicate_positions().ok_or(error)?;
+                Ok(keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(position, _)| !known.contains(position))
+                    .map(|(_, key)| key.clone())
+                    .collect())
             }
         }
-        Ok(new)
     }
 
-    /// How many distinct contacts `inviter_id` looked up since `since`.
-    pub async fn count_contact_lookups(
+    /// How many distinct keys of `kind` `inviter_id` recorded since `since`.
+    pub async fn count_lookups(
         &self,
         inviter_id: &str,
+        kind: LookupKind,
         since: Timestamp,
     ) -> StoreResult<u64> {
         let count = self
-            .read(self.lookups().count_documents(
-                doc! { "inviterId": inviter_id, "at": { "$gt": bson::DateTime::from(since) } },
-            ))
+            .read(self.lookups().count_documents(doc! {
+                "inviterId": inviter_id,
+                "kind": kind.filter(),
+                "at": { "$gt": bson::DateTime::from(since) },
+            }))
             .await?;
         Ok(count)
     }
 
     /// Takes back look-ups recorded for a request that was refused.
-    pub async fn forget_contact_lookups(
-        &self,
-        inviter_id: &str,
-        keys: &[String],
-    ) -> StoreResult<()> {
+    pub async fn forget_lookups(&self, inviter_id: &str, keys: &[String]) -> StoreResult<()> {
         if !keys.is_empty() {
             self.write(
                 self.lookups()

@@ -81,6 +81,25 @@ impl StoreError {
         }
     }
 
+    /// When an unordered `insert_many` failed only because some documents had the unique
+    /// key of existing ones: the positions of those documents (the others were written).
+    pub fn duplicate_positions(&self) -> Option<Vec<usize>> {
+        use mongodb::error::ErrorKind;
+        let StoreError::Database(error) = self else {
+            return None;
+        };
+        match &*error.kind {
+            ErrorKind::InsertMany(many) if self.is_duplicate_key() => Some(
+                many.write_errors
+                    .iter()
+                    .flatten()
+                    .map(|error| error.index)
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the database could not be reached or did not answer: worth retrying later.
     pub fn is_unavailable(&self) -> bool {
         use mongodb::error::{ErrorKind, WriteFailure};

@@ -273,7 +273,14 @@ impl Store {
                     || push.deleted_for.iter().any(|user| user == user_id)
             });
             let mut pushes = Vec::new();
+            // Each place in the history once, after the anchor (whatever the stream repeats
+            // when it resumes by itself).
+            let mut last = anchor;
             while let Some(event) = stream.next_if_any().await? {
+                let Some(at) = event.cluster_time.filter(|at| *at > last) else {
+                    continue;
+                };
+                last = at;
                 if pushes.len() == limit {
                     return Ok(Some(PushHistory {
                         anchor_for_user,

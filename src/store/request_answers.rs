@@ -24,12 +24,15 @@ struct RequestKey {
 }
 
 /// The answer a request got: its `data` as JSON text (none: no `data`), and its code and
-/// message (`0` and empty for a success).
+/// message (`0` and empty for a success). `withheld`: a success whose `data` is not kept
+/// (a credential); a retry works it out again (`Endpoint::answer_again`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedAnswer {
     pub data: Option<String>,
     pub code: i32,
     pub message: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

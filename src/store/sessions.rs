@@ -6,7 +6,7 @@
 //! capacity check, so limits and waitlist ranks hold under any number of simultaneous
 //! joins. Rewrites of the invitation list are guarded by `revision`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bson::{Document, doc};
 use mongodb::IndexModel;
@@ -82,6 +82,13 @@ struct SessionDocument {
     /// visibility in queries; absent for standalone sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     event_scope: Option<EventScope>,
+    /// A recurring session's current or next occurrence as last worked out, what prop
+    /// listings sort by (see [`Store::refresh_next_occurrences`]); `null` when none is left
+    /// (and for single sessions), missing when it must be worked out again.
+    #[serde(default)]
+    next_start: Option<bson::DateTime>,
+    #[serde(default)]
+    next_end: Option<bson::DateTime>,
 }
 
 /// `update`, also counting one more write of the session in `version`: every update of a
@@ -108,6 +115,10 @@ fn present_or_null<'de, D: serde::Deserializer<'de>>(
 
 impl From<&Session> for SessionDocument {
     fn from(session: &Session) -> Self {
+        let next = session
+            .is_recurring
+            .then(|| session.next_occurrence(chrono::Utc::now()))
+            .flatten();
         SessionDocument {
             id: session.id.clone(),
             created: session.created.into(),
@@ -137,7 +148,24 @@ impl From<&Session> for SessionDocument {
             version: session.version,
             active_until: Some(session.active_until.map(bson::DateTime::from)),
             event_scope: session.event_scope.clone(),
+            next_start: next.map(|(start, _)| bson::DateTime::from_chrono(start)),
+            next_end: next.map(|(_, end)| bson::DateTime::from_chrono(end)),
         }
+    }
+}
+
+/// The `nextStart` and `nextEnd` of a recurring session at `now`: its current or next
+/// occurrence, `null` when none is left.
+fn next_occurrence_fields(session: &Session, now: Timestamp) -> Document {
+    let next = session.next_occurrence(now.to_chrono());
+    let date = |instant: Option<chrono::DateTime<chrono::Utc>>| {
+        instant.map_or(bson::Bson::Null, |instant| {
+            bson::DateTime::from_chrono(instant).into()
+        })
+    };
+    doc! {
+        "nextStart": date(next.map(|(start, _)| start)),
+        "nextEnd": date(next.map(|(_, end)| end)),
     }
 }
 
@@ -277,6 +305,9 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .keys(doc! { "roomId": 1, "propId": 1, "isRecurring": 1, "endDate": 1, "startDate": 1 })
             .build(),
         IndexModel::builder()
+            .keys(doc! { "roomId": 1, "propId": 1, "isRecurring": 1, "nextStart": 1, "_id": 1 })
+            .build(),
+        IndexModel::builder()
             .keys(doc! { "invited.userId": 1 })
             .build(),
         IndexModel::builder()
@@ -287,6 +318,18 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .build(),
         IndexModel::builder().keys(doc! { "joined": 1 }).build(),
     ]
+}
+
+/// The sessions that have not ended at `now` (see `Session::is_active_at`; sessions
+/// written before `activeUntil` existed count while their first occurrence has not ended,
+/// or always when they recur).
+fn active_at(now: Timestamp) -> Document {
+    let now = bson::DateTime::from(now);
+    doc! { "$or": [
+        { "activeUntil": { "$gt": now } },
+        { "activeUntil": null, "isRecurring": true },
+        { "activeUntil": { "$exists": false }, "endDate": { "$gt": now } },
+    ] }
 }
 
 impl Store {
@@ -362,18 +405,70 @@ impl Store {
     /// `Session::is_active_at`; sessions written before `activeUntil` existed count while
     /// their first occurrence has not ended, or always when they recur).
     pub async fn count_active_sessions(&self, owner_id: &str, now: Timestamp) -> StoreResult<u64> {
-        let now = bson::DateTime::from(now);
-        let count = self
-            .read(self.sessions().count_documents(doc! {
-                "ownerId": owner_id,
-                "$or": [
-                    { "activeUntil": { "$gt": now } },
-                    { "activeUntil": null, "isRecurring": true },
-                    { "activeUntil": { "$exists": false }, "endDate": { "$gt": now } },
-                ],
-            }))
-            .await?;
+        let mut filter = active_at(now);
+        filter.insert("ownerId", owner_id);
+        let count = self.read(self.sessions().count_documents(filter)).await?;
         Ok(count)
+    }
+
+    /// How many invitations each of `user_ids` holds to sessions that have not ended at
+    /// `now` and that they did not decline, in two reads (a user who declined a session
+    /// they waited for without an invitation counts one less).
+    pub async fn open_invitations(
+        &self,
+        user_ids: &[&str],
+        now: Timestamp,
+    ) -> StoreResult<HashMap<String, u64>> {
+        let count_in = |array: &str, field: &str| {
+            let mut filter = active_at(now);
+            filter.insert(field, doc! { "$in": user_ids });
+            [
+                doc! { "$match": filter },
+                doc! { "$unwind": format!("${array}") },
+                doc! { "$match": { field: { "$in": user_ids } } },
+                doc! { "$group": { "_id": format!("${field}"), "count": { "$sum": 1 } } },
+            ]
+        };
+        let invited = self
+            .count_groups(count_in("invited", "invited.userId"))
+            .await?;
+        let declined = self.count_groups(count_in("declined", "declined")).await?;
+        Ok(invited
+            .into_iter()
+            .map(|(user_id, count)| {
+                let declined = declined.get(&user_id).copied().unwrap_or(0);
+                (user_id, count.saturating_sub(declined))
+            })
+            .collect())
+    }
+
+    /// The counts of an aggregation whose documents are `{_id: <user id>, count}`.
+    async fn count_groups(
+        &self,
+        pipeline: impl IntoIterator<Item = Document>,
+    ) -> StoreResult<HashMap<String, u64>> {
+        use futures_util::TryStreamExt;
+        let groups: Vec<Document> = self
+            .read(async {
+                self.sessions()
+                    .aggregate(pipeline)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|group| {
+                let user_id = group.get_str("_id").ok()?.to_owned();
+                let count = match group.get("count")? {
+                    bson::Bson::Int32(count) => i64::from(*count),
+                    bson::Bson::Int64(count) => *count,
+                    _ => return None,
+                };
+                Some((user_id, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect())
     }
 
     /// Marks the sessions of `event_id` as belonging to a published event (see
@@ -409,9 +504,10 @@ impl Store {
                 .map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
             self.write(self.sessions().update_one(
                 doc! { "_id": &session.id },
-                counted(
-                    doc! { "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) } },
-                ),
+                counted(doc! {
+                    "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) },
+                    "$unset": { "nextStart": "", "nextEnd": "" },
+                }),
             ))
             .await?;
         }
@@ -599,30 +695,85 @@ impl Store {
         .await
     }
 
-    /// Valid recurring sessions at a prop that `audience` may see and that have not ended,
-    /// at most `limit` (the earliest started).
+    /// Valid recurring sessions at a prop that `audience` may see, by their current or next
+    /// occurrence as last worked out (`nextStart`, see [`Store::refresh_next_occurrences`]):
+    /// the first `limit` after `skip`, ongoing ones first (they started before the others).
     pub async fn recurring_sessions_at_prop(
         &self,
         room_id: &str,
         prop_id: &str,
         audience: &Audience,
         now: Timestamp,
+        skip: u64,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        let now = bson::DateTime::from(now);
         self.collect_sessions(
             self.sessions()
                 .find(doc! {
                     "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
-                    "$and": [
-                        visible_to(audience),
-                        { "$or": [{ "activeUntil": null }, { "activeUntil": { "$gt": now } }] },
-                    ],
+                    "nextEnd": { "$gt": bson::DateTime::from(now) },
+                    "$and": [visible_to(audience)],
                 })
-                .sort(doc! { "startDate": 1, "_id": 1 })
+                .sort(doc! { "nextStart": 1, "_id": 1 })
+                .skip(skip)
                 .limit(limit),
         )
         .await
+    }
+
+    /// Works out again the current or next occurrence (`nextStart`, `nextEnd`) of at most
+    /// `limit` recurring sessions at a prop that `audience` may see and whose stored one is
+    /// over (or unknown: written before it was kept, or a rescheduling whose follow-up
+    /// write failed), those over longest first. A new or rescheduled session has its
+    /// occurrence from its write, so only the passing of time makes one stale here — and
+    /// sessions others cannot see take nothing from a viewer's bound. Not a change of the
+    /// session (its `version` stays): only what prop listings sort by.
+    pub async fn refresh_next_occurrences(
+        &self,
+        room_id: &str,
+        prop_id: &str,
+        audience: &Audience,
+        now: Timestamp,
+        limit: i64,
+    ) -> StoreResult<()> {
+        let stale = self
+            .collect_sessions(
+                self.sessions()
+                    .find(doc! {
+                        "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
+                        "$and": [
+                            visible_to(audience),
+                            { "$or": [
+                                { "nextEnd": { "$exists": false } },
+                                { "nextEnd": { "$lte": bson::DateTime::from(now) } },
+                            ] },
+                        ],
+                    })
+                    .sort(doc! { "nextEnd": 1, "_id": 1 })
+                    .limit(limit),
+            )
+            .await?;
+        // Walking a long recurrence is CPU work: keep it off the async workers.
+        let refreshed = tokio::task::spawn_blocking(move || {
+            stale
+                .into_iter()
+                .map(|session| {
+                    let fields = next_occurrence_fields(&session, now);
+                    (session.id, session.version, fields)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(StoreError::unwritable)?;
+        for (session_id, version, fields) in refreshed {
+            // Only while the session is the one worked from.
+            self.write(self.sessions().update_one(
+                doc! { "_id": &session_id, "version": version },
+                doc! { "$set": fields },
+            ))
+            .await?;
+        }
+        Ok(())
     }
 
     /// Applies `update` and counts one more calendar revision, when the session is still
@@ -641,11 +792,34 @@ impl Store {
     ) -> StoreResult<Option<Session>> {
         let mut filter = doc! { "_id": session_id, "sequence": expected_sequence };
         let mut change = doc! { "$set": set_of(update, now)?, "$inc": { "sequence": 1 } };
+        let reschedules = update.changes_schedule();
+        if reschedules {
+            // Worked out again below (or, should that fail, by the next prop listing).
+            change.insert("$unset", doc! { "nextStart": "", "nextEnd": "" });
+        }
         if !leaving_waitlist.is_empty() {
             filter.insert("invited.userId", doc! { "$nin": leaving_waitlist });
             change.insert("$pull", doc! { "waitlist": { "$in": leaving_waitlist } });
         }
-        self.update_one_session(filter, change).await
+        let updated = self.update_one_session(filter, change).await?;
+        if let Some(session) = updated
+            .as_ref()
+            .filter(|session| reschedules && session.is_recurring)
+            && let Err(error) = self.store_next_occurrence(session, now).await
+        {
+            tracing::warn!(%error, session = %session.id, "cannot keep a session's next occurrence");
+        }
+        Ok(updated)
+    }
+
+    /// Keeps `session`'s current or next occurrence at `now`, while it is that version.
+    async fn store_next_occurrence(&self, session: &Session, now: Timestamp) -> StoreResult<()> {
+        self.write(self.sessions().update_one(
+            doc! { "_id": &session.id, "version": session.version },
+            doc! { "$set": next_occurrence_fields(session, now) },
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Replaces the invitations when the session is still at `revision`; invitees in

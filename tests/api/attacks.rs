@@ -422,6 +422,158 @@ async fn an_inviter_looks_up_at_most_500_contacts_a_day() {
 }
 
 #[tokio::test]
+async fn user_ids_with_control_characters_are_refused_as_invitees_and_as_token_subjects() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = owner
+        .ok("social:createSession", standalone_session("s"))
+        .await;
+    let hostile = [
+        "\u{1}".repeat(256),
+        "nul\u{0}byte".to_owned(),
+        "esc\u{1b}[31mred".to_owned(),
+        "line\r\nbreak".to_owned(),
+        "del\u{7f}".to_owned(),
+    ];
+    for user_id in &hostile {
+        let invite = json!([{ "userId": user_id }]);
+        let mut create = standalone_session("s");
+        create["usersToInvite"] = invite.clone();
+        let error = owner.fails("social:createSession", create, 400).await;
+        assert!(error.contains("control characters"), "{error}");
+        let error = owner
+            .fails(
+                "social:inviteUsersToSession",
+                json!({"sessionId": session["session"]["id"], "usersToInvite": invite}),
+                400,
+            )
+            .await;
+        assert!(error.contains("usersToInvite[0].userId"), "{error}");
+    }
+    // Nor can a token name such a user.
+    let now = chrono::Utc::now().timestamp();
+    let token = app.token_with(&Claims {
+        sub: "line\nbreak".to_owned(),
+        exp: now + 3600,
+        ..Claims::default()
+    });
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    // Ids of any other text are taken as given: the identity provider knows the users.
+    owner
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": session["session"]["id"],
+                   "usersToInvite": [{"userId": "auth0|5f7c8ec7c33c6c004bbafe82"}, {"userId": "zoë@example.com"}]}),
+        )
+        .await;
+    assert_served(&mut owner).await;
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_200_open_invitations_and_declining_frees_one() {
+    let app = spawn_app().await;
+    let invitee = unique("popular");
+    let spammer = unique("spammer");
+    let future = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    stored_sessions(&app, &spammer, 200, Some(future)).await;
+    app.store
+        .database()
+        .collection::<bson::Document>("sessions")
+        .update_many(
+            bson::doc! { "ownerId": &spammer },
+            bson::doc! { "$set": { "invited": [{ "userId": &invitee, "role": 0 }] } },
+        )
+        .await
+        .unwrap();
+    let invite = json!([{ "userId": &invitee }]);
+    let mut friend = app.connect(&unique("friend")).await;
+    let mut create = standalone_session("party");
+    create["usersToInvite"] = invite.clone();
+    let error = friend
+        .fails("social:createSession", create.clone(), 409)
+        .await;
+    assert!(error.contains("open invitations"), "{error}");
+    // Refused before anything was written: no session, nothing counted.
+    let session = friend
+        .ok("social:createSession", standalone_session("later"))
+        .await;
+    let error = friend
+        .fails(
+            "social:inviteUsersToSession",
+            json!({"sessionId": session["session"]["id"], "usersToInvite": invite}),
+            409,
+        )
+        .await;
+    assert!(error.contains("open invitations"), "{error}");
+    // Declining one of them makes room.
+    let mut popular = app.connect(&invitee).await;
+    popular
+        .ok(
+            "social:declineSessionJoin",
+            json!({"sessionId": format!("{spammer}-0")}),
+        )
+        .await;
+    friend
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": session["session"]["id"], "usersToInvite": invite}),
+        )
+        .await;
+    assert_served(&mut friend).await;
+}
+
+#[tokio::test]
+async fn an_inviter_invites_at_most_2000_distinct_users_a_day() {
+    let app = spawn_app().await;
+    let inviter = unique("inviter");
+    let mut client = app.connect(&inviter).await;
+    let guests = |from: usize, to: usize| -> Vec<Value> {
+        (from..to)
+            .map(|index| json!({"userId": format!("{inviter}-guest-{index}")}))
+            .collect()
+    };
+    let mut sessions = Vec::new();
+    for title in ["a", "b", "c"] {
+        let session = client
+            .ok("social:createSession", standalone_session(title))
+            .await;
+        sessions.push(session["session"]["id"].clone());
+    }
+    for batch in 0..20 {
+        client
+            .ok(
+                "social:inviteUsersToSession",
+                json!({"sessionId": sessions[batch / 10],
+                       "usersToInvite": guests(batch * 100, batch * 100 + 100)}),
+            )
+            .await;
+    }
+    // The same people to another session cost nothing.
+    client
+        .ok(
+            "social:inviteUsersToSession",
+            json!({"sessionId": sessions[2], "usersToInvite": guests(0, 100)}),
+        )
+        .await;
+    let error = client
+        .fails(
+            "social:inviteUsersToSession",
+            json!({"sessionId": sessions[2], "usersToInvite": guests(2000, 2001)}),
+            409,
+        )
+        .await;
+    assert!(error.contains("2000 distinct users"), "{error}");
+    assert_served(&mut client).await;
+}
+
+#[tokio::test]
 async fn a_frame_of_several_mebibytes_gets_413_and_close_1009_at_the_default_limit() {
     let app = spawn_app().await;
     let mut client = app.connect(&unique("u")).await;

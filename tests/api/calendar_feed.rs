@@ -296,3 +296,37 @@ async fn a_session_left_out_for_the_feeds_size_is_not_cancelled() {
         "nothing is cancelled"
     );
 }
+
+#[tokio::test]
+async fn a_rotated_url_is_never_kept_for_retries_and_a_retry_does_not_rotate_again() {
+    use futures_util::TryStreamExt;
+    let app = spawn_app().await;
+    let ada = unique("ada");
+    let mut client = app.connect(&ada).await;
+    let frame = json!({
+        "endpoint": "social:rotateCalendarFeed", "data": {}, "event": { "id": "rotate-1" },
+    });
+    client.send_text(frame.to_string()).await;
+    let first = client.next_frame().await;
+    assert_eq!(first["error"]["code"], 0, "{first}");
+    let url = first["data"]["url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap().trim_end_matches(".ics");
+    let kept: Vec<bson::Document> = app
+        .store
+        .database()
+        .collection::<bson::Document>("requestAnswers")
+        .find(doc! { "_id.user": &ada })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "the request is recorded for its retries");
+    assert!(!format!("{kept:?}").contains(token), "{kept:?}");
+    // The retry answers the same URL, and the feed was not rotated again.
+    client.send_text(frame.to_string()).await;
+    let again = client.next_frame().await;
+    assert_eq!(again["data"]["url"], url.as_str(), "{again}");
+    assert_eq!(feed_url(&mut client).await, url);
+    fetch(&app, &url).await;
+}

@@ -556,6 +556,21 @@ fn a_last_view_that_differs_from_the_final_state_is_reported() {
 }
 
 #[test]
+fn a_resent_request_answered_again_late_is_no_newer_knowledge() {
+    let mut sketch = Sketch::clean();
+    // The owner's update (`o-1`, first answered at 2.1) is sent again and answered again,
+    // after the push of a later state, with its first answer.
+    sketch.op_from(
+        "o",
+        OpKind::Update { title_seq: 1 },
+        Origin::Resend,
+        "o-1",
+        vec![answered(6.0, 6.1, 0, "", Some(rendering(&view(1, &["a"]))))],
+    );
+    assert_eq!(sketch.kinds(), []);
+}
+
+#[test]
 fn an_answered_update_lost_at_the_end_is_reported() {
     let mut sketch = Sketch::clean();
     sketch.finally(&view(0, &["b", "c"]));

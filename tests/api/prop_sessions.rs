@@ -1,6 +1,7 @@
 //! `getPropSessions`: the two nearest visible sessions at a prop, recurring ones counted by
 //! their current or next occurrence.
 
+use chrono::Datelike;
 use serde_json::{Value, json};
 
 use social_events::domain::kinds::MembershipRole as Role;
@@ -525,5 +526,67 @@ async fn sessions_created_in_a_draft_are_shown_at_their_prop_once_the_event_is_p
     assert_eq!(
         titles(&viewer.ok("social:getPropSessions", request).await),
         ["early"]
+    );
+}
+
+#[tokio::test]
+async fn no_number_of_recurring_sessions_that_happen_later_push_a_sooner_one_out() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let mut attacker = app.connect(&unique("attacker")).await;
+    // 200 yearly sessions that started in 1970, each next taking place in about 100 days.
+    let in_100_days = chrono::Utc::now() + chrono::Duration::days(100);
+    let start_1970 = in_100_days.with_year(1970).unwrap().timestamp_millis();
+    for index in 0..200 {
+        create_session(
+            &mut attacker,
+            json!({
+                "roomId": "hall", "propId": &prop, "title": format!("yearly {index}"),
+                "duration": 60, "startDate": start_1970,
+                "isRecurring": true, "recurrence": "FREQ=YEARLY",
+            }),
+            json!([]),
+        )
+        .await;
+    }
+    let mut owner = app.connect(&unique("owner")).await;
+    at_prop(
+        &mut owner,
+        &prop,
+        "keynote",
+        DAY,
+        json!({"isRecurring": true, "recurrence": "FREQ=WEEKLY"}),
+    )
+    .await;
+    let mut viewer = app.connect(&unique("viewer")).await;
+    let listed = titles(&at_hall(&mut viewer, &prop).await);
+    assert_eq!(listed[0], "keynote", "{listed:?}");
+    assert_eq!(listed.len(), 2);
+}
+
+#[tokio::test]
+async fn a_rescheduled_recurring_session_takes_its_new_place_at_once() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let mut owner = app.connect(&unique("owner")).await;
+    let weekly = json!({"isRecurring": true, "recurrence": "FREQ=WEEKLY"});
+    let later = at_prop(&mut owner, &prop, "later", 3 * DAY, weekly.clone()).await;
+    at_prop(&mut owner, &prop, "sooner", 2 * DAY, weekly).await;
+    assert_eq!(
+        titles(&at_hall(&mut owner, &prop).await),
+        ["sooner", "later"]
+    );
+    owner
+        .ok(
+            "social:updateSession",
+            json!({"session": {
+                "id": later["id"],
+                "startDate": chrono::Utc::now().timestamp_millis() + DAY,
+            }}),
+        )
+        .await;
+    assert_eq!(
+        titles(&at_hall(&mut owner, &prop).await),
+        ["later", "sooner"]
     );
 }

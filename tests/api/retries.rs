@@ -214,6 +214,7 @@ async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_r
         event_id,
         claimed_at,
         &answer,
+        true,
         Duration::from_secs(1),
     )
     .await;
