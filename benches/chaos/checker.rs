@@ -1868,7 +1868,10 @@ pub fn recoveries(history: &History, settings: &CheckSettings) -> Vec<Recovery> 
                 .mul_f64(settings.slow_factor)
                 .max(settings.slow_floor);
             thresholds.push(threshold);
-            let mut probes: Vec<_> = probes_of(fault.ended, window_end).collect();
+            // Probes still in flight when the next fault began say nothing of this one.
+            let mut probes: Vec<_> = probes_of(fault.ended, window_end)
+                .filter(|probe| probe.finished <= window_end)
+                .collect();
             probes.sort_by_key(|probe| probe.sent);
             let slow = |index: usize| {
                 probes

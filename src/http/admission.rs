@@ -1,6 +1,8 @@
 //! Per-user limits of one server process: how many connections a user may hold open, and
 //! the rate that all of a user's connections share — each frame and each upgrade takes
-//! from it. A user who opens more connections, or opens them again and again, gets no more
+//! from it, and so does each request of theirs to an HTTP route (a calendar invitation).
+//! HTTP routes without a user have rates of their own, per holder (a calendar feed, a
+//! client address: see [`Admission::route_key`]), as large as a user's. A user who opens more connections, or opens them again and again, gets no more
 //! throughput, and one user's flood is refused without slowing anybody else. A user's rate
 //! is kept after their last connection closes until it has refilled.
 
@@ -66,25 +68,55 @@ impl Admission {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits one more connection of `user_id`, taking one from the user's rate; refused
-    /// when the user holds the most connections allowed already or is over the rate.
-    pub fn admit(self: &Arc<Self>, user_id: &UserId) -> Result<Admitted, Refusal> {
-        let now = Instant::now();
-        let mut users = self.users();
+    /// The usage of `key`, created when it has none; every [`SWEEP_EVERY`] calls, keys
+    /// without connections whose rate has refilled are forgotten.
+    fn usage_of<'a>(
+        &self,
+        users: &'a mut HashMap<UserId, Usage>,
+        key: &UserId,
+        now: Instant,
+    ) -> &'a mut Usage {
         let admissions = self
             .admissions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if admissions.is_multiple_of(SWEEP_EVERY) {
             users.retain(|_, usage| usage.connections > 0 || !usage.rate_is_full(now));
         }
-        let usage = users.entry(user_id.clone()).or_insert_with(|| Usage {
+        users.entry(key.clone()).or_insert_with(|| Usage {
             connections: 0,
             rate: Arc::new(Mutex::new(RateLimiter::new(
                 self.requests_per_second,
                 self.burst,
                 now,
             ))),
-        });
+        })
+    }
+
+    /// Takes one request to an HTTP route from the rate of `key`: a user (their rate is
+    /// the one their connections share) or a route's holder ([`Admission::route_key`]).
+    /// False when over it.
+    pub fn take(&self, key: &UserId) -> bool {
+        let now = Instant::now();
+        let mut users = self.users();
+        self.usage_of(&mut users, key, now)
+            .rate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_acquire(now)
+    }
+
+    /// The rate key of `holder` (a feed's token hash, a client address) at the HTTP route
+    /// `route`: never a user id, since user ids hold no control characters.
+    pub fn route_key(route: &str, holder: &str) -> UserId {
+        UserId::from(format!("\u{1}{route}:{holder}"))
+    }
+
+    /// Admits one more connection of `user_id`, taking one from the user's rate; refused
+    /// when the user holds the most connections allowed already or is over the rate.
+    pub fn admit(self: &Arc<Self>, user_id: &UserId) -> Result<Admitted, Refusal> {
+        let now = Instant::now();
+        let mut users = self.users();
+        let usage = self.usage_of(&mut users, user_id, now);
         if usage.connections >= self.max_connections {
             return Err(Refusal::TooManyConnections);
         }

@@ -4,6 +4,10 @@
 //! left it in the last 30 days as `STATUS:CANCELLED`. The token is the only credential
 //! and is never logged; an unknown or rotated one is 404.
 //!
+//! A feed stays small whatever its sessions hold: at most [`MAX_FEED_SESSIONS`] sessions,
+//! each without attendees and with its description cut (`invitation_file::Detail::Feed`),
+//! so only their organizers are looked up.
+//!
 //! The file is the same bytes while nothing in it changed: `DTSTAMP` is the session's
 //! `updated` (a cancellation's time for cancelled ones), so the `ETag` (a hash of the
 //! file) answers `If-None-Match` with 304 until a listed session changes.
@@ -13,7 +17,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::invitation_file::{calendar_file, cancelled_event, session_event};
+use super::invitation_file::{Detail, calendar_file, cancelled_event, session_event};
 use super::server::ServerState;
 use crate::domain::feed::{FeedEntry, reconcile, token_hash};
 use crate::domain::kinds::InvitationStatus;
@@ -23,7 +27,7 @@ use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 
 /// Most sessions one feed lists, the latest starting first.
-pub const MAX_FEED_SESSIONS: i64 = 2000;
+pub const MAX_FEED_SESSIONS: i64 = 1000;
 
 /// A rendered feed and its entity tag.
 pub struct Feed {
@@ -61,8 +65,9 @@ pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> 
     } else {
         HashSet::new()
     };
+    // A feed lists no attendees: only organizers are shown.
     let people = store
-        .people(listed.iter().flat_map(|session| session.people()))
+        .people(listed.iter().map(|session| session.owner_id.as_str()))
         .await?;
     let organizers: Vec<(&Session, String)> = listed
         .iter()
@@ -89,6 +94,7 @@ pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> 
             &user_id,
             public_url,
             session.updated.to_chrono(),
+            Detail::Feed,
         ));
         zones.push((session.time_zone, session.start_date.to_chrono()));
     }

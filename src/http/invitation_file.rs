@@ -65,7 +65,15 @@ pub fn invitation(
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
-    let vevent = session_event(session, event, people, viewer_id, public_url, now);
+    let vevent = session_event(
+        session,
+        event,
+        people,
+        viewer_id,
+        public_url,
+        now,
+        Detail::Invitation,
+    );
     calendar_file(
         "REQUEST",
         "-//social-events//Session invitation//EN",
@@ -75,8 +83,22 @@ pub fn invitation(
     )
 }
 
-/// The `VEVENT` of `session` as `viewer_id` sees it: the same UID and SEQUENCE in every
-/// calendar file that lists it.
+/// How much of a session a calendar file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// An invitation file: the whole description and every attendee.
+    Invitation,
+    /// An entry of a calendar feed, which lists many sessions: no attendees, and the
+    /// description cut at [`FEED_DESCRIPTION_CHARS`] (the entry's URL leads to the rest),
+    /// so that a feed stays small whatever its sessions hold.
+    Feed,
+}
+
+/// Most characters of a session's description in a calendar feed.
+pub const FEED_DESCRIPTION_CHARS: usize = 500;
+
+/// The `VEVENT` of `session` as `viewer_id` sees it, with `detail`: the same UID and
+/// SEQUENCE in every calendar file that lists it.
 pub fn session_event(
     session: &Session,
     event: Option<&SocialEvent>,
@@ -84,6 +106,7 @@ pub fn session_event(
     viewer_id: &str,
     public_url: &str,
     now: DateTime<Utc>,
+    detail: Detail,
 ) -> Event {
     let start = session.start_date.to_chrono();
     let mut vevent = timed_event(
@@ -95,8 +118,22 @@ pub fn session_event(
         &session.title,
         session.sequence,
     );
+    let description = match detail {
+        Detail::Invitation => clean_text(&session.description),
+        Detail::Feed => {
+            let mut cut: String = session
+                .description
+                .chars()
+                .take(FEED_DESCRIPTION_CHARS)
+                .collect();
+            if cut.len() < session.description.len() {
+                cut.push('…');
+            }
+            clean_text(&cut)
+        }
+    };
     vevent
-        .description(&clean_text(&session.description))
+        .description(&description)
         .class(if session.session_type == SessionKind::Private {
             Class::Private
         } else {
@@ -111,7 +148,11 @@ pub fn session_event(
         &people.render(&session.owner_id, viewer_id),
         public_url,
     ));
-    for invitation in &session.invited {
+    let attendees = match detail {
+        Detail::Invitation => session.invited.as_slice(),
+        Detail::Feed => &[],
+    };
+    for invitation in attendees {
         let mut attendee = person_property(
             "ATTENDEE",
             &people.render(&invitation.user_id, viewer_id),

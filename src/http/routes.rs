@@ -11,17 +11,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Request;
-use poem::web::Data;
+use poem::web::{Data, RemoteAddr};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
 
+use super::admission::Admission;
 use super::auth::Authenticated;
 use super::calendar_feed;
 use super::console::ConsoleRoutes;
 use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
 use super::server::ServerState;
+use crate::domain::feed::token_hash;
 use crate::error::ApiError;
 use crate::metrics;
 
@@ -144,6 +146,9 @@ enum Readiness {
     /// The database is unreachable or did not answer within 750 ms.
     #[oai(status = 503)]
     NotReady(PlainText<&'static str>),
+    /// This client address asks more often than the rate limit allows.
+    #[oai(status = 429)]
+    TooMany(PlainText<&'static str>),
 }
 
 #[derive(ApiResponse)]
@@ -213,7 +218,17 @@ impl HttpRoutes {
     /// Readiness: the database answers a ping. Answers within 750 ms whatever the
     /// database does (down, frozen, slow).
     #[oai(path = "/readyz", method = "get", tag = "Area::Operation")]
-    async fn readyz(&self, state: Data<&Arc<ServerState>>) -> Readiness {
+    async fn readyz(&self, remote: &RemoteAddr, state: Data<&Arc<ServerState>>) -> Readiness {
+        let address = remote
+            .as_socket_addr()
+            .map(|address| address.ip().to_string())
+            .unwrap_or_default();
+        if !state
+            .admission
+            .take(&Admission::route_key("readyz", &address))
+        {
+            return Readiness::TooMany(PlainText("over the rate limit"));
+        }
         // The ping goes on after an answer given without it: a database call is never
         // abandoned (see `store::gate`).
         let store = state.app.store.clone();
@@ -264,7 +279,12 @@ impl HttpRoutes {
         session_id: Path<String>,
         state: Data<&Arc<ServerState>>,
     ) -> Result<InvitationFile, Failure> {
-        let calendar = invitation_file::render(&state, &claims.caller(), &session_id).await?;
+        let caller = claims.caller();
+        // The rate of the user's WebSocket frames.
+        if !state.admission.take(&caller.user_id) {
+            return Err(rate_limited(&state).into());
+        }
+        let calendar = invitation_file::render(&state, &caller, &session_id).await?;
         Ok(InvitationFile::File(
             PlainText(calendar),
             format!("attachment; filename=\"session-{}.ics\"", session_id.0),
@@ -291,6 +311,11 @@ impl HttpRoutes {
         let Some(token) = feed.strip_suffix(".ics") else {
             return Err(ApiError::NotFound("no such calendar feed".to_owned()).into());
         };
+        // Each feed has a rate of its own (its URL is its only credential).
+        let key = Admission::route_key("calendar-feed", &token_hash(token));
+        if !state.admission.take(&key) {
+            return Err(rate_limited(&state).into());
+        }
         let feed = calendar_feed::render(&state, token).await?;
         let unchanged = request
             .headers()
@@ -365,4 +390,12 @@ async fn invalidate(
     let count = invalidate_sessions(state, room_id, prop_id).await?;
     tracing::info!(?room_id, ?prop_id, sessions = count, "sessions invalidated");
     Ok(Invalidated::Done)
+}
+
+/// The refusal of a request to an HTTP route over its rate (the rate of WebSocket frames).
+fn rate_limited(state: &ServerState) -> ApiError {
+    ApiError::RateLimited {
+        per_second: state.settings.connection.requests_per_second,
+        burst: state.settings.connection.burst,
+    }
 }

@@ -134,7 +134,7 @@ pub enum PushMode {
 
 /// Most pushes the change stream hands to delivery at once: the pushes of one session
 /// among them are rendered once.
-const DELIVERY_BATCH: usize = 256;
+const DELIVERY_BATCH: usize = 1024;
 /// Pushes read from the change stream and not yet delivered: past this, reading waits.
 const DELIVERY_QUEUE: usize = 4096;
 /// Sessions of one batch rendered at the same time.
@@ -773,8 +773,8 @@ fn by_session(pushes: &[PushDocument]) -> Vec<(&str, Vec<&PushDocument>)> {
     sessions
 }
 
-/// What each recipient who passes `here` is owed after `pushes` (of one session, in
-/// order), in the order of first mention.
+/// What each recipient who passes `here` (asked once per recipient) is owed after
+/// `pushes` (of one session, in order), in the order of first mention.
 fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> Vec<Owed<'a>> {
     let mut owed: Vec<Owed<'a>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
@@ -782,9 +782,6 @@ fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> V
         let told = (push.updated_for.iter().map(|user_id| (user_id, false)))
             .chain(push.deleted_for.iter().map(|user_id| (user_id, true)));
         for (user_id, deleted) in told {
-            if !here(user_id) {
-                continue;
-            }
             let latest = Owed {
                 user_id,
                 number: push.sequence,
@@ -799,6 +796,7 @@ fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> V
             }
         }
     }
+    owed.retain(|owed| here(owed.user_id));
     owed
 }
 

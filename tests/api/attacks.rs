@@ -573,6 +573,70 @@ async fn an_inviter_invites_at_most_2000_distinct_users_a_day() {
     assert_served(&mut client).await;
 }
 
+/// The statuses of `count` GETs of `url` sent one after the other (with `token`, if any).
+async fn statuses(url: &str, token: Option<&str>, count: usize) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..count {
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        statuses.push(request.send().await.unwrap().status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn the_calendar_and_readiness_routes_are_rate_limited_per_user_feed_and_address() {
+    // A burst of 5, refilled once a second: 12 requests in a row pass the burst.
+    let app = spawn_app_with(|settings| {
+        settings.connection.requests_per_second = 1;
+        settings.connection.burst = 5;
+    })
+    .await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    let session = client
+        .ok("social:createSession", standalone_session("s"))
+        .await;
+    let feed = client.ok("social:getCalendarFeed", json!({})).await;
+    let feed_path = feed["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("https://social.example.test")
+        .unwrap()
+        .to_owned();
+    let invitation = app.http_url(&format!(
+        "/api/v0/resource/sessionInvitation/{}",
+        session["session"]["id"].as_str().unwrap()
+    ));
+    for (route, url, token) in [
+        ("calendar feed", app.http_url(&feed_path), None),
+        ("readiness", app.http_url("/readyz"), None),
+        (
+            "invitation file",
+            invitation.clone(),
+            Some(app.token(&owner)),
+        ),
+    ] {
+        let got = statuses(&url, token.as_deref(), 12).await;
+        assert!(got.contains(&429), "{route}: {got:?}");
+        assert!(
+            got.iter().all(|status| [200, 429].contains(status)),
+            "{route}: {got:?}"
+        );
+    }
+    // Each holder has a rate of its own: another user's invitation file is served.
+    let other = unique("other");
+    let mut other_client = app.connect(&other).await;
+    let theirs = other_client
+        .ok("social:createSession", standalone_session("t"))
+        .await;
+    let file = app.invitation_file(&theirs["session"], &other).await;
+    assert!(file.starts_with("BEGIN:VCALENDAR"), "{file}");
+}
+
 #[tokio::test]
 async fn a_frame_of_several_mebibytes_gets_413_and_close_1009_at_the_default_limit() {
     let app = spawn_app().await;

@@ -330,3 +330,33 @@ async fn a_rotated_url_is_never_kept_for_retries_and_a_retry_does_not_rotate_aga
     assert_eq!(feed_url(&mut client).await, url);
     fetch(&app, &url).await;
 }
+
+#[tokio::test]
+async fn a_feed_lists_no_attendees_and_cuts_long_descriptions() {
+    let app = spawn_app().await;
+    let ada = unique("ada");
+    let mut client = app.connect(&ada).await;
+    let mut fields = session_fields("Long", 60);
+    fields["description"] = json!("word ".repeat(400));
+    let guests: Vec<serde_json::Value> = (0..50)
+        .map(|index| json!({ "userId": format!("{ada}-guest-{index}") }))
+        .collect();
+    let session = create_session(&mut client, fields, json!(guests)).await;
+    let url = feed_url(&mut client).await;
+    let text = reqwest::get(local(&app, &url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("ATTENDEE"), "{text}");
+    let feed = fetch(&app, &url).await;
+    let description = &feed.entries[&uid(&session)]["DESCRIPTION"];
+    // 500 characters of the 2000 (a line's edge whitespace aside), then the ellipsis.
+    let length = description.chars().count();
+    assert!((499..=501).contains(&length), "{length}: {description}");
+    assert!(description.ends_with('…'), "{description}");
+    // The invitation file keeps them all.
+    let invitation = app.invitation_file(&session, &ada).await;
+    assert_eq!(invitation.matches("ATTENDEE").count(), 50);
+}

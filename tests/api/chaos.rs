@@ -643,6 +643,25 @@ fn a_fault_without_normal_service_afterwards_is_reported_as_slow_recovery() {
     let report = checker::check(&sketch.history, &CheckSettings::default());
     let recovered = report.recoveries[0].per_process[0].expect("recovered");
     assert!(recovered > s(6.5) && recovered < s(8.0), "{recovered:?}");
+
+    // A probe still in flight when the next fault begins belongs to that fault.
+    let mut sketch = Sketch::clean();
+    for (started, ended) in [(10.0, 12.0), (20.0, 22.0)] {
+        sketch.history.faults.push(FaultRecord {
+            kind: FaultKind::DatabaseKilled,
+            detail: "down".to_owned(),
+            started: s(started),
+            ended: s(ended),
+        });
+    }
+    for tick in 0..400 {
+        let at = tick as f64 * 0.1;
+        let failing = (10.0..12.0).contains(&at) || (19.8..22.0).contains(&at);
+        let latency = if failing { 3.0 } else { 0.01 };
+        sketch.history.probes.push(probe(0, at, latency, !failing));
+    }
+    let report = checker::check(&sketch.history, &CheckSettings::default());
+    assert_eq!(report.recoveries[0].per_process[0], Some(Duration::ZERO));
 }
 
 #[test]

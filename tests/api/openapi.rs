@@ -25,7 +25,7 @@ async fn the_http_routes_are_described_as_served() {
     assert_eq!(spec["servers"][0]["url"], "https://social.example.test");
     let operations = [
         ("/healthz", "get", vec!["200"]),
-        ("/readyz", "get", vec!["200", "503"]),
+        ("/readyz", "get", vec!["200", "429", "503"]),
         ("/metrics", "get", vec!["200"]),
         ("/asyncapi.json", "get", vec!["200"]),
         ("/console", "get", vec!["200"]),
@@ -35,12 +35,12 @@ async fn the_http_routes_are_described_as_served() {
         (
             "/api/v0/resource/sessionInvitation/{sessionId}",
             "get",
-            vec!["200", "401", "404", "503"],
+            vec!["200", "401", "404", "429", "503"],
         ),
         (
             "/api/v0/resource/calendar/{feed}",
             "get",
-            vec!["200", "304", "404", "503"],
+            vec!["200", "304", "404", "429", "503"],
         ),
         (
             "/api/v0/internal/rooms/{roomId}/deleted",
