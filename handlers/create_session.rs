@@ -79,9 +79,7 @@ impl Endpoint for CreateSession {
             context.publish_props(vec![session.prop()]).await;
         }
         settled?;
-        context
-            .publish(SessionChange::updated_for(&session, session.invitees()))
-            .await;
+        context.publish(SessionChange::created(&session)).await;
         render_session(store, context.me(), &session).await
     }
 }

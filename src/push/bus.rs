@@ -139,6 +139,9 @@ const DELIVERY_BATCH: usize = 1024;
 const DELIVERY_QUEUE: usize = 4096;
 /// Sessions of one batch rendered at the same time.
 const RENDERED_AT_ONCE: usize = 8;
+/// Most sessions of whose audience a resuming user may be; more, and the client refetches
+/// (`social:resync`).
+const MAX_AUDIENCE_SESSIONS: usize = 5000;
 /// Most bytes of frames one resumption sends before live pushes; more and the client
 /// refetches (`social:resync`).
 pub const MAX_REPLAYED_BYTES: usize = 2 * 1024 * 1024;
@@ -486,13 +489,24 @@ impl Pushes {
         };
         let kept_since =
             chrono::Utc::now() - chrono::Duration::from_std(KEPT_FOR).unwrap_or_default();
+        // Pushes to an audience name nobody: those of the sessions the user is of are theirs.
+        let Some(sessions) = self
+            .store
+            .audience_session_ids(user_id, MAX_AUDIENCE_SESSIONS)
+            .await?
+        else {
+            return Ok(None);
+        };
         let missed = match self.mode {
             PushMode::Local => {
-                let issued = self.store.push_issued_at(user_id, after).await?;
+                let issued = self.store.push_issued_at(user_id, &sessions, after).await?;
                 if issued.is_none_or(|at| chrono::DateTime::<chrono::Utc>::from(at) < kept_since) {
                     return Ok(None);
                 }
-                let missed = self.store.pushes_for_after(user_id, after).await?;
+                let missed = self
+                    .store
+                    .pushes_for_after(user_id, &sessions, after)
+                    .await?;
                 (missed.len() as i64 <= MAX_REPLAYED).then_some(missed)
             }
             PushMode::Shared => {
@@ -510,7 +524,10 @@ impl Pushes {
                     return Ok(None);
                 }
                 let limit = usize::try_from(MAX_REPLAYED).unwrap_or(usize::MAX);
-                let history = self.store.push_history(user_id, number.at, limit).await?;
+                let history = self
+                    .store
+                    .push_history(user_id, &sessions, number.at, limit)
+                    .await?;
                 // A session push named must have been for this user.
                 history
                     .filter(|history| history.complete)
@@ -533,7 +550,7 @@ impl Pushes {
         let mut owed: Vec<(&str, Owed)> = by_session(missed)
             .into_iter()
             .flat_map(|(session_id, pushes)| {
-                owed_after(&pushes, |recipient| recipient == user_id)
+                owed_after(&pushes, &[user_id], |recipient| recipient == user_id)
                     .into_iter()
                     .map(move |owed| (session_id, owed))
             })
@@ -626,7 +643,9 @@ impl Pushes {
     }
 
     /// The frames of a run of pushes of one session (in order) for this process's
-    /// connections.
+    /// connections: the session's audience as it is now hears of the changes to it (the
+    /// session is read once, unless this process's last write of it is the newest), those
+    /// named of its deletion or of losing sight of it.
     async fn session_frames(&self, session_id: &str, pushes: Vec<&PushDocument>) -> Vec<Addressed> {
         let versions = self.store.session_versions();
         // The session as this process's last write of it left it, while that is the newest.
@@ -636,7 +655,22 @@ impl Pushes {
                 written = Some(session);
             }
         }
-        let owed = owed_after(&pushes, |user_id| self.hub.has_connections(user_id));
+        let session = match written {
+            _ if !pushes.iter().any(|push| push.to_audience) => None,
+            Some(session) => Some(session),
+            None => match self.store.find_session(session_id).await {
+                Ok(found) => found.map(Arc::new),
+                Err(error) => {
+                    tracing::warn!(%error, session = %session_id, "cannot render a push");
+                    None
+                }
+            },
+        };
+        let members = session.as_deref().map(audience).unwrap_or_default();
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        let owed = owed_after(&pushes, &members, |user_id| {
+            self.hub.has_connections(user_id)
+        });
         let mut frames: Vec<Addressed> = Vec::new();
         let mut deletions: HashMap<i64, Option<Arc<PushFrame>>> = HashMap::new();
         let mut updated = Vec::new();
@@ -652,26 +686,11 @@ impl Pushes {
                 updated.push((owed.user_id.to_owned(), owed.number));
             }
         }
-        if updated.is_empty() {
-            return frames;
-        }
-        let session = match written {
-            Some(session) => Ok(Some(session)),
-            None => self
-                .store
-                .find_session(session_id)
-                .await
-                .map(|found| found.map(Arc::new)),
-        };
-        let rendered = match session {
-            // Gone: its deletion is pushed.
-            Ok(None) => Ok(Vec::new()),
-            Ok(Some(session)) => self.render_updates(&session, &updated).await,
-            Err(error) => Err(error),
-        };
-        match rendered {
-            Ok(rendered) => frames.extend(rendered),
-            Err(error) => tracing::warn!(%error, session = %session_id, "cannot render a push"),
+        if let Some(session) = session.filter(|_| !updated.is_empty()) {
+            match self.render_updates(&session, &updated).await {
+                Ok(rendered) => frames.extend(rendered),
+                Err(error) => tracing::warn!(%error, session = %session_id, "cannot render a push"),
+            }
         }
         frames
     }
@@ -774,26 +793,50 @@ fn by_session(pushes: &[PushDocument]) -> Vec<(&str, Vec<&PushDocument>)> {
 }
 
 /// What each recipient who passes `here` (asked once per recipient) is owed after
-/// `pushes` (of one session, in order), in the order of first mention.
-fn owed_after<'a>(pushes: &[&'a PushDocument], here: impl Fn(&str) -> bool) -> Vec<Owed<'a>> {
+/// `pushes` (of one session, in order): those named of a deletion, and the session's
+/// `audience` (as it is now) of the last push to the audience that did not except them,
+/// when later. In the order
+/// of first mention, the audience last.
+fn owed_after<'a>(
+    pushes: &[&'a PushDocument],
+    audience: &[&'a str],
+    here: impl Fn(&str) -> bool,
+) -> Vec<Owed<'a>> {
     let mut owed: Vec<Owed<'a>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut tell = |latest: Owed<'a>| match index.get(latest.user_id) {
+        Some(&at) if owed[at].number > latest.number => {}
+        Some(&at) => owed[at] = latest,
+        None => {
+            index.insert(latest.user_id, owed.len());
+            owed.push(latest);
+        }
+    };
     for push in pushes {
-        let told = (push.updated_for.iter().map(|user_id| (user_id, false)))
-            .chain(push.deleted_for.iter().map(|user_id| (user_id, true)));
-        for (user_id, deleted) in told {
-            let latest = Owed {
+        for user_id in &push.deleted_for {
+            tell(Owed {
                 user_id,
                 number: push.sequence,
-                deleted,
-            };
-            match index.get(user_id.as_str()) {
-                Some(&at) => owed[at] = latest,
-                None => {
-                    index.insert(user_id, owed.len());
-                    owed.push(latest);
-                }
-            }
+                deleted: true,
+            });
+        }
+    }
+    let to_audience: Vec<&PushDocument> = pushes
+        .iter()
+        .filter(|push| push.to_audience)
+        .copied()
+        .collect();
+    for user_id in audience {
+        let last = to_audience
+            .iter()
+            .rev()
+            .find(|push| push.except.as_deref() != Some(*user_id));
+        if let Some(push) = last {
+            tell(Owed {
+                user_id,
+                number: push.sequence,
+                deleted: false,
+            });
         }
     }
     owed.retain(|owed| here(owed.user_id));
@@ -833,10 +876,10 @@ pub fn push_frame(
 mod tests {
     use super::*;
 
-    fn push(session_id: &str, sequence: i64, updated: &[&str], deleted: &[&str]) -> PushDocument {
+    fn push(session_id: &str, sequence: i64, to_audience: bool, deleted: &[&str]) -> PushDocument {
         let mut push = PushDocument::at_props(new_id(), sequence, Vec::new(), None);
         push.session_id = session_id.to_owned();
-        push.updated_for = updated.iter().map(|user| (*user).to_owned()).collect();
+        push.to_audience = to_audience;
         push.deleted_for = deleted.iter().map(|user| (*user).to_owned()).collect();
         push
     }
@@ -868,10 +911,10 @@ mod tests {
     #[test]
     fn pushes_are_grouped_by_session_in_order() {
         let pushes = [
-            push("s", 1, &["a"], &[]),
-            push("t", 2, &["a"], &[]),
-            push("s", 3, &["b"], &[]),
-            push("", 4, &[], &[]),
+            push("s", 1, true, &[]),
+            push("t", 2, true, &[]),
+            push("s", 3, true, &[]),
+            push("", 4, false, &[]),
         ];
         let grouped: Vec<(&str, Vec<i64>)> = by_session(&pushes)
             .into_iter()
@@ -881,19 +924,34 @@ mod tests {
     }
 
     #[test]
-    fn each_recipient_is_owed_the_last_push_that_named_them() {
+    fn the_audience_is_owed_the_last_push_to_it_and_the_named_their_deletion() {
         let pushes = [
-            push("s", 1, &["a", "b"], &[]),
-            push("s", 2, &["a"], &[]),
-            push("s", 3, &[], &["b"]),
-            push("s", 4, &["c"], &[]),
+            push("s", 1, true, &[]),
+            push("s", 2, false, &["b"]),
+            push("s", 3, true, &[]),
+            push("s", 4, false, &["d"]),
+            push("s", 5, false, &[]),
         ];
         let pushes: Vec<&PushDocument> = pushes.iter().collect();
-        let owed = owed_after(&pushes, |user_id| user_id != "c");
+        // "b" lost sight at 2 and is back in the audience by 3; "c" has no connection here.
+        let owed = owed_after(&pushes, &["a", "b", "c"], |user_id| user_id != "c");
         let owed: Vec<(&str, i64, bool)> = owed
             .iter()
             .map(|owed| (owed.user_id, owed.number, owed.deleted))
             .collect();
-        assert_eq!(owed, [("a", 2, false), ("b", 3, true)]);
+        assert_eq!(owed, [("b", 3, false), ("d", 4, true), ("a", 3, false)]);
+        // The owner of a session just created hears of it from the next change only.
+        let mut created = push("s", 6, true, &[]);
+        created.except = Some("a".into());
+        let created: Vec<&PushDocument> = vec![&created];
+        assert!(owed_after(&created, &["a"], |_| true).is_empty());
+        let updated = push("s", 7, true, &[]);
+        let both = vec![created[0], &updated];
+        assert_eq!(owed_after(&both, &["a"], |_| true)[0].number, 7);
+        // Without a push to the audience, only the named hear of anything.
+        let named_only: Vec<&PushDocument> = pushes[1..2].to_vec();
+        let owed = owed_after(&named_only, &["a", "b"], |_| true);
+        assert_eq!(owed.len(), 1);
+        assert!(owed[0].deleted && owed[0].user_id == "b");
     }
 }

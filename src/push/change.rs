@@ -1,5 +1,6 @@
-//! Who hears of a change to a session: its audience as it is after the change, or as it
-//! was before a deletion, and those who lost sight of it; and the props whose boards
+//! Who hears of a change to a session: its audience as it is when the change is delivered
+//! (named by no one: a push stays small whatever the audience), or, for a deletion, the
+//! audience as it was, and those who lost sight of it (named); and the props whose boards
 //! (`social:watchProp`) may show the change.
 
 use std::sync::Arc;
@@ -10,9 +11,13 @@ use crate::domain::session::{Prop, Session};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionChange {
     pub session_id: String,
-    /// Receive `social:sessionUpdated`.
-    pub updated_for: Vec<String>,
-    /// Receive `social:sessionDeleted`.
+    /// Whether the session's audience, as it is when the change is delivered, receives
+    /// `social:sessionUpdated`.
+    pub to_audience: bool,
+    /// A user of the audience who does not hear of it (the owner of a session just
+    /// created, who has the session in the answer).
+    pub except: Option<String>,
+    /// Receive `social:sessionDeleted`: the session is gone, or out of their sight.
     pub deleted_for: Vec<String>,
     /// The session as the change left it (as its write answered); `None` when deleted.
     pub written: Option<Arc<Session>>,
@@ -21,31 +26,35 @@ pub struct SessionChange {
 }
 
 impl SessionChange {
-    /// The session changed (`session` as its write answered): its audience as it is now
-    /// hears of it.
+    /// The session changed (`session` as its write answered): its audience hears of it.
     pub fn updated(session: &Session) -> SessionChange {
-        SessionChange::updated_for(session, audience(session))
+        SessionChange {
+            session_id: session.id.clone(),
+            to_audience: true,
+            except: None,
+            deleted_for: Vec::new(),
+            written: Some(Arc::new(session.clone())),
+            props: vec![session.prop()],
+        }
     }
 
     /// The session is gone: its audience as it was hears of it.
     pub fn deleted(session: &Session) -> SessionChange {
         SessionChange {
             session_id: session.id.clone(),
-            updated_for: Vec::new(),
+            to_audience: false,
+            except: None,
             deleted_for: audience(session),
             written: None,
             props: vec![session.prop()],
         }
     }
 
-    /// Only `users` hear that the session changed.
-    pub fn updated_for(session: &Session, users: Vec<String>) -> SessionChange {
+    /// The session was just created: its audience but its owner hears of it.
+    pub fn created(session: &Session) -> SessionChange {
         SessionChange {
-            session_id: session.id.clone(),
-            updated_for: users,
-            deleted_for: Vec::new(),
-            written: Some(Arc::new(session.clone())),
-            props: vec![session.prop()],
+            except: Some(session.owner_id.clone()),
+            ..SessionChange::updated(session)
         }
     }
 
@@ -67,7 +76,7 @@ impl SessionChange {
 
     /// Whether nobody hears of it and no prop shows it.
     pub fn is_empty(&self) -> bool {
-        self.updated_for.is_empty() && self.deleted_for.is_empty() && self.props.is_empty()
+        !self.to_audience && self.deleted_for.is_empty() && self.props.is_empty()
     }
 }
 

@@ -1,7 +1,10 @@
 //! The `pushes` collection: the bus that carries session changes to every server process.
 //!
 //! Each change is one inserted document; every process watches the collection's inserts
-//! through a change stream and delivers the change to its own connections. Each push has
+//! through a change stream and delivers the change to its own connections. A push names
+//! no recipients when the session's audience hears of it (they are read from the session
+//! when it is delivered), so it stays small whatever the audience; it names only those
+//! told of a deletion or that they lost sight of a session. Each push has
 //! a number, its frames' `event.id`: its place in the change history (`push::number`),
 //! or, where the database has no change streams, the `sequence` this process gave it.
 //! Documents are kept ten minutes, the log a reconnecting client resumes from
@@ -46,9 +49,15 @@ pub struct PushDocument {
     pub id: String,
     pub at: bson::DateTime,
     pub session_id: String,
-    /// Users who receive `social:sessionUpdated` with the session as it is now.
-    pub updated_for: Vec<String>,
+    /// Whether the session's audience as it is when delivered receives
+    /// `social:sessionUpdated` with the session as it is then.
+    #[serde(default)]
+    pub to_audience: bool,
+    /// A user of that audience who does not receive it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<String>,
     /// Users who receive `social:sessionDeleted`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleted_for: Vec<String>,
     /// The push's number, its frames' `event.id`: where the database has no change
     /// streams, given by this process (increasing, microseconds of its time) and stored;
@@ -84,7 +93,8 @@ impl PushDocument {
             sequence,
             at: Timestamp::now().into(),
             session_id: change.session_id,
-            updated_for: change.updated_for,
+            to_audience: change.to_audience,
+            except: change.except,
             deleted_for: change.deleted_for,
             session_deleted: version.is_none(),
             version,
@@ -106,7 +116,8 @@ impl PushDocument {
             sequence,
             at: Timestamp::now().into(),
             session_id: String::new(),
-            updated_for: Vec::new(),
+            to_audience: false,
+            except: None,
             deleted_for: Vec::new(),
             session_deleted: false,
             version: None,
@@ -151,12 +162,35 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
         kept_for_the_log(),
         IndexModel::builder()
-            .keys(doc! { "updatedFor": 1, "sequence": 1 })
+            .keys(doc! { "sessionId": 1, "sequence": 1 })
             .build(),
         IndexModel::builder()
             .keys(doc! { "deletedFor": 1, "sequence": 1 })
             .build(),
     ]
+}
+
+/// The pushes that may be for a user: those naming them, and those to the audience of
+/// a session among `sessions` (the sessions of whose audience they are), fields of a push
+/// document prefixed by `prefix` (`""`, or `"fullDocument."` in a change stream).
+fn for_user(user_id: &str, sessions: &[String], prefix: &str) -> bson::Document {
+    doc! { "$or": [
+        { format!("{prefix}deletedFor"): user_id },
+        {
+            format!("{prefix}toAudience"): true,
+            format!("{prefix}sessionId"): { "$in": sessions },
+            format!("{prefix}except"): { "$ne": user_id },
+        },
+    ] }
+}
+
+/// Whether `push` may have been for `user_id`, of whose audience `sessions` are (see
+/// [`for_user`]).
+fn is_for_user(push: &PushDocument, user_id: &str, sessions: &[String]) -> bool {
+    push.deleted_for.iter().any(|user| user == user_id)
+        || push.to_audience
+            && sessions.contains(&push.session_id)
+            && push.except.as_deref() != Some(user_id)
 }
 
 /// What the change history holds for one user after a push (see
@@ -201,19 +235,18 @@ impl Store {
         self.database().collection(PROP_PUSHES)
     }
 
-    /// When the push numbered `sequence` was sent to `user_id`: a session push for them,
-    /// or a push of their prop board. `None` when no such push is kept.
+    /// When the push numbered `sequence` was sent to `user_id` (of whose audience
+    /// `sessions` are): a session push for them, or a push of their prop board. `None`
+    /// when no such push is kept.
     pub async fn push_issued_at(
         &self,
         user_id: &str,
+        sessions: &[String],
         sequence: i64,
     ) -> StoreResult<Option<bson::DateTime>> {
-        let session_push = self
-            .read(self.pushes().find_one(doc! {
-                "sequence": sequence,
-                "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
-            }))
-            .await?;
+        let mut filter = for_user(user_id, sessions, "");
+        filter.insert("sequence", sequence);
+        let session_push = self.read(self.pushes().find_one(filter)).await?;
         if let Some(push) = session_push {
             return Ok(Some(push.at));
         }
@@ -236,23 +269,21 @@ impl Store {
         Ok(prop_push.map(|push| push.at))
     }
 
-    /// The change history of the pushes for `user_id` from cluster time `anchor` on, read
-    /// to its end under one deadline: `None` when the history no longer holds a push at
-    /// `anchor` (it is gone, or there never was one). At most `limit` pushes after the
-    /// anchor are read; [`PushHistory::complete`] says whether that was all.
+    /// The change history of the pushes for `user_id` (of whose audience `sessions` are)
+    /// from cluster time `anchor` on, read to its end under one deadline: `None` when the
+    /// history no longer holds a push at `anchor` (it is gone, or there never was one). At
+    /// most `limit` pushes after the anchor are read; [`PushHistory::complete`] says
+    /// whether that was all.
     pub async fn push_history(
         &self,
         user_id: &str,
+        sessions: &[String],
         anchor: bson::Timestamp,
         limit: usize,
     ) -> StoreResult<Option<PushHistory>> {
         let pipeline = [doc! { "$match": {
             "operationType": "insert",
-            "$or": [
-                { "fullDocument.updatedFor": user_id },
-                { "fullDocument.deletedFor": user_id },
-                { "clusterTime": anchor },
-            ],
+            "$or": [for_user(user_id, sessions, "fullDocument."), { "clusterTime": anchor }],
         } }];
         self.read(async {
             let mut stream = self
@@ -268,10 +299,9 @@ impl Store {
             if first.cluster_time != Some(anchor) {
                 return Ok(None);
             }
-            let anchor_for_user = first.full_document.is_some_and(|push| {
-                push.updated_for.iter().any(|user| user == user_id)
-                    || push.deleted_for.iter().any(|user| user == user_id)
-            });
+            let anchor_for_user = first
+                .full_document
+                .is_some_and(|push| is_for_user(&push, user_id, sessions));
             let mut pushes = Vec::new();
             // Each place in the history once, after the anchor (whatever the stream repeats
             // when it resumes by itself).
@@ -311,18 +341,19 @@ impl Store {
         Ok(())
     }
 
-    /// The pushes for `user_id` after `sequence`, in order: at most [`MAX_REPLAYED`] + 1.
+    /// The pushes for `user_id` (of whose audience `sessions` are) after `sequence`, in
+    /// order: at most [`MAX_REPLAYED`] + 1.
     pub async fn pushes_for_after(
         &self,
         user_id: &str,
+        sessions: &[String],
         sequence: i64,
     ) -> StoreResult<Vec<PushDocument>> {
+        let mut filter = for_user(user_id, sessions, "");
+        filter.insert("sequence", doc! { "$gt": sequence });
         self.read_all(
             self.pushes()
-                .find(doc! {
-                    "sequence": { "$gt": sequence },
-                    "$or": [{ "updatedFor": user_id }, { "deletedFor": user_id }],
-                })
+                .find(filter)
                 .sort(doc! { "sequence": 1 })
                 .limit(MAX_REPLAYED + 1),
         )

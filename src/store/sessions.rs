@@ -317,6 +317,7 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .keys(doc! { "pendingContacts.keys": 1 })
             .build(),
         IndexModel::builder().keys(doc! { "joined": 1 }).build(),
+        IndexModel::builder().keys(doc! { "waitlist": 1 }).build(),
     ]
 }
 
@@ -662,6 +663,37 @@ impl Store {
                 .limit(limit),
         )
         .await
+    }
+
+    /// The ids of the sessions of whose audience `user_id` may be (owns, is invited to,
+    /// joined or waits for a seat at), for finding the pushes they may have missed; `None`
+    /// when there are more than `limit`.
+    pub async fn audience_session_ids(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Option<Vec<String>>> {
+        /// A session's id alone.
+        #[derive(serde::Deserialize)]
+        struct Id {
+            #[serde(rename = "_id")]
+            id: String,
+        }
+        let ids = self
+            .read_all(
+                self.database()
+                    .collection::<Id>(COLLECTION)
+                    .find(doc! { "$or": [
+                        { "ownerId": user_id },
+                        { "joined": user_id },
+                        { "invited.userId": user_id },
+                        { "waitlist": user_id },
+                    ] })
+                    .projection(doc! { "_id": 1 })
+                    .limit(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)),
+            )
+            .await?;
+        Ok((ids.len() <= limit).then(|| ids.into_iter().map(|id| id.id).collect()))
     }
 
     /// The existing sessions among `ids`.

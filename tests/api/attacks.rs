@@ -3,6 +3,7 @@
 //! that the same connection (where it stays open) and another user's connection are still
 //! served.
 
+use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use social_events::http::auth::Claims;
 use tokio_tungstenite::tungstenite::Error as WsError;
@@ -357,6 +358,48 @@ async fn a_session_holds_at_most_1000_invitations() {
         )
         .await;
     assert!(error.contains("invitation quota"), "{error}");
+    assert_served(&mut owner).await;
+}
+
+#[tokio::test]
+async fn a_push_document_stays_small_whatever_the_audience() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let guest = unique("guest");
+    let entries: Vec<Value> = (0..100)
+        .map(|index| json!({"userId": format!("{guest}-{index}")}))
+        .collect();
+    let mut first_guest = app.connect(&format!("{guest}-0")).await;
+    let mut session = standalone_session("crowded");
+    session["usersToInvite"] = json!(entries);
+    let session = owner.ok("social:createSession", session).await;
+    let id = session["session"]["id"].as_str().unwrap().to_owned();
+    first_guest.next_push("social:sessionUpdated").await;
+    for title in ["renamed", "renamed again"] {
+        owner
+            .ok(
+                "social:updateSession",
+                json!({"session": {"id": id, "title": title}}),
+            )
+            .await;
+        let pushed = first_guest.next_push("social:sessionUpdated").await;
+        assert_eq!(pushed["session"]["title"], title);
+    }
+    let pushes: Vec<bson::Document> = app
+        .store
+        .database()
+        .collection::<bson::Document>("pushes")
+        .find(bson::doc! { "sessionId": &id })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pushes.len(), 3);
+    for push in &pushes {
+        let bytes = bson::to_vec(push).unwrap().len();
+        assert!(bytes < 512, "a push of {bytes} bytes: {push}");
+    }
     assert_served(&mut owner).await;
 }
 
