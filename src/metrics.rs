@@ -46,6 +46,9 @@ pub const DB_CALLS_WAITING: &str = "social_db_calls_waiting";
 pub const PROP_WATCHES: &str = "social_prop_watches";
 /// Looks of a watched prop taken again after a change or as time passed (counter).
 pub const PROP_LOOKS: &str = "social_prop_looks_total";
+/// Looks of a watched prop answered by a look another watch of the same user and prop
+/// took meanwhile (counter).
+pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
 
 /// The endpoint label of a frame whose endpoint is not registered.
 pub const UNKNOWN_ENDPOINT: &str = "unknown";
@@ -174,6 +177,10 @@ fn describe() {
         PROP_LOOKS,
         "Looks of a watched prop taken again after a change or as time passed."
     );
+    describe_counter!(
+        PROP_LOOKS_SHARED,
+        "Looks of a watched prop answered by a look of another watch of the same user."
+    );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
 }
 
@@ -246,6 +253,11 @@ pub fn push_lag(lag: Duration) {
 /// A watched prop was looked at again.
 pub fn prop_looked_at() {
     counter!(PROP_LOOKS).increment(1);
+}
+
+/// A watched prop's look was answered by one another watch of its user took.
+pub fn prop_look_shared() {
+    counter!(PROP_LOOKS_SHARED).increment(1);
 }
 
 /// One more (`1.0`) or one fewer (`-1.0`) watched prop.

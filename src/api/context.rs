@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::prop_watch::PropWatches;
+use crate::api::prop_watch::{PropWatches, SharedLooks};
 use crate::domain::feed::FeedKey;
 use crate::domain::ids::Caller;
 use crate::domain::page::CursorKey;
@@ -21,6 +21,8 @@ pub struct AppState {
     pub calendar_feed_key: Option<FeedKey>,
     /// Base URL of the service as clients reach it, without a trailing slash.
     pub public_url: String,
+    /// The looks the prop watches of one user share (`api::prop_watch`).
+    pub looks: SharedLooks,
 }
 
 /// What an endpoint gets besides its request: the service state, the caller and the

@@ -12,13 +12,17 @@
 //! pushes only when the rendered answer differs from the last one the connection got.
 //! Its pushes wait until the `watchProp` answer is queued, so none overtakes it. A failed
 //! look is retried after a growing pause (1 s up to a minute), keeping the last answer.
+//! The watches of one user at one prop (from several connections) share their looks: a
+//! watch woken by a change takes the answer of a look that began after it was woken, when
+//! another of them took one (`SharedLooks`), so a user's cost per change is one look per
+//! prop whatever their number of connections.
 //!
 //! The pushes carry an `event.id` from the same sequence as session pushes; only that the
 //! user was sent it is kept (`propPushes`), so that a client may resume after it. The
 //! watches end with the connection: a client that reconnects watches again.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,6 +90,58 @@ fn example_push() -> serde_json::Value {
         .unwrap_or_default()
 }
 
+/// The last look of one user at one prop, shared by their watches of it: when it began,
+/// and what it found.
+type LookSlot = tokio::sync::Mutex<Option<(tokio::time::Instant, Arc<PropView>)>>;
+
+/// The looks of this process's watches, one slot per user and prop while a watch of
+/// them runs.
+#[derive(Default)]
+pub struct SharedLooks {
+    slots: Mutex<HashMap<(UserId, Prop), Weak<LookSlot>>>,
+}
+
+impl SharedLooks {
+    /// The slot of `user_id`'s looks at `prop`, kept while a watch holds it.
+    fn slot(&self, user_id: &UserId, prop: &Prop) -> Arc<LookSlot> {
+        let mut slots = lock(&self.slots);
+        let key = (user_id.clone(), prop.clone());
+        if let Some(slot) = slots.get(&key).and_then(Weak::upgrade) {
+            return slot;
+        }
+        // Slots of watches that ended are of no more use.
+        if slots.len() >= 1024 {
+            slots.retain(|_, slot| slot.strong_count() > 0);
+        }
+        let slot = Arc::new(LookSlot::default());
+        slots.insert(key, Arc::downgrade(&slot));
+        slot
+    }
+}
+
+/// What `user_id` sees at `prop` now, as a look that began at or after `covering_from`
+/// found it: one already taken by another watch of theirs, or a new one.
+async fn look(
+    state: &AppState,
+    slot: &LookSlot,
+    user_id: &UserId,
+    prop: &Prop,
+    covering_from: tokio::time::Instant,
+) -> Result<Arc<PropView>, ApiError> {
+    let mut last = slot.lock().await;
+    if let Some((began, view)) = last.as_ref()
+        && *began >= covering_from
+    {
+        crate::metrics::prop_look_shared();
+        return Ok(Arc::clone(view));
+    }
+    let began = tokio::time::Instant::now();
+    crate::metrics::prop_looked_at();
+    let view = Arc::new(prop_sessions(&state.store, user_id, prop).await?);
+    *last = Some((began, Arc::clone(&view)));
+    Ok(view)
+}
+
 /// The props one connection watches.
 pub struct PropWatches {
     outlet: Outlet,
@@ -120,6 +176,8 @@ struct Watch {
     outlet: Outlet,
     /// Whether the watch still runs (see [`WatchHandle`]).
     active: Arc<Mutex<bool>>,
+    /// The looks shared with the user's other watches of this prop.
+    looks: Arc<LookSlot>,
     /// The `data` of the last answer or push the connection got for this prop.
     last: Box<RawValue>,
     next_change: Option<chrono::DateTime<chrono::Utc>>,
@@ -214,9 +272,11 @@ impl PropWatches {
         } = looked?;
         watching.check_room_for(&prop)?;
         let active = Arc::new(Mutex::new(true));
+        let looks = context.state.looks.slot(&context.caller.user_id, &prop);
         let watch = Watch {
             state: Arc::clone(&context.state),
             user_id: context.caller.user_id.clone(),
+            looks,
             watcher,
             outlet: self.outlet.clone(),
             active: Arc::clone(&active),
@@ -292,18 +352,32 @@ impl Watch {
         let mut last_look = tokio::time::Instant::now();
         while !self.outlet.is_closed() {
             let wait = retry_pause.unwrap_or_else(|| self.time_to_next_change());
-            tokio::select! {
-                () = self.watcher.changed() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
+            let changed = tokio::select! {
+                () = self.watcher.changed() => true,
+                () = tokio::time::sleep(wait) => false,
+            };
             // Changes in quick succession are looked at together: however fast a prop
             // changes, each watch costs at most one look per interval.
             tokio::time::sleep_until(last_look + MIN_LOOK_INTERVAL).await;
             // What changed until now, this look sees: only later changes wake it again.
             self.watcher.settle();
             last_look = tokio::time::Instant::now();
-            crate::metrics::prop_looked_at();
-            match prop_sessions(&self.state.store, &self.user_id, self.watcher.prop()).await {
+            // A look that began after the last change covers it; one for the time that
+            // passed must begin now.
+            let covering_from = if changed {
+                self.watcher.last_woken()
+            } else {
+                last_look
+            };
+            let looked = look(
+                &self.state,
+                &self.looks,
+                &self.user_id,
+                self.watcher.prop(),
+                covering_from,
+            )
+            .await;
+            match looked {
                 Ok(view) => {
                     retry_pause = None;
                     self.next_change = view.next_change;

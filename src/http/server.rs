@@ -26,6 +26,7 @@ use super::{connection, guarded, internal, routes};
 use crate::api::context::AppState;
 use crate::api::deletion;
 use crate::api::endpoint::Registry;
+use crate::api::prop_watch::SharedLooks;
 use crate::backoff::Backoff;
 use crate::domain::feed::FeedKey;
 use crate::domain::people::User;
@@ -190,6 +191,7 @@ impl Application {
             cursor_key,
             calendar_feed_key: settings.calendar_feed_key.clone(),
             public_url: settings.public_url.clone(),
+            looks: SharedLooks::default(),
         });
         // Before serving, so that nobody meets the remains of a deletion cut short; a
         // failure is left to the periodic sweep rather than stopping the start.

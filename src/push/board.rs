@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::FutureExt;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::domain::ids::UserId;
 use crate::domain::session::Prop;
@@ -21,8 +22,15 @@ use crate::metrics;
 /// on every change at its prop).
 pub const MAX_WATCHES_PER_USER: usize = 64;
 
+/// The wake-up of one watch, and when the last change that woke it came.
+#[derive(Debug)]
+struct Wake {
+    notify: Notify,
+    at: Mutex<Instant>,
+}
+
 /// One watch as the board holds it: its id and wake-up.
-type Entry = (u64, Arc<Notify>);
+type Entry = (u64, Arc<Wake>);
 
 /// The watches of this process, by prop and by user.
 #[derive(Default)]
@@ -44,7 +52,7 @@ pub struct PropWatcher {
     prop: Prop,
     user_id: UserId,
     id: u64,
-    woken: Arc<Notify>,
+    woken: Arc<Wake>,
 }
 
 impl PropBoard {
@@ -61,7 +69,10 @@ impl PropBoard {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let woken = Arc::new(Notify::new());
+        let woken = Arc::new(Wake {
+            notify: Notify::new(),
+            at: Mutex::new(Instant::now()),
+        });
         metrics::prop_watches_changed(1.0);
         let entry = (id, Arc::clone(&woken));
         watches
@@ -109,9 +120,12 @@ impl PropBoard {
     }
 }
 
+/// Wakes `entries`, all with the same time of the change.
 fn wake(entries: Option<&Vec<Entry>>) {
+    let now = Instant::now();
     for (_, woken) in entries.into_iter().flatten() {
-        woken.notify_one();
+        *woken.at.lock().unwrap_or_else(PoisonError::into_inner) = now;
+        woken.notify.notify_one();
     }
 }
 
@@ -138,12 +152,18 @@ impl PropWatcher {
     /// Completes at the next change at the prop since the last one it completed for (at
     /// once when one came meanwhile).
     pub async fn changed(&self) {
-        self.woken.notified().await;
+        self.woken.notify.notified().await;
     }
 
     /// Forgets a change that came meanwhile: a look about to start covers it.
     pub fn settle(&self) {
-        let _ = self.woken.notified().now_or_never();
+        let _ = self.woken.notify.notified().now_or_never();
+    }
+
+    /// When the last change that woke this watch came (every watch woken by the same
+    /// change has the same time): a look that began since covers it.
+    pub fn last_woken(&self) -> Instant {
+        *self.woken.at.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

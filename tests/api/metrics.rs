@@ -198,3 +198,35 @@ async fn watched_props_and_their_looks_are_counted() {
     );
     assert!(after.text.contains("# HELP social_prop_watches"));
 }
+
+#[tokio::test]
+async fn the_watches_of_one_user_at_one_prop_share_their_looks() {
+    let app = spawn_app().await;
+    let prop = unique("stage");
+    let viewer = unique("viewer");
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut watchers = Vec::new();
+    for _ in 0..3 {
+        let mut watcher = app.connect(&viewer).await;
+        watcher
+            .ok(
+                "social:watchProp",
+                json!({ "roomId": "room-1", "propId": &prop }),
+            )
+            .await;
+        watchers.push(watcher);
+    }
+    let before = Scrape::of(&app).await;
+    let mut session = session_fields("Watched thrice", 60);
+    session["propId"] = json!(&prop);
+    create_session(&mut owner, session, json!([])).await;
+    for watcher in &mut watchers {
+        let pushed = watcher.next_push("social:propSessionsUpdated").await;
+        assert_eq!(pushed["sessions"][0]["title"], "Watched thrice");
+    }
+    let after = Scrape::of(&app).await;
+    // One look for the three connections; no other test's user watches with this one.
+    let shared = after.value("social_prop_looks_shared_total", &[])
+        - before.value("social_prop_looks_shared_total", &[]);
+    assert!(shared >= 2.0, "{shared}");
+}
