@@ -166,12 +166,18 @@ impl Work {
             None => None,
         };
         let claimed_at = match claim {
-            // A success whose data was not kept (a credential) is worked out again.
+            // A success whose data was not kept (a credential, a large rendering) is
+            // worked out again.
             Some(Ok(Claim::Answered(answer))) if answer.withheld => {
-                return match registration {
-                    Ok(registration) => Done::Answered(registration.answer_again(context).await),
-                    Err(error) => Done::Answered(Err(error)),
-                };
+                let read_again = answer.shows.as_ref().and_then(retries::read_again);
+                return Done::Answered(match (read_again, registration) {
+                    (Some((reader, data)), _) => match Registry::global().find(reader) {
+                        Ok(reader) => reader.call(context, data).await,
+                        Err(error) => Err(error),
+                    },
+                    (None, Ok(registration)) => registration.answer_again(context).await,
+                    (None, Err(error)) => Err(error),
+                });
             }
             Some(Ok(Claim::Answered(answer))) => return Done::AnsweredAgain(answer),
             Some(Err(error)) => return Done::Answered(Err(error)),

@@ -5,6 +5,11 @@
 //! (`store::request_answers`), so a retry reaching another server process is answered
 //! alike.
 //!
+//! An answer is kept whole up to [`MAX_KEPT_ANSWER_BYTES`]: a larger one (a session with
+//! a thousand invitees) keeps only which session or event it rendered, and a retry
+//! answers that object as `social:getSession` / `social:getEvent` answers it then — what
+//! is stored per write stays small whatever the object holds.
+//!
 //! A retry that arrives while the first request is still being worked on waits for its
 //! answer (up to [`WAIT_FOR_FIRST`]). Answers that ask for a retry — the service failed
 //! (500, 503), or the object changed too often to decide (a 409 saying "retry") — are not
@@ -26,7 +31,36 @@ use sha2::{Digest, Sha256};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::store::Store;
-use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer};
+use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer, ShownObject};
+
+/// Largest answer `data` (as JSON text) kept whole for retries.
+pub const MAX_KEPT_ANSWER_BYTES: usize = 16 * 1024;
+/// The objects a large answer may render, by their key in it: the endpoint that reads
+/// one again, and the field of its request that names it.
+const READ_AGAIN_BY: [(&str, &str, &str); 2] = [
+    ("session", "social:getSession", "sessionId"),
+    ("event", "social:getEvent", "eventId"),
+];
+
+/// The read that answers a retry of a request whose large answer showed `shown`: the
+/// endpoint and its request's `data`.
+pub fn read_again(shown: &ShownObject) -> Option<(&'static str, Map<String, Value>)> {
+    let (_, endpoint, field) = READ_AGAIN_BY.iter().find(|(key, ..)| *key == shown.key)?;
+    let mut data = Map::new();
+    data.insert((*field).to_owned(), Value::String(shown.id.clone()));
+    Some((endpoint, data))
+}
+
+/// The object `data` renders, when it is one object under a key of [`READ_AGAIN_BY`].
+fn shown_object(data: &Value) -> Option<ShownObject> {
+    let object = data.as_object().filter(|object| object.len() == 1)?;
+    let (key, shown) = object.iter().next()?;
+    READ_AGAIN_BY.iter().find(|(known, ..)| known == key)?;
+    Some(ShownObject {
+        key: key.clone(),
+        id: shown.get("id")?.as_str()?.to_owned(),
+    })
+}
 
 /// Longest wait of a retry for the answer of a first request still being worked on.
 pub const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
@@ -157,18 +191,28 @@ fn kept_answer(
     keeps_data: bool,
 ) -> Option<RecordedAnswer> {
     match result {
-        Ok(data) => Some(RecordedAnswer {
-            data: data.as_ref().filter(|_| keeps_data).map(Value::to_string),
-            code: 0,
-            message: String::new(),
-            withheld: !keeps_data,
-        }),
+        Ok(data) => {
+            let text = data.as_ref().filter(|_| keeps_data).map(Value::to_string);
+            // Too large to keep: which object it showed is enough to answer again.
+            let shows = text
+                .as_ref()
+                .filter(|text| text.len() > MAX_KEPT_ANSWER_BYTES)
+                .and_then(|_| data.as_ref().and_then(shown_object));
+            Some(RecordedAnswer {
+                data: text.filter(|_| shows.is_none()),
+                code: 0,
+                message: String::new(),
+                withheld: !keeps_data || shows.is_some(),
+                shows,
+            })
+        }
         Err(error) if error.is_transient() => None,
         Err(error) => Some(RecordedAnswer {
             data: None,
             code: i32::from(error.code()),
             message: error.wire_message(),
             withheld: false,
+            shows: None,
         }),
     }
 }
@@ -247,6 +291,23 @@ mod tests {
             kept_answer(&Ok(None), true).map(|answer| answer.data),
             Some(None)
         );
+    }
+
+    #[test]
+    fn a_large_answer_keeps_which_object_it_showed_and_a_small_one_is_kept_whole() {
+        let large =
+            json!({"session": {"id": "s1", "description": "x".repeat(MAX_KEPT_ANSWER_BYTES)}});
+        let kept = kept_answer(&Ok(Some(large)), true).unwrap();
+        assert!(kept.withheld && kept.data.is_none());
+        let shown = kept.shows.expect("the object it showed");
+        let (endpoint, data) = read_again(&shown).unwrap();
+        assert_eq!(endpoint, "social:getSession");
+        assert_eq!(Value::Object(data), json!({"sessionId": "s1"}));
+        let small = kept_answer(&Ok(Some(json!({"event": {"id": "e1"}}))), true).unwrap();
+        assert!(!small.withheld && small.shows.is_none() && small.data.is_some());
+        // A large answer of another shape is kept whole.
+        let list = json!({"sessions": ["x".repeat(MAX_KEPT_ANSWER_BYTES)]});
+        assert!(!kept_answer(&Ok(Some(list)), true).unwrap().withheld);
     }
 
     #[test]

@@ -25,7 +25,8 @@ struct RequestKey {
 
 /// The answer a request got: its `data` as JSON text (none: no `data`), and its code and
 /// message (`0` and empty for a success). `withheld`: a success whose `data` is not kept
-/// (a credential); a retry works it out again (`Endpoint::answer_again`).
+/// (a credential, or a large rendering of the object `shows`); a retry works it out again
+/// (`Endpoint::answer_again`, or reading `shows` as it is then).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedAnswer {
     pub data: Option<String>,
@@ -33,6 +34,16 @@ pub struct RecordedAnswer {
     pub message: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withheld: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shows: Option<ShownObject>,
+}
+
+/// The object a withheld answer rendered: its key in the answer (`session`, `event`) and
+/// its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownObject {
+    pub key: String,
+    pub id: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -268,3 +268,52 @@ async fn a_request_that_does_not_validate_is_refused_without_a_record_for_its_re
         .unwrap();
     assert_eq!(records, 0, "records kept for requests refused as invalid");
 }
+
+#[tokio::test]
+async fn a_large_answer_keeps_only_what_it_showed_and_a_retry_reads_it_again() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    let created = client
+        .ok(
+            "social:createSession",
+            json!({ "session": session_fields("Crowded", 60) }),
+        )
+        .await;
+    let id = created["session"]["id"].as_str().unwrap().to_owned();
+    for batch in 0..3 {
+        let entries: Vec<Value> = (0..100)
+            .map(|index| json!({ "userId": format!("{owner}-guest-{batch}-{index}") }))
+            .collect();
+        client
+            .ok(
+                "social:inviteUsersToSession",
+                json!({ "sessionId": &id, "usersToInvite": entries }),
+            )
+            .await;
+    }
+    let update = json!({ "session": { "id": &id, "title": "Crowded, renamed" } });
+    let answer = send(&mut client, "social:updateSession", &update, "rename-1").await;
+    assert_eq!(answer["error"]["code"], 0, "{answer}");
+    assert!(
+        answer["data"].to_string().len() > retries::MAX_KEPT_ANSWER_BYTES,
+        "the answer is not large enough to test with"
+    );
+    let record = app
+        .store
+        .database()
+        .collection::<bson::Document>("requestAnswers")
+        .find_one(bson::doc! { "_id.user": &owner, "_id.event": "rename-1" })
+        .await
+        .unwrap()
+        .expect("the request's record");
+    let bytes = bson::to_vec(&record).unwrap().len();
+    assert!(bytes < 1024, "a record of {bytes} bytes: {record}");
+    // The retry is not worked again (the version stays) and shows the session as it is.
+    let again = send(&mut client, "social:updateSession", &update, "rename-1").await;
+    assert_eq!(undated(again.clone()), undated(answer.clone()));
+    let read = client
+        .ok("social:getSession", json!({ "sessionId": &id }))
+        .await;
+    assert_eq!(read["session"], answer["data"]["session"]);
+}
