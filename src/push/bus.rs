@@ -600,11 +600,14 @@ impl Pushes {
     /// now, and each recipient receives one frame of it, numbered by the last push of the
     /// batch that named them. Frames go out in the order of their numbers.
     async fn deliver(&self, batch: &[PushDocument]) {
+        let started = std::time::Instant::now();
         let versions = self.store.session_versions();
+        let mut oldest = Duration::ZERO;
         for push in batch {
             let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
             if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
                 crate::metrics::push_lag(lag);
+                oldest = oldest.max(lag);
             }
             if let Some(event_id) = &push.event_id {
                 self.store.forget_cached_event(event_id);
@@ -627,9 +630,18 @@ impl Pushes {
             .await
             .concat();
         frames.sort_by_key(|(number, _, _)| *number);
+        let rendered = started.elapsed();
         for (_, user_id, frame) in &frames {
             self.hub.send(user_id, frame);
         }
+        tracing::debug!(
+            pushes = batch.len(),
+            frames = frames.len(),
+            oldest_lag_ms = oldest.as_millis(),
+            render_ms = rendered.as_millis(),
+            send_ms = (started.elapsed() - rendered).as_millis(),
+            "delivered a batch of pushes"
+        );
         if self.mode == PushMode::Shared
             && let Some(last) = batch.iter().map(|push| push.sequence).max()
         {

@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use bson::{Document, doc};
 use mongodb::change_stream::ChangeStream;
-use mongodb::change_stream::event::ChangeStreamEvent;
-use mongodb::options::FullDocumentType;
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use tokio_util::sync::CancellationToken;
 
 use super::{Store, StoreResult, events, memberships, users};
@@ -166,8 +165,10 @@ type Changes = ChangeStream<ChangeStreamEvent<Document>>;
 enum Change {
     /// One user or event changed.
     Document { collection: String, id: String },
-    /// A membership of this user was added or changed.
+    /// A membership of this user was added or replaced.
     MembershipOf { user_id: String },
+    /// The membership with this `_id` was updated in place: whose it is must be read.
+    MembershipUpdated { id: bson::Bson },
     /// A membership was removed; the change does not say whose.
     Memberships,
     /// A whole collection was dropped, renamed over or emptied: forget everything.
@@ -178,14 +179,18 @@ impl Change {
     fn of(event: ChangeStreamEvent<Document>) -> Change {
         let collection = event.ns.and_then(|namespace| namespace.coll);
         if collection.as_deref() == Some(memberships::COLLECTION) {
-            // Inserts carry the document, updates and replacements its state after the
-            // change (looked up); a deletion carries only its `_id`.
+            // Inserts and replacements carry the document, an update only its `_id` (the
+            // database is not asked to look up the document of every update it streams:
+            // only those of memberships are looked up, here); a deletion carries only
+            // its `_id` too.
             let changed_for = event
                 .full_document
                 .and_then(|document| document.get_str("userId").ok().map(str::to_owned));
-            return match changed_for {
-                Some(user_id) => Change::MembershipOf { user_id },
-                None => Change::Memberships,
+            let key = event.document_key.and_then(|key| key.get("_id").cloned());
+            return match (changed_for, event.operation_type, key) {
+                (Some(user_id), ..) => Change::MembershipOf { user_id },
+                (None, OperationType::Update, Some(id)) => Change::MembershipUpdated { id },
+                _ => Change::Memberships,
             };
         }
         let id = event
@@ -223,7 +228,6 @@ impl Store {
                             "fullDocument.userId": 1,
                         } },
                     ])
-                    .full_document(FullDocumentType::UpdateLookup)
                     .max_await_time(POLL_WAIT),
             )
             .await?;
@@ -287,6 +291,20 @@ impl Store {
                             Ok(Some(Change::MembershipOf { user_id })) => {
                                 self.membership_cache.forget(&user_id);
                                 self.tell(MembershipNews::Of(user_id));
+                            }
+                            Ok(Some(Change::MembershipUpdated { id })) => {
+                                match self.membership_owner(id).await {
+                                    Ok(Some(user_id)) => {
+                                        self.membership_cache.forget(&user_id);
+                                        self.tell(MembershipNews::Of(user_id));
+                                    }
+                                    Ok(None) => self.membership_cache.reset(true),
+                                    Err(error) => {
+                                        tracing::warn!(%error, "cannot read whose membership changed");
+                                        self.membership_cache.reset(true);
+                                        self.tell(MembershipNews::Missed);
+                                    }
+                                }
                             }
                             Ok(Some(Change::Memberships)) => self.membership_cache.reset(true),
                             Ok(Some(Change::Collection)) => {

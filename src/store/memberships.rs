@@ -52,6 +52,19 @@ impl Store {
         Ok(memberships)
     }
 
+    /// Whose the membership with this `_id` is; `None` when it is gone (or has no user).
+    pub async fn membership_owner(&self, id: bson::Bson) -> StoreResult<Option<String>> {
+        let found = self
+            .read(
+                self.database()
+                    .collection::<bson::Document>(COLLECTION)
+                    .find_one(bson::doc! { "_id": id })
+                    .projection(bson::doc! { "userId": 1 }),
+            )
+            .await?;
+        Ok(found.and_then(|membership| membership.get_str("userId").ok().map(str::to_owned)))
+    }
+
     /// Every membership of `user_id`, in every network; from the cache when it holds them.
     pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
         let mut by_user = self.memberships_of_users(&[user_id]).await?;

@@ -34,6 +34,9 @@ pub const KEPT_FOR: Duration = Duration::from_secs(600);
 pub const MAX_REPLAYED: i64 = 1000;
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
+/// Most pushes one read of the change stream returns: after a burst, the stream catches
+/// up in few reads (each costs the database a look through its change history).
+const STREAM_BATCH: u32 = 1000;
 /// Longest wait for more of the change history while a resumption reads it: past the
 /// end of the history, nothing more comes.
 const HISTORY_POLL_WAIT: Duration = Duration::from_millis(20);
@@ -291,6 +294,7 @@ impl Store {
                 .watch()
                 .pipeline(pipeline)
                 .start_at_operation_time(anchor)
+                .batch_size(STREAM_BATCH)
                 .max_await_time(HISTORY_POLL_WAIT)
                 .await?;
             let Some(first) = stream.next_if_any().await? else {
@@ -380,6 +384,7 @@ impl Store {
                 self.pushes()
                     .watch()
                     .pipeline([doc! { "$match": { "operationType": "insert" } }])
+                    .batch_size(STREAM_BATCH)
                     .max_await_time(POLL_WAIT)
                     .resume_after(token),
             )
