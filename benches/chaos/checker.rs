@@ -83,8 +83,9 @@
 //! - **stale-view**: whoever is in a session's final audience (owner, invitees who did
 //!   not decline, participants, those waiting) and learned of it after joining it (a push
 //!   or their own read) and stayed connected since (reconnects that resume, as above, and
-//!   no `social:resync`) holds the final state in their last push or read: same title,
-//!   participants, invitations (role and status) and own `waitlistPosition`.
+//!   no `social:resync`) holds the final state in their newest push or read (the largest
+//!   `version`; of one version, the last to arrive): same title, participants,
+//!   invitations (role and status) and own `waitlistPosition`.
 //! - **final-read-failed**: after recovery, every final read is answered (a 404 for a
 //!   Private session the reader is no longer part of is an answer).
 //! - **process-exited**: no `serve` process exits unless the schedule kills it.
@@ -1768,8 +1769,13 @@ impl<'a> Index<'a> {
         before: Duration,
     ) -> Option<(Duration, View, String)> {
         let mut last: Option<(Duration, View, String)> = None;
+        // The newest view is the one with the larger `version` (an answer may arrive after
+        // a push of a later change); of views of one version, the last to arrive.
         let mut consider = |at: Duration, view: &View, source: String| {
-            if at > after && at < before && last.as_ref().is_none_or(|(known, _, _)| at >= *known) {
+            let newer = last.as_ref().is_none_or(|(known_at, known, _)| {
+                (view.version, at) >= (known.version, *known_at)
+            });
+            if at > after && at < before && newer {
                 last = Some((at, view.clone(), source));
             }
         };

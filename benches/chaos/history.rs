@@ -441,6 +441,8 @@ pub struct View {
     pub invited: Vec<Invitee>,
     pub waitlist_position: Option<u64>,
     pub is_valid: bool,
+    /// The session's `version`: of two views, the larger is the newer (0 where absent).
+    pub version: i64,
 }
 
 /// One entry of `invitedUsers`.
@@ -540,5 +542,6 @@ pub fn parse_view(session: &Value) -> Result<View, String> {
         is_valid: session["isValid"]
             .as_bool()
             .ok_or_else(|| format!("session.isValid is not a boolean in {session}"))?,
+        version: session["version"].as_i64().unwrap_or(0),
     })
 }

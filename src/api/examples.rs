@@ -125,6 +125,7 @@ pub fn session(joined: bool) -> Value {
         "owner": person("ada", "Ada", "Lovelace", "Analytical Engines", "Programmer"),
         "invitedUsers": [{ "user": grace, "role": 1, "status": i32::from(joined) }],
         "joinedUsers": if joined { vec![grace] } else { Vec::new() },
+        "version": if joined { 2 } else { 1 },
     })
 }
 

@@ -702,6 +702,10 @@ pub struct SessionView {
     pub owner: UserSimple,
     pub invited_users: Vec<InvitedUser>,
     pub joined_users: Vec<UserSimple>,
+    /// Extension: grows with every change to the session (a join, an invitation, an
+    /// update): of two views of one session — an answer and a push that crossed it — the
+    /// one with the larger `version` is the newer.
+    pub version: i64,
     /// Extension: the viewer's rank among those waiting for a seat, when waiting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist_position: Option<u64>,
@@ -743,6 +747,7 @@ impl SessionView {
                 .iter()
                 .map(|user_id| people.render(user_id, viewer_id))
                 .collect(),
+            version: session.version,
             waitlist_position: session.waitlist_position(viewer_id),
         }
     }

@@ -11,8 +11,17 @@
 //! The file is the same bytes while nothing in it changed: `DTSTAMP` is the session's
 //! `updated` (a cancellation's time for cancelled ones), so the `ETag` (a hash of the
 //! file) answers `If-None-Match` with 304 until a listed session changes.
+//!
+//! A repeated GET is answered from the file this process rendered last, without building
+//! it again, while the feed's fingerprint is the same: a hash of what the file is made
+//! of, read in a few small queries — each listed session's id and version (not the
+//! sessions themselves), their events' versions, the user's memberships, the feed's
+//! cancellations and whether each has expired, and the organizers' names (events,
+//! memberships and names from the process's caches where they hold them). Only a changed
+//! fingerprint reads the sessions whole and renders the file again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -29,6 +38,9 @@ use crate::error::ApiError;
 /// Most sessions one feed lists, the latest starting first.
 pub const MAX_FEED_SESSIONS: i64 = 1000;
 
+/// Most bytes of rendered feeds one process keeps for repeated GETs.
+const MAX_KEPT_FEED_BYTES: usize = 32 * 1024 * 1024;
+
 /// A rendered feed and its entity tag.
 pub struct Feed {
     pub calendar: String,
@@ -36,13 +48,135 @@ pub struct Feed {
     pub etag: String,
 }
 
-/// The feed whose token is `token`; `NotFound` for no such feed.
-pub async fn render(state: &ServerState, token: &str) -> Result<Feed, ApiError> {
+/// The feeds this process rendered last, by token hash, with the fingerprints of what
+/// they were made of: at most [`MAX_KEPT_FEED_BYTES`], the least recently rendered
+/// forgotten first.
+#[derive(Default)]
+pub struct RenderedFeeds {
+    kept: Mutex<KeptFeeds>,
+}
+
+#[derive(Default)]
+struct KeptFeeds {
+    /// By token hash: when it was kept (a counter), its fingerprint, the feed.
+    feeds: HashMap<String, (u64, [u8; 32], Arc<Feed>)>,
+    bytes: usize,
+    kept: u64,
+}
+
+impl RenderedFeeds {
+    fn find(&self, token_hash: &str, fingerprint: &[u8; 32]) -> Option<Arc<Feed>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, kept_fingerprint, feed) = kept.feeds.get(token_hash)?;
+        (kept_fingerprint == fingerprint).then(|| Arc::clone(feed))
+    }
+
+    fn keep(&self, token_hash: String, fingerprint: [u8; 32], feed: Arc<Feed>) {
+        let size = feed.calendar.len();
+        if size > MAX_KEPT_FEED_BYTES / 4 {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, old)) = kept.feeds.remove(&token_hash) {
+            kept.bytes -= old.calendar.len();
+        }
+        while kept.bytes + size > MAX_KEPT_FEED_BYTES {
+            let Some(oldest) = kept
+                .feeds
+                .iter()
+                .min_by_key(|(_, (at, _, _))| *at)
+                .map(|(hash, _)| hash.clone())
+            else {
+                break;
+            };
+            if let Some((_, _, old)) = kept.feeds.remove(&oldest) {
+                kept.bytes -= old.calendar.len();
+            }
+        }
+        kept.kept += 1;
+        let at = kept.kept;
+        kept.bytes += size;
+        kept.feeds.insert(token_hash, (at, fingerprint, feed));
+    }
+}
+
+/// A hash of everything `user_id`'s feed is made of but the sessions' contents, which
+/// their versions stand for (see the module documentation).
+async fn fingerprint(state: &ServerState, user_id: &str) -> Result<[u8; 32], ApiError> {
+    use std::fmt::Write;
     let store = &state.app.store;
+    let stamps = store
+        .session_stamps_of_person(user_id, MAX_FEED_SESSIONS)
+        .await?;
+    let mut event_ids: Vec<&str> = stamps
+        .iter()
+        .map(|stamp| stamp.event_id.as_str())
+        .filter(|id| !id.is_empty())
+        .collect();
+    event_ids.sort_unstable();
+    event_ids.dedup();
+    let events = store.find_events(&event_ids).await?;
+    let memberships = store.memberships_of(user_id).await?;
+    let entries = store.feed_entries_of(user_id).await?;
+    let people = store
+        .people(stamps.iter().map(|stamp| stamp.owner_id.as_str()))
+        .await?;
+    let now = Timestamp::now();
+    let mut made_of = String::new();
+    for stamp in &stamps {
+        let owner = display_name(&people.render(&stamp.owner_id, user_id));
+        let _ = write!(made_of, "s {} {} {owner:?}\n", stamp.id, stamp.version);
+    }
+    for event in &events {
+        let _ = write!(
+            made_of,
+            "e {} {} {}\n",
+            event.id,
+            event.revision,
+            event.updated.millis()
+        );
+    }
+    for membership in &memberships {
+        let _ = write!(made_of, "m {membership:?}\n");
+    }
+    // The entries of listed sessions follow from the sessions (a build writes them);
+    // cancellations stay in the file for 30 days after they were made.
+    for entry in &entries {
+        if let Some(cancelled_at) = entry.cancelled_at {
+            let expired = entry.kept_until().is_some_and(|until| until <= now);
+            let _ = write!(
+                made_of,
+                "c {} {} {expired}\n",
+                entry.session_id,
+                cancelled_at.millis()
+            );
+        }
+    }
+    Ok(Sha256::digest(made_of.as_bytes()).into())
+}
+
+/// The feed whose token is `token`; `NotFound` for no such feed. Answered from the file
+/// rendered last while its fingerprint is the same.
+pub async fn render(state: &ServerState, token: &str) -> Result<Arc<Feed>, ApiError> {
+    let store = &state.app.store;
+    let hash = token_hash(token);
     let user_id = store
-        .feed_owner(&token_hash(token))
+        .feed_owner(&hash)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such calendar feed".to_owned()))?;
+    let fingerprint = fingerprint(state, &user_id).await?;
+    if let Some(feed) = state.feeds.find(&hash, &fingerprint) {
+        return Ok(feed);
+    }
+    let feed = Arc::new(build(state, &user_id).await?);
+    state.feeds.keep(hash, fingerprint, Arc::clone(&feed));
+    Ok(feed)
+}
+
+/// `user_id`'s feed, read and rendered whole.
+async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
+    let store = &state.app.store;
+    let user_id = user_id.to_owned();
     let found = store
         .sessions_of_person(&user_id, MAX_FEED_SESSIONS)
         .await?;

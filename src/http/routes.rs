@@ -323,11 +323,11 @@ impl HttpRoutes {
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| calendar_feed::matches(value, &feed.etag));
         if unchanged {
-            return Ok(FeedFile::NotModified(feed.etag));
+            return Ok(FeedFile::NotModified(feed.etag.clone()));
         }
         Ok(FeedFile::File(
-            PlainText(feed.calendar),
-            feed.etag,
+            PlainText(feed.calendar.clone()),
+            feed.etag.clone(),
             "no-cache".to_owned(),
         ))
     }

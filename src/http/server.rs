@@ -107,6 +107,8 @@ pub struct ServerState {
     pub admission: Arc<Admission>,
     /// The AsyncAPI document, generated at start-up.
     pub asyncapi: serde_json::Value,
+    /// Calendar feeds rendered last, for repeated GETs.
+    pub feeds: super::calendar_feed::RenderedFeeds,
 }
 
 /// Pause between two upkeeps of the metrics' histograms.
@@ -209,6 +211,7 @@ impl Application {
             settings,
             shutdown,
             connections: TaskTracker::new(),
+            feeds: Default::default(),
         });
         Ok(Application {
             state,

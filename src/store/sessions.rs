@@ -321,6 +321,20 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     ]
 }
 
+/// A session reduced to what tells whether it changed: see
+/// [`Store::session_stamps_of_person`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStamp {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(default)]
+    pub version: i64,
+    pub owner_id: String,
+    #[serde(default)]
+    pub event_id: String,
+}
+
 /// The sessions that have not ended at `now` (see `Session::is_active_at`; sessions
 /// written before `activeUntil` existed count while their first occurrence has not ended,
 /// or always when they recur).
@@ -694,6 +708,28 @@ impl Store {
             )
             .await?;
         Ok((ids.len() <= limit).then(|| ids.into_iter().map(|id| id.id).collect()))
+    }
+
+    /// What [`Store::sessions_of_person`] would list (the same sessions, in the same
+    /// order), each as its id, version, owner and event only: a few bytes a session.
+    pub async fn session_stamps_of_person(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SessionStamp>> {
+        self.read_all(
+            self.database()
+                .collection::<SessionStamp>(COLLECTION)
+                .find(doc! { "$or": [
+                    { "ownerId": user_id },
+                    { "joined": user_id },
+                    { "invited.userId": user_id, "declined": { "$ne": user_id } },
+                ] })
+                .projection(doc! { "_id": 1, "version": 1, "ownerId": 1, "eventId": 1 })
+                .sort(doc! { "startDate": -1, "_id": 1 })
+                .limit(limit),
+        )
+        .await
     }
 
     /// The existing sessions among `ids`.

@@ -360,3 +360,43 @@ async fn a_feed_lists_no_attendees_and_cuts_long_descriptions() {
     let invitation = app.invitation_file(&session, &ada).await;
     assert_eq!(invitation.matches("ATTENDEE").count(), 50);
 }
+
+#[tokio::test]
+async fn a_repeated_get_is_answered_from_the_rendered_file_until_its_fingerprint_changes() {
+    let app = spawn_app().await;
+    let ada = unique("ada");
+    let mut client = app.connect(&ada).await;
+    let url = feed_url(&mut client).await;
+    let session = create_session(&mut client, session_fields("Standup", 60), json!([])).await;
+    let first = fetch(&app, &url).await;
+    assert_eq!(first.entries[&uid(&session)]["SUMMARY"], "Standup");
+
+    // A title changed behind the service's back (its version unchanged) is not read again:
+    // the file rendered last answers.
+    let sessions = app
+        .platform()
+        .await
+        .database()
+        .collection::<bson::Document>("sessions");
+    sessions
+        .update_one(
+            doc! { "_id": session["id"].as_str().unwrap() },
+            doc! { "$set": { "title": "Changed unseen" } },
+        )
+        .await
+        .unwrap();
+    let kept = fetch(&app, &url).await;
+    assert_eq!(kept.entries[&uid(&session)]["SUMMARY"], "Standup");
+    assert_eq!(kept.etag, first.etag);
+
+    // A change through the service moves the fingerprint: the file is built again.
+    client
+        .ok(
+            "social:updateSession",
+            json!({ "session": { "id": session["id"], "title": "Standup later" } }),
+        )
+        .await;
+    let rebuilt = fetch(&app, &url).await;
+    assert_eq!(rebuilt.entries[&uid(&session)]["SUMMARY"], "Standup later");
+    assert_ne!(rebuilt.etag, first.etag);
+}

@@ -66,6 +66,7 @@ fn view(title_seq: u64, joined: &[&str]) -> View {
         invited: Vec::new(),
         waitlist_position: None,
         is_valid: true,
+        version: 0,
     }
 }
 
@@ -78,6 +79,7 @@ fn rendering(view: &View) -> Value {
             "user": {"id": invitee.user}, "role": invitee.role, "status": invitee.status
         })).collect::<Vec<_>>(),
         "isValid": view.is_valid,
+        "version": view.version,
         "waitlistPosition": view.waitlist_position,
     }})
 }
@@ -553,6 +555,37 @@ fn a_last_view_that_differs_from_the_final_state_is_reported() {
     let kinds = sketch.kinds();
     assert!(kinds.contains(&ViolationKind::StaleView), "{kinds:?}");
     assert!(kinds.contains(&ViolationKind::PushMissing), "{kinds:?}");
+}
+
+/// The clean sketch where the owner's update (title #1, version 2) is answered at 5.3, after
+/// the push of the decline and promotion (version `pushed_version`) at 5.2.
+fn answer_after_a_newer_push(pushed_version: i64) -> Sketch {
+    let mut sketch = Sketch::clean();
+    let update = sketch
+        .history
+        .operations
+        .iter_mut()
+        .find(|operation| matches!(operation.kind, OpKind::Update { .. }))
+        .unwrap();
+    let mut written = view(1, &["a"]);
+    written.version = 2;
+    update.attempts = vec![answered(2.0, 5.3, 0, "", Some(rendering(&written)))];
+    for push in &mut sketch.history.pushes {
+        if let PushFrame::Updated { view: Ok(view), .. } = &mut push.frame
+            && push.at == s(5.2)
+        {
+            view.version = pushed_version;
+        }
+    }
+    sketch
+}
+
+#[test]
+fn an_answer_arriving_after_a_push_of_a_newer_version_is_not_the_last_view() {
+    assert_eq!(answer_after_a_newer_push(5).kinds(), []);
+    // A push that is not newer leaves the answer the last view: stale.
+    let kinds = answer_after_a_newer_push(0).kinds();
+    assert!(kinds.contains(&ViolationKind::StaleView), "{kinds:?}");
 }
 
 #[test]

@@ -57,7 +57,8 @@ async fn create_session_answers_the_reference_shape_with_people_rendered() {
             "isValid",
             "owner",
             "invitedUsers",
-            "joinedUsers"
+            "joinedUsers",
+            "version"
         ]
     );
     assert_ne!(session["id"], "client-chosen", "the server owns ids");
