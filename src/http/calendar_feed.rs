@@ -125,28 +125,28 @@ async fn fingerprint(state: &ServerState, user_id: &str) -> Result<[u8; 32], Api
     let mut made_of = String::new();
     for stamp in &stamps {
         let owner = display_name(&people.render(&stamp.owner_id, user_id));
-        let _ = write!(made_of, "s {} {} {owner:?}\n", stamp.id, stamp.version);
+        let _ = writeln!(made_of, "s {} {} {owner:?}", stamp.id, stamp.version);
     }
     for event in &events {
-        let _ = write!(
+        let _ = writeln!(
             made_of,
-            "e {} {} {}\n",
+            "e {} {} {}",
             event.id,
             event.revision,
             event.updated.millis()
         );
     }
     for membership in &memberships {
-        let _ = write!(made_of, "m {membership:?}\n");
+        let _ = writeln!(made_of, "m {membership:?}");
     }
     // The entries of listed sessions follow from the sessions (a build writes them);
     // cancellations stay in the file for 30 days after they were made.
     for entry in &entries {
         if let Some(cancelled_at) = entry.cancelled_at {
             let expired = entry.kept_until().is_some_and(|until| until <= now);
-            let _ = write!(
+            let _ = writeln!(
                 made_of,
-                "c {} {} {expired}\n",
+                "c {} {} {expired}",
                 entry.session_id,
                 cancelled_at.millis()
             );
