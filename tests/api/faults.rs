@@ -33,12 +33,22 @@ pub struct DatabaseProcess {
     child: Option<Child>,
 }
 
+/// The database server the fault tests start: `SOCIAL_TEST_DATABASE` (a SecantusDB server
+/// executable such as `secantusd-rs`, which takes the same flags) when set, else the
+/// Python server of `.venv`.
+fn test_database_executable() -> PathBuf {
+    match std::env::var_os("SOCIAL_TEST_DATABASE") {
+        Some(executable) => PathBuf::from(executable),
+        None => ensure_python_env(Path::new(".venv")).unwrap(),
+    }
+}
+
 impl DatabaseProcess {
     pub async fn start(options: &[&str]) -> DatabaseProcess {
         let options: Vec<String> = options.iter().map(|option| (*option).to_owned()).collect();
         tokio::task::spawn_blocking(move || {
             let mut database = DatabaseProcess {
-                executable: ensure_python_env(Path::new(".venv")).unwrap(),
+                executable: test_database_executable(),
                 storage: std::env::temp_dir().join(format!("social-events-fault-{}", unique("db"))),
                 port: 0,
                 options,
