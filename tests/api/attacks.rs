@@ -200,6 +200,18 @@ async fn connections_beyond_the_per_user_cap_get_429_with_retry_after() {
     }
 }
 
+/// An upgrade with `token` in the `Authorization` header is refused with HTTP 401.
+async fn assert_upgrade_refused_with_401(app: &TestApp, token: &str) {
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+}
+
 #[tokio::test]
 async fn a_token_that_is_not_yet_valid_is_refused_with_401() {
     let app = spawn_app().await;
@@ -210,14 +222,7 @@ async fn a_token_that_is_not_yet_valid_is_refused_with_401() {
         nbf: Some(now + 600),
         ..Claims::default()
     });
-    let mut request = app.ws_url().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    match tokio_tungstenite::connect_async(request).await {
-        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
-        other => panic!("expected 401, got {:?}", other.map(|_| ())),
-    }
+    assert_upgrade_refused_with_401(&app, &token).await;
     let valid_now = app.token_with(&Claims {
         sub: unique("u"),
         exp: now + 3600,
@@ -500,14 +505,7 @@ async fn user_ids_with_control_characters_are_refused_as_invitees_and_as_token_s
         exp: now + 3600,
         ..Claims::default()
     });
-    let mut request = app.ws_url().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    match tokio_tungstenite::connect_async(request).await {
-        Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
-        other => panic!("expected 401, got {:?}", other.map(|_| ())),
-    }
+    assert_upgrade_refused_with_401(&app, &token).await;
     // Ids of any other text are taken as given: the identity provider knows the users.
     owner
         .ok(

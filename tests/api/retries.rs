@@ -125,17 +125,24 @@ async fn a_retry_through_another_server_process_gets_the_first_answer() {
     assert_eq!(sessions_of(&app, &owner).await, 1);
 }
 
-#[tokio::test]
-async fn reads_and_refusals_are_what_they_say() {
-    let app = spawn_app().await;
+/// A new user, connected, and the answer to their `createSession` of a session titled
+/// `title`.
+async fn owner_of_a_session(app: &TestApp, title: &str) -> (String, Client, Value) {
     let owner = unique("owner");
     let mut client = app.connect(&owner).await;
     let created = client
         .ok(
             "social:createSession",
-            json!({ "session": session_fields("Read me", 60) }),
+            json!({ "session": session_fields(title, 60) }),
         )
         .await;
+    (owner, client, created)
+}
+
+#[tokio::test]
+async fn reads_and_refusals_are_what_they_say() {
+    let app = spawn_app().await;
+    let (_, mut client, created) = owner_of_a_session(&app, "Read me").await;
     let id = json!({ "sessionId": created["session"]["id"] });
     // A read is worked on every time, whatever its id.
     let before = send(&mut client, "social:getSession", &id, "read-1").await;
@@ -272,14 +279,7 @@ async fn a_request_that_does_not_validate_is_refused_without_a_record_for_its_re
 #[tokio::test]
 async fn a_large_answer_keeps_only_what_it_showed_and_a_retry_reads_it_again() {
     let app = spawn_app().await;
-    let owner = unique("owner");
-    let mut client = app.connect(&owner).await;
-    let created = client
-        .ok(
-            "social:createSession",
-            json!({ "session": session_fields("Crowded", 60) }),
-        )
-        .await;
+    let (owner, mut client, created) = owner_of_a_session(&app, "Crowded").await;
     let id = created["session"]["id"].as_str().unwrap().to_owned();
     for batch in 0..3 {
         let entries: Vec<Value> = (0..100)
