@@ -321,6 +321,20 @@ pub(super) fn indexes() -> Vec<IndexModel> {
     ]
 }
 
+/// The sessions `user_id` owns, is invited to (not declined) or joined.
+fn of_person(user_id: &str) -> Document {
+    doc! { "$or": [
+        { "ownerId": user_id },
+        { "joined": user_id },
+        { "invited.userId": user_id, "declined": { "$ne": user_id } },
+    ] }
+}
+
+/// The order of a person's sessions: the latest starting first.
+fn latest_first() -> Document {
+    doc! { "startDate": -1, "_id": 1 }
+}
+
 /// A session reduced to what tells whether it changed: see
 /// [`Store::session_stamps_of_person`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -668,12 +682,8 @@ impl Store {
     pub async fn sessions_of_person(&self, user_id: &str, limit: i64) -> StoreResult<Vec<Session>> {
         self.collect_sessions(
             self.sessions()
-                .find(doc! { "$or": [
-                    { "ownerId": user_id },
-                    { "joined": user_id },
-                    { "invited.userId": user_id, "declined": { "$ne": user_id } },
-                ] })
-                .sort(doc! { "startDate": -1, "_id": 1 })
+                .find(of_person(user_id))
+                .sort(latest_first())
                 .limit(limit),
         )
         .await
@@ -720,13 +730,9 @@ impl Store {
         self.read_all(
             self.database()
                 .collection::<SessionStamp>(COLLECTION)
-                .find(doc! { "$or": [
-                    { "ownerId": user_id },
-                    { "joined": user_id },
-                    { "invited.userId": user_id, "declined": { "$ne": user_id } },
-                ] })
+                .find(of_person(user_id))
                 .projection(doc! { "_id": 1, "version": 1, "ownerId": 1, "eventId": 1 })
-                .sort(doc! { "startDate": -1, "_id": 1 })
+                .sort(latest_first())
                 .limit(limit),
         )
         .await
