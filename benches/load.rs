@@ -30,13 +30,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
-use common::{Server, ok, ticks_per_second};
+use common::{Database, RoundTrips, Server, ok, published_event, ticks_per_second};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole;
 use social_events::domain::source::Membership;
 use social_events::store::{DEFAULT_DEADLINE, Store};
-use social_events::tools::embedded::EmbeddedDatabase;
 use social_events::tools::replay::client::Client;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -52,79 +51,6 @@ fn setting(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
-}
-
-/// The database the run uses, and what to call it in the report.
-struct Database {
-    uri: String,
-    described: &'static str,
-    _embedded: Option<EmbeddedDatabase>,
-}
-
-impl Database {
-    fn open() -> Database {
-        match std::env::var("BENCH_MONGODB_URI") {
-            Ok(uri) => Database {
-                uri,
-                described: "the database server at BENCH_MONGODB_URI",
-                _embedded: None,
-            },
-            Err(_) => {
-                let storage =
-                    std::env::temp_dir().join(format!("social-events-load-{}", std::process::id()));
-                let embedded =
-                    EmbeddedDatabase::start(std::path::Path::new(".venv"), &storage, true)
-                        .expect("the embedded database starts (run from the repository root)");
-                Database {
-                    uri: embedded.uri().to_owned(),
-                    described: "embedded SecantusDB (Python)",
-                    _embedded: Some(embedded),
-                }
-            }
-        }
-    }
-}
-
-/// The database server's count of requests received, and its rate while nothing runs.
-struct RoundTrips {
-    admin: mongodb::Database,
-    background_per_second: f64,
-}
-
-impl RoundTrips {
-    async fn connect(uri: &str) -> RoundTrips {
-        let client = mongodb::Client::with_uri_str(uri).await.unwrap();
-        let mut trips = RoundTrips {
-            admin: client.database("admin"),
-            background_per_second: 0.0,
-        };
-        let (before, started) = (trips.count().await, Instant::now());
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let during = trips.count().await - before - 1.0;
-        trips.background_per_second = (during / started.elapsed().as_secs_f64()).max(0.0);
-        trips
-    }
-
-    async fn count(&self) -> f64 {
-        let status = self
-            .admin
-            .run_command(doc! { "serverStatus": 1 })
-            .await
-            .unwrap();
-        let network = status.get_document("network").unwrap();
-        match network.get("numRequests") {
-            Some(bson::Bson::Int32(count)) => f64::from(*count),
-            Some(bson::Bson::Int64(count)) => *count as f64,
-            Some(bson::Bson::Double(count)) => *count,
-            other => panic!("numRequests is {other:?}"),
-        }
-    }
-
-    /// Round trips per request between two counts taken `elapsed` apart.
-    fn per_request(&self, before: f64, after: f64, elapsed: Duration, requests: usize) -> f64 {
-        let background = self.background_per_second * elapsed.as_secs_f64();
-        ((after - before - 1.0 - background) / requests as f64).max(0.0)
-    }
 }
 
 /// What one series measured.
@@ -262,22 +188,7 @@ async fn requests_mode(database: &Database) {
         .await
         .unwrap();
     let mut owner = server.connect("load-owner").await;
-    let mut event = json!({
-        "title": "Load", "startDate": "2030-01-01T00:00:00Z", "endDate": "2100-01-01T00:00:00Z",
-    });
-    event = ok(
-        &mut owner,
-        "social:createEvent",
-        json!({"source": format!("network:{NETWORK}"), "event": event}),
-    )
-    .await;
-    let event_id = event["event"]["id"].as_str().unwrap().to_owned();
-    ok(
-        &mut owner,
-        "social:publishEvent",
-        json!({"eventId": &event_id}),
-    )
-    .await;
+    let event_id = published_event(&mut owner, NETWORK, "Load").await;
     // A session with ten invitees to read, and a prop with ten sessions.
     let invitees: Vec<Value> = (0..10)
         .map(|index| json!({"userId": format!("invitee-{index}")}))

@@ -59,7 +59,9 @@ impl Endpoint for GetEvents {
         let found = store
             .list_events(&request.source, listing, after, limit + 1)
             .await?;
-        let page = Page::of::<EventList>(found, limit, key, &scope, |event| {
+        let page_limit = fitting(&found, limit);
+        let found = found.into_iter().map(|stored| stored.item).collect();
+        let page = Page::of::<EventList>(found, page_limit, key, &scope, |event| {
             (event.start_date, event.id.as_str())
         });
         Ok(Response {

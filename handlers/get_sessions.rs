@@ -56,33 +56,42 @@ impl Endpoint for GetSessions {
         // The database leaves out what the caller cannot see; the check below is exact.
         let memberships = store.memberships_of(context.me()).await?;
         let audience = Audience::of(context.me(), &memberships);
-        // Batches of one more than the page, until the page and one more visible session
-        // are found (then more follow) or the event has no more sessions.
-        let mut visible: Vec<Session> = Vec::new();
+        // Batches of one more than the page (fewer when large, see `domain::page`), until
+        // the page and one more visible session are found (then more follow) or the event
+        // has no more sessions.
+        let mut visible: Vec<Stored<Session>> = Vec::new();
         let mut after = after.as_ref().map(|after| (after.start, after.id.clone()));
         loop {
             let position = after.as_ref().map(|(start, id)| (*start, id.as_str()));
             let batch = store
-                .sessions_of_event_after(
-                    &request.event_id,
-                    Some(&audience),
-                    position,
-                    Some(limit + 1),
+                .page_of_event_sessions(&request.event_id, &audience, position, limit + 1)
+                .await?;
+            let exhausted = batch.len() <= fitting(&batch, limit);
+            after = batch
+                .last()
+                .map(|last| (last.item.start_date, last.item.id.clone()));
+            let viewer = store
+                .viewer_with(
+                    context.me(),
+                    batch.iter().map(|stored| &stored.item),
+                    &memberships,
                 )
                 .await?;
-            let exhausted = batch.len() <= limit;
-            after = batch.last().map(|last| (last.start_date, last.id.clone()));
-            let viewer = store
-                .viewer_with(context.me(), &batch, &memberships)
-                .await?;
-            visible.extend(batch.into_iter().filter(|session| viewer.may_see(session)));
-            if exhausted || visible.len() > limit {
+            visible.extend(
+                batch
+                    .into_iter()
+                    .filter(|stored| viewer.may_see(&stored.item)),
+            );
+            if exhausted || visible.len() > fitting(&visible, limit) {
                 break;
             }
         }
-        let page = Page::of::<SessionList>(visible, limit, key, &request.event_id, |session| {
-            (session.start_date, session.id.as_str())
-        });
+        let page_limit = fitting(&visible, limit);
+        let visible = visible.into_iter().map(|stored| stored.item).collect();
+        let page =
+            Page::of::<SessionList>(visible, page_limit, key, &request.event_id, |session| {
+                (session.start_date, session.id.as_str())
+            });
         Ok(Response {
             sessions: render_sessions(store, context.me(), &page.items).await?,
             next_cursor: page.next,

@@ -16,7 +16,7 @@ pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
 pub use crate::domain::ids::new_id;
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};
 pub use crate::domain::kinds::SessionKind;
-pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList};
+pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList, Stored, fitting};
 pub use crate::domain::retry::{Attempt, retry_stale};
 pub use crate::domain::session::{
     Audience, JoinCondition, Prop, Session, SessionEnvelope, SessionFields, SessionView,

@@ -197,6 +197,36 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// The most bytes of stored documents one page holds (at least one item): a page of
+/// large items ends sooner, with a `nextCursor`.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Documents of a page are read in batches of this many, so that what is read past
+/// [`MAX_PAGE_BYTES`] is at most one batch.
+pub const PAGE_READ_BATCH: u32 = 16;
+
+/// An item as read, with its size as stored.
+#[derive(Debug, Clone)]
+pub struct Stored<T> {
+    pub item: T,
+    pub bytes: usize,
+}
+
+/// How many of `found` (in order) a page of at most `limit` items and [`MAX_PAGE_BYTES`]
+/// holds: every item that starts within the bytes, at least one.
+pub fn fitting<T>(found: &[Stored<T>], limit: usize) -> usize {
+    let mut bytes = 0;
+    let within = found
+        .iter()
+        .take_while(|stored| {
+            let starts_within = bytes < MAX_PAGE_BYTES;
+            bytes += stored.bytes;
+            starts_within
+        })
+        .count();
+    within.clamp(1, limit.max(1))
+}
+
 impl<T> Page<T> {
     /// The page of `limit` items out of `found`, which holds one more item than the page
     /// when more follow, of the list in `scope`; `position` gives an item's start and id.
@@ -220,6 +250,33 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(sizes: &[usize]) -> Vec<Stored<usize>> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(item, &bytes)| Stored { item, bytes })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_holds_the_items_that_start_within_its_bytes_and_at_least_one() {
+        let mib = MAX_PAGE_BYTES;
+        assert_eq!(
+            fitting(&stored(&[100; 10]), 500),
+            10,
+            "small items: the limit"
+        );
+        assert_eq!(fitting(&stored(&[100; 10]), 4), 4);
+        assert_eq!(fitting(&stored(&[mib / 2, mib / 2, 1]), 500), 2);
+        assert_eq!(
+            fitting(&stored(&[mib / 2, mib / 2 - 1, 1, 1]), 500),
+            3,
+            "the item that passes the bytes is the last"
+        );
+        assert_eq!(fitting(&stored(&[3 * mib, 1]), 500), 1, "one item at least");
+        assert_eq!(fitting::<usize>(&[], 500), 1);
+    }
 
     #[test]
     fn limits_from_1_to_500_are_accepted_and_others_refused() {

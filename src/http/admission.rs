@@ -1,6 +1,8 @@
-//! Per-user limits of one server process: how many connections a user may hold open, and
-//! the rate that all of a user's connections share — each frame and each upgrade takes
-//! from it, and so does each request of theirs to an HTTP route (a calendar invitation).
+//! Per-user limits of one server process: how many connections a user may hold open, how
+//! many of their requests are worked on at once over all of them, and the rate that all
+//! of a user's connections share — each frame and each upgrade takes from it (by size,
+//! see `rate`), and so does each request of theirs to an HTTP route (a calendar
+//! invitation).
 //! HTTP routes without a user have rates of their own, per holder (a calendar feed, a
 //! client address: see [`Admission::route_key`]), as large as a user's. A user who opens more connections, or opens them again and again, gets no more
 //! throughput, and one user's flood is refused without slowing anybody else. A user's rate
@@ -10,7 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use super::rate::RateLimiter;
+use tokio::sync::Semaphore;
+
+use super::rate::{RateLimiter, tokens_for_answer, tokens_for_frame};
+use super::server::ConnectionLimits;
 use crate::domain::ids::UserId;
 
 /// Seconds a client refused for holding too many connections is asked to wait
@@ -25,6 +30,7 @@ pub struct Admission {
     max_connections: usize,
     requests_per_second: u32,
     burst: u32,
+    max_in_flight: usize,
     users: Mutex<HashMap<UserId, Usage>>,
     admissions: std::sync::atomic::AtomicU64,
 }
@@ -38,26 +44,31 @@ pub enum Refusal {
     RateLimited,
 }
 
-/// One user's open connections and shared rate.
+/// One user's open connections, shared rate and shared slots for requests worked on.
 struct Usage {
     connections: usize,
     rate: Arc<Mutex<RateLimiter>>,
+    in_flight: Arc<Semaphore>,
+    replays: Arc<Semaphore>,
 }
 
-/// One admitted connection: counts against its user's connections until dropped, and
-/// takes its frames from its user's shared rate.
+/// One admitted connection: counts against its user's connections until dropped, takes
+/// its frames from its user's shared rate, and works on them in its user's shared slots.
 pub struct Admitted {
     admission: Arc<Admission>,
     user_id: UserId,
     rate: Arc<Mutex<RateLimiter>>,
+    in_flight: Arc<Semaphore>,
+    replays: Arc<Semaphore>,
 }
 
 impl Admission {
-    pub fn new(max_connections: usize, requests_per_second: u32, burst: u32) -> Arc<Admission> {
+    pub fn new(limits: &ConnectionLimits) -> Arc<Admission> {
         Arc::new(Admission {
-            max_connections,
-            requests_per_second,
-            burst,
+            max_connections: limits.max_connections_per_user,
+            requests_per_second: limits.requests_per_second,
+            burst: limits.burst,
+            max_in_flight: limits.max_in_flight,
             users: Mutex::new(HashMap::new()),
             admissions: std::sync::atomic::AtomicU64::new(0),
         })
@@ -89,20 +100,21 @@ impl Admission {
                 self.burst,
                 now,
             ))),
+            in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
+            replays: Arc::new(Semaphore::new(1)),
         })
     }
 
     /// Takes one request to an HTTP route from the rate of `key`: a user (their rate is
     /// the one their connections share) or a route's holder ([`Admission::route_key`]).
-    /// False when over it.
-    pub fn take(&self, key: &UserId) -> bool {
+    /// `None` when over it; else what charges the answer's bytes to the same rate.
+    pub fn take(&self, key: &UserId) -> Option<AnswerCharge> {
         let now = Instant::now();
         let mut users = self.users();
-        self.usage_of(&mut users, key, now)
-            .rate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let usage = self.usage_of(&mut users, key, now);
+        lock(&usage.rate)
             .try_acquire(now)
+            .then(|| AnswerCharge(Arc::clone(&usage.rate)))
     }
 
     /// The rate key of `holder` (a feed's token hash, a client address) at the HTTP route
@@ -120,12 +132,7 @@ impl Admission {
         if usage.connections >= self.max_connections {
             return Err(Refusal::TooManyConnections);
         }
-        if !usage
-            .rate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_acquire(now)
-        {
+        if !lock(&usage.rate).try_acquire(now) {
             return Err(Refusal::RateLimited);
         }
         usage.connections += 1;
@@ -133,27 +140,64 @@ impl Admission {
             admission: Arc::clone(self),
             user_id: user_id.clone(),
             rate: Arc::clone(&usage.rate),
+            in_flight: Arc::clone(&usage.in_flight),
+            replays: Arc::clone(&usage.replays),
         })
     }
 }
 
 impl Usage {
     fn rate_is_full(&self, now: Instant) -> bool {
-        self.rate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_full(now)
+        lock(&self.rate).is_full(now)
     }
 }
 
 impl Admitted {
     /// Takes one frame from the user's shared rate; false when the user is over it.
     pub fn try_acquire(&self, now: Instant) -> bool {
-        self.rate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_acquire(now)
+        self.try_take_frame(0, now)
     }
+
+    /// Takes a frame of `bytes` from the user's shared rate (see [`tokens_for_frame`]);
+    /// false when the user is over it.
+    pub fn try_take_frame(&self, bytes: usize, now: Instant) -> bool {
+        lock(&self.rate).try_take(tokens_for_frame(bytes), now)
+    }
+
+    /// The slots in which the user's requests are worked on, over all their connections.
+    pub fn request_slots(&self) -> Arc<Semaphore> {
+        Arc::clone(&self.in_flight)
+    }
+
+    /// The user's turn to have missed pushes replayed (`?resumeAfter=`): one resumption
+    /// of a user at a time, so that the size of each replay counts against the next.
+    pub async fn replay_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.replays).acquire_owned().await.ok()
+    }
+
+    /// The user's shared rate, for charging the answers of the connection's requests.
+    pub fn rate(&self) -> AnswerCharge {
+        AnswerCharge(Arc::clone(&self.rate))
+    }
+}
+
+/// Charges answers to the rate of the user who asked for them.
+#[derive(Clone)]
+pub struct AnswerCharge(Arc<Mutex<RateLimiter>>);
+
+impl AnswerCharge {
+    /// Charges an answer of `bytes` (see [`tokens_for_answer`]).
+    pub fn charge(&self, bytes: usize) {
+        let tokens = tokens_for_answer(bytes);
+        if tokens > 0.0 {
+            lock(&self.0).charge(tokens, Instant::now());
+        }
+    }
+}
+
+fn lock(rate: &Mutex<RateLimiter>) -> MutexGuard<'_, RateLimiter> {
+    // A panic while holding this lock cannot leave the bucket half-changed.
+    rate.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Admitted {
@@ -173,9 +217,22 @@ impl Drop for Admitted {
 mod tests {
     use super::*;
 
+    fn limits(
+        max_connections_per_user: usize,
+        requests_per_second: u32,
+        burst: u32,
+    ) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections_per_user,
+            requests_per_second,
+            burst,
+            ..ConnectionLimits::default()
+        }
+    }
+
     #[test]
     fn a_user_may_hold_at_most_the_configured_connections() {
-        let admission = Admission::new(2, 100, 200);
+        let admission = Admission::new(&limits(2, 100, 200));
         let ada = UserId::from("ada");
         let first = admission.admit(&ada).unwrap();
         let _second = admission.admit(&ada).unwrap();
@@ -197,7 +254,7 @@ mod tests {
     #[test]
     fn a_users_connections_share_one_rate() {
         // Each upgrade takes one from the rate too.
-        let admission = Admission::new(8, 1, 5);
+        let admission = Admission::new(&limits(8, 1, 5));
         let ada = UserId::from("ada");
         let (one, two) = (
             admission.admit(&ada).unwrap(),
@@ -212,7 +269,7 @@ mod tests {
 
     #[test]
     fn reconnecting_brings_no_fresh_burst() {
-        let admission = Admission::new(8, 1, 3);
+        let admission = Admission::new(&limits(8, 1, 3));
         let ada = UserId::from("ada");
         let connection = admission.admit(&ada).unwrap();
         let now = Instant::now();

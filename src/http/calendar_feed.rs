@@ -26,9 +26,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::invitation_file::{Detail, calendar_file, cancelled_event, session_event};
+use super::invitation_file::{
+    Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_event,
+};
 use super::server::ServerState;
-use crate::domain::feed::{FeedEntry, reconcile, token_hash};
+use crate::domain::feed::{FeedEntry, reconcile};
 use crate::domain::kinds::InvitationStatus;
 use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
@@ -43,17 +45,45 @@ const MAX_KEPT_FEED_BYTES: usize = 32 * 1024 * 1024;
 
 /// A rendered feed and its entity tag.
 pub struct Feed {
-    pub calendar: String,
+    /// The file; shared, not copied, by the answers that send it.
+    pub calendar: bytes::Bytes,
     /// A strong entity tag, quoted.
     pub etag: String,
 }
 
 /// The feeds this process rendered last, by token hash, with the fingerprints of what
 /// they were made of: at most [`MAX_KEPT_FEED_BYTES`], the least recently rendered
-/// forgotten first.
+/// forgotten first. And whose turn it is: the GETs of one feed are answered one after
+/// the other, so that simultaneous GETs cost one rendering, not one each.
 #[derive(Default)]
 pub struct RenderedFeeds {
     kept: Mutex<KeptFeeds>,
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A GET's turn at its feed; the next waiting GET's turn comes when it is dropped.
+pub struct FeedTurn<'a> {
+    feeds: &'a RenderedFeeds,
+    token_hash: String,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for FeedTurn<'_> {
+    fn drop(&mut self) {
+        drop(self.turn.take());
+        let mut turns = self
+            .feeds
+            .turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Forgotten when nobody else waits for it (only the map holds it).
+        if turns
+            .get(&self.token_hash)
+            .is_some_and(|turn| Arc::strong_count(turn) == 1)
+        {
+            turns.remove(&self.token_hash);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -65,6 +95,19 @@ struct KeptFeeds {
 }
 
 impl RenderedFeeds {
+    /// Waits for the turn of the feed whose token hash is `token_hash`.
+    pub async fn turn(&self, token_hash: &str) -> FeedTurn<'_> {
+        let turn = {
+            let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(turns.entry(token_hash.to_owned()).or_default())
+        };
+        FeedTurn {
+            feeds: self,
+            token_hash: token_hash.to_owned(),
+            turn: Some(turn.lock_owned().await),
+        }
+    }
+
     fn find(&self, token_hash: &str, fingerprint: &[u8; 32]) -> Option<Arc<Feed>> {
         let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         let (_, kept_fingerprint, feed) = kept.feeds.get(token_hash)?;
@@ -155,11 +198,12 @@ async fn fingerprint(state: &ServerState, user_id: &str) -> Result<[u8; 32], Api
     Ok(Sha256::digest(made_of.as_bytes()).into())
 }
 
-/// The feed whose token is `token`; `NotFound` for no such feed. Answered from the file
-/// rendered last while its fingerprint is the same.
-pub async fn render(state: &ServerState, token: &str) -> Result<Arc<Feed>, ApiError> {
+/// The feed whose token hash is `hash`; `NotFound` for no such feed. Answered from the
+/// file rendered last while its fingerprint is the same. Call it in the feed's turn
+/// ([`RenderedFeeds::turn`]).
+pub async fn render(state: &ServerState, hash: &str) -> Result<Arc<Feed>, ApiError> {
     let store = &state.app.store;
-    let hash = token_hash(token);
+    let hash = hash.to_owned();
     let user_id = store
         .feed_owner(&hash)
         .await?
@@ -177,8 +221,20 @@ pub async fn render(state: &ServerState, token: &str) -> Result<Arc<Feed>, ApiEr
 async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
     let store = &state.app.store;
     let user_id = user_id.to_owned();
+    // Only the start of a description is shown (see `Detail::Feed`): one character more
+    // is kept, so that a longer one is still seen to be longer.
     let found = store
-        .sessions_of_person(&user_id, MAX_FEED_SESSIONS)
+        .sessions_of_person(&user_id, MAX_FEED_SESSIONS, |mut session| {
+            if let Some((cut, _)) = session
+                .description
+                .char_indices()
+                .nth(FEED_DESCRIPTION_CHARS + 1)
+            {
+                // A new string: truncating would keep the whole one's memory.
+                session.description = session.description[..cut].to_owned();
+            }
+            session
+        })
         .await?;
     let at_limit = found.len() as i64 >= MAX_FEED_SESSIONS;
     let viewer = store.viewer(&user_id, &found).await?;
@@ -254,7 +310,10 @@ async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>()
     );
-    Ok(Feed { calendar, etag })
+    Ok(Feed {
+        calendar: calendar.into(),
+        etag,
+    })
 }
 
 /// The ids of stored, listed entries that the feed left out but that are still the

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -67,7 +67,7 @@ pub async fn serve(
         .hub()
         .register(context.me(), outgoing.clone(), kicked.clone());
     let (first, replayed_through) = match &resume_after {
-        Some(after) => match Box::pin(pushes.replay(context.me(), after)).await {
+        Some(after) => match Box::pin(replay(pushes, context.me(), after, &admitted)).await {
             Replay::Missed { frames, through } => (
                 frames.into_iter().map(Outgoing::Push).collect(),
                 Some(through),
@@ -92,7 +92,7 @@ pub async fn serve(
     Box::pin(attach_invitations(&context)).await;
 
     let in_flight = TaskTracker::new();
-    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
+    let permits = admitted.request_slots();
     let rate_limited = ApiError::RateLimited {
         per_second: limits.requests_per_second,
         burst: limits.burst,
@@ -122,10 +122,6 @@ pub async fn serve(
                         let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &error))).await;
                         break Some((CloseCode::Size, "frame too large"));
                     }
-                    if !admitted.try_acquire(Instant::now()) {
-                        let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &rate_limited))).await;
-                        continue;
-                    }
                     // Waiting for a free slot must not hold off shutdown, expiry or a kick.
                     let permit = tokio::select! {
                         permit = Arc::clone(&permits).acquire_owned() => permit,
@@ -139,11 +135,19 @@ pub async fn serve(
                     let Ok(permit) = permit else {
                         break None;
                     };
+                    // Taken from the rate once a slot is free, so that the answers of the
+                    // requests before it (charged by size) count against it.
+                    if !admitted.try_take_frame(text.len(), Instant::now()) {
+                        let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &rate_limited))).await;
+                        continue;
+                    }
                     let context = context.for_request();
                     let outgoing = outgoing.clone();
+                    let charge = admitted.rate();
                     in_flight.spawn(async move {
                         let answer_queued = context.answer_queued.clone().drop_guard();
                         let frame = answer(text.as_str(), context).await;
+                        charge.charge(frame.len());
                         let _ = outgoing.send(Outgoing::Text(frame)).await;
                         drop(answer_queued);
                         drop(permit);
@@ -202,6 +206,25 @@ pub async fn serve(
         while let Some(Ok(_)) = stream.next().await {}
     })
     .await;
+}
+
+/// The replay of a resumption after `after` (see [`crate::push::bus::Pushes::replay`]),
+/// in the user's turn and taken from their rate like an answer of the size it rendered
+/// (also when it gave up for its size); a user over their rate gets `social:resync`
+/// without anything being read.
+async fn replay(
+    pushes: &crate::push::bus::Pushes,
+    user_id: &str,
+    after: &str,
+    admitted: &Admitted,
+) -> Replay {
+    let _turn = admitted.replay_turn().await;
+    if !admitted.try_acquire(Instant::now()) {
+        return Replay::Resync;
+    }
+    let (replay, rendered_bytes) = pushes.replay(user_id, after).await;
+    admitted.rate().charge(rendered_bytes);
+    replay
 }
 
 /// Reads and discards what the peer still sends (the rest of a refused frame, its answer

@@ -13,7 +13,7 @@ use std::time::Duration;
 use poem::Request;
 use poem::web::{Data, RemoteAddr};
 use poem_openapi::param::Path;
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::{Binary, Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
 
 use super::admission::Admission;
@@ -181,7 +181,7 @@ enum FeedFile {
     /// The user's sessions (RFC 5545, `METHOD:PUBLISH`).
     #[oai(status = 200, content_type = "text/calendar; charset=utf-8")]
     File(
-        PlainText<String>,
+        Binary<bytes::Bytes>,
         /// A hash of the file: send it back as `If-None-Match`.
         #[oai(header = "ETag")]
         String,
@@ -223,9 +223,10 @@ impl HttpRoutes {
             .as_socket_addr()
             .map(|address| address.ip().to_string())
             .unwrap_or_default();
-        if !state
+        if state
             .admission
             .take(&Admission::route_key("readyz", &address))
+            .is_none()
         {
             return Readiness::TooMany(PlainText("over the rate limit"));
         }
@@ -280,11 +281,12 @@ impl HttpRoutes {
         state: Data<&Arc<ServerState>>,
     ) -> Result<InvitationFile, Failure> {
         let caller = claims.caller();
-        // The rate of the user's WebSocket frames.
-        if !state.admission.take(&caller.user_id) {
+        // The rate of the user's WebSocket frames, charged by size as their answers are.
+        let Some(charge) = state.admission.take(&caller.user_id) else {
             return Err(rate_limited(&state).into());
-        }
+        };
         let calendar = invitation_file::render(&state, &caller, &session_id).await?;
+        charge.charge(calendar.len());
         Ok(InvitationFile::File(
             PlainText(calendar),
             format!("attachment; filename=\"session-{}.ics\"", session_id.0),
@@ -311,12 +313,15 @@ impl HttpRoutes {
         let Some(token) = feed.strip_suffix(".ics") else {
             return Err(ApiError::NotFound("no such calendar feed".to_owned()).into());
         };
-        // Each feed has a rate of its own (its URL is its only credential).
-        let key = Admission::route_key("calendar-feed", &token_hash(token));
-        if !state.admission.take(&key) {
+        let hash = token_hash(token);
+        // One GET of a feed at a time; each feed has a rate of its own (its URL is its
+        // only credential), taken in its turn, so that the size of the GETs before counts.
+        let _turn = state.feeds.turn(&hash).await;
+        let key = Admission::route_key("calendar-feed", &hash);
+        let Some(charge) = state.admission.take(&key) else {
             return Err(rate_limited(&state).into());
-        }
-        let feed = calendar_feed::render(&state, token).await?;
+        };
+        let feed = calendar_feed::render(&state, &hash).await?;
         let unchanged = request
             .headers()
             .get(poem::http::header::IF_NONE_MATCH)
@@ -325,8 +330,9 @@ impl HttpRoutes {
         if unchanged {
             return Ok(FeedFile::NotModified(feed.etag.clone()));
         }
+        charge.charge(feed.calendar.len());
         Ok(FeedFile::File(
-            PlainText(feed.calendar.clone()),
+            Binary(feed.calendar.clone()),
             feed.etag.clone(),
             "no-cache".to_owned(),
         ))

@@ -45,7 +45,7 @@ pub struct ConnectionLimits {
     pub requests_per_second: u32,
     /// Requests accepted in a burst.
     pub burst: u32,
-    /// Requests of one connection processed at the same time.
+    /// Requests of one user processed at the same time, over all of their connections.
     pub max_in_flight: usize,
     /// Frames waiting to be written to one connection.
     pub outgoing_queue: usize,
@@ -62,7 +62,7 @@ impl Default for ConnectionLimits {
             max_frame_bytes: 1024 * 1024,
             requests_per_second: 100,
             burst: 200,
-            max_in_flight: 16,
+            max_in_flight: 8,
             outgoing_queue: 256,
             max_connections_per_user: 32,
             header_timeout: Duration::from_secs(10),
@@ -182,11 +182,7 @@ impl Application {
             );
         }
         let limits = &settings.connection;
-        let admission = Admission::new(
-            limits.max_connections_per_user,
-            limits.requests_per_second,
-            limits.burst,
-        );
+        let admission = Admission::new(limits);
         let app = Arc::new(AppState {
             store,
             pushes,

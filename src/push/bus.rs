@@ -445,18 +445,29 @@ impl Pushes {
     /// this user, it is older than the kept log, more pushes followed than one resumption
     /// replays, the frames would exceed [`MAX_REPLAYED_BYTES`], or the database does not
     /// answer.
-    pub async fn replay(&self, user_id: &str, after: &str) -> Replay {
+    ///
+    /// Also answers the bytes of frames rendered for it (those rendered before it gave up,
+    /// when it ends in `social:resync` for its size), the measure of what it cost.
+    pub async fn replay(&self, user_id: &str, after: &str) -> (Replay, usize) {
         let replayed = match self.missed_pushes(user_id, after).await {
             Ok(Some((after, missed))) => self.render_missed(user_id, after, &missed).await,
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(Err(0)),
             Err(error) => Err(error),
         };
         match replayed {
-            Ok(Some(replay)) => replay,
-            Ok(None) => Replay::Resync,
+            Ok(Ok(replay)) => {
+                let bytes = match &replay {
+                    Replay::Missed { frames, .. } => {
+                        frames.iter().map(|frame| frame.data.get().len()).sum()
+                    }
+                    Replay::Resync => 0,
+                };
+                (replay, bytes)
+            }
+            Ok(Err(rendered)) => (Replay::Resync, rendered),
             Err(error) => {
                 tracing::warn!(%error, "cannot replay missed pushes; the client refetches");
-                Replay::Resync
+                (Replay::Resync, 0)
             }
         }
     }
@@ -539,14 +550,14 @@ impl Pushes {
     }
 
     /// The replay of `missed` (the pushes for `user_id` after the one numbered `after`):
-    /// each session once, in the order of its last push for the user; `None` past
-    /// [`MAX_REPLAYED_BYTES`].
+    /// each session once, in the order of its last push for the user; past
+    /// [`MAX_REPLAYED_BYTES`], the bytes rendered when it gave up.
     async fn render_missed(
         &self,
         user_id: &str,
         after: i64,
         missed: &[PushDocument],
-    ) -> StoreResult<Option<Replay>> {
+    ) -> StoreResult<Result<Replay, usize>> {
         let mut owed: Vec<(&str, Owed)> = by_session(missed)
             .into_iter()
             .flat_map(|(session_id, pushes)| {
@@ -586,13 +597,13 @@ impl Pushes {
             for (_, _, frame) in rendered {
                 bytes += frame.data.get().len();
                 if bytes > MAX_REPLAYED_BYTES {
-                    return Ok(None);
+                    return Ok(Err(bytes));
                 }
                 frames.push(frame);
             }
         }
         let through = missed.last().map_or(after, |push| push.sequence.max(after));
-        Ok(Some(Replay::Missed { frames, through }))
+        Ok(Ok(Replay::Missed { frames, through }))
     }
 
     /// Delivers a batch of pushes, in order, to this process's connections of their

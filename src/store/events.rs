@@ -9,6 +9,7 @@ use super::json_bson::{document_to_object, object_to_document};
 use super::{Query, Store, StoreError, StoreResult, after_position};
 use crate::domain::event::{Event, EventListing};
 use crate::domain::kinds::EventStatus;
+use crate::domain::page::Stored;
 use crate::domain::source::Source;
 use crate::domain::time::Timestamp;
 
@@ -274,14 +275,15 @@ impl Store {
     }
 
     /// At most `limit` events of one source, by `startDate` then `id`, after the position
-    /// `after` when given.
+    /// `after` when given; fewer when they pass [`MAX_PAGE_BYTES`] as stored (then one
+    /// more, see [`crate::domain::page::fitting`]).
     pub async fn list_events(
         &self,
         source: &Source,
         listing: EventListing<'_>,
         after: Option<(Timestamp, &str)>,
         limit: usize,
-    ) -> StoreResult<Vec<Event>> {
+    ) -> StoreResult<Vec<Stored<Event>>> {
         let mut filter = live(doc! {
             "networkId": source.network_id(),
             "sourceType": source.source_type(),
@@ -297,12 +299,17 @@ impl Store {
             );
         }
         after_position(&mut filter, after);
-        self.collect_events(
-            self.events()
-                .find(filter)
-                .sort(doc! { "startDate": 1, "_id": 1 })
-                .limit(i64::try_from(limit).unwrap_or(i64::MAX)),
-        )
-        .await
+        let found = self
+            .read_page::<EventDocument>(COLLECTION, filter, limit)
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|stored| {
+                Some(Stored {
+                    item: stored.item.into_event()?,
+                    bytes: stored.bytes,
+                })
+            })
+            .collect())
     }
 }

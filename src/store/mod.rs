@@ -24,11 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use bson::RawDocumentBuf;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Database, IndexModel};
 
 use crate::domain::event::Event;
-use crate::domain::page::CursorKey;
+use crate::domain::page::{CursorKey, MAX_PAGE_BYTES, PAGE_READ_BATCH, Stored};
 use crate::domain::people::User;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Outcome};
@@ -626,6 +627,51 @@ impl Store {
     {
         use futures_util::TryStreamExt;
         self.read(async { query.await?.try_collect().await }).await
+    }
+
+    /// The documents of `collection` matching `filter` for a page, by `startDate` then
+    /// `_id`, decoded as `T` with their sizes as stored: at most `limit`, and once those
+    /// read reach [`MAX_PAGE_BYTES`] one more and no further (so that the reader knows
+    /// whether more follow; see [`crate::domain::page::fitting`]). Read in batches of
+    /// [`PAGE_READ_BATCH`] under one deadline: what a page costs is bounded by bytes, not
+    /// only by count.
+    async fn read_page<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: &str,
+        filter: bson::Document,
+        limit: usize,
+    ) -> StoreResult<Vec<Stored<T>>> {
+        use futures_util::TryStreamExt;
+        self.read(async {
+            let mut cursor = self
+                .database()
+                .collection::<RawDocumentBuf>(collection)
+                .find(filter)
+                .sort(bson::doc! { "startDate": 1, "_id": 1 })
+                .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+                .batch_size(PAGE_READ_BATCH)
+                .await?;
+            let (mut found, mut bytes) = (Vec::new(), 0);
+            while bytes < MAX_PAGE_BYTES
+                && let Some(raw) = cursor.try_next().await?
+            {
+                bytes += raw.as_bytes().len();
+                found.push(Stored {
+                    item: bson::from_slice(raw.as_bytes())?,
+                    bytes: raw.as_bytes().len(),
+                });
+            }
+            if bytes >= MAX_PAGE_BYTES
+                && let Some(raw) = cursor.try_next().await?
+            {
+                found.push(Stored {
+                    item: bson::from_slice(raw.as_bytes())?,
+                    bytes: raw.as_bytes().len(),
+                });
+            }
+            Ok::<_, mongodb::error::Error>(found)
+        })
+        .await
     }
 
     /// Runs `query` and reads every document that decodes as `T`, under one deadline.

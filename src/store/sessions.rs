@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{Query, Store, StoreError, StoreResult, after_position};
 use crate::domain::invitation::pending_attachment;
 use crate::domain::kinds::SessionKind;
+use crate::domain::page::{PAGE_READ_BATCH, Stored};
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::{
     Audience, Color, EventScope, Invitation, JoinCondition, PendingContact, Prop, Session,
@@ -608,10 +609,10 @@ impl Store {
 
     /// Like [`Store::viewer`], for a caller whose memberships are loaded already (all of
     /// them, as `memberships_of` answers): one query, for the events.
-    pub async fn viewer_with(
+    pub async fn viewer_with<'a>(
         &self,
         user_id: &str,
-        sessions: &[Session],
+        sessions: impl IntoIterator<Item = &'a Session>,
         memberships: &[Membership],
     ) -> StoreResult<Viewer> {
         let events = self.events_of(sessions).await?;
@@ -619,12 +620,12 @@ impl Store {
     }
 
     /// The existing events of `sessions`.
-    async fn events_of(
+    async fn events_of<'a>(
         &self,
-        sessions: &[Session],
+        sessions: impl IntoIterator<Item = &'a Session>,
     ) -> StoreResult<Vec<crate::domain::event::Event>> {
         let mut event_ids: Vec<&str> = sessions
-            .iter()
+            .into_iter()
             .map(|session| session.event_id.as_str())
             .filter(|id| !id.is_empty())
             .collect();
@@ -650,42 +651,68 @@ impl Store {
 
     /// The sessions of an event, by `startDate` then `id`.
     pub async fn sessions_of_event(&self, event_id: &str) -> StoreResult<Vec<Session>> {
-        self.sessions_of_event_after(event_id, None, None, None)
-            .await
-    }
-
-    /// At most `limit` sessions of an event, by `startDate` then `id`, after the position
-    /// `after` when given; only those `audience` may see, when given (see [`visible_to`]).
-    pub async fn sessions_of_event_after(
-        &self,
-        event_id: &str,
-        audience: Option<&Audience>,
-        after: Option<(Timestamp, &str)>,
-        limit: Option<usize>,
-    ) -> StoreResult<Vec<Session>> {
-        let mut filter = doc! { "eventId": event_id };
-        after_position(&mut filter, after);
-        if let Some(audience) = audience {
-            filter = doc! { "$and": [filter, visible_to(audience)] };
-        }
         self.collect_sessions(
             self.sessions()
-                .find(filter)
-                .sort(doc! { "startDate": 1, "_id": 1 })
-                .limit(limit.map_or(0, |limit| i64::try_from(limit).unwrap_or(i64::MAX))),
+                .find(doc! { "eventId": event_id })
+                .sort(doc! { "startDate": 1, "_id": 1 }),
         )
         .await
     }
 
+    /// Sessions of an event for a page, by `startDate` then `id`, after the position
+    /// `after` when given, only those `audience` may see (see [`visible_to`]): at most
+    /// `limit`, fewer when they pass [`MAX_PAGE_BYTES`] as stored (then one more, see
+    /// [`crate::domain::page::fitting`]).
+    pub async fn page_of_event_sessions(
+        &self,
+        event_id: &str,
+        audience: &Audience,
+        after: Option<(Timestamp, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<Stored<Session>>> {
+        let mut filter = doc! { "eventId": event_id };
+        after_position(&mut filter, after);
+        let found = self
+            .read_page::<SessionDocument>(
+                COLLECTION,
+                doc! { "$and": [filter, visible_to(audience)] },
+                limit,
+            )
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|stored| Stored {
+                item: self.seen(stored.item),
+                bytes: stored.bytes,
+            })
+            .collect())
+    }
+
     /// The sessions `user_id` owns, is invited to (not declined) or joined: at most
-    /// `limit`, the latest starting first.
-    pub async fn sessions_of_person(&self, user_id: &str, limit: i64) -> StoreResult<Vec<Session>> {
-        self.collect_sessions(
-            self.sessions()
+    /// `limit`, the latest starting first; each passed through `shrink` as it is read, so
+    /// that only what `shrink` keeps of them is held at once (a calendar feed keeps the
+    /// start of each description).
+    pub async fn sessions_of_person(
+        &self,
+        user_id: &str,
+        limit: i64,
+        shrink: impl Fn(Session) -> Session + Send,
+    ) -> StoreResult<Vec<Session>> {
+        use futures_util::TryStreamExt;
+        self.read(async {
+            let mut cursor = self
+                .sessions()
                 .find(of_person(user_id))
                 .sort(latest_first())
-                .limit(limit),
-        )
+                .limit(limit)
+                .batch_size(PAGE_READ_BATCH)
+                .await?;
+            let mut sessions = Vec::new();
+            while let Some(document) = cursor.try_next().await? {
+                sessions.push(shrink(self.seen(document)));
+            }
+            Ok::<_, mongodb::error::Error>(sessions)
+        })
         .await
     }
 

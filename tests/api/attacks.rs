@@ -784,3 +784,91 @@ async fn a_socket_that_sends_half_a_request_or_nothing_is_closed_after_the_heade
     assert_eq!(healthy.status(), 200);
     assert_others_served(&app).await;
 }
+
+/// Sessions of `net`'s event with the longest description (10,000 four-byte characters,
+/// about 40 KB each as stored).
+async fn large_sessions(net: &mut crate::helpers::Network, event_id: &Value, count: usize) {
+    for index in 0..count {
+        let mut session =
+            crate::helpers::session_fields(&format!("large {index}"), 60 + index as i64);
+        session["eventId"] = event_id.clone();
+        session["description"] = json!("𝄞".repeat(10_000));
+        crate::helpers::create_session(&mut net.admin, session, json!([])).await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_large_sessions_ends_at_a_mebibyte_and_the_pages_concatenate() {
+    let app = spawn_app().await;
+    let mut net = crate::helpers::network(&app).await;
+    let event = crate::helpers::published_event(&mut net, json!({})).await;
+    large_sessions(&mut net, &event["id"], 30).await;
+    let first = net
+        .member
+        .ok(
+            "social:getSessions",
+            json!({"eventId": &event["id"], "limit": 500}),
+        )
+        .await;
+    let first_page = first["sessions"].as_array().unwrap();
+    assert!(
+        (20..30).contains(&first_page.len()),
+        "about 1 MiB of 40 KB sessions: {}",
+        first_page.len()
+    );
+    assert!(first.to_string().len() < 1_200_000);
+    let second = net
+        .member
+        .ok(
+            "social:getSessions",
+            json!({"eventId": &event["id"], "limit": 500, "after": &first["nextCursor"]}),
+        )
+        .await;
+    assert!(
+        second.get("nextCursor").is_none(),
+        "the rest fits: {}",
+        second["sessions"].as_array().unwrap().len()
+    );
+    let titles: Vec<String> = first_page
+        .iter()
+        .chain(second["sessions"].as_array().unwrap())
+        .map(|session| session["title"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..30).map(|index| format!("large {index}")).collect();
+    assert_eq!(titles, expected, "every session once, in order");
+    assert_others_served(&app).await;
+}
+
+#[tokio::test]
+async fn large_answers_take_from_the_rate_by_size() {
+    // A burst of 200 and nearly no refill: what the bucket holds is what was spent.
+    let app = spawn_app_with(|settings| {
+        settings.connection.requests_per_second = 1;
+        settings.connection.burst = 200;
+    })
+    .await;
+    let mut net = crate::helpers::network(&app).await;
+    let event = crate::helpers::published_event(&mut net, json!({})).await;
+    // 30 frames of 40 KB and their 40 KB answers: 150 of the owner's 200.
+    large_sessions(&mut net, &event["id"], 30).await;
+    // Pages of about 1 MiB take 65 each: past three of them the reader is over the rate,
+    // having sent 5 frames of a burst of 200.
+    let page = json!({"eventId": &event["id"], "limit": 500});
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let answer = net.member.request("social:getSessions", page.clone()).await;
+        codes.push(answer["error"]["code"].as_u64().unwrap());
+    }
+    assert_eq!(codes[..3], [0, 0, 0], "{codes:?}");
+    assert_eq!(codes[4], 429, "{codes:?}");
+    // Ordinary frames of another user are not charged more than one each.
+    let mut other = app.connect(&unique("reader")).await;
+    for _ in 0..10 {
+        other
+            .ok(
+                "social:getEvents",
+                json!({"source": &net.source, "limit": 1}),
+            )
+            .await;
+    }
+}

@@ -114,10 +114,11 @@ async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_an
     let server = ServeProcess::start_on(&uri, &unique("overload")).await;
     let owner_id = unique("owner");
     let mut owner = server.connect(&owner_id).await;
-    // Two connections: one connection works on sixteen requests at most.
+    // Three other users: one user's requests are worked on eight at a time at most.
     let mut helpers = [
-        server.connect(&owner_id).await,
-        server.connect(&owner_id).await,
+        server.connect(&unique("helper")).await,
+        server.connect(&unique("helper")).await,
+        server.connect(&unique("helper")).await,
     ];
     let session = create_session(&mut owner, session_fields("Queued", 30), json!([])).await;
     let request = json!({"sessionId": session["id"]});
@@ -126,7 +127,7 @@ async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_an
     database.freeze();
     for index in 0..18 {
         let frame = json!({"endpoint": "social:getSession", "data": request, "event": {"id": format!("held-{index}")}});
-        helpers[index % 2].send_text(frame.to_string()).await;
+        helpers[index % 3].send_text(frame.to_string()).await;
     }
     let patience = Patience::new();
     while Scrape::at(&metrics_url)
@@ -156,7 +157,7 @@ async fn a_process_with_its_database_work_queued_refuses_new_requests_at_once_an
     database.signal("CONT");
     let mut held = HashSet::new();
     for helper in &mut helpers {
-        for _ in 0..9 {
+        for _ in 0..6 {
             let frame = helper.next_frame().await;
             held.insert(frame["event"]["id"].as_str().unwrap().to_owned());
         }
