@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    Database, RoundTrips, Server, cpu_seconds_of, ok, published_event, resident_bytes_of,
+    Chosen, Database, RoundTrips, Server, cpu_seconds_of, ok, published_event, resident_bytes_of,
     ticks_per_second, token_for,
 };
 use futures_util::{SinkExt, StreamExt};
@@ -320,11 +320,16 @@ impl Pipe {
     }
 }
 
+/// Ticks at the rate limit: one frame, upgrade or request per tick.
+fn pacer() -> tokio::time::Interval {
+    tokio::time::interval(Duration::from_secs_f64(1.0 / FRAMES_PER_SECOND))
+}
+
 /// Sends `count` frames, the `n`th made by `frame(n)`, over `pipes` in turn, paced at the
 /// rate limit; answers the seconds it took.
 async fn send_paced(pipes: &mut [Pipe], count: usize, frame: impl Fn(usize) -> String) -> f64 {
     let started = Instant::now();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FRAMES_PER_SECOND));
+    let mut ticker = pacer();
     let pipe_count = pipes.len();
     for index in 0..count {
         ticker.tick().await;
@@ -639,7 +644,7 @@ async fn resume(database: &Database, trips: &RoundTrips) -> Cost {
     let count = frames();
     cost_of(&server, trips, async {
         let started = Instant::now();
-        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FRAMES_PER_SECOND));
+        let mut ticker = pacer();
         // The newest 32 stay open (the per-user limit), unread; upgrades refused (over the
         // rate or the connections) are tried again at the next tick.
         let mut open = std::collections::VecDeque::new();
@@ -678,7 +683,7 @@ async fn feed(database: &Database, trips: &RoundTrips) -> Cost {
     let count = frames();
     cost_of(&server, trips, async {
         let started = Instant::now();
-        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / FRAMES_PER_SECOND));
+        let mut ticker = pacer();
         let mut gets = tokio::task::JoinSet::new();
         for _ in 0..count {
             ticker.tick().await;
@@ -734,12 +739,7 @@ async fn fanout(database: &Database, trips: &RoundTrips) -> Cost {
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let chosen: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
-        .collect();
-    let wants =
-        |scenario: &str| chosen.is_empty() || chosen.iter().any(|chosen| chosen == scenario);
+    let chosen = Chosen::from_args();
     let database = Database::open();
     runtime.block_on(async {
         let trips = RoundTrips::connect(&database.uri).await;
@@ -760,7 +760,7 @@ fn main() {
             "feed",
             "fanout",
         ] {
-            if !wants(name) {
+            if !chosen.wants(name) {
                 continue;
             }
             let cost = match name {

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
-use common::{Database, RoundTrips, Server, ok, published_event, ticks_per_second};
+use common::{Chosen, Database, RoundTrips, Server, ok, published_event, ticks_per_second};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole;
@@ -835,30 +835,26 @@ async fn board_mode(database: &Database) {
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let chosen: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
-        .collect();
-    let wants = |mode: &str| chosen.is_empty() || chosen.iter().any(|chosen| chosen == mode);
+    let chosen = Chosen::from_args();
     let database = Database::open();
     runtime.block_on(async {
         println!(
             "machine: {} cores",
             std::thread::available_parallelism().map_or(0, |cores| cores.get())
         );
-        if wants("requests") {
+        if chosen.wants("requests") {
             requests_mode(&database).await;
         }
-        if wants("fanout") {
+        if chosen.wants("fanout") {
             fanout_mode(&database).await;
         }
-        if wants("idle") {
+        if chosen.wants("idle") {
             idle_mode(&database).await;
         }
-        if wants("cross") {
+        if chosen.wants("cross") {
             cross_mode(&database).await;
         }
-        if wants("board") {
+        if chosen.wants("board") {
             board_mode(&database).await;
         }
     });

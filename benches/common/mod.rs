@@ -331,3 +331,21 @@ impl RoundTrips {
         ((after - before - 1.0 - background) / requests as f64).max(0.0)
     }
 }
+
+/// The modes (or scenarios) named on the command line; none named means all.
+pub struct Chosen(Vec<String>);
+
+impl Chosen {
+    pub fn from_args() -> Chosen {
+        Chosen(
+            std::env::args()
+                .skip(1)
+                .filter(|arg| !arg.starts_with("--"))
+                .collect(),
+        )
+    }
+
+    pub fn wants(&self, name: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|chosen| chosen == name)
+    }
+}
