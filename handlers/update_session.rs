@@ -60,9 +60,16 @@ impl Endpoint for UpdateSession {
                     "a session cannot move to another event",
                 ));
             }
-            let mut merged = visible.session.clone();
-            fields.apply_to(&mut merged, visible.event())?;
             let was_active = visible.session.is_active_at(Timestamp::now());
+            let (sequence, at_prop) = (visible.session.sequence, visible.session.prop());
+            // The stored session becomes the merged one rather than being copied: with a
+            // thousand invitees it is large.
+            let VisibleSession {
+                session: mut merged,
+                viewer,
+            } = visible;
+            let event_id = merged.event_id.clone();
+            fields.apply_to(&mut merged, viewer.event(&event_id))?;
             check_active_sessions(store, &merged, was_active).await?;
             // Only the fields the request changes are written, and only while the session
             // is still at the sequence the merge was made from: concurrent updates are
@@ -83,23 +90,23 @@ impl Endpoint for UpdateSession {
             let updated = store
                 .update_session(
                     session_id,
-                    visible.session.sequence,
+                    sequence,
                     &update,
                     &leaving_waitlist,
                     Timestamp::now(),
                 )
                 .await?;
             Ok(updated.map_or(Attempt::Stale, |updated| {
-                Attempt::Done((visible.session, updated, leaving_waitlist))
+                Attempt::Done((at_prop, updated, leaving_waitlist))
             }))
         })
         .await?
         .ok_or_else(|| ApiError::busy("the session"))?;
-        let (previous, updated, left_waitlist) = updated;
+        let (previous_prop, updated, left_waitlist) = updated;
         // A session moved to another prop leaves the board of the one it was at; those
         // who left its waitlist hear that it is gone for them.
         let change = SessionChange::updated(&updated)
-            .and_moved_from(&previous)
+            .and_moved_from(previous_prop)
             .and_deleted_for(left_waitlist);
         context.publish(change).await;
         render_session(store, context.me(), &updated).await

@@ -28,6 +28,8 @@
 //! - [`config`]: the command line and environment, read by `main` and the `tools` it runs.
 //! - [`cli`]: the commands themselves, for the service's binary and integrators' binaries.
 
+#![forbid(unsafe_code)]
+
 pub mod aging;
 pub mod api;
 pub mod backoff;

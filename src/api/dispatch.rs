@@ -6,11 +6,10 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt;
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::context::RequestContext;
-use super::endpoint::Registry;
+use super::endpoint::{AnswerData, Registry};
 use super::envelope;
 use super::retries::{self, Claim};
 use crate::error::ApiError;
@@ -98,7 +97,7 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         let (frame, code) = match result {
             Ok(data) => {
                 count_answer(label, None);
-                let frame = envelope::encode_success(&request.endpoint, event_id, data.as_ref());
+                let frame = envelope::encode_success(&request.endpoint, event_id, data.as_deref());
                 (frame, 0)
             }
             Err(error) => {
@@ -123,7 +122,7 @@ enum Done {
     /// A retry: the first request's answer, again.
     AnsweredAgain(RecordedAnswer),
     /// Worked on (or refused before).
-    Answered(Result<Option<Value>, ApiError>),
+    Answered(Result<AnswerData, ApiError>),
 }
 
 /// One request's work: the claim of a retry, the endpoint, the record of its answer.
@@ -131,7 +130,7 @@ struct Work {
     registration: Result<&'static super::endpoint::Registration, ApiError>,
     endpoint: String,
     event_id: Option<String>,
-    data: serde_json::Map<String, Value>,
+    data: serde_json::Map<String, serde_json::Value>,
     context: RequestContext,
 }
 

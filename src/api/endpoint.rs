@@ -15,6 +15,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::context::RequestContext;
@@ -79,8 +80,12 @@ pub struct Example {
     pub answer: Value,
 }
 
+/// An answer's `data` as JSON text, encoded once straight from the endpoint's response
+/// (no `Value` tree in between); `None` when the answer has none.
+pub type AnswerData = Option<Box<RawValue>>;
+
 /// The future an erased endpoint call returns: the frame's `data`, if any.
-pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<Option<Value>, ApiError>> + Send>>;
+pub type EndpointFuture = Pin<Box<dyn Future<Output = Result<AnswerData, ApiError>> + Send>>;
 
 /// The plain record an endpoint submits to the registry, with the JSON Schemas of its
 /// request and answer. A schema never refuses what the endpoint accepts; the endpoint may
@@ -128,7 +133,7 @@ impl Registration {
     }
 
     /// Answers a retry of a request that succeeded, when its answer was not kept whole.
-    pub async fn answer_again(&self, context: RequestContext) -> Result<Option<Value>, ApiError> {
+    pub async fn answer_again(&self, context: RequestContext) -> Result<AnswerData, ApiError> {
         match self.answer_again {
             Some(answer_again) => answer_again(context).await,
             None => Err(ApiError::Unexpected(anyhow::anyhow!(
@@ -284,10 +289,10 @@ fn answer_endpoint_again<E: Endpoint>(context: RequestContext) -> EndpointFuture
 }
 
 /// A response as the frame's `data`: none when it serialises to `null`.
-fn answer_data(response: impl Serialize) -> Result<Option<Value>, ApiError> {
-    let data = serde_json::to_value(response)
+fn answer_data(response: impl Serialize) -> Result<AnswerData, ApiError> {
+    let data = serde_json::value::to_raw_value(&response)
         .map_err(|error| ApiError::Unexpected(anyhow::Error::new(error)))?;
-    Ok((!data.is_null()).then_some(data))
+    Ok((data.get() != "null").then_some(data))
 }
 
 /// The name → endpoint table, built once from every submitted [`Registration`], and the

@@ -174,7 +174,11 @@ impl<'a, D: Serialize + ?Sized> Frame<'a, D> {
 }
 
 /// Encodes a successful answer. `data` is omitted when `None`.
-pub fn encode_success(endpoint: &str, event_id: Option<&str>, data: Option<&Value>) -> String {
+pub fn encode_success<D: Serialize + ?Sized>(
+    endpoint: &str,
+    event_id: Option<&str>,
+    data: Option<&D>,
+) -> String {
     encode(Frame::success(endpoint, event_id, data))
 }
 
@@ -343,7 +347,8 @@ mod tests {
 
     #[test]
     fn successes_without_data_omit_the_key() {
-        let frame: Value = serde_json::from_str(&encode_success("social:x", None, None)).unwrap();
+        let frame: Value =
+            serde_json::from_str(&encode_success("social:x", None, None::<&Value>)).unwrap();
         assert!(frame.get("data").is_none());
         assert_eq!(
             frame["error"],

@@ -23,10 +23,15 @@
 //! over by a retry after [`TAKE_OVER_AFTER`] (later than any record is still tried, so
 //! that a slow record is never overtaken).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+use super::endpoint::AnswerData;
 
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -51,15 +56,20 @@ pub fn read_again(shown: &ShownObject) -> Option<(&'static str, Map<String, Valu
     Some((endpoint, data))
 }
 
-/// The object `data` renders, when it is one object under a key of [`READ_AGAIN_BY`].
-fn shown_object(data: &Value) -> Option<ShownObject> {
-    let object = data.as_object().filter(|object| object.len() == 1)?;
-    let (key, shown) = object.iter().next()?;
-    READ_AGAIN_BY.iter().find(|(known, ..)| known == key)?;
-    Some(ShownObject {
-        key: key.clone(),
-        id: shown.get("id")?.as_str()?.to_owned(),
-    })
+/// The object `data` renders, when it is one object with an `id` under a key of
+/// [`READ_AGAIN_BY`] (read without building the rest of it).
+fn shown_object(data: &RawValue) -> Option<ShownObject> {
+    #[derive(Deserialize)]
+    struct Identified {
+        id: String,
+    }
+    let object: BTreeMap<String, Identified> = serde_json::from_str(data.get()).ok()?;
+    let mut objects = object.into_iter();
+    let (key, shown) = objects.next()?;
+    if objects.next().is_some() || !READ_AGAIN_BY.iter().any(|(known, ..)| *known == key) {
+        return None;
+    }
+    Some(ShownObject { key, id: shown.id })
 }
 
 /// Longest wait of a retry for the answer of a first request still being worked on.
@@ -186,20 +196,18 @@ pub async fn claim(
 
 /// The answer kept for the retries of a request that got `result`: `None` for an answer
 /// that asks for a retry (the service failed, or the object was too busy).
-fn kept_answer(
-    result: &Result<Option<Value>, ApiError>,
-    keeps_data: bool,
-) -> Option<RecordedAnswer> {
+fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Option<RecordedAnswer> {
     match result {
         Ok(data) => {
-            let text = data.as_ref().filter(|_| keeps_data).map(Value::to_string);
+            let data = data.as_deref().filter(|_| keeps_data);
             // Too large to keep: which object it showed is enough to answer again.
-            let shows = text
-                .as_ref()
-                .filter(|text| text.len() > MAX_KEPT_ANSWER_BYTES)
-                .and_then(|_| data.as_ref().and_then(shown_object));
+            let shows = data
+                .filter(|data| data.get().len() > MAX_KEPT_ANSWER_BYTES)
+                .and_then(shown_object);
             Some(RecordedAnswer {
-                data: text.filter(|_| shows.is_none()),
+                data: data
+                    .filter(|_| shows.is_none())
+                    .map(|data| data.get().to_owned()),
                 code: 0,
                 message: String::new(),
                 withheld: !keeps_data || shows.is_some(),
@@ -228,7 +236,7 @@ pub async fn record(
     user_id: &str,
     event_id: &str,
     claimed_at: Timestamp,
-    result: &Result<Option<Value>, ApiError>,
+    result: &Result<AnswerData, ApiError>,
     keeps_data: bool,
     wait: Duration,
 ) {
@@ -267,6 +275,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn raw(value: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&value).unwrap()
+    }
+
     fn object(value: Value) -> Map<String, Value> {
         match value {
             Value::Object(object) => object,
@@ -276,7 +288,7 @@ mod tests {
 
     #[test]
     fn answers_that_ask_for_a_retry_are_not_kept() {
-        let kept = kept_answer(&Ok(Some(json!({"session": {"id": "s"}}))), true).unwrap();
+        let kept = kept_answer(&Ok(Some(raw(json!({"session": {"id": "s"}})))), true).unwrap();
         assert_eq!(kept.data.as_deref(), Some(r#"{"session":{"id":"s"}}"#));
         let full = kept_answer(
             &Err(ApiError::Conflict("the session is full".to_owned())),
@@ -297,23 +309,23 @@ mod tests {
     fn a_large_answer_keeps_which_object_it_showed_and_a_small_one_is_kept_whole() {
         let large =
             json!({"session": {"id": "s1", "description": "x".repeat(MAX_KEPT_ANSWER_BYTES)}});
-        let kept = kept_answer(&Ok(Some(large)), true).unwrap();
+        let kept = kept_answer(&Ok(Some(raw(large))), true).unwrap();
         assert!(kept.withheld && kept.data.is_none());
         let shown = kept.shows.expect("the object it showed");
         let (endpoint, data) = read_again(&shown).unwrap();
         assert_eq!(endpoint, "social:getSession");
         assert_eq!(Value::Object(data), json!({"sessionId": "s1"}));
-        let small = kept_answer(&Ok(Some(json!({"event": {"id": "e1"}}))), true).unwrap();
+        let small = kept_answer(&Ok(Some(raw(json!({"event": {"id": "e1"}})))), true).unwrap();
         assert!(!small.withheld && small.shows.is_none() && small.data.is_some());
         // A large answer of another shape is kept whole.
         let list = json!({"sessions": ["x".repeat(MAX_KEPT_ANSWER_BYTES)]});
-        assert!(!kept_answer(&Ok(Some(list)), true).unwrap().withheld);
+        assert!(!kept_answer(&Ok(Some(raw(list))), true).unwrap().withheld);
     }
 
     #[test]
     fn a_withheld_answer_keeps_that_it_succeeded_and_nothing_of_its_data() {
         let secret = json!({"url": "https://social.example/calendar/secret-token.ics"});
-        let kept = kept_answer(&Ok(Some(secret)), false).unwrap();
+        let kept = kept_answer(&Ok(Some(raw(secret))), false).unwrap();
         assert_eq!((kept.code, kept.data, kept.withheld), (0, None, true));
         let failed = kept_answer(&Err(ApiError::NotFound("no".to_owned())), false).unwrap();
         assert!(

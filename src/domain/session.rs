@@ -604,7 +604,12 @@ impl Viewer {
 
     /// The session's event, when it has one that still exists.
     pub fn event_of(&self, session: &Session) -> Option<&Event> {
-        self.events.get(&session.event_id)
+        self.event(&session.event_id)
+    }
+
+    /// Event `event_id`, when it is one of the events this viewer was loaded with.
+    pub fn event(&self, event_id: &str) -> Option<&Event> {
+        self.events.get(event_id)
     }
 
     fn access_to(&self, event: &Event) -> &Access {

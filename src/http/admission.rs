@@ -164,7 +164,8 @@ impl Admitted {
         lock(&self.rate).try_take(tokens_for_frame(bytes), now)
     }
 
-    /// The slots in which the user's requests are worked on, over all their connections.
+    /// The slots in which the user's requests are worked on, over all their connections;
+    /// a request holds its slot until its answer is written to the socket.
     pub fn request_slots(&self) -> Arc<Semaphore> {
         Arc::clone(&self.in_flight)
     }

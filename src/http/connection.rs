@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -66,26 +66,11 @@ pub async fn serve(
     let registration = pushes
         .hub()
         .register(context.me(), outgoing.clone(), kicked.clone());
-    let (first, replayed_through) = match &resume_after {
-        Some(after) => match Box::pin(replay(pushes, context.me(), after, &admitted)).await {
-            Replay::Missed { frames, through } => (
-                frames.into_iter().map(Outgoing::Push).collect(),
-                Some(through),
-            ),
-            Replay::Resync => (
-                vec![Outgoing::Text(RESYNC_FRAME.to_owned())],
-                pushes.seen_through(after),
-            ),
-        },
-        None => (Vec::new(), None),
+    let replayed = match &resume_after {
+        Some(after) => Box::pin(replay(pushes, context.me(), after, &admitted)).await,
+        None => Replayed::default(),
     };
-    let writer = tokio::spawn(write_frames(
-        sink,
-        first,
-        replayed_through,
-        queue,
-        kicked.clone(),
-    ));
+    let writer = tokio::spawn(write_frames(sink, replayed, queue, kicked.clone()));
     // Registered first, so that the pushes of these new invitations reach this connection.
     // Boxed: its database calls would otherwise make every open connection's state as
     // large as theirs for as long as it stays open.
@@ -148,9 +133,8 @@ pub async fn serve(
                         let answer_queued = context.answer_queued.clone().drop_guard();
                         let frame = answer(text.as_str(), context).await;
                         charge.charge(frame.len());
-                        let _ = outgoing.send(Outgoing::Text(frame)).await;
+                        let _ = outgoing.send(Outgoing::Answer { text: frame, slot: permit }).await;
                         drop(answer_queued);
-                        drop(permit);
                     });
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -217,14 +201,40 @@ async fn replay(
     user_id: &str,
     after: &str,
     admitted: &Admitted,
-) -> Replay {
-    let _turn = admitted.replay_turn().await;
-    if !admitted.try_acquire(Instant::now()) {
-        return Replay::Resync;
+) -> Replayed {
+    let turn = admitted.replay_turn().await;
+    let replay = if admitted.try_acquire(Instant::now()) {
+        let (replay, rendered_bytes) = pushes.replay(user_id, after).await;
+        admitted.rate().charge(rendered_bytes);
+        replay
+    } else {
+        Replay::Resync
+    };
+    let (frames, through) = match replay {
+        Replay::Missed { frames, through } => (
+            frames.into_iter().map(Outgoing::Push).collect(),
+            Some(through),
+        ),
+        Replay::Resync => (
+            vec![Outgoing::Text(RESYNC_FRAME.to_owned())],
+            pushes.seen_through(after),
+        ),
+    };
+    Replayed {
+        frames,
+        through,
+        turn,
     }
-    let (replay, rendered_bytes) = pushes.replay(user_id, after).await;
-    admitted.rate().charge(rendered_bytes);
-    replay
+}
+
+/// What a resumption sends before live pushes: the missed pushes (or `social:resync`),
+/// the last push number they cover, and the user's replay turn, held until they are
+/// written — so that one user's replays that are not read hold one replay's memory.
+#[derive(Default)]
+struct Replayed {
+    frames: Vec<Outgoing>,
+    through: Option<i64>,
+    turn: Option<OwnedSemaphorePermit>,
 }
 
 /// Reads and discards what the peer still sends (the rest of a refused frame, its answer
@@ -260,19 +270,23 @@ async fn attach_invitations(context: &RequestContext) {
     }
 }
 
-/// Writes `first` (the replay of a resumption), then queued frames to the socket until
-/// the queue closes or a close frame is written. Live session pushes numbered up to
-/// `replayed_through` are left out: the replay covered them (pushes are delivered in the
-/// order of their numbers). When the connection is kicked for being too slow, it writes
-/// a 1013 close frame if it can within a second and then discards whatever is still
-/// queued, so that nobody waits on this connection.
+/// Writes the replay of a resumption (and gives its turn back), then queued frames to the
+/// socket until the queue closes or a close frame is written. Live session pushes
+/// numbered up to the replay's last are left out: the replay covered them (pushes are
+/// delivered in the order of their numbers). When the connection is kicked for being
+/// too slow, it writes a 1013 close frame if it can within a second and then discards
+/// whatever is still queued, so that nobody waits on this connection.
 async fn write_frames(
     mut sink: SplitSink<Socket, Message>,
-    first: Vec<Outgoing>,
-    replayed_through: Option<i64>,
+    replayed: Replayed,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
 ) -> SplitSink<Socket, Message> {
+    let Replayed {
+        frames: first,
+        through: replayed_through,
+        mut turn,
+    } = replayed;
     let replayed = |push: &PushFrame| {
         let session_push = push.endpoint == SESSION_UPDATED || push.endpoint == SESSION_DELETED;
         session_push
@@ -286,14 +300,23 @@ async fn write_frames(
     loop {
         let (next, live) = match first.next() {
             Some(outgoing) => (Some(outgoing), false),
-            None => tokio::select! {
-                biased;
-                () = kicked.cancelled() => break,
-                message = queue.recv() => (message, true),
-            },
+            None => {
+                drop(turn.take());
+                tokio::select! {
+                    biased;
+                    () = kicked.cancelled() => break,
+                    message = queue.recv() => (message, true),
+                }
+            }
         };
+        // An answer's request slot is given back once the answer is written.
+        let mut _slot = None;
         let message = match next {
             Some(Outgoing::Text(text)) => Message::text(text),
+            Some(Outgoing::Answer { text, slot }) => {
+                _slot = Some(slot);
+                Message::text(text)
+            }
             Some(Outgoing::Push(push)) if live && replayed(&push) => continue,
             Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
             Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {

@@ -145,6 +145,8 @@ const MAX_AUDIENCE_SESSIONS: usize = 5000;
 /// Most bytes of frames one resumption sends before live pushes; more and the client
 /// refetches (`social:resync`).
 pub const MAX_REPLAYED_BYTES: usize = 2 * 1024 * 1024;
+/// Sessions a replay reads at a time.
+const REPLAY_READ_BATCH: usize = 4;
 
 /// The push service of one process.
 pub struct Pushes {
@@ -567,39 +569,45 @@ impl Pushes {
             })
             .collect();
         owed.sort_by_key(|(_, owed)| owed.number);
-        // Every session still to show, in one read.
-        let shown: Vec<&str> = owed
-            .iter()
-            .filter(|(_, owed)| !owed.deleted)
-            .map(|(session_id, _)| *session_id)
-            .collect();
-        let sessions: HashMap<String, Session> = self
-            .store
-            .sessions_by_ids(&shown)
-            .await?
-            .into_iter()
-            .map(|session| (session.id.clone(), session))
-            .collect();
         let mut frames = Vec::new();
         let mut bytes = 0;
-        for (session_id, owed) in owed {
-            let rendered = if owed.deleted {
-                deletion_frame(session_id, owed.number)
-                    .map(|frame| (owed.number, owed.user_id.to_owned(), frame))
-                    .into_iter()
-                    .collect()
-            } else if let Some(session) = sessions.get(session_id) {
-                self.render_updates(session, &[(owed.user_id.to_owned(), owed.number)])
-                    .await?
+        // The sessions still to show are read a few at a time, in the order they are sent,
+        // so that a replay that gives up for its size has read little more than it sent.
+        for owed in owed.chunks(REPLAY_READ_BATCH) {
+            let shown: Vec<&str> = owed
+                .iter()
+                .filter(|(_, owed)| !owed.deleted)
+                .map(|(session_id, _)| *session_id)
+                .collect();
+            let sessions: HashMap<String, Session> = if shown.is_empty() {
+                HashMap::new()
             } else {
-                Vec::new()
+                self.store
+                    .sessions_by_ids(&shown)
+                    .await?
+                    .into_iter()
+                    .map(|session| (session.id.clone(), session))
+                    .collect()
             };
-            for (_, _, frame) in rendered {
-                bytes += frame.data.get().len();
-                if bytes > MAX_REPLAYED_BYTES {
-                    return Ok(Err(bytes));
+            for (session_id, owed) in owed {
+                let rendered = if owed.deleted {
+                    deletion_frame(session_id, owed.number)
+                        .map(|frame| (owed.number, owed.user_id.to_owned(), frame))
+                        .into_iter()
+                        .collect()
+                } else if let Some(session) = sessions.get(*session_id) {
+                    self.render_updates(session, &[(owed.user_id.to_owned(), owed.number)])
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                for (_, _, frame) in rendered {
+                    bytes += frame.data.get().len();
+                    if bytes > MAX_REPLAYED_BYTES {
+                        return Ok(Err(bytes));
+                    }
+                    frames.push(frame);
                 }
-                frames.push(frame);
             }
         }
         let through = missed.last().map_or(after, |push| push.sequence.max(after));

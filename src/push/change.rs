@@ -58,10 +58,8 @@ impl SessionChange {
         }
     }
 
-    /// The session was at `previous`'s prop before the change: that prop's watchers look
-    /// again too.
-    pub fn and_moved_from(mut self, previous: &Session) -> SessionChange {
-        let prop = previous.prop();
+    /// The session was at `prop` before the change: that prop's watchers look again too.
+    pub fn and_moved_from(mut self, prop: Prop) -> SessionChange {
         if !self.props.contains(&prop) {
             self.props.push(prop);
         }

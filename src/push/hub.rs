@@ -52,8 +52,15 @@ impl PushFrame {
 /// What a connection's writer sends.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// An encoded frame (an answer).
+    /// An encoded frame (a refusal, a notice).
     Text(String),
+    /// An encoded answer and the slot of the request it answers, held until the answer
+    /// is written: what a user's requests hold in memory stays bounded by their slots,
+    /// also while their connections do not read.
+    Answer {
+        text: String,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    },
     /// A push.
     Push(Arc<PushFrame>),
     /// The close frame, after which the writer stops.

@@ -872,3 +872,48 @@ async fn large_answers_take_from_the_rate_by_size() {
             .await;
     }
 }
+
+#[tokio::test]
+async fn answers_a_connection_does_not_read_keep_their_requests_slots_until_written() {
+    let app = spawn_app_with(|settings| {
+        settings.connection.max_in_flight = 2;
+        settings.connection.requests_per_second = 10_000;
+        settings.connection.burst = 10_000;
+    })
+    .await;
+    let mut net = crate::helpers::network(&app).await;
+    let event = crate::helpers::published_event(&mut net, json!({})).await;
+    large_sessions(&mut net, &event["id"], 25).await;
+    // A connection of the member that never reads asks for 16 pages of about 1 MiB: far
+    // more than the sockets' buffers take (a few MiB on loopback).
+    let mut unread = app.connect(&net.member_id).await;
+    let page = json!({"endpoint": "social:getSessions",
+                      "data": {"eventId": &event["id"], "limit": 500}});
+    for _ in 0..16 {
+        unread.send_text(page.to_string()).await;
+    }
+    // The member's other connection is served while those buffers still take answers;
+    // once they are full, the two unwritten answers keep both slots and it waits…
+    let mut other = app.connect(&net.member_id).await;
+    let probe = json!({"endpoint": "social:getEvents", "data": {"source": &net.source}});
+    let mut waiting = false;
+    for _ in 0..30 {
+        other.send_text(probe.to_string()).await;
+        let answered =
+            tokio::time::timeout(std::time::Duration::from_secs(1), other.next_frame()).await;
+        if answered.is_err() {
+            waiting = true;
+            break;
+        }
+    }
+    assert!(
+        waiting,
+        "always answered within a second: the unread answers did not keep their slots"
+    );
+    // …until the connection that does not read has gone.
+    drop(unread);
+    let answer = other.next_frame().await;
+    assert_eq!(answer["error"]["code"], 0, "{answer}");
+    assert_eq!(answer["endpoint"], "social:getEvents");
+    assert_others_served(&app).await;
+}

@@ -92,6 +92,64 @@ async fn a_reconnecting_client_receives_exactly_what_it_missed_in_order_then_liv
 }
 
 #[tokio::test]
+async fn a_replay_of_more_sessions_than_one_read_sends_each_once_in_the_order_of_its_last_change() {
+    let app = spawn_app().await;
+    let (ada, mut olga, _, seen) = invited_and_pushed(&app).await;
+    // Ada is away while six sessions she is invited to are created, changed again in
+    // the reverse order, and the third of them deleted.
+    let mut created = Vec::new();
+    for index in 0..6 {
+        let fields = session_fields(&format!("Talk {index}"), 60 + index);
+        let invited = json!([{ "userId": &ada, "role": 0 }]);
+        created.push(create_session(&mut olga, fields, invited).await);
+    }
+    for (index, session) in created.iter().enumerate().rev() {
+        olga.ok(
+            "social:updateSession",
+            json!({ "session": { "id": session["id"], "title": format!("Talk {index}, moved") } }),
+        )
+        .await;
+    }
+    olga.ok(
+        "social:deleteSession",
+        json!({ "sessionId": created[2]["id"] }),
+    )
+    .await;
+
+    let mut back = resume(&app.ws_url(), &app.token(&ada), &seen).await;
+    let missed = back.frames_before_sentinel().await;
+    let shown: Vec<(String, Value)> = missed
+        .iter()
+        .map(|frame| {
+            let data = &frame["data"];
+            let id = data["session"].get("id").unwrap_or(&data["sessionId"]);
+            (frame["endpoint"].as_str().unwrap().to_owned(), id.clone())
+        })
+        .collect();
+    let updated = |index: usize| {
+        (
+            "social:sessionUpdated".to_owned(),
+            created[index]["id"].clone(),
+        )
+    };
+    let expected = vec![
+        updated(5),
+        updated(4),
+        updated(3),
+        updated(1),
+        updated(0),
+        ("social:sessionDeleted".to_owned(), created[2]["id"].clone()),
+    ];
+    assert_eq!(shown, expected);
+    assert_eq!(missed[0]["data"]["session"]["title"], "Talk 5, moved");
+    let sequences: Vec<i64> = missed.iter().map(sequence).collect();
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] < pair[1]),
+        "{sequences:?}"
+    );
+}
+
+#[tokio::test]
 async fn pushes_published_through_another_process_are_replayed_too() {
     let app = spawn_app().await;
     let other = ServeProcess::start(&app.db_name).await;

@@ -213,7 +213,9 @@ async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_r
     while store.calls_in_flight() < 1 {
         patience.wait("the holder's call in flight").await;
     }
-    let answer = Ok(Some(json!({"joined": true})));
+    let answer = Ok(Some(
+        serde_json::value::to_raw_value(&json!({"joined": true})).unwrap(),
+    ));
     // Waits a second for the record (its first attempt finds no turn), then goes on.
     retries::record(
         &store,
