@@ -4,7 +4,6 @@
 //! which the live prop board shares).
 
 use crate::api::prelude::*;
-use crate::api::prop_sessions::{PropRequest, PropSessions, prop_sessions};
 
 /// The endpoint.
 pub struct GetPropSessions;

@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use crate::api::prelude::*;
-use crate::api::prop_sessions::PropRequest;
 
 /// The endpoint.
 pub struct UnwatchProp;

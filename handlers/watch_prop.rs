@@ -5,7 +5,6 @@
 //! prop again answers anew and counts once.
 
 use crate::api::prelude::*;
-use crate::api::prop_sessions::{PropRequest, PropSessions};
 
 /// The endpoint.
 pub struct WatchProp;

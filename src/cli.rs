@@ -10,11 +10,11 @@ use crate::config::{
     TokenArgs,
 };
 use crate::domain::feed::FeedKey;
-use crate::http::auth::TokenVerifier;
 use crate::http::console::DevelopmentTokens;
 use crate::http::server::{Application, ConnectionLimits, Settings};
+use crate::token::{MIN_SECRET_BYTES, TokenSigner, TokenVerifier};
 use crate::tools::replay::{Target, replay_file, scenario_files};
-use crate::tools::token::{TokenSigner, signing_secret};
+use crate::tools::token::signing_secret;
 use crate::tools::{WhenNoDatabase, open_database, start_embedded};
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -170,9 +170,9 @@ fn calendar_feed_key(args: &ServeArgs) -> anyhow::Result<Option<FeedKey>> {
         .filter(|secret| !secret.expose_secret().is_empty())
     {
         anyhow::ensure!(
-            secret.expose_secret().len() >= crate::http::auth::MIN_SECRET_BYTES,
+            secret.expose_secret().len() >= MIN_SECRET_BYTES,
             "the calendar feed secret must be at least {} bytes long",
-            crate::http::auth::MIN_SECRET_BYTES
+            MIN_SECRET_BYTES
         );
         return Ok(Some(FeedKey::derive(secret.expose_secret().as_bytes())));
     }

@@ -14,6 +14,8 @@
 //!   every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
+//! - [`token`]: access tokens — the claims this service reads, their verifier, and the
+//!   signer of development tokens. Used by `http` and `tools`.
 //! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
 //!   only place that names a stored field. (Records stored as their serde shape — the
 //!   platform's users and memberships, a colour, an invitation — derive it in `domain`.)
@@ -24,8 +26,9 @@
 //! - [`handlers`]: one module per `social:*` endpoint, importing only `api::prelude`.
 //! - [`http`]: poem — the server, the connection loop, authentication, rate limits, and
 //!   the HTTP routes (internal routes, the invitation file).
+//! - [`config`]: the command line and environment (arguments only; it uses no other
+//!   module), read by `main` and the `tools` it runs.
 //! - [`tools`]: off the request path — embedded database, import, tokens, fixture replay.
-//! - [`config`]: the command line and environment, read by `main` and the `tools` it runs.
 //! - [`cli`]: the commands themselves, for the service's binary and integrators' binaries.
 
 #![forbid(unsafe_code)]
@@ -41,6 +44,7 @@ pub mod http;
 pub mod metrics;
 pub mod push;
 pub mod store;
+pub mod token;
 pub mod tools;
 
 /// One module per `social:*` endpoint; each registers itself with the endpoint registry.

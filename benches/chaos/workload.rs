@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole;
 use social_events::domain::source::Membership;
 use social_events::store::Store;
-use social_events::tools::token::TokenSigner;
+use social_events::token::TokenSigner;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio_tungstenite::tungstenite::Message;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use bson::doc;
 use serde_json::Value;
+use social_events::token::TokenSigner;
 use social_events::tools::embedded::EmbeddedDatabase;
 use social_events::tools::replay::client::Client;
-use social_events::tools::token::TokenSigner;
 
 pub const SECRET: &str = "benchmark-secret-of-at-least-32-bytes";
 

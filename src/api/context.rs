@@ -63,7 +63,7 @@ impl RequestContext {
     }
 
     /// Publishes a change to its audience (see `push`).
-    pub async fn publish(&self, change: crate::push::SessionChange) {
+    pub async fn publish(&self, change: crate::domain::change::SessionChange) {
         self.state.pushes.publish(change).await;
     }
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::context::AppState;
+use crate::domain::change::SessionChange;
 use crate::domain::time::Timestamp;
-use crate::push::SessionChange;
 use crate::store::StoreResult;
 
 /// How often a process looks for deletions that another (crashed) process began.

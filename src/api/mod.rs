@@ -2,7 +2,8 @@
 //! envelope codec, dispatch of one frame to its endpoint, the state a request sees, the
 //! loaders that apply the domain's visibility rules (404 for what a caller may not see),
 //! the prelude that every module under `handlers/` imports, the AsyncAPI document
-//! generated from the registry, and the values the endpoints' examples share.
+//! generated from the registry (with the pushes the service sends, described in
+//! `pushes`), and the values the endpoints' examples share.
 
 pub mod access;
 pub mod asyncapi;
@@ -17,6 +18,7 @@ pub mod examples;
 pub mod prelude;
 pub mod prop_sessions;
 pub mod prop_watch;
+pub mod pushes;
 pub mod quota;
 pub mod retries;
 pub mod waitlist;

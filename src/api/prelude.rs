@@ -8,10 +8,12 @@ pub use crate::api::context::RequestContext;
 pub use crate::api::deletion;
 pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};
 pub use crate::api::examples;
+pub use crate::api::prop_sessions::{PropRequest, PropSessions, prop_sessions};
 pub use crate::api::quota::{
     check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,
 };
 pub use crate::api::waitlist;
+pub use crate::domain::change::SessionChange;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
 pub use crate::domain::ids::new_id;
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};
@@ -25,7 +27,6 @@ pub use crate::domain::source::{Membership, Source};
 pub use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars, require_present};
 pub use crate::domain::time::Timestamp;
 pub use crate::error::{ApiError, FieldPath};
-pub use crate::push::SessionChange;
 pub use crate::store::Store;
 pub use inventory;
 pub use schemars::JsonSchema;

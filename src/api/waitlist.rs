@@ -5,11 +5,11 @@
 //! off the head as they are met.
 
 use super::context::RequestContext;
+use crate::domain::change::SessionChange;
 use crate::domain::kinds::SessionKind;
 use crate::domain::session::JoinCondition;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::push::SessionChange;
 
 /// Most waitlist heads looked at (promoted, dropped, or raced for) per freed seat run.
 const MAX_STEPS: usize = 64;

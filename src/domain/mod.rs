@@ -4,6 +4,7 @@
 //! Nothing here knows MongoDB, BSON or HTTP: the store persists these values, the API layer
 //! decodes requests into them, and every rule exists once, here, with its unit tests.
 
+pub mod change;
 pub mod client_object;
 pub mod event;
 pub mod feed;

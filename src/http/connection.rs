@@ -23,10 +23,11 @@ use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::api::prop_watch::PropWatches;
+use crate::domain::change::SessionChange;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
 use crate::push::bus::{RESYNC_FRAME, Replay, SESSION_DELETED, SESSION_UPDATED};
-use crate::push::{Outgoing, Outlet, PushFrame, SessionChange};
+use crate::push::{Outgoing, Outlet, PushFrame};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);

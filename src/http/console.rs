@@ -27,7 +27,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::server::ServerState;
 use crate::domain::ids::user_id_problem;
-use crate::tools::token::TokenSigner;
+use crate::token::TokenSigner;
 
 /// The header that carries this start's console key.
 const CONSOLE_KEY_HEADER: &str = "x-console-key";

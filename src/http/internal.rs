@@ -16,9 +16,9 @@ use subtle::ConstantTimeEq;
 
 use super::auth::bearer_token;
 use super::server::ServerState;
+use crate::domain::change::SessionChange;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::push::SessionChange;
 
 /// Whether a request may use the internal routes.
 pub enum InternalAccess {

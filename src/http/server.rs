@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
-use super::auth::{Authenticated, TokenVerifier};
+use super::auth::Authenticated;
 use super::console::DevelopmentTokens;
 use super::guarded::{GuardedStream, UnansweredSlots};
 use super::upgrade::UpgradeRequest;
@@ -34,6 +34,7 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::push::{PushMode, Pushes};
 use crate::store::{Store, answer_by_deadline, tracking_writes};
+use crate::token::TokenVerifier;
 
 /// Limits applied to each WebSocket connection.
 #[derive(Debug, Clone)]

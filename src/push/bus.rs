@@ -29,22 +29,18 @@ use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::board::PropBoard;
-use super::change::{SessionChange, audience};
 use super::hub::{ConnectionHub, PushFrame};
-use super::number::{MAX_RANK, PushNumber};
 use super::written::WrittenSessions;
-use crate::api::endpoint::PushRegistration;
-use crate::api::envelope::encode_push;
-use crate::api::examples;
 use crate::backoff::Backoff;
+use crate::domain::change::{SessionChange, audience};
 use crate::domain::ids::new_id;
 use crate::domain::session::{Prop, Session, SessionEnvelope, SessionView};
 use crate::store::cache::MembershipNews;
+use crate::store::push_numbers::{MAX_RANK, PushNumber};
 use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument, PushStream, ResumeToken};
 use crate::store::{Store, StoreResult};
 
@@ -65,49 +61,8 @@ const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
 /// The `data` of a `social:sessionDeleted` push.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct SessionDeleted<'a> {
-    session_id: &'a str,
-}
-
-/// The `data` of a `social:resync` push: an empty object.
-#[derive(Serialize, JsonSchema)]
-#[schemars(extend("maxProperties" = 0))]
-struct Resync {}
-
-inventory::submit! {
-    PushRegistration::of::<SessionEnvelope>(
-        SESSION_UPDATED,
-        "A session in the recipient's audience changed (or the recipient joined its \
-         audience): the session as the recipient sees it now, as `social:getSession` \
-         renders it.",
-        || example_push(SESSION_UPDATED, &json!({ "session": examples::session(true) })),
-    )
-}
-
-inventory::submit! {
-    PushRegistration::of::<SessionDeleted<'static>>(
-        SESSION_DELETED,
-        "A session was deleted (also when its event was), or the recipient lost sight of \
-         it (uninvited from a Private session).",
-        || example_push(SESSION_DELETED, &SessionDeleted { session_id: examples::SESSION_ID }),
-    )
-}
-
-inventory::submit! {
-    PushRegistration::of::<Resync>(
-        RESYNC,
-        "Pushes may have been missed (the service could not resume its change history): \
-         refetch what is shown. Exactly this frame, without `error` or `event`.",
-        || examples::frame(RESYNC_FRAME),
-    )
-    .unstamped()
-}
-
-/// A whole push frame of `endpoint` with `data`, encoded as pushes are sent.
-fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
-    push_frame(endpoint, examples::PUSH_ID, data)
-        .map(|frame| examples::frame(&encode_push(&frame)))
-        .unwrap_or_default()
+pub struct SessionDeleted<'a> {
+    pub session_id: &'a str,
 }
 
 /// What a resuming connection receives before live pushes.
@@ -222,7 +177,7 @@ impl Pushes {
     /// The number of a new push of `user_id`'s prop board: above the session pushes this
     /// process delivered so far (it is numbered when its look has found a change, after
     /// the session push that woke it), and above the user's last prop push. In shared mode
-    /// it ranks after the last session push delivered here (`push::number`).
+    /// it ranks after the last session push delivered here (`store::push_numbers`).
     pub fn next_prop_number(&self, user_id: &str) -> i64 {
         if self.mode == PushMode::Local {
             return self.next_sequence();
@@ -906,6 +861,7 @@ pub fn push_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn push(session_id: &str, sequence: i64, to_audience: bool, deleted: &[&str]) -> PushDocument {
         let mut push = PushDocument::at_props(new_id(), sequence, Vec::new(), None);

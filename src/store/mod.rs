@@ -13,6 +13,7 @@ pub mod gate;
 pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
+pub mod push_numbers;
 pub mod pushes;
 pub mod request_answers;
 pub mod sessions;

@@ -5,7 +5,7 @@
 //! no recipients when the session's audience hears of it (they are read from the session
 //! when it is delivered), so it stays small whatever the audience; it names only those
 //! told of a deletion or that they lost sight of a session. Each push has
-//! a number, its frames' `event.id`: its place in the change history (`push::number`),
+//! a number, its frames' `event.id`: its place in the change history (`push_numbers`),
 //! or, where the database has no change streams, the `sequence` this process gave it.
 //! Documents are kept ten minutes, the log a reconnecting client resumes from
 //! (`?resumeAfter=`): through the change history since the push it names, or by
@@ -21,11 +21,11 @@ pub use mongodb::change_stream::event::ResumeToken;
 use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
+use super::push_numbers::PushNumber;
 use super::{Store, StoreResult};
+use crate::domain::change::SessionChange;
 use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
-use crate::push::SessionChange;
-use crate::push::number::PushNumber;
 
 pub const COLLECTION: &str = "pushes";
 /// How long a push document is kept: how far back a client can resume.

@@ -5,7 +5,7 @@
 
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
-use social_events::http::auth::Claims;
+use social_events::token::Claims;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

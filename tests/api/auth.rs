@@ -4,7 +4,7 @@ use std::process::Command;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use social_events::http::auth::{Claims, TokenVerifier};
+use social_events::token::{Claims, TokenVerifier};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 use social_events::api::endpoint::Registry;
+use social_events::token::TokenSigner;
 use social_events::tools::replay::{Target, replay_file, scenario_files};
-use social_events::tools::token::TokenSigner;
 
 use crate::helpers::{SECRET, spawn_app};
 

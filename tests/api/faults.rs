@@ -735,7 +735,7 @@ async fn pending_invitations_attach_once_however_often_the_attachment_runs() {
     // The attachment runs at every connect; four first connections race, as a retry after
     // an interrupted attachment would.
     let newcomer = unique("newcomer");
-    let claims = social_events::http::auth::Claims {
+    let claims = social_events::token::Claims {
         sub: newcomer.clone(),
         exp: chrono::Utc::now().timestamp() + 600,
         email: Some(address.clone()),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use social_events::api::endpoint::Registry;
+use social_events::token::TokenSigner;
 use social_events::tools::replay::{Target, read_scenario, replay_file, scenario_files};
-use social_events::tools::token::TokenSigner;
 
 use crate::helpers::{SECRET, ServeProcess, TestApp, spawn_app};
 

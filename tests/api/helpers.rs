@@ -10,14 +10,13 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
-use social_events::http::auth::{Claims, TokenVerifier};
 use social_events::http::server::Application;
 use social_events::http::server::{ConnectionLimits, Settings};
 use social_events::push::PushMode;
 use social_events::store::{DEFAULT_DEADLINE, Store};
+use social_events::token::{Claims, TokenSigner, TokenVerifier};
 use social_events::tools::embedded::EmbeddedDatabase;
 use social_events::tools::replay::client::ANSWER_TIMEOUT;
-use social_events::tools::token::TokenSigner;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 

@@ -1,7 +1,7 @@
 //! Inviting by id and contact, pending contact invitations, re-inviting and uninviting.
 
 use serde_json::json;
-use social_events::http::auth::Claims;
+use social_events::token::Claims;
 
 use crate::helpers::{
     create_session, invited, joined_ids, put_user, session_fields, spawn_app, unique,

@@ -16,6 +16,7 @@ mod helpers;
 mod invitation_file;
 mod invitations;
 mod joining;
+mod layers;
 mod metrics;
 mod openapi;
 mod overload;

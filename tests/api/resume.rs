@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use social_events::push::number::PushNumber;
+use social_events::store::push_numbers::PushNumber;
 
 use crate::helpers::{
     Client, ServeProcess, TestApp, create_session, session_fields, spawn_app, unique,

@@ -7,9 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use social_events::token::TokenSigner;
 use social_events::tools::embedded::EmbeddedDatabase;
 use social_events::tools::replay::client::Client;
-use social_events::tools::token::TokenSigner;
 
 const SECRET: &str = "custom-endpoint-test-secret-of-32-bytes!";
 

@@ -25,8 +25,8 @@ use crate::domain::ids::new_id;
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::store::Store;
+use crate::token::TokenSigner;
 use crate::tools::import::{ImportFile, import};
-use crate::tools::token::TokenSigner;
 use client::Client;
 use matching::{Variables, compare, substitute};
 

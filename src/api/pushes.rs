@@ -1,0 +1,56 @@
+//! The pushes the service sends unasked, described for the AsyncAPI document and the
+//! console: their names, when they come, the shape of their `data` and an example frame
+//! of each, encoded as they are sent. (Sending them is `push`'s work.)
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::endpoint::PushRegistration;
+use super::envelope::encode_push;
+use super::examples;
+use crate::domain::session::SessionEnvelope;
+use crate::push::bus::{
+    RESYNC, RESYNC_FRAME, SESSION_DELETED, SESSION_UPDATED, SessionDeleted, push_frame,
+};
+
+/// The `data` of a `social:resync` push: an empty object.
+#[derive(Serialize, JsonSchema)]
+#[schemars(extend("maxProperties" = 0))]
+struct Resync {}
+
+inventory::submit! {
+    PushRegistration::of::<SessionEnvelope>(
+        SESSION_UPDATED,
+        "A session in the recipient's audience changed (or the recipient joined its \
+         audience): the session as the recipient sees it now, as `social:getSession` \
+         renders it.",
+        || example_push(SESSION_UPDATED, &json!({ "session": examples::session(true) })),
+    )
+}
+
+inventory::submit! {
+    PushRegistration::of::<SessionDeleted<'static>>(
+        SESSION_DELETED,
+        "A session was deleted (also when its event was), or the recipient lost sight of \
+         it (uninvited from a Private session).",
+        || example_push(SESSION_DELETED, &SessionDeleted { session_id: examples::SESSION_ID }),
+    )
+}
+
+inventory::submit! {
+    PushRegistration::of::<Resync>(
+        RESYNC,
+        "Pushes may have been missed (the service could not resume its change history): \
+         refetch what is shown. Exactly this frame, without `error` or `event`.",
+        || examples::frame(RESYNC_FRAME),
+    )
+    .unstamped()
+}
+
+/// A whole push frame of `endpoint` with `data`, encoded as pushes are sent.
+fn example_push(endpoint: &'static str, data: &impl Serialize) -> Value {
+    push_frame(endpoint, examples::PUSH_ID, data)
+        .map(|frame| examples::frame(&encode_push(&frame)))
+        .unwrap_or_default()
+}
