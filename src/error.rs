@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-/// Wire codes of `error.code` (PRODUCT.md section 2).
+/// Wire codes of `error.code` (the README's "Error codes").
 pub mod code {
     pub const OK: u16 = 0;
     pub const BAD_REQUEST: u16 = 400;
@@ -165,10 +165,12 @@ impl ApiError {
         }
     }
 
-    /// The message sent to the client. Unexpected failures are logged here with their
-    /// whole cause chain under a fresh reference, and only the reference is sent.
-    pub fn wire_message(&self) -> String {
-        match self {
+    /// The failure as the client is told of it — reported once per failed request, and
+    /// the one place a failure is logged: an unexpected failure with its whole cause chain
+    /// under a fresh reference (only the reference is sent), a database that did not
+    /// answer as a warning.
+    pub fn report(&self) -> WireFailure {
+        let message = match self {
             ApiError::Unexpected(cause) => {
                 let reference = uuid::Uuid::now_v7();
                 tracing::error!(%reference, error = ?cause, "unexpected failure");
@@ -179,6 +181,42 @@ impl ApiError {
                 self.to_string()
             }
             other => other.to_string(),
+        };
+        WireFailure {
+            code: self.code(),
+            message,
         }
+    }
+}
+
+/// A failure as the client is told of it (see [`ApiError::report`]): its code (a
+/// [`code`]) and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireFailure {
+    pub code: u16,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_carries_the_code_and_the_message_the_client_may_read() {
+        let refused = ApiError::NotFound("session not found".to_owned());
+        assert_eq!(
+            refused.report(),
+            WireFailure {
+                code: code::NOT_FOUND,
+                message: refused.to_string()
+            }
+        );
+        let failed = ApiError::Unexpected(anyhow::anyhow!("secret detail"));
+        let report = failed.report();
+        assert_eq!(report.code, code::INTERNAL);
+        assert!(report.message.starts_with("unexpected failure, reference "));
+        assert!(!report.message.contains("secret detail"));
+        // A fresh reference each time a failure is reported.
+        assert_ne!(failed.report().message, report.message);
     }
 }

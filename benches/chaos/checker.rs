@@ -1,7 +1,8 @@
 //! The history checker: pure functions from a recorded [`History`] to the violations it
 //! proves, per session, in the spirit of Jepsen's Elle and Porcupine — every check is
-//! stated so that it can only fail on a real breach of PRODUCT.md (the harness's clients
-//! are built to make the checks decidable, see `workload.rs`).
+//! stated so that it can only fail on a real breach of what the service promises (the
+//! README's "Durability and faults": what a client may rely on under faults; the
+//! harness's clients are built to make the checks decidable, see `workload.rs`).
 //!
 //! # What an answer tells
 //!

@@ -12,7 +12,7 @@ use super::context::RequestContext;
 use super::endpoint::{AnswerData, Registry};
 use super::envelope;
 use super::retries::{self, Claim};
-use crate::error::ApiError;
+use crate::error::{ApiError, code};
 use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};
 use crate::store::request_answers::RecordedAnswer;
 use crate::store::{answer_by_deadline, tracking_writes};
@@ -85,7 +85,10 @@ pub async fn answer(text: &str, context: RequestContext) -> String {
         };
         let result = match done {
             Done::AnsweredAgain(answer) => {
-                metrics::frame_answered(label, u16::try_from(answer.code).unwrap_or(500));
+                metrics::frame_answered(
+                    label,
+                    u16::try_from(answer.code).unwrap_or(code::INTERNAL),
+                );
                 metrics::answer_time(label, started.elapsed());
                 frame_span.record("code", answer.code);
                 tracing::info!(code = answer.code, "answered again (a retry)");

@@ -205,7 +205,7 @@ pub fn encode_recorded(
             data: None,
             error: WireError {
                 status: true,
-                code: u16::try_from(answer.code).unwrap_or(500),
+                code: u16::try_from(answer.code).unwrap_or(code::INTERNAL),
                 message: answer.message.clone(),
             },
             event: EventStamp {
@@ -223,13 +223,14 @@ pub fn encode_recorded(
 
 /// Encodes a failed answer: no `data`, `error.status` true.
 pub fn encode_failure(endpoint: &str, event_id: Option<&str>, error: &ApiError) -> String {
+    let failure = error.report();
     encode(Frame::<Value> {
         endpoint,
         data: None,
         error: WireError {
             status: true,
-            code: error.code(),
-            message: error.wire_message(),
+            code: failure.code,
+            message: failure.message,
         },
         event: EventStamp {
             id: event_id,

@@ -218,7 +218,8 @@ fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Optio
         Err(error) => Some(RecordedAnswer {
             data: None,
             code: i32::from(error.code()),
-            message: error.wire_message(),
+            // Only failures that are the request's are kept: none is logged.
+            message: error.to_string(),
             withheld: false,
             shows: None,
         }),

@@ -26,9 +26,10 @@ impl poem::IntoResponse for ApiError {
     /// The answer of the HTTP routes: the same code as a status, the same message; a
     /// 503 asks to retry after a second.
     fn into_response(self) -> poem::Response {
-        let status = poem::http::StatusCode::from_u16(self.code())
+        let failure = self.report();
+        let status = poem::http::StatusCode::from_u16(failure.code)
             .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, self.wire_message()).into_response();
+        let mut response = (status, failure.message).into_response();
         if status == poem::http::StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 poem::http::header::RETRY_AFTER,

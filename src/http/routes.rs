@@ -24,7 +24,7 @@ use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
 use super::server::ServerState;
 use crate::domain::feed::token_hash;
-use crate::error::ApiError;
+use crate::error::{ApiError, WireFailure, code};
 use crate::metrics;
 
 /// Longest wait of `/readyz` for the database's answer.
@@ -93,17 +93,17 @@ pub enum Failure {
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        let code = error.code();
-        let message = PlainText(error.wire_message());
+        let WireFailure { code, message } = error.report();
+        let message = PlainText(message);
         match code {
-            400 => Failure::BadRequest(message),
-            401 => Failure::Unauthorized(message),
-            403 => Failure::Forbidden(message),
-            404 => Failure::NotFound(message),
-            409 => Failure::Conflict(message),
-            413 => Failure::TooLarge(message),
-            429 => Failure::TooMany(message),
-            503 => Failure::Unavailable(message),
+            code::BAD_REQUEST => Failure::BadRequest(message),
+            code::UNAUTHORIZED => Failure::Unauthorized(message),
+            code::FORBIDDEN => Failure::Forbidden(message),
+            code::NOT_FOUND => Failure::NotFound(message),
+            code::CONFLICT => Failure::Conflict(message),
+            code::PAYLOAD_TOO_LARGE => Failure::TooLarge(message),
+            code::TOO_MANY_REQUESTS => Failure::TooMany(message),
+            code::UNAVAILABLE => Failure::Unavailable(message),
             _ => Failure::Failed(message),
         }
     }
@@ -122,10 +122,10 @@ pub enum ServerFailure {
 
 impl From<ApiError> for ServerFailure {
     fn from(error: ApiError) -> Self {
-        let code = error.code();
-        let message = PlainText(error.wire_message());
+        let WireFailure { code, message } = error.report();
+        let message = PlainText(message);
         match code {
-            503 => ServerFailure::Unavailable(message),
+            code::UNAVAILABLE => ServerFailure::Unavailable(message),
             _ => ServerFailure::Failed(message),
         }
     }

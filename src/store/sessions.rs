@@ -983,21 +983,10 @@ impl Store {
         condition: JoinCondition,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
-        let mut filter = doc! {
-            "_id": session_id,
-            "joined": { "$ne": user_id },
-            "isValid": true,
-            "sessionType": condition.session_type.code(),
-        };
-        if let Some(capacity) = condition.capacity {
-            // Fewer than `capacity` participants: no element at index `capacity - 1`; and
-            // nobody waiting, whose the free seat would be.
-            let last = capacity.get() - 1;
-            filter.insert(format!("joined.{last}"), doc! { "$exists": false });
+        let mut filter = seat_filter(session_id, user_id, &condition, Seats::Free);
+        if condition.capacity.is_some() {
+            // Nobody waiting, whose the free seat would be.
             filter.insert("waitlist.0", doc! { "$exists": false });
-        }
-        if condition.invitation_required {
-            filter.insert("invited.userId", user_id);
         }
         let now = bson::DateTime::from(now);
         self.update_one_session(
@@ -1020,24 +1009,11 @@ impl Store {
         user_id: &str,
         condition: JoinCondition,
     ) -> StoreResult<Option<Session>> {
-        let Some(capacity) = condition.capacity else {
+        if condition.capacity.is_none() {
             return Ok(None);
-        };
-        let mut filter = doc! {
-            "_id": session_id,
-            "joined": { "$ne": user_id },
-            "waitlist": { "$ne": user_id },
-            "isValid": true,
-            "sessionType": condition.session_type.code(),
-        };
-        // Full: an element at index `capacity - 1`.
-        filter.insert(
-            format!("joined.{}", capacity.get() - 1),
-            doc! { "$exists": true },
-        );
-        if condition.invitation_required {
-            filter.insert("invited.userId", user_id);
         }
+        let mut filter = seat_filter(session_id, user_id, &condition, Seats::Full);
+        filter.insert("waitlist", doc! { "$ne": user_id });
         self.update_one_session(filter, doc! { "$push": { "waitlist": user_id } })
             .await
     }
@@ -1052,22 +1028,8 @@ impl Store {
         condition: JoinCondition,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
-        let mut filter = doc! {
-            "_id": session_id,
-            "waitlist.0": user_id,
-            "joined": { "$ne": user_id },
-            "isValid": true,
-            "sessionType": condition.session_type.code(),
-        };
-        if condition.invitation_required {
-            filter.insert("invited.userId", user_id);
-        }
-        if let Some(capacity) = condition.capacity {
-            filter.insert(
-                format!("joined.{}", capacity.get() - 1),
-                doc! { "$exists": false },
-            );
-        }
+        let mut filter = seat_filter(session_id, user_id, &condition, Seats::Free);
+        filter.insert("waitlist.0", user_id);
         self.update_one_session(
             filter,
             doc! {
@@ -1199,6 +1161,41 @@ impl Store {
         }
         Ok(changed)
     }
+}
+
+/// Whether a session must have a seat free or be full (see [`seat_filter`]).
+#[derive(Clone, Copy)]
+enum Seats {
+    Free,
+    Full,
+}
+
+/// The filter of session `session_id` that `user_id` may take a seat of (or wait for one)
+/// under `condition`, as it was decided: still valid and of the same kind, `user_id` not
+/// a participant yet, invited where an invitation is required, and — when the condition
+/// has a capacity — with a seat free (no participant at index `capacity - 1`) or full.
+fn seat_filter(
+    session_id: &str,
+    user_id: &str,
+    condition: &JoinCondition,
+    seats: Seats,
+) -> Document {
+    let mut filter = doc! {
+        "_id": session_id,
+        "joined": { "$ne": user_id },
+        "isValid": true,
+        "sessionType": condition.session_type.code(),
+    };
+    if condition.invitation_required {
+        filter.insert("invited.userId", user_id);
+    }
+    if let Some(capacity) = condition.capacity {
+        filter.insert(
+            format!("joined.{}", capacity.get() - 1),
+            doc! { "$exists": matches!(seats, Seats::Full) },
+        );
+    }
+    filter
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use crate::helpers::{
 };
 use crate::metrics::Scrape;
 
-/// How long a process may take to serve again after a burst (PRODUCT.md §7).
+/// How long a process may take to serve again after a burst (the README's "Durability and
+/// faults": no burst and no stall wedges a process).
 const RECOVERY: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

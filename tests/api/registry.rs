@@ -25,7 +25,8 @@ const REQUIRED: [&str; 16] = [
     "social:updateSession",
 ];
 
-/// The endpoints that extend the reference (PRODUCT.md section 9).
+/// The endpoints that extend the customer's reference (marked "extension" in the README's
+/// "Endpoints").
 const EXTENSIONS: [&str; 4] = [
     "social:getCalendarFeed",
     "social:rotateCalendarFeed",
