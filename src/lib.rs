@@ -14,6 +14,8 @@
 //!   every layer.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
+//! - [`ics`]: iCalendar files (RFC 5545) — a session's `VEVENT`, its zone's `VTIMEZONE`,
+//!   the calendar file. Uses only `domain`.
 //! - [`token`]: access tokens — the claims this service reads, their verifier, and the
 //!   signer of development tokens. Used by `http` and `tools`.
 //! - [`store`]: MongoDB — collections, documents, indexes, queries, typed updates; the
@@ -41,6 +43,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ics;
 pub mod metrics;
 pub mod push;
 pub mod store;

@@ -5,7 +5,7 @@
 //! and is never logged; an unknown or rotated one is 404.
 //!
 //! A feed stays small whatever its sessions hold: at most [`MAX_FEED_SESSIONS`] sessions,
-//! each without attendees and with its description cut (`invitation_file::Detail::Feed`),
+//! each without attendees and with its description cut (`ics::Detail::Feed`),
 //! so only their organizers are looked up.
 //!
 //! The file is the same bytes while nothing in it changed: `DTSTAMP` is the session's
@@ -26,9 +26,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::invitation_file::{
-    Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_event,
-};
 use super::server::ServerState;
 use crate::domain::feed::{FeedEntry, reconcile};
 use crate::domain::kinds::InvitationStatus;
@@ -36,6 +33,7 @@ use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
+use crate::ics::{Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_event};
 
 /// Most sessions one feed lists, the latest starting first.
 pub const MAX_FEED_SESSIONS: i64 = 1000;

@@ -18,7 +18,6 @@ pub mod rate;
 pub mod routes;
 pub mod server;
 pub mod upgrade;
-pub mod vtimezone;
 
 use crate::error::ApiError;
 
