@@ -16,6 +16,7 @@ pub mod memberships;
 pub mod push_numbers;
 pub mod pushes;
 pub mod request_answers;
+pub mod seats;
 pub mod sessions;
 pub mod users;
 pub mod versions;
