@@ -31,7 +31,7 @@ impl Endpoint for DeleteEvent {
         let visible =
             VisibleEvent::load(context.store(), &context.caller, &request.event_id).await?;
         visible.ensure_may_manage()?;
-        // Crash-safe: see `api::deletion`.
+        // Crash-safe: see `app::deletion`.
         deletion::delete_event(&context.state, &request.event_id).await?;
         Ok(())
     }

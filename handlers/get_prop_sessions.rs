@@ -1,6 +1,6 @@
 //! `social:getPropSessions`: the two visible, valid sessions at a room prop that are under
 //! way or next to start — a recurring session by its current or next occurrence — ongoing
-//! ones first, then upcoming ones, each by start time, then id (see `api::prop_sessions`,
+//! ones first, then upcoming ones, each by start time, then id (see `app::prop_board::sessions`,
 //! which the live prop board shares).
 
 use crate::api::prelude::*;
@@ -16,8 +16,8 @@ impl Endpoint for GetPropSessions {
 
     fn example() -> Example {
         Example {
-            request: PropRequest::example(),
-            answer: PropSessions::example(),
+            request: examples::prop_request(),
+            answer: examples::prop_sessions(),
         }
     }
 

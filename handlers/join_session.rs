@@ -7,7 +7,7 @@
 //! Waitlist (extension): with `"waitlist": true`, joining a full session succeeds with
 //! `{"waitlisted": true, "position": N}` (the caller's 1-based rank among those waiting;
 //! asking again answers the current rank) instead of a 409; the first waitlisted user who
-//! may still join takes the next seat that frees (see `api::waitlist`).
+//! may still join takes the next seat that frees (see `app::waitlist`).
 //!
 //! The capacity check, the session type, its validity and (for a Private session) the
 //! invitation are part of the atomic update's filter, so the rules hold however many

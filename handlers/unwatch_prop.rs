@@ -22,7 +22,7 @@ impl Endpoint for UnwatchProp {
 
     fn example() -> Example {
         Example {
-            request: PropRequest::example(),
+            request: examples::prop_request(),
             answer: json!({}),
         }
     }

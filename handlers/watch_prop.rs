@@ -1,6 +1,6 @@
 //! `social:watchProp` (extension): answers what `social:getPropSessions` answers, then
 //! pushes `social:propSessionsUpdated` to this connection whenever that answer changes,
-//! until `social:unwatchProp` or the connection closes (see `api::prop_watch`). Anyone
+//! until `social:unwatchProp` or the connection closes (see `app::prop_board::watches`). Anyone
 //! signed in; at most 16 props per connection (the 17th is a 409); watching a watched
 //! prop again answers anew and counts once.
 
@@ -17,8 +17,8 @@ impl Endpoint for WatchProp {
 
     fn example() -> Example {
         Example {
-            request: PropRequest::example(),
-            answer: PropSessions::example(),
+            request: examples::prop_request(),
+            answer: examples::prop_sessions(),
         }
     }
 
@@ -30,8 +30,7 @@ impl Endpoint for WatchProp {
         context: RequestContext,
         request: PropRequest,
     ) -> Result<PropSessions, ApiError> {
-        let watches = std::sync::Arc::clone(&context.watches);
-        watches.watch(&context, request.prop()).await
+        context.watch_prop(request.prop()).await
     }
 }
 

@@ -23,8 +23,11 @@
 //!   platform's users and memberships, a colour, an invitation — derive it in `domain`.)
 //! - [`push`]: who hears of a change, the connections of this process, and the bus that
 //!   carries changes to every process.
+//! - [`app`]: the work endpoints and routes share — loading what a caller may see, the
+//!   state of a request, waitlists, deletion of an event, quotas, calendar feed links, the
+//!   prop board.
 //! - [`api`]: the WebSocket protocol — the `Endpoint` trait, registry, envelope, dispatch,
-//!   request context, and the prelude of the endpoint modules in [`handlers`].
+//!   the AsyncAPI document, and the prelude of the endpoint modules in [`handlers`].
 //! - [`handlers`]: one module per `social:*` endpoint, importing only `api::prelude`.
 //! - [`http`]: poem — the server, the connection loop, authentication, rate limits, and
 //!   the HTTP routes (internal routes, the invitation file).
@@ -37,6 +40,7 @@
 
 pub mod aging;
 pub mod api;
+pub mod app;
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -8,10 +8,10 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::context::RequestContext;
 use super::endpoint::{AnswerData, Registry};
 use super::envelope;
 use super::retries::{self, Claim};
+use crate::app::context::RequestContext;
 use crate::error::{ApiError, code};
 use crate::metrics::{self, Refusal, UNKNOWN_ENDPOINT};
 use crate::store::request_answers::RecordedAnswer;

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::context::RequestContext;
 use super::decode::decode_data;
+use crate::app::context::RequestContext;
 use crate::error::ApiError;
 
 /// One `social:*` operation: its name, its typed request and response, and its work.

@@ -36,7 +36,7 @@ pub fn frame(text: &str) -> Value {
 
 /// A calendar feed URL of the development server.
 pub fn calendar_feed_url() -> String {
-    super::calendar_feed::feed_url(
+    crate::app::calendar_feed::feed_url(
         "http://127.0.0.1:8080",
         "6f1c2a9e0b7d4c3f8a5e1d2c9b0a7f6e5d4c3b2a19f8e7d6c5b4a39281706f5e",
     )
@@ -140,4 +140,14 @@ fn person(id: &str, first_name: &str, last_name: &str, company: &str, title: &st
         "companyName": company,
         "companyTitle": title,
     })
+}
+
+/// The example request of the prop endpoints: the examples' stage.
+pub fn prop_request() -> Value {
+    json!({ "roomId": ROOM_ID, "propId": PROP_ID })
+}
+
+/// The example answer of the prop endpoints: one session.
+pub fn prop_sessions() -> Value {
+    json!({ "sessions": [session(true)] })
 }

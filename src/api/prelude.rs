@@ -1,18 +1,19 @@
 //! What an endpoint module needs, in one `use crate::api::prelude::*` (or, in a crate of
 //! an integrator's own, `use social_events::api::prelude::*`): the endpoint contract, the
-//! loaders of visible objects, the domain's types, and `inventory` to register with.
+//! work endpoints share (`app`: the loaders of visible objects, waitlists, quotas, …), the
+//! domain's types, and `inventory` to register with.
 
-pub use crate::api::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
-pub use crate::api::calendar_feed;
-pub use crate::api::context::RequestContext;
-pub use crate::api::deletion;
 pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};
 pub use crate::api::examples;
-pub use crate::api::prop_sessions::{PropRequest, PropSessions, prop_sessions};
-pub use crate::api::quota::{
+pub use crate::app::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
+pub use crate::app::calendar_feed;
+pub use crate::app::context::RequestContext;
+pub use crate::app::deletion;
+pub use crate::app::prop_board::sessions::{PropRequest, PropSessions, prop_sessions};
+pub use crate::app::quota::{
     check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,
 };
-pub use crate::api::waitlist;
+pub use crate::app::waitlist;
 pub use crate::domain::change::SessionChange;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
 pub use crate::domain::ids::new_id;

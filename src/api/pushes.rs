@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::endpoint::PushRegistration;
 use super::envelope::encode_push;
 use super::examples;
+use crate::app::prop_board::watches::{PROP_SESSIONS_UPDATED, PropSessionsUpdated};
 use crate::domain::session::SessionEnvelope;
 use crate::push::bus::{
     RESYNC, RESYNC_FRAME, SESSION_DELETED, SESSION_UPDATED, SessionDeleted, push_frame,
@@ -46,6 +47,23 @@ inventory::submit! {
         || examples::frame(RESYNC_FRAME),
     )
     .unstamped()
+}
+
+inventory::submit! {
+    PushRegistration::of::<PropSessionsUpdated<'static>>(
+        PROP_SESSIONS_UPDATED,
+        "What the recipient sees at a prop it watches (`social:watchProp`) changed: a \
+         session there was created, changed, deleted or made invalid, became visible or \
+         hidden, started or ended. `sessions` is what `social:getPropSessions` answers now.",
+        || {
+            let data = json!({
+                "roomId": examples::ROOM_ID,
+                "propId": examples::PROP_ID,
+                "sessions": examples::prop_sessions()["sessions"],
+            });
+            example_push(PROP_SESSIONS_UPDATED, &data)
+        },
+    )
 }
 
 /// A whole push frame of `endpoint` with `data`, encoded as pushes are sent.

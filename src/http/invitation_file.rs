@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use super::server::ServerState;
-use crate::api::access::VisibleSession;
+use crate::app::access::VisibleSession;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;
 use crate::ics::invitation;

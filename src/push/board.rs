@@ -3,7 +3,7 @@
 //! (from this process or another: every push names the props it touches).
 //!
 //! A watch is woken, not told what changed: it asks again what its user sees at the prop
-//! and pushes only when the answer differs (see `api::prop_watch`). Wake-ups coalesce: a
+//! and pushes only when the answer differs (see `app::prop_board::watches`). Wake-ups coalesce: a
 //! burst of changes while a watch is still looking wakes it once more, not once each.
 
 use std::collections::HashMap;

@@ -1,29 +1,18 @@
-//! What a request sees: the state shared by every request, and the caller.
+//! What a request sees: the shared state, the caller, and the connection it came on.
 
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::prop_watch::{PropWatches, SharedLooks};
-use crate::domain::feed::FeedKey;
+use super::prop_board::sessions::PropSessions;
+use super::prop_board::watches::PropWatches;
+use super::state::AppState;
+use crate::domain::change::SessionChange;
 use crate::domain::ids::Caller;
 use crate::domain::page::CursorKey;
-use crate::push::Pushes;
+use crate::domain::session::Prop;
+use crate::error::ApiError;
 use crate::store::Store;
-
-/// State shared by every request.
-pub struct AppState {
-    pub store: Store,
-    pub pushes: Arc<Pushes>,
-    /// Signs the cursors of paged lists.
-    pub cursor_key: CursorKey,
-    /// Makes calendar feed URLs; `None`: calendar feeds are off.
-    pub calendar_feed_key: Option<FeedKey>,
-    /// Base URL of the service as clients reach it, without a trailing slash.
-    pub public_url: String,
-    /// The looks the prop watches of one user share (`api::prop_watch`).
-    pub looks: SharedLooks,
-}
 
 /// What an endpoint gets besides its request: the service state, the caller and the
 /// connection the request came on.
@@ -62,14 +51,22 @@ impl RequestContext {
         &self.caller.user_id
     }
 
+    /// Starts watching `prop` on the request's connection (see `prop_board::watches`) and
+    /// answers what the caller sees there now.
+    pub async fn watch_prop(&self, prop: Prop) -> Result<PropSessions, ApiError> {
+        self.watches
+            .watch(&self.state, &self.caller.user_id, prop, &self.answer_queued)
+            .await
+    }
+
     /// Publishes a change to its audience (see `push`).
-    pub async fn publish(&self, change: crate::domain::change::SessionChange) {
+    pub async fn publish(&self, change: SessionChange) {
         self.state.pushes.publish(change).await;
     }
 
     /// Tells the watchers of `props` to look again: something they may show changed that
     /// no session push names (see `push::board`).
-    pub async fn publish_props(&self, props: Vec<crate::domain::session::Prop>) {
+    pub async fn publish_props(&self, props: Vec<Prop>) {
         self.state.pushes.publish_props(props, None).await;
     }
 

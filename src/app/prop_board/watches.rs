@@ -1,7 +1,7 @@
 //! The live prop board of one connection (`social:watchProp`, `social:unwatchProp`): up
 //! to [`MAX_WATCHED_PROPS`] props, each watched by a task of its own that pushes
 //! `social:propSessionsUpdated` whenever what the user sees there
-//! (`api::prop_sessions`) changes.
+//! (`prop_board::sessions`) changes.
 //!
 //! A watch looks again when a change at its prop is pushed, from any process (see
 //! `push::board`), when its user's memberships are added or changed, when a listed
@@ -12,17 +12,15 @@
 //! pushes only when the rendered answer differs from the last one the connection got.
 //! Its pushes wait until the `watchProp` answer is queued, so none overtakes it. A failed
 //! look is retried after a growing pause (1 s up to a minute), keeping the last answer.
-//! The watches of one user at one prop (from several connections) share their looks: a
-//! watch woken by a change takes the answer of a look that began after it was woken, when
-//! another of them took one (`SharedLooks`), so a user's cost per change is one look per
-//! prop whatever their number of connections.
+//! The watches of one user at one prop (from several connections) share their looks
+//! (`prop_board::looks`).
 //!
 //! The pushes carry an `event.id` from the same sequence as session pushes; only that the
 //! user was sent it is kept (`propPushes`), so that a client may resume after it. The
 //! watches end with the connection: a client that reconnects watches again.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,17 +28,14 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::api::context::{AppState, RequestContext};
-use crate::api::endpoint::PushRegistration;
-use crate::api::envelope::encode_push;
-use crate::api::examples;
-use crate::api::prop_sessions::{PropSessions, PropView, prop_sessions};
+use super::looks::{LookSlot, look};
+use super::sessions::{PropSessions, PropView, prop_sessions};
+use crate::app::state::AppState;
 use crate::domain::ids::UserId;
 use crate::domain::session::{Prop, SessionView};
 use crate::error::ApiError;
 use crate::push::Outlet;
 use crate::push::board::{MAX_WATCHES_PER_USER, PropWatcher};
-use crate::push::bus::push_frame;
 
 /// Endpoint name of the push of a watched prop's new sessions.
 pub const PROP_SESSIONS_UPDATED: &str = "social:propSessionsUpdated";
@@ -61,85 +56,11 @@ const BOUNDARY_MARGIN: Duration = Duration::from_millis(5);
 /// The `data` of a `social:propSessionsUpdated` push.
 #[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct PropSessionsUpdated<'a> {
-    room_id: &'a str,
-    prop_id: &'a str,
+pub struct PropSessionsUpdated<'a> {
+    pub room_id: &'a str,
+    pub prop_id: &'a str,
     /// What `social:getPropSessions` answers the recipient at this prop now.
-    sessions: &'a [SessionView],
-}
-
-inventory::submit! {
-    PushRegistration::of::<PropSessionsUpdated<'static>>(
-        PROP_SESSIONS_UPDATED,
-        "What the recipient sees at a prop it watches (`social:watchProp`) changed: a \
-         session there was created, changed, deleted or made invalid, became visible or \
-         hidden, started or ended. `sessions` is what `social:getPropSessions` answers now.",
-        example_push,
-    )
-}
-
-fn example_push() -> serde_json::Value {
-    let example = PropSessions::example();
-    let data = serde_json::json!({
-        "roomId": examples::ROOM_ID,
-        "propId": examples::PROP_ID,
-        "sessions": example["sessions"],
-    });
-    push_frame(PROP_SESSIONS_UPDATED, examples::PUSH_ID, &data)
-        .map(|frame| examples::frame(&encode_push(&frame)))
-        .unwrap_or_default()
-}
-
-/// The last look of one user at one prop, shared by their watches of it: when it began,
-/// and what it found.
-type LookSlot = tokio::sync::Mutex<Option<(tokio::time::Instant, Arc<PropView>)>>;
-
-/// The looks of this process's watches, one slot per user and prop while a watch of
-/// them runs.
-#[derive(Default)]
-pub struct SharedLooks {
-    slots: Mutex<HashMap<(UserId, Prop), Weak<LookSlot>>>,
-}
-
-impl SharedLooks {
-    /// The slot of `user_id`'s looks at `prop`, kept while a watch holds it.
-    fn slot(&self, user_id: &UserId, prop: &Prop) -> Arc<LookSlot> {
-        let mut slots = lock(&self.slots);
-        let key = (user_id.clone(), prop.clone());
-        if let Some(slot) = slots.get(&key).and_then(Weak::upgrade) {
-            return slot;
-        }
-        // Slots of watches that ended are of no more use.
-        if slots.len() >= 1024 {
-            slots.retain(|_, slot| slot.strong_count() > 0);
-        }
-        let slot = Arc::new(LookSlot::default());
-        slots.insert(key, Arc::downgrade(&slot));
-        slot
-    }
-}
-
-/// What `user_id` sees at `prop` now, as a look that began at or after `covering_from`
-/// found it: one already taken by another watch of theirs, or a new one.
-async fn look(
-    state: &AppState,
-    slot: &LookSlot,
-    user_id: &UserId,
-    prop: &Prop,
-    covering_from: tokio::time::Instant,
-) -> Result<Arc<PropView>, ApiError> {
-    let mut last = slot.lock().await;
-    if let Some((began, view)) = last.as_ref()
-        && *began >= covering_from
-    {
-        crate::metrics::prop_look_shared();
-        return Ok(Arc::clone(view));
-    }
-    let began = tokio::time::Instant::now();
-    crate::metrics::prop_looked_at();
-    let view = Arc::new(prop_sessions(&state.store, user_id, prop).await?);
-    *last = Some((began, Arc::clone(&view)));
-    Ok(view)
+    pub sessions: &'a [SessionView],
 }
 
 /// The props one connection watches.
@@ -227,14 +148,17 @@ impl PropWatches {
         lock(&self.watching)
     }
 
-    /// Starts watching `prop` for the caller (again, when already watched: the answer
-    /// is then the new starting point) and answers what the caller sees there now. A
-    /// 17th prop is a quota refusal. An `unwatchProp` of the prop that arrives while this
-    /// still looks wins: the answer comes, the watch does not start.
+    /// Starts watching `prop` for `user_id` (again, when already watched: the answer
+    /// is then the new starting point) and answers what they see there now; the watch's
+    /// pushes wait for `answer_queued`. A 17th prop is a quota refusal. An `unwatchProp`
+    /// of the prop that arrives while this still looks wins: the answer comes, the watch
+    /// does not start.
     pub async fn watch(
         &self,
-        context: &RequestContext,
+        state: &Arc<AppState>,
+        user_id: &UserId,
         prop: Prop,
+        answer_queued: &CancellationToken,
     ) -> Result<PropSessions, ApiError> {
         let token = {
             let mut watching = self.lock();
@@ -248,12 +172,7 @@ impl PropWatches {
             token
         };
         // Registered before looking, so that no change falls between the look and the watch.
-        let Some(watcher) = context
-            .state
-            .pushes
-            .board()
-            .watch(prop.clone(), &context.caller.user_id)
-        else {
+        let Some(watcher) = state.pushes.board().watch(prop.clone(), user_id) else {
             self.lock().take_turn(&prop, token);
             return Err(ApiError::QuotaExceeded(format!(
                 "watch quota exceeded: at most {MAX_WATCHES_PER_USER} props are watched per \
@@ -261,7 +180,7 @@ impl PropWatches {
                  first (social:unwatchProp)"
             )));
         };
-        let looked = prop_sessions(context.store(), context.me(), &prop).await;
+        let looked = prop_sessions(&state.store, user_id, &prop).await;
         let mut watching = self.lock();
         if !watching.take_turn(&prop, token) {
             return looked.map(|view| view.answer);
@@ -272,10 +191,10 @@ impl PropWatches {
         } = looked?;
         watching.check_room_for(&prop)?;
         let active = Arc::new(Mutex::new(true));
-        let looks = context.state.looks.slot(&context.caller.user_id, &prop);
+        let looks = state.looks.slot(user_id, &prop);
         let watch = Watch {
-            state: Arc::clone(&context.state),
-            user_id: context.caller.user_id.clone(),
+            state: Arc::clone(state),
+            user_id: user_id.clone(),
             looks,
             watcher,
             outlet: self.outlet.clone(),
@@ -283,7 +202,7 @@ impl PropWatches {
             last: data_of(&prop, &answer.sessions)?,
             next_change,
         };
-        let task = AbortOnDropHandle::new(tokio::spawn(watch.run(context.answer_queued.clone())));
+        let task = AbortOnDropHandle::new(tokio::spawn(watch.run(answer_queued.clone())));
         // A watch of the same prop that this one replaces stops.
         watching.running.insert(
             prop,
@@ -370,7 +289,7 @@ impl Watch {
                 last_look
             };
             let looked = look(
-                &self.state,
+                &self.state.store,
                 &self.looks,
                 &self.user_id,
                 self.watcher.prop(),

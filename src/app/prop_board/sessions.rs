@@ -10,8 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::access::render_sessions;
-use crate::api::examples;
+use crate::app::access::render_sessions;
 use crate::domain::event::Event;
 use crate::domain::session::{Audience, Prop, Session, SessionView};
 use crate::domain::source::Membership;
@@ -51,24 +50,12 @@ impl PropRequest {
             prop_id: self.prop_id.clone(),
         }
     }
-
-    /// The example request: the examples' stage.
-    pub fn example() -> serde_json::Value {
-        serde_json::json!({ "roomId": examples::ROOM_ID, "propId": examples::PROP_ID })
-    }
 }
 
 /// The answer of the prop endpoints: the sessions the caller sees at the prop.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PropSessions {
     pub sessions: Vec<SessionView>,
-}
-
-impl PropSessions {
-    /// The example answer: one session.
-    pub fn example() -> serde_json::Value {
-        serde_json::json!({ "sessions": [examples::session(true)] })
-    }
 }
 
 /// What a user sees at a prop now, and until when at the latest.

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::AppState;
+use super::state::AppState;
 use crate::domain::change::SessionChange;
 use crate::domain::time::Timestamp;
 use crate::store::StoreResult;
