@@ -10,8 +10,8 @@ use crate::config::{
     TokenArgs,
 };
 use crate::domain::feed::FeedKey;
-use crate::http::console::DevelopmentTokens;
-use crate::http::server::{Application, ConnectionLimits, Settings};
+use crate::http::server::Application;
+use crate::http::settings::{ConnectionLimits, DevelopmentTokens, Settings};
 use crate::token::{MIN_SECRET_BYTES, TokenSigner, TokenVerifier};
 use crate::tools::replay::{Target, replay_file, scenario_files};
 use crate::tools::token::signing_secret;

@@ -15,7 +15,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::rate::{RateLimiter, tokens_for_answer, tokens_for_frame};
-use super::server::ConnectionLimits;
+use super::settings::ConnectionLimits;
 use crate::domain::ids::UserId;
 
 /// Seconds a client refused for holding too many connections is asked to wait

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use poem::{FromRequest, IntoResponse, Request, RequestBody};
 
-use super::server::ServerState;
+use super::state::ServerState;
 use crate::error::ApiError;
 use crate::token::Claims;
 

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::server::ServerState;
+use crate::app::state::AppState;
 use crate::domain::feed::{FeedEntry, reconcile};
 use crate::domain::kinds::InvitationStatus;
 use crate::domain::people::UserSimple;
@@ -143,9 +143,9 @@ impl RenderedFeeds {
 
 /// A hash of everything `user_id`'s feed is made of but the sessions' contents, which
 /// their versions stand for (see the module documentation).
-async fn fingerprint(state: &ServerState, user_id: &str) -> Result<[u8; 32], ApiError> {
+async fn fingerprint(app: &AppState, user_id: &str) -> Result<[u8; 32], ApiError> {
     use std::fmt::Write;
-    let store = &state.app.store;
+    let store = &app.store;
     let stamps = store
         .session_stamps_of_person(user_id, MAX_FEED_SESSIONS)
         .await?;
@@ -199,25 +199,29 @@ async fn fingerprint(state: &ServerState, user_id: &str) -> Result<[u8; 32], Api
 /// The feed whose token hash is `hash`; `NotFound` for no such feed. Answered from the
 /// file rendered last while its fingerprint is the same. Call it in the feed's turn
 /// ([`RenderedFeeds::turn`]).
-pub async fn render(state: &ServerState, hash: &str) -> Result<Arc<Feed>, ApiError> {
-    let store = &state.app.store;
+pub async fn render(
+    app: &AppState,
+    feeds: &RenderedFeeds,
+    hash: &str,
+) -> Result<Arc<Feed>, ApiError> {
+    let store = &app.store;
     let hash = hash.to_owned();
     let user_id = store
         .feed_owner(&hash)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such calendar feed".to_owned()))?;
-    let fingerprint = fingerprint(state, &user_id).await?;
-    if let Some(feed) = state.feeds.find(&hash, &fingerprint) {
+    let fingerprint = fingerprint(app, &user_id).await?;
+    if let Some(feed) = feeds.find(&hash, &fingerprint) {
         return Ok(feed);
     }
-    let feed = Arc::new(build(state, &user_id).await?);
-    state.feeds.keep(hash, fingerprint, Arc::clone(&feed));
+    let feed = Arc::new(build(app, &user_id).await?);
+    feeds.keep(hash, fingerprint, Arc::clone(&feed));
     Ok(feed)
 }
 
 /// `user_id`'s feed, read and rendered whole.
-async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
-    let store = &state.app.store;
+async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
+    let store = &app.store;
     let user_id = user_id.to_owned();
     // Only the start of a description is shown (see `Detail::Feed`): one character more
     // is kept, so that a longer one is still seen to be longer.
@@ -249,7 +253,7 @@ async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
     // A feed at its size may leave out sessions that are still the user's: only those
     // confirmed gone are cancelled.
     let kept = if at_limit {
-        still_listable(state, &user_id, &entries, &listed).await?
+        still_listable(app, &user_id, &entries, &listed).await?
     } else {
         HashSet::new()
     };
@@ -269,7 +273,7 @@ async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
         .put_feed_entries(&user_id, &reconciled.changed, &known)
         .await?;
 
-    let public_url = &state.settings.public_url;
+    let public_url = &app.public_url;
     let mut events = Vec::new();
     let mut zones = Vec::new();
     for (session, entry) in listed.iter().zip(&reconciled.listed) {
@@ -317,12 +321,12 @@ async fn build(state: &ServerState, user_id: &str) -> Result<Feed, ApiError> {
 /// The ids of stored, listed entries that the feed left out but that are still the
 /// user's to list (beyond the feed's size).
 async fn still_listable(
-    state: &ServerState,
+    app: &AppState,
     user_id: &str,
     entries: &[FeedEntry],
     listed: &[Session],
 ) -> Result<HashSet<String>, ApiError> {
-    let store = &state.app.store;
+    let store = &app.store;
     let shown: HashSet<&str> = listed.iter().map(|session| session.id.as_str()).collect();
     let missing: Vec<&str> = entries
         .iter()

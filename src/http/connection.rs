@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::Admitted;
-use super::server::ServerState;
+use super::state::ServerState;
 use super::upgrade::Socket;
 use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::endpoint::PushRegistration;

@@ -25,12 +25,9 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::{Html, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::server::ServerState;
+use super::state::ServerState;
 use crate::domain::ids::user_id_problem;
-use crate::token::TokenSigner;
 
-/// The header that carries this start's console key.
-const CONSOLE_KEY_HEADER: &str = "x-console-key";
 /// Headers that proxies and port forwarders add: a request with any of them was
 /// forwarded for someone else.
 const PROXY_HEADERS: [&str; 6] = [
@@ -41,52 +38,6 @@ const PROXY_HEADERS: [&str; 6] = [
     "x-real-ip",
     "via",
 ];
-
-/// What the console needs to sign development tokens.
-#[derive(Clone)]
-pub struct DevelopmentTokens {
-    /// Signs with the development secret the service generated.
-    pub signer: TokenSigner,
-    /// This start's console key: printed in the log, asked of every token request.
-    pub key: String,
-}
-
-impl std::fmt::Debug for DevelopmentTokens {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The key is a credential: never in a log.
-        formatter
-            .debug_struct("DevelopmentTokens")
-            .field("signer", &self.signer)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DevelopmentTokens {
-    /// Development tokens signed by `signer`, with a new random console key.
-    pub fn new(signer: TokenSigner) -> DevelopmentTokens {
-        let key: [u8; 16] = rand::random();
-        DevelopmentTokens {
-            signer,
-            key: key.iter().map(|byte| format!("{byte:02x}")).collect(),
-        }
-    }
-
-    /// Whether `request` carries this start's console key (compared in constant time).
-    fn is_keyed(&self, request: &Request) -> bool {
-        let given = request
-            .headers()
-            .get(CONSOLE_KEY_HEADER)
-            .map(|value| value.as_bytes())
-            .unwrap_or_default();
-        let expected = self.key.as_bytes();
-        given.len() == expected.len()
-            && given
-                .iter()
-                .zip(expected)
-                .fold(0, |differ, (a, b)| differ | (a ^ b))
-                == 0
-    }
-}
 
 /// Whether `request` came through a proxy or a forwarder.
 fn is_forwarded(request: &Request) -> bool {
@@ -199,7 +150,7 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console",
         method = "get",
-        tag = "super::routes::Area::Operation"
+        tag = "super::openapi::Area::Operation"
     )]
     async fn page(&self, state: Data<&Arc<ServerState>>) -> Page {
         let development = if state.settings.development_tokens.is_some() {
@@ -218,7 +169,7 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/console.js",
         method = "get",
-        tag = "super::routes::Area::Operation"
+        tag = "super::openapi::Area::Operation"
     )]
     async fn script(&self) -> Asset {
         Asset::Script(PlainText(SCRIPT), revalidate())
@@ -228,7 +179,7 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/console.css",
         method = "get",
-        tag = "super::routes::Area::Operation"
+        tag = "super::openapi::Area::Operation"
     )]
     async fn style(&self) -> Asset {
         Asset::Style(PlainText(STYLE), revalidate())
@@ -239,7 +190,7 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/token",
         method = "get",
-        tag = "super::routes::Area::Operation"
+        tag = "super::openapi::Area::Operation"
     )]
     async fn development_token(
         &self,

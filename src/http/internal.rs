@@ -15,7 +15,7 @@ pub const MIN_INTERNAL_SECRET_BYTES: usize = 32;
 use subtle::ConstantTimeEq;
 
 use super::auth::bearer_token;
-use super::server::ServerState;
+use super::state::ServerState;
 use crate::domain::change::SessionChange;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;

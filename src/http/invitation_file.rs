@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use super::server::ServerState;
+use super::state::ServerState;
 use crate::app::access::VisibleSession;
 use crate::domain::ids::Caller;
 use crate::error::ApiError;

@@ -1,10 +1,12 @@
-//! HTTP with poem: the server, the WebSocket upgrade and connection loop, token
+//! HTTP with poem: the server (`server`, the composition root that builds the state and
+//! the route tree and runs them), what it is configured with (`settings`) and what its
+//! routes share (`state`), the WebSocket upgrade and connection loop, token
 //! authentication shared by the upgrade and the invitation file, per-user admission and
-//! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi: health,
-//! metrics, the ICS invitation file, the platform's internal routes; `console`: the
-//! browser console). An [`ApiError`]
+//! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi with the
+//! tags and failures of `openapi`: health, metrics, the ICS invitation file, the calendar
+//! feed, the platform's internal routes; `console`: the browser console). An [`ApiError`]
 //! becomes an HTTP answer with its code as the status and its message as the text, here
-//! for extractors and in `routes` for the described operations.
+//! for extractors and in `openapi` for the described operations.
 
 pub mod admission;
 pub mod auth;
@@ -14,9 +16,12 @@ pub mod console;
 pub mod guarded;
 pub mod internal;
 pub mod invitation_file;
+pub mod openapi;
 pub mod rate;
 pub mod routes;
 pub mod server;
+pub mod settings;
+pub mod state;
 pub mod upgrade;
 
 use crate::error::ApiError;

@@ -14,17 +14,17 @@ use poem::Request;
 use poem::web::{Data, RemoteAddr};
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json, PlainText};
-use poem_openapi::{ApiResponse, OpenApi, OpenApiService, Tags};
+use poem_openapi::{ApiResponse, OpenApi};
 
 use super::admission::Admission;
 use super::auth::Authenticated;
 use super::calendar_feed;
-use super::console::ConsoleRoutes;
 use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
-use super::server::ServerState;
+use super::openapi::{Area, Failure, ServerFailure};
+use super::state::ServerState;
 use crate::domain::feed::token_hash;
-use crate::error::{ApiError, WireFailure, code};
+use crate::error::ApiError;
 use crate::metrics;
 
 /// Longest wait of `/readyz` for the database's answer.
@@ -32,104 +32,6 @@ pub const READINESS_DEADLINE: Duration = Duration::from_millis(750);
 
 /// The operations.
 pub struct HttpRoutes;
-
-/// The OpenAPI service of [`HttpRoutes`] and the console's routes, with the public URL as
-/// its server.
-pub fn service(public_url: &str) -> OpenApiService<(HttpRoutes, ConsoleRoutes), ()> {
-    OpenApiService::new(
-        (HttpRoutes, ConsoleRoutes),
-        "social-events HTTP routes",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
-             (described by /asyncapi.json); these routes serve health checks, metrics, \
-             calendar files, the platform's internal notifications and a browser console.",
-    )
-    .server(public_url)
-}
-
-#[derive(Tags)]
-pub(super) enum Area {
-    /// Whether the process and its database answer, and what it counts.
-    Operation,
-    /// Calendar files of sessions.
-    Calendar,
-    /// Notifications from the platform's other services, with the internal secret.
-    Internal,
-}
-
-/// A failure of a request, as its status and message (plain text).
-#[derive(ApiResponse)]
-pub enum Failure {
-    /// The request is malformed.
-    #[oai(status = 400)]
-    BadRequest(PlainText<String>),
-    /// No valid credential.
-    #[oai(status = 401)]
-    Unauthorized(PlainText<String>),
-    /// The credential may not do this.
-    #[oai(status = 403)]
-    Forbidden(PlainText<String>),
-    /// Missing, or not visible to the caller (the two are not told apart).
-    #[oai(status = 404)]
-    NotFound(PlainText<String>),
-    /// The request conflicts with the object's state.
-    #[oai(status = 409)]
-    Conflict(PlainText<String>),
-    /// The request is larger than allowed.
-    #[oai(status = 413)]
-    TooLarge(PlainText<String>),
-    /// Over the rate limit.
-    #[oai(status = 429)]
-    TooMany(PlainText<String>),
-    /// The database did not answer; the message says whether anything changed.
-    #[oai(status = 503)]
-    Unavailable(PlainText<String>),
-    /// Anything else; the message holds a reference to the logged cause.
-    #[oai(status = 500)]
-    Failed(PlainText<String>),
-}
-
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
-        let WireFailure { code, message } = error.report();
-        let message = PlainText(message);
-        match code {
-            code::BAD_REQUEST => Failure::BadRequest(message),
-            code::UNAUTHORIZED => Failure::Unauthorized(message),
-            code::FORBIDDEN => Failure::Forbidden(message),
-            code::NOT_FOUND => Failure::NotFound(message),
-            code::CONFLICT => Failure::Conflict(message),
-            code::PAYLOAD_TOO_LARGE => Failure::TooLarge(message),
-            code::TOO_MANY_REQUESTS => Failure::TooMany(message),
-            code::UNAVAILABLE => Failure::Unavailable(message),
-            _ => Failure::Failed(message),
-        }
-    }
-}
-
-/// A failure that is the server's, not the request's.
-#[derive(ApiResponse)]
-pub enum ServerFailure {
-    /// The database did not answer; the message says whether anything changed.
-    #[oai(status = 503)]
-    Unavailable(PlainText<String>),
-    /// Anything else; the message holds a reference to the logged cause.
-    #[oai(status = 500)]
-    Failed(PlainText<String>),
-}
-
-impl From<ApiError> for ServerFailure {
-    fn from(error: ApiError) -> Self {
-        let WireFailure { code, message } = error.report();
-        let message = PlainText(message);
-        match code {
-            code::UNAVAILABLE => ServerFailure::Unavailable(message),
-            _ => ServerFailure::Failed(message),
-        }
-    }
-}
 
 #[derive(ApiResponse)]
 enum Alive {
@@ -321,7 +223,7 @@ impl HttpRoutes {
         let Some(charge) = state.admission.take(&key) else {
             return Err(rate_limited(&state).into());
         };
-        let feed = calendar_feed::render(&state, &hash).await?;
+        let feed = calendar_feed::render(&state.app, &state.feeds, &hash).await?;
         let unchanged = request
             .headers()
             .get(poem::http::header::IF_NONE_MATCH)

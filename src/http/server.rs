@@ -1,5 +1,7 @@
-//! The HTTP server: WebSocket upgrade with authentication, health checks, and graceful
-//! shutdown (stop accepting, finish in-flight requests, close sockets with 1001).
+//! The HTTP server, the composition root: it connects to the database, builds the shared
+//! state and the route tree (the WebSocket upgrade with authentication, the described
+//! routes and the console), and runs them until a graceful shutdown (stop accepting,
+//! finish in-flight requests, close sockets with 1001).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,105 +14,31 @@ use poem::listener::Acceptor;
 use poem::web::Data;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler};
-use secrecy::{ExposeSecret, SecretString};
+use poem_openapi::OpenApiService;
+use secrecy::ExposeSecret;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::Authenticated;
-use super::console::DevelopmentTokens;
+use super::console::ConsoleRoutes;
 use super::guarded::{GuardedStream, UnansweredSlots};
+use super::routes::HttpRoutes;
+use super::settings::Settings;
+use super::state::ServerState;
 use super::upgrade::UpgradeRequest;
-use super::{connection, guarded, internal, routes};
+use super::{connection, guarded, internal};
 use crate::api::endpoint::Registry;
 use crate::app::deletion;
 use crate::app::prop_board::looks::SharedLooks;
 use crate::app::state::AppState;
 use crate::backoff::Backoff;
-use crate::domain::feed::FeedKey;
 use crate::domain::people::User;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::push::{PushMode, Pushes};
 use crate::store::{Store, answer_by_deadline, tracking_writes};
-use crate::token::TokenVerifier;
-
-/// Limits applied to each WebSocket connection.
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-    /// Largest accepted frame, in bytes; larger ones are answered 413 and the connection
-    /// is closed with 1009.
-    pub max_frame_bytes: usize,
-    /// Sustained requests per second.
-    pub requests_per_second: u32,
-    /// Requests accepted in a burst.
-    pub burst: u32,
-    /// Requests of one user processed at the same time, over all of their connections.
-    pub max_in_flight: usize,
-    /// Frames waiting to be written to one connection.
-    pub outgoing_queue: usize,
-    /// Connections one user may hold open on this process; the next upgrade is refused
-    /// with HTTP 429 and `Retry-After`.
-    pub max_connections_per_user: usize,
-    /// How long a new connection has to complete its first request (see `guarded`).
-    pub header_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_frame_bytes: 1024 * 1024,
-            requests_per_second: 100,
-            burst: 200,
-            max_in_flight: 8,
-            outgoing_queue: 256,
-            max_connections_per_user: 32,
-            header_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Everything the server needs to run, resolved from the command line. Secrets print as
-/// redacted.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Address to listen on; port 0 picks a free port.
-    pub bind: String,
-    /// May carry credentials.
-    pub mongodb_uri: SecretString,
-    pub db_name: String,
-    /// Deadline of one database call.
-    pub db_timeout: Duration,
-    pub tokens: TokenVerifier,
-    /// Base URL of this service as clients reach it, without a trailing slash.
-    pub public_url: String,
-    /// Secret of the internal endpoints; `None` disables them.
-    pub internal_secret: Option<SecretString>,
-    pub connection: ConnectionLimits,
-    /// Signs tokens for the console in development mode (`GET /console/token`); `None`
-    /// everywhere else.
-    pub development_tokens: Option<DevelopmentTokens>,
-    /// Makes calendar feed URLs; `None`: calendar feeds are off.
-    pub calendar_feed_key: Option<FeedKey>,
-}
-
-/// What the HTTP routes and connections share.
-pub struct ServerState {
-    /// What every request sees.
-    pub app: Arc<AppState>,
-    pub settings: Settings,
-    /// Cancelled when the server shuts down; connections close with 1001.
-    pub shutdown: CancellationToken,
-    /// Every open connection, so that shutdown can wait for them.
-    pub connections: TaskTracker,
-    /// Per-user connection counts and shared frame rates.
-    pub admission: Arc<Admission>,
-    /// The AsyncAPI document, generated at start-up.
-    pub asyncapi: serde_json::Value,
-    /// Calendar feeds rendered last, for repeated GETs.
-    pub feeds: super::calendar_feed::RenderedFeeds,
-}
 
 /// Pause between two upkeeps of the metrics' histograms.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
@@ -242,7 +170,7 @@ impl Application {
     /// finish their in-flight requests and close.
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state;
-        let described = routes::service(&state.settings.public_url);
+        let described = openapi_service(&state.settings.public_url);
         let description = described.spec_endpoint();
         let routes = Route::new()
             .at("/api/v0/ws", get(websocket))
@@ -410,4 +338,20 @@ async fn websocket(
             resume_after,
         ))
     })
+}
+
+/// The OpenAPI service of [`HttpRoutes`] and the console's routes, with the public URL as
+/// its server.
+fn openapi_service(public_url: &str) -> OpenApiService<(HttpRoutes, ConsoleRoutes), ()> {
+    OpenApiService::new(
+        (HttpRoutes, ConsoleRoutes),
+        "social-events HTTP routes",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The HTTP side of social-events. The API itself is a WebSocket at /api/v0/ws \
+             (described by /asyncapi.json); these routes serve health checks, metrics, \
+             calendar files, the platform's internal notifications and a browser console.",
+    )
+    .server(public_url)
 }

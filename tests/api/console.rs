@@ -12,7 +12,7 @@ use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use social_events::api::endpoint::Registry;
-use social_events::http::console::DevelopmentTokens;
+use social_events::http::settings::DevelopmentTokens;
 use social_events::token::TokenSigner;
 
 use crate::helpers::{Patience, SECRET, TestApp, session_fields, spawn_app, spawn_app_with};

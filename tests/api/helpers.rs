@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use social_events::domain::kinds::MembershipRole as Role;
 use social_events::domain::source::Membership;
 use social_events::http::server::Application;
-use social_events::http::server::{ConnectionLimits, Settings};
+use social_events::http::settings::{ConnectionLimits, Settings};
 use social_events::push::PushMode;
 use social_events::store::{DEFAULT_DEADLINE, Store};
 use social_events::token::{Claims, TokenSigner, TokenVerifier};
