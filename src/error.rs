@@ -121,6 +121,20 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// A failure of a lower layer that a request answers as an [`ApiError`]: each layer
+/// implements it once, for its own error type, where it knows what its failures mean (the
+/// store: in `store::calls`), and `?` converts.
+pub trait IntoApiError {
+    /// The answer a request gives for this failure.
+    fn into_api_error(self) -> ApiError;
+}
+
+impl<E: IntoApiError> From<E> for ApiError {
+    fn from(failure: E) -> Self {
+        failure.into_api_error()
+    }
+}
+
 impl ApiError {
     /// A 400 naming the field path.
     pub fn invalid(path: FieldPath, message: impl Into<String>) -> Self {

@@ -7,11 +7,11 @@
 //! change stream's delay.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use bson::doc;
 use mongodb::IndexModel;
 
+use super::cache::UserMemberships;
 use super::{Store, StoreError, StoreResult, cached_read_options};
 use crate::domain::source::{Access, Membership, Source};
 
@@ -138,11 +138,4 @@ impl Store {
         self.membership_cache.forget(&membership.user_id);
         Ok(())
     }
-}
-
-/// All memberships of one user, as the cache keeps them.
-#[derive(Debug, Clone)]
-pub(super) struct UserMemberships {
-    user_id: String,
-    memberships: Arc<[Membership]>,
 }

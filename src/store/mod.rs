@@ -6,8 +6,13 @@
 //! Every invariant is kept by single-document atomic updates, so a standalone MongoDB
 //! works. Failures are [`StoreError`]s, mapped to the API's errors in one place below.
 
+mod calls;
+mod error;
+mod indexes;
+
 pub mod cache;
 pub mod calendar_feeds;
+mod changes;
 pub mod events;
 pub mod gate;
 pub mod json_bson;
@@ -16,234 +21,27 @@ pub mod memberships;
 pub mod push_numbers;
 pub mod pushes;
 pub mod request_answers;
-pub mod seats;
 pub mod sessions;
 pub mod users;
 pub mod versions;
 
-use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bson::RawDocumentBuf;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
-use mongodb::{Client, Database, IndexModel};
+use mongodb::{Client, Database};
 
+use self::cache::{DocumentCache, MembershipNews, UserMemberships};
+use self::calls::{WRITE_SENT, within};
 use crate::domain::event::Event;
 use crate::domain::page::{CursorKey, MAX_PAGE_BYTES, PAGE_READ_BATCH, Stored};
 use crate::domain::people::User;
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Outcome};
-use cache::DocumentCache;
 
-/// A failed database operation.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The driver or the server refused or failed the operation.
-    #[error(transparent)]
-    Database(#[from] mongodb::error::Error),
-    /// The database did not answer within the deadline (down, frozen or overloaded).
-    #[error("the database did not answer within {0:?}")]
-    TimedOut(Duration),
-    /// The call waited for its turn (see [`gate`]) for the whole deadline and was never
-    /// sent: the process has more database work than its connections can do.
-    #[error("no database connection was free within {0:?}")]
-    NoTurn(Duration),
-    /// Not sent: the request was answered as having had no effect when an earlier call
-    /// passed its deadline.
-    #[error("the request was answered already (a database call passed its deadline)")]
-    Withdrawn,
-}
-
-/// What a store operation answers.
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl StoreError {
-    /// A value that cannot be written as a document (a bug, never client input).
-    fn unwritable(error: impl std::fmt::Display) -> Self {
-        StoreError::Database(mongodb::error::Error::custom(error.to_string()))
-    }
-
-    /// Whether a write failed only because documents with the same unique key exist.
-    pub fn is_duplicate_key(&self) -> bool {
-        use mongodb::error::{ErrorKind, WriteFailure};
-        const DUPLICATE_KEY: i32 = 11000;
-        let StoreError::Database(error) = self else {
-            return false;
-        };
-        match &*error.kind {
-            ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
-            ErrorKind::InsertMany(many) => {
-                many.write_concern_error.is_none()
-                    && many.write_errors.as_ref().is_some_and(|errors| {
-                        errors.iter().all(|error| error.code == DUPLICATE_KEY)
-                    })
-            }
-            _ => false,
-        }
-    }
-
-    /// When an unordered `insert_many` failed only because some documents had the unique
-    /// key of existing ones: the positions of those documents (the others were written).
-    pub fn duplicate_positions(&self) -> Option<Vec<usize>> {
-        use mongodb::error::ErrorKind;
-        let StoreError::Database(error) = self else {
-            return None;
-        };
-        match &*error.kind {
-            ErrorKind::InsertMany(many) if self.is_duplicate_key() => Some(
-                many.write_errors
-                    .iter()
-                    .flatten()
-                    .map(|error| error.index)
-                    .collect(),
-            ),
-            _ => None,
-        }
-    }
-
-    /// Whether the database could not be reached or did not answer: worth retrying later.
-    pub fn is_unavailable(&self) -> bool {
-        use mongodb::error::{ErrorKind, WriteFailure};
-        /// Server codes of a server that is starting, stopping or stepping down, and of a
-        /// write concern that timed out (64).
-        const UNAVAILABLE_CODES: [i32; 8] = [91, 189, 10107, 11600, 11602, 13435, 13436, 64];
-        let StoreError::Database(error) = self else {
-            return true;
-        };
-        match &*error.kind {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. } => true,
-            ErrorKind::Command(command) => UNAVAILABLE_CODES.contains(&command.code),
-            ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => {
-                UNAVAILABLE_CODES.contains(&concern.code)
-            }
-            _ => error.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR),
-        }
-    }
-
-    /// Whether the operation certainly never reached the database (no server was found,
-    /// or its turn never came).
-    fn never_sent(&self) -> bool {
-        match self {
-            StoreError::NoTurn(_) | StoreError::Withdrawn => true,
-            StoreError::Database(error) => matches!(
-                *error.kind,
-                mongodb::error::ErrorKind::ServerSelection { .. }
-            ),
-            StoreError::TimedOut(_) => false,
-        }
-    }
-}
-
-tokio::task_local! {
-    /// Whether the request being worked on has sent a write (see [`tracking_writes`]).
-    static WRITE_SENT: Cell<bool>;
-    /// Where the request being worked on is answered as soon as one of its calls passes
-    /// its deadline (see [`answer_by_deadline`]).
-    static AT_DEADLINE: RefCell<Answering>;
-}
-
-/// Where a request stands with its answer (see [`answer_by_deadline`]).
-enum Answering {
-    /// Not answered yet: the answer goes here when a call passes its deadline.
-    Waiting(tokio::sync::oneshot::Sender<ApiError>),
-    /// Answered as having had no effect: none of its calls may be sent any more.
-    Withdrawn,
-    /// Answered as having perhaps had an effect: it goes on to its end.
-    Answered,
-}
-
-/// Runs one request, noting whether it sends a write to the database, so that a failure
-/// can tell the client whether the request may have had an effect.
-pub async fn tracking_writes<F: Future>(request: F) -> F::Output {
-    WRITE_SENT.scope(Cell::new(false), request).await
-}
-
-/// Runs one request's `work` in a task of its own and answers what it answers — or, as
-/// soon as one of its database calls passes its deadline, what `at_deadline` makes of
-/// that call's failure: the client hears within the deadline, and the work (whose calls
-/// are never abandoned, see [`within`]) ends in the background, pushing and recording
-/// what really happened. Nothing that drops the returned future (a client that went
-/// away) cuts the work short either.
-pub async fn answer_by_deadline<T: Send + 'static>(
-    work: impl Future<Output = T> + Send + 'static,
-    at_deadline: impl FnOnce(ApiError) -> T,
-) -> T {
-    let (answer, deadline_passed) = tokio::sync::oneshot::channel();
-    let work = AT_DEADLINE.scope(RefCell::new(Answering::Waiting(answer)), work);
-    let mut work = tokio::spawn(tracing::Instrument::in_current_span(work));
-    tokio::select! {
-        biased;
-        done = &mut work => match done.map_err(tokio::task::JoinError::try_into_panic) {
-            Ok(done) => done,
-            Err(Ok(panic)) => std::panic::resume_unwind(panic),
-            // Only a runtime shutting down cancels it.
-            Err(Err(_)) => at_deadline(ApiError::Unexpected(anyhow::anyhow!(
-                "the request's work was cancelled"
-            ))),
-        },
-        Ok(error) = deadline_passed => at_deadline(error),
-    }
-}
-
-/// Tells the request being worked on, if any, that `error` is its answer. A request
-/// answered as having had no effect sends no further call (see [`withdrawn`]).
-fn answer_at_deadline(error: StoreError) {
-    let _ = AT_DEADLINE.try_with(|answering| {
-        let mut answering = answering.borrow_mut();
-        if !matches!(*answering, Answering::Waiting(_)) {
-            return;
-        }
-        let error = ApiError::from(error);
-        let next = match error {
-            ApiError::Unavailable {
-                outcome: Outcome::NoEffect,
-                ..
-            } => Answering::Withdrawn,
-            _ => Answering::Answered,
-        };
-        if let Answering::Waiting(answer) = std::mem::replace(&mut *answering, next) {
-            let _ = answer.send(error);
-        }
-    });
-}
-
-/// Whether the request being worked on was answered as having had no effect: then none
-/// of its calls may be sent any more, so that the answer stays true.
-fn withdrawn() -> bool {
-    AT_DEADLINE
-        .try_with(|answering| matches!(*answering.borrow(), Answering::Withdrawn))
-        .unwrap_or(false)
-}
-
-/// Whether the current request may have changed something. Outside a request: perhaps.
-fn write_sent() -> bool {
-    WRITE_SENT.try_with(Cell::get).unwrap_or(true)
-}
-
-impl From<StoreError> for ApiError {
-    /// A database that cannot be reached or does not answer in time is a 503 saying
-    /// whether the request may have had an effect; anything else is unexpected.
-    fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
-            let outcome = if write_sent() {
-                Outcome::Unknown
-            } else {
-                Outcome::NoEffect
-            };
-            ApiError::Unavailable {
-                outcome,
-                cause: error.into(),
-            }
-        } else {
-            ApiError::Unexpected(error.into())
-        }
-    }
-}
+pub use self::calls::{answer_by_deadline, tracking_writes};
+pub use self::error::{StoreError, StoreResult};
 
 impl From<Timestamp> for bson::DateTime {
     fn from(instant: Timestamp) -> Self {
@@ -257,8 +55,6 @@ impl From<bson::DateTime> for Timestamp {
     }
 }
 
-/// How long the start-up waits for the indexes to be built.
-const INDEX_BUILD_DEADLINE: Duration = Duration::from_secs(600);
 /// The default deadline of one database call (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -281,12 +77,12 @@ pub struct Store {
     /// Live events (see `cache`).
     event_cache: Arc<DocumentCache<Event>>,
     /// Each user's memberships, by user id (see `memberships`).
-    membership_cache: Arc<DocumentCache<memberships::UserMemberships>>,
+    membership_cache: Arc<DocumentCache<UserMemberships>>,
     /// The newest version of each session seen by this process (see `versions`).
     session_versions: Arc<versions::SessionVersions>,
     /// What the cache's change stream tells of memberships (see
     /// [`Store::membership_news`]).
-    membership_news: tokio::sync::broadcast::Sender<cache::MembershipNews>,
+    membership_news: tokio::sync::broadcast::Sender<MembershipNews>,
 }
 
 impl Store {
@@ -336,6 +132,11 @@ impl Store {
             session_versions: Arc::default(),
             membership_news: tokio::sync::broadcast::Sender::new(MEMBERSHIP_NEWS_KEPT),
         })
+    }
+
+    /// This process's ledger of session versions.
+    pub fn session_versions(&self) -> &versions::SessionVersions {
+        &self.session_versions
     }
 
     /// How long one database call may take.
@@ -473,34 +274,6 @@ impl Store {
             .ok_or_else(|| StoreError::unwritable("the stored cursor key is not 32 bytes"))?;
         Ok(CursorKey::new(stored))
     }
-
-    /// Creates every index the queries rely on. Idempotent: safe at every start-up.
-    pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 10] = [
-            (lookups::COLLECTION, lookups::indexes()),
-            (pushes::COLLECTION, pushes::indexes()),
-            (pushes::PROP_PUSHES, pushes::prop_push_indexes()),
-            (users::COLLECTION, users::indexes()),
-            (memberships::COLLECTION, memberships::indexes()),
-            (events::COLLECTION, events::indexes()),
-            (sessions::COLLECTION, sessions::indexes()),
-            (calendar_feeds::FEEDS, calendar_feeds::feed_indexes()),
-            (calendar_feeds::ENTRIES, calendar_feeds::entry_indexes()),
-            (request_answers::COLLECTION, request_answers::indexes()),
-        ];
-        for (collection, indexes) in plans {
-            let collection_handle = self.database().collection::<bson::Document>(collection);
-            // Building an index on a large existing collection takes longer than a call.
-            within(
-                None,
-                INDEX_BUILD_DEADLINE,
-                collection_handle.create_indexes(indexes),
-            )
-            .await
-            .with_context(|| format!("cannot create the indexes of {collection}"))?;
-        }
-        Ok(())
-    }
 }
 
 /// How often the process looks whether its database client still answers.
@@ -518,75 +291,6 @@ async fn answers_ping(database: Database, deadline: Duration) -> bool {
         .await
     });
     matches!(tokio::time::timeout(deadline, ping).await, Ok(Ok(Ok(_))))
-}
-
-/// Least time a call that passed its deadline is still driven before it is dropped.
-const LEAST_FINISHING_TIME: Duration = Duration::from_secs(30);
-
-/// Runs `operation` as one database call: after its turn at `gate` (none: a call the
-/// gate does not count, see [`gate::UNGATED_CONNECTIONS`]), and failing with
-/// [`StoreError::TimedOut`] (or [`StoreError::NoTurn`]) when it is not done within
-/// `deadline`.
-///
-/// A call that passed its deadline is not dropped: the request it serves is answered at
-/// once (see [`answer_by_deadline`]), and the call is driven on until it ends (for ten
-/// deadlines, at least 30 s), so that it never leaves an abandoned entry in the driver's
-/// queue of calls waiting for a connection (see [`gate`]); when it ends in that time its
-/// own result is returned, so that what the request does next (a push, the record of its
-/// answer) follows what really happened.
-async fn within<T, E: Into<StoreError>>(
-    gate: Option<&gate::Gate>,
-    deadline: Duration,
-    operation: impl IntoFuture<Output = Result<T, E>>,
-) -> StoreResult<T> {
-    let result = call_within(gate, deadline, operation).await;
-    let kind = match &result {
-        // Counted when it passed its deadline; a call never sent is no database error.
-        Ok(_) | Err(StoreError::TimedOut(_) | StoreError::Withdrawn) => None,
-        Err(StoreError::NoTurn(_)) => Some(crate::metrics::DbError::Timeout),
-        Err(error) if error.is_unavailable() => Some(crate::metrics::DbError::Unavailable),
-        Err(StoreError::Database(_)) => Some(crate::metrics::DbError::Failed),
-    };
-    if let Some(kind) = kind {
-        crate::metrics::db_error(kind);
-    }
-    result
-}
-
-async fn call_within<T, E: Into<StoreError>>(
-    gate: Option<&gate::Gate>,
-    deadline: Duration,
-    operation: impl IntoFuture<Output = Result<T, E>>,
-) -> StoreResult<T> {
-    if withdrawn() {
-        return Err(StoreError::Withdrawn);
-    }
-    let until = tokio::time::Instant::now() + deadline;
-    let _turn = match gate {
-        Some(gate) => match tokio::time::timeout_at(until, gate.enter()).await {
-            Ok(turn) => Some(turn),
-            Err(_) => return Err(StoreError::NoTurn(deadline)),
-        },
-        None => None,
-    };
-    let operation = operation.into_future();
-    tokio::pin!(operation);
-    if let Ok(result) = tokio::time::timeout_at(until, &mut operation).await {
-        return result.map_err(Into::into);
-    }
-    crate::metrics::db_error(crate::metrics::DbError::Timeout);
-    answer_at_deadline(StoreError::TimedOut(deadline));
-    let finishing_time = (deadline * 10).max(LEAST_FINISHING_TIME);
-    match tokio::time::timeout(finishing_time, &mut operation).await {
-        Ok(result) => result.map_err(Into::into),
-        Err(_) => {
-            tracing::warn!(
-                ?finishing_time,
-                "a database call did not end long after its deadline; dropping it"
-            );
-            Err(StoreError::TimedOut(deadline))
-        }
-    }
 }
 
 /// The part of a filter that keeps what sorts after `(start, id)` by `startDate`, then
@@ -706,6 +410,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{ApiError, Outcome};
 
     /// A store whose server is never reached: every call below is a stand-in that never
     /// answers, so each runs into the deadline.

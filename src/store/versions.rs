@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use super::Store;
 use crate::aging::AgingMap;
 
 /// How long a noted version is remembered after it was last noted.
@@ -50,13 +49,6 @@ impl SessionVersions {
         self.newest
             .read(session_id, |newest| *newest <= version)
             .unwrap_or(true)
-    }
-}
-
-impl Store {
-    /// This process's ledger of session versions.
-    pub fn session_versions(&self) -> &SessionVersions {
-        &self.session_versions
     }
 }
 

@@ -239,7 +239,7 @@ impl EmbeddedDatabase {
     /// Starts the database of the development server under `data_dir` and records its URI
     /// there for the other commands.
     pub fn start_in_data_dir(venv: &Path, data_dir: &Path) -> anyhow::Result<Self> {
-        super::private_dir(data_dir)?;
+        super::data_dir::private_dir(data_dir)?;
         let mut database = Self::start(venv, &data_dir.join("db"), false)?;
         let uri_file = data_dir.join(URI_FILE);
         std::fs::write(&uri_file, &database.uri)

@@ -2,6 +2,7 @@
 //! commands (`token`, `import`, `replay`), which find the database and the signing key
 //! from the same flags and environment variables as `serve`.
 
+mod data_dir;
 pub mod embedded;
 pub mod import;
 pub mod replay;
@@ -13,15 +14,6 @@ use secrecy::ExposeSecret;
 use crate::config::DatabaseArgs;
 use crate::store::Store;
 use embedded::EmbeddedDatabase;
-
-/// Creates `dir` (and its parents) when missing and makes it private to its owner (mode
-/// 0700): the development data directory holds the signing secret and the database.
-pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot make {} private", dir.display()))
-}
 
 /// Starts the development server's embedded database under the data dir (off the async
 /// workers: it blocks until the database accepts connections).

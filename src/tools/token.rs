@@ -41,7 +41,7 @@ pub fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
         );
         return Ok(secret);
     }
-    super::private_dir(data_dir)?;
+    super::data_dir::private_dir(data_dir)?;
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     write_private_file(&path, secret.as_bytes())

@@ -2,7 +2,8 @@
 //! listed before it, and the endpoint modules under `handlers/` import only the prelude.
 //! The order is read from the list in `lib.rs`, so the drawing and the rule are one.
 //! Within a layer, the modules (one per file) use each other without a circle: the graph
-//! of `crate::` and `super::` paths between them has no cycle.
+//! of the paths between them (through `crate::`, `super::`, `self::` or a child module's
+//! name) has no cycle, not even between a module and its own children.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -214,11 +215,36 @@ fn use_tree_paths(tree: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The crate-relative paths `code`, the code of module `own`, names through `crate::` or
-/// `super::` (not inside a macro's `$crate::`).
+/// The modules `code` declares with `mod name;` (its child modules in files of their own).
+fn child_modules(code: &str) -> Vec<&str> {
+    code.lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = match line.strip_prefix("pub") {
+                Some(rest) if rest.starts_with('(') => &rest[rest.find(')')? + 1..],
+                Some(rest) => rest,
+                None => line,
+            };
+            line.trim_start()
+                .strip_prefix("mod ")?
+                .trim()
+                .strip_suffix(';')
+        })
+        .collect()
+}
+
+/// The crate-relative paths `code`, the code of module `own`, names through `crate::`,
+/// `super::`, `self::` or the name of one of its child modules (not inside a macro's
+/// `$crate::`).
 fn used_paths(own: &[String], code: &str) -> Vec<Vec<String>> {
+    let children = child_modules(code);
     let mut used = Vec::new();
+    // The end of the last path read: the `::` within it are not the start of another.
+    let mut read_to = 0;
     for (at, _) in code.match_indices("::") {
+        if at < read_to {
+            continue;
+        }
         let before = &code[..at];
         let word_start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -231,6 +257,10 @@ fn used_paths(own: &[String], code: &str) -> Vec<Vec<String>> {
         let mut base: Vec<String> = match word {
             "crate" => Vec::new(),
             "super" => own[..own.len().saturating_sub(1)].to_vec(),
+            "self" => own.to_vec(),
+            child if children.contains(&child) => {
+                own.iter().cloned().chain([child.to_owned()]).collect()
+            }
             _ => continue,
         };
         let mut rest = &code[at + 2..];
@@ -238,11 +268,37 @@ fn used_paths(own: &[String], code: &str) -> Vec<Vec<String>> {
             base.pop();
             rest = after;
         }
+        read_to = code.len() - rest.len() + use_tree_len(rest);
         for path in use_tree_paths(rest) {
             used.push(base.iter().cloned().chain(path).collect());
         }
     }
     used
+}
+
+/// How long the use tree (or path) at the start of `tree` is: its head, and the group
+/// that follows it to its closing brace.
+fn use_tree_len(tree: &str) -> usize {
+    let head_len = tree
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(tree.len());
+    if !tree[head_len..].starts_with('{') {
+        return head_len;
+    }
+    let mut depth = 0;
+    for (index, c) in tree[head_len..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return head_len + index + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    tree.len()
 }
 
 /// The module a source file is: its path from `src/` (or `handlers/`, as `handlers`).
@@ -339,7 +395,7 @@ fn no_circle_among_the_modules() {
 #[test]
 fn the_module_scan_resolves_groups_super_and_finds_circles() {
     let own = ["http".to_owned(), "server".to_owned()];
-    let code = "use super::{state::ServerState, settings::{A, B}};\nuse crate::app::{self, x};\nsuper::super::error::f();\n$crate::cli::main();";
+    let code = "mod state;\npub(crate) mod settings;\nuse super::{state::ServerState, settings::{A, B}};\nuse crate::app::{self, x};\nsuper::super::error::f();\n$crate::cli::main();\nuse self::state::S;\nlet s = settings::read();\nlet t = other::f();";
     let paths: Vec<String> = used_paths(&own, code)
         .iter()
         .map(|path| path.join("::"))
@@ -352,7 +408,9 @@ fn the_module_scan_resolves_groups_super_and_finds_circles() {
             "http::settings::B",
             "app",
             "app::x",
-            "error::f"
+            "error::f",
+            "http::server::state::S",
+            "http::server::settings::read"
         ]
     );
     assert_eq!(

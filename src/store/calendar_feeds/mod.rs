@@ -3,113 +3,16 @@
 //! last listed, and since when a session that left it is shown cancelled). Cancelled
 //! entries expire with a TTL index once they are no longer shown.
 
-use std::time::Duration;
+mod document;
 
 use bson::doc;
-use mongodb::IndexModel;
-use mongodb::options::IndexOptions;
-use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreResult};
 use crate::domain::feed::FeedEntry;
-use crate::domain::zone::TimeZone;
 
-pub const FEEDS: &str = "calendarFeeds";
-pub const ENTRIES: &str = "calendarFeedEntries";
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FeedDocument {
-    /// The user.
-    #[serde(rename = "_id")]
-    user_id: String,
-    salt: String,
-    token_hash: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EntryId {
-    user_id: String,
-    session_id: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EntryDocument {
-    #[serde(rename = "_id")]
-    id: EntryId,
-    user_id: String,
-    title: String,
-    start_date: bson::DateTime,
-    duration: i64,
-    #[serde(default)]
-    time_zone: TimeZone,
-    sequence: i64,
-    #[serde(default)]
-    organizer_id: String,
-    #[serde(default)]
-    organizer_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cancelled_at: Option<bson::DateTime>,
-    /// When a cancelled entry may be removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expire_at: Option<bson::DateTime>,
-}
-
-impl EntryDocument {
-    fn of(user_id: &str, entry: &FeedEntry) -> EntryDocument {
-        EntryDocument {
-            id: EntryId {
-                user_id: user_id.to_owned(),
-                session_id: entry.session_id.clone(),
-            },
-            user_id: user_id.to_owned(),
-            title: entry.title.clone(),
-            start_date: entry.start_date.into(),
-            duration: entry.duration,
-            time_zone: entry.time_zone,
-            sequence: entry.sequence,
-            organizer_id: entry.organizer_id.clone(),
-            organizer_name: entry.organizer_name.clone(),
-            cancelled_at: entry.cancelled_at.map(Into::into),
-            expire_at: entry.kept_until().map(Into::into),
-        }
-    }
-
-    fn into_entry(self) -> FeedEntry {
-        FeedEntry {
-            session_id: self.id.session_id,
-            title: self.title,
-            start_date: self.start_date.into(),
-            duration: self.duration,
-            time_zone: self.time_zone,
-            sequence: self.sequence,
-            organizer_id: self.organizer_id,
-            organizer_name: self.organizer_name,
-            cancelled_at: self.cancelled_at.map(Into::into),
-        }
-    }
-}
-
-pub(super) fn feed_indexes() -> Vec<IndexModel> {
-    vec![
-        IndexModel::builder()
-            .keys(doc! { "tokenHash": 1 })
-            .options(IndexOptions::builder().unique(true).build())
-            .build(),
-    ]
-}
-
-pub(super) fn entry_indexes() -> Vec<IndexModel> {
-    vec![
-        IndexModel::builder().keys(doc! { "userId": 1 }).build(),
-        IndexModel::builder()
-            .keys(doc! { "expireAt": 1 })
-            .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
-            .build(),
-    ]
-}
+pub use self::document::{ENTRIES, FEEDS};
+use self::document::{EntryDocument, FeedDocument};
+pub(super) use self::document::{entry_indexes, feed_indexes};
 
 impl Store {
     fn feeds(&self) -> mongodb::Collection<FeedDocument> {

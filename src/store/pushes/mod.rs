@@ -11,27 +11,24 @@
 //! (`?resumeAfter=`): through the change history since the push it names, or by
 //! `sequence`.
 
+mod document;
+
 use std::time::Duration;
 
 use bson::doc;
-use mongodb::IndexModel;
-use mongodb::change_stream::ChangeStream;
 use mongodb::change_stream::event::ChangeStreamEvent;
 pub use mongodb::change_stream::event::ResumeToken;
-use mongodb::options::IndexOptions;
-use serde::{Deserialize, Serialize};
 
 use super::push_numbers::PushNumber;
 use super::{Store, StoreResult};
-use crate::domain::change::SessionChange;
-use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
 
-pub const COLLECTION: &str = "pushes";
-/// How long a push document is kept: how far back a client can resume.
-pub const KEPT_FOR: Duration = Duration::from_secs(600);
-/// Most pushes one resumption replays; more and the client refetches instead.
-pub const MAX_REPLAYED: i64 = 1000;
+use self::document::PropPushRecord;
+pub use self::document::{
+    COLLECTION, KEPT_FOR, MAX_REPLAYED, PROP_PUSHES, PushDocument, PushHistory, PushStream,
+};
+pub(super) use self::document::{indexes, prop_push_indexes};
+
 /// Longest wait of one change stream poll; a new change is delivered as soon as it exists.
 const POLL_WAIT: Duration = Duration::from_millis(250);
 /// Most pushes one read of the change stream returns: after a burst, the stream catches
@@ -40,138 +37,6 @@ const STREAM_BATCH: u32 = 1000;
 /// Longest wait for more of the change history while a resumption reads it: past the
 /// end of the history, nothing more comes.
 const HISTORY_POLL_WAIT: Duration = Duration::from_millis(20);
-
-/// The change stream of new push documents.
-pub type PushStream = ChangeStream<ChangeStreamEvent<PushDocument>>;
-
-/// One change to a session and who hears of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PushDocument {
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub at: bson::DateTime,
-    pub session_id: String,
-    /// Whether the session's audience as it is when delivered receives
-    /// `social:sessionUpdated` with the session as it is then.
-    #[serde(default)]
-    pub to_audience: bool,
-    /// A user of that audience who does not receive it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub except: Option<String>,
-    /// Users who receive `social:sessionDeleted`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deleted_for: Vec<String>,
-    /// The push's number, its frames' `event.id`: where the database has no change
-    /// streams, given by this process (increasing, microseconds of its time) and stored;
-    /// otherwise 0 when stored, and its place in the change history once delivered.
-    #[serde(default)]
-    pub sequence: i64,
-    /// Whether the session itself was deleted (not only out of some people's sight).
-    #[serde(default)]
-    pub session_deleted: bool,
-    /// The session's `version` after the change, when it was not deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// The props whose watchers look again (`social:watchProp`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub props: Vec<Prop>,
-    /// The event whose change moved its sessions' props (published, or its end moved):
-    /// every process forgets its copy before the watchers look.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-}
-
-impl PushDocument {
-    /// A push of a change to `session_id`, written now: `version` is the session's after
-    /// the change, `None` when the change deleted it.
-    pub fn new(
-        id: String,
-        sequence: i64,
-        change: SessionChange,
-        version: Option<i64>,
-    ) -> PushDocument {
-        PushDocument {
-            id,
-            sequence,
-            at: Timestamp::now().into(),
-            session_id: change.session_id,
-            to_audience: change.to_audience,
-            except: change.except,
-            deleted_for: change.deleted_for,
-            session_deleted: version.is_none(),
-            version,
-            props: change.props,
-            event_id: None,
-        }
-    }
-
-    /// A change at `props` of no one session (an event's sessions became visible, or their
-    /// repetitions changed, when `event_id` is given): only the props' watchers look again.
-    pub fn at_props(
-        id: String,
-        sequence: i64,
-        props: Vec<Prop>,
-        event_id: Option<String>,
-    ) -> PushDocument {
-        PushDocument {
-            id,
-            sequence,
-            at: Timestamp::now().into(),
-            session_id: String::new(),
-            to_audience: false,
-            except: None,
-            deleted_for: Vec::new(),
-            session_deleted: false,
-            version: None,
-            props,
-            event_id,
-        }
-    }
-}
-
-/// The numbers of the prop board's pushes (`social:propSessionsUpdated`), kept as long as
-/// the push log: they are sent to one connection and written nowhere else, and a client
-/// may resume after one.
-pub const PROP_PUSHES: &str = "propPushes";
-
-/// That a push of a user's prop board was numbered `sequence`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PropPushRecord {
-    user_id: String,
-    sequence: i64,
-    at: bson::DateTime,
-}
-
-/// Removes a document [`KEPT_FOR`] after its `at`.
-fn kept_for_the_log() -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { "at": 1 })
-        .options(IndexOptions::builder().expire_after(KEPT_FOR).build())
-        .build()
-}
-
-pub(super) fn prop_push_indexes() -> Vec<IndexModel> {
-    vec![
-        kept_for_the_log(),
-        IndexModel::builder()
-            .keys(doc! { "userId": 1, "sequence": 1 })
-            .build(),
-    ]
-}
-
-pub(super) fn indexes() -> Vec<IndexModel> {
-    vec![
-        kept_for_the_log(),
-        IndexModel::builder()
-            .keys(doc! { "sessionId": 1, "sequence": 1 })
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "deletedFor": 1, "sequence": 1 })
-            .build(),
-    ]
-}
 
 /// The pushes that may be for a user: those naming them, and those to the audience of
 /// a session among `sessions` (the sessions of whose audience they are), fields of a push
@@ -194,18 +59,6 @@ fn is_for_user(push: &PushDocument, user_id: &str, sessions: &[String]) -> bool 
         || push.to_audience
             && sessions.contains(&push.session_id)
             && push.except.as_deref() != Some(user_id)
-}
-
-/// What the change history holds for one user after a push (see
-/// [`Store::push_history`]).
-#[derive(Debug)]
-pub struct PushHistory {
-    /// Whether the push at the anchor was for the user.
-    pub anchor_for_user: bool,
-    /// The user's pushes after the anchor, in order, numbered.
-    pub pushes: Vec<PushDocument>,
-    /// Whether these are all of them (not cut at the limit).
-    pub complete: bool,
 }
 
 /// The push a change stream event inserted, numbered by its place in the change history.

@@ -2,69 +2,16 @@
 //! Facebook identities) each inviter looked up, and which users each inviter invited,
 //! kept 24 hours, for the look-up quota and the new-invitee budget.
 
-use std::time::Duration;
+mod document;
 
 use bson::doc;
-use mongodb::IndexModel;
-use mongodb::options::IndexOptions;
-use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreResult};
 use crate::domain::time::Timestamp;
 
-pub const COLLECTION: &str = "contactLookups";
-/// How long a look-up counts.
-pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// What an inviter's records count against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupKind {
-    /// Contacts looked up (`email:…`, `phone:…`, `facebook:…`).
-    Contact,
-    /// Users invited by id (`user:…`).
-    Invitee,
-}
-
-impl LookupKind {
-    /// The stored `kind`: none for contacts (as written before invitees were counted).
-    fn stored(self) -> Option<&'static str> {
-        match self {
-            LookupKind::Contact => None,
-            LookupKind::Invitee => Some("invitee"),
-        }
-    }
-
-    fn filter(self) -> bson::Bson {
-        match self.stored() {
-            Some(kind) => kind.into(),
-            None => doc! { "$ne": "invitee" }.into(),
-        }
-    }
-}
-
-/// One contact key looked up, or one user invited, by one inviter, when first.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LookupDocument {
-    inviter_id: String,
-    key: String,
-    at: bson::DateTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-}
-
-pub(super) fn indexes() -> Vec<IndexModel> {
-    vec![
-        IndexModel::builder()
-            .keys(doc! { "inviterId": 1, "key": 1 })
-            .options(IndexOptions::builder().unique(true).build())
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "at": 1 })
-            .options(IndexOptions::builder().expire_after(WINDOW).build())
-            .build(),
-    ]
-}
+use self::document::LookupDocument;
+pub(super) use self::document::indexes;
+pub use self::document::{COLLECTION, LookupKind, WINDOW};
 
 impl Store {
     fn lookups(&self) -> mongodb::Collection<LookupDocument> {

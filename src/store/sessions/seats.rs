@@ -5,9 +5,9 @@
 
 use bson::{Document, doc};
 
-use super::{Store, StoreResult};
 use crate::domain::session::{JoinCondition, Session};
 use crate::domain::time::Timestamp;
+use crate::store::{Store, StoreResult};
 
 impl Store {
     /// Adds `user_id` to the participants when `condition` still holds and they are not
