@@ -21,9 +21,10 @@ pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_en
 pub use crate::domain::kinds::SessionKind;
 pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList, Stored, fitting};
 pub use crate::domain::retry::{Attempt, retry_stale};
-pub use crate::domain::session::{
-    Audience, JoinCondition, Prop, Session, SessionEnvelope, SessionFields, SessionView,
-};
+pub use crate::domain::session::fields::SessionFields;
+pub use crate::domain::session::view::{SessionEnvelope, SessionView};
+pub use crate::domain::session::viewer::JoinCondition;
+pub use crate::domain::session::{Audience, Prop, Session};
 pub use crate::domain::source::{Membership, Source};
 pub use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars, require_present};
 pub use crate::domain::time::Timestamp;

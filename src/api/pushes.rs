@@ -10,7 +10,7 @@ use super::endpoint::PushRegistration;
 use super::envelope::encode_push;
 use super::examples;
 use crate::app::prop_board::watches::{PROP_SESSIONS_UPDATED, PropSessionsUpdated};
-use crate::domain::session::SessionEnvelope;
+use crate::domain::session::view::SessionEnvelope;
 use crate::push::bus::{
     RESYNC, RESYNC_FRAME, SESSION_DELETED, SESSION_UPDATED, SessionDeleted, push_frame,
 };

@@ -4,7 +4,9 @@
 
 use crate::domain::event::Event;
 use crate::domain::ids::Caller;
-use crate::domain::session::{Session, SessionEnvelope, SessionView, Viewer};
+use crate::domain::session::Session;
+use crate::domain::session::view::{SessionEnvelope, SessionView};
+use crate::domain::session::viewer::Viewer;
 use crate::domain::source::Access;
 use crate::error::ApiError;
 use crate::store::Store;

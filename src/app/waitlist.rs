@@ -7,7 +7,7 @@
 use super::context::RequestContext;
 use crate::domain::change::SessionChange;
 use crate::domain::kinds::SessionKind;
-use crate::domain::session::JoinCondition;
+use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 

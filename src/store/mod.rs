@@ -1,10 +1,13 @@
 //! MongoDB storage: the connection, the collections, their documents and indexes, and
 //! every query. The only place that names a stored field.
 //!
-//! Documents are the store's own types: each collection's submodule converts them to and
-//! from the domain's values and turns typed changes (patches, conditions) into updates.
-//! Every invariant is kept by single-document atomic updates, so a standalone MongoDB
-//! works. Failures are [`StoreError`]s, mapped to the API's errors in one place below.
+//! Documents are the store's own types: each collection's module keeps them in its
+//! `document` (their fields, conversions from and to the domain's values, and indexes) and
+//! its queries as methods of [`Store`], turning typed changes (patches, conditions) into
+//! updates. Every invariant is kept by single-document atomic updates, so a standalone
+//! MongoDB works. Here: the handle itself (connection, deadline, reads and writes).
+//! Failures are [`StoreError`]s (`error`), mapped to the API's errors in one place
+//! (`calls`, which also runs each call under its deadline and its turn at the `gate`).
 
 mod calls;
 mod error;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::access::render_sessions;
 use crate::domain::event::Event;
-use crate::domain::session::{Audience, Prop, Session, SessionView};
+use crate::domain::session::view::SessionView;
+use crate::domain::session::{Audience, Prop, Session};
 use crate::domain::source::Membership;
 use crate::domain::text::{MAX_REFERENCE_CHARS, check_max_chars};
 use crate::domain::time::Timestamp;

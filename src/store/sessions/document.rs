@@ -5,9 +5,8 @@ use bson::{Document, doc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::kinds::SessionKind;
-use crate::domain::session::{
-    Color, EventScope, Invitation, PendingContact, Session, SessionUpdate,
-};
+use crate::domain::session::fields::SessionUpdate;
+use crate::domain::session::{Color, EventScope, Invitation, PendingContact, Session};
 use crate::domain::time::Timestamp;
 use crate::domain::zone::TimeZone;
 use crate::store::{StoreError, StoreResult};

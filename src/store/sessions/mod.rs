@@ -18,9 +18,8 @@ use self::document::{SessionDocument, next_occurrence_fields, set_of};
 use self::reads::visible_to;
 use crate::domain::invitation::pending_attachment;
 use crate::domain::retry::{Attempt, retry_stale};
-use crate::domain::session::{
-    Audience, EventScope, Invitation, PendingContact, Session, SessionUpdate,
-};
+use crate::domain::session::fields::SessionUpdate;
+use crate::domain::session::{Audience, EventScope, Invitation, PendingContact, Session};
 use crate::domain::time::Timestamp;
 use crate::store::{Query, Store, StoreError, StoreResult};
 

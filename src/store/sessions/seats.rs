@@ -5,7 +5,8 @@
 
 use bson::{Document, doc};
 
-use crate::domain::session::{JoinCondition, Session};
+use crate::domain::session::Session;
+use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
 use crate::store::{Store, StoreResult};
 

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use crate::domain::session::{Session, Viewer};
+use crate::domain::session::Session;
+use crate::domain::session::viewer::Viewer;
 use crate::domain::source::Membership;
 use crate::store::{Store, StoreResult};
 

@@ -19,13 +19,18 @@
 //! so nothing published meanwhile is missed; when it cannot be resumed (the database no
 //! longer holds that history), every connection of this process gets one `social:resync`
 //! frame and clients refetch.
+//!
+//! Here: publishing, the change stream and its resumption; `delivery` renders and sends a
+//! batch, `replay` answers a reconnecting client's `?resumeAfter=`.
 
-use std::collections::{HashMap, HashSet};
+mod delivery;
+mod replay;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -36,13 +41,13 @@ use super::board::PropBoard;
 use super::hub::{ConnectionHub, PushFrame};
 use super::written::WrittenSessions;
 use crate::backoff::Backoff;
-use crate::domain::change::{SessionChange, audience};
+use crate::domain::change::SessionChange;
 use crate::domain::ids::new_id;
-use crate::domain::session::{Prop, Session, SessionEnvelope, SessionView};
+use crate::domain::session::Prop;
+use crate::store::Store;
 use crate::store::cache::MembershipNews;
-use crate::store::push_numbers::{MAX_RANK, PushNumber};
-use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument, PushStream, ResumeToken};
-use crate::store::{Store, StoreResult};
+use crate::store::push_numbers::MAX_RANK;
+use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
 
 /// Endpoint name of the push sent after a change to a session.
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
@@ -393,361 +398,6 @@ impl Pushes {
             }
         }
     }
-
-    /// What a client reconnecting with `?resumeAfter=after` receives first: each session
-    /// it missed pushes of since the one numbered `after`, once, as it is now (its
-    /// deletion, when that was the last push for the client), in the order of their last
-    /// pushes (live pushes the replay covers are not sent again: see `http::connection`);
-    /// or one `social:resync` frame when that cannot be done — `after` was not a push for
-    /// this user, it is older than the kept log, more pushes followed than one resumption
-    /// replays, the frames would exceed [`MAX_REPLAYED_BYTES`], or the database does not
-    /// answer.
-    ///
-    /// Also answers the bytes of frames rendered for it (those rendered before it gave up,
-    /// when it ends in `social:resync` for its size), the measure of what it cost.
-    pub async fn replay(&self, user_id: &str, after: &str) -> (Replay, usize) {
-        let replayed = match self.missed_pushes(user_id, after).await {
-            Ok(Some((after, missed))) => self.render_missed(user_id, after, &missed).await,
-            Ok(None) => Ok(Err(0)),
-            Err(error) => Err(error),
-        };
-        match replayed {
-            Ok(Ok(replay)) => {
-                let bytes = match &replay {
-                    Replay::Missed { frames, .. } => {
-                        frames.iter().map(|frame| frame.data.get().len()).sum()
-                    }
-                    Replay::Resync => 0,
-                };
-                (replay, bytes)
-            }
-            Ok(Err(rendered)) => (Replay::Resync, rendered),
-            Err(error) => {
-                tracing::warn!(%error, "cannot replay missed pushes; the client refetches");
-                (Replay::Resync, 0)
-            }
-        }
-    }
-
-    /// The pushes a client that resumes after `after` received already, whatever its
-    /// replay: in shared mode, those numbered up to `after` (numbers are places in the
-    /// change history, delivered in order everywhere), unless `after` names a place that
-    /// does not exist yet (then it proves nothing). Live pushes among them are not sent to
-    /// the new connection again.
-    pub fn seen_through(&self, after: &str) -> Option<i64> {
-        if self.mode != PushMode::Shared {
-            return None;
-        }
-        let number = after.parse::<i64>().ok()?;
-        let place = PushNumber::decode(number)?;
-        let now = chrono::Utc::now().timestamp();
-        (i64::from(place.at.time) <= now + 60).then_some(number)
-    }
-
-    /// The number `after` and the pushes for `user_id` that followed it, in order; `None`
-    /// when they cannot all be known (see [`Pushes::replay`]). In shared mode they are read
-    /// from the database's change history, where their numbers come from.
-    async fn missed_pushes(
-        &self,
-        user_id: &str,
-        after: &str,
-    ) -> StoreResult<Option<(i64, Vec<PushDocument>)>> {
-        let Ok(after) = after.parse::<i64>() else {
-            return Ok(None);
-        };
-        let kept_since =
-            chrono::Utc::now() - chrono::Duration::from_std(KEPT_FOR).unwrap_or_default();
-        // Pushes to an audience name nobody: those of the sessions the user is of are theirs.
-        let Some(sessions) = self
-            .store
-            .audience_session_ids(user_id, MAX_AUDIENCE_SESSIONS)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let missed = match self.mode {
-            PushMode::Local => {
-                let issued = self.store.push_issued_at(user_id, &sessions, after).await?;
-                if issued.is_none_or(|at| chrono::DateTime::<chrono::Utc>::from(at) < kept_since) {
-                    return Ok(None);
-                }
-                let missed = self
-                    .store
-                    .pushes_for_after(user_id, &sessions, after)
-                    .await?;
-                (missed.len() as i64 <= MAX_REPLAYED).then_some(missed)
-            }
-            PushMode::Shared => {
-                let Some(number) = PushNumber::decode(after) else {
-                    return Ok(None);
-                };
-                if i64::from(number.at.time) < kept_since.timestamp()
-                    || number.rank > 0
-                        && self
-                            .store
-                            .prop_push_issued_at(user_id, after)
-                            .await?
-                            .is_none()
-                {
-                    return Ok(None);
-                }
-                let limit = usize::try_from(MAX_REPLAYED).unwrap_or(usize::MAX);
-                let history = self
-                    .store
-                    .push_history(user_id, &sessions, number.at, limit)
-                    .await?;
-                // A session push named must have been for this user.
-                history
-                    .filter(|history| history.complete)
-                    .filter(|history| history.anchor_for_user || number.rank > 0)
-                    .map(|history| history.pushes)
-            }
-        };
-        Ok(missed.map(|missed| (after, missed)))
-    }
-
-    /// The replay of `missed` (the pushes for `user_id` after the one numbered `after`):
-    /// each session once, in the order of its last push for the user; past
-    /// [`MAX_REPLAYED_BYTES`], the bytes rendered when it gave up.
-    async fn render_missed(
-        &self,
-        user_id: &str,
-        after: i64,
-        missed: &[PushDocument],
-    ) -> StoreResult<Result<Replay, usize>> {
-        let mut owed: Vec<(&str, Owed)> = by_session(missed)
-            .into_iter()
-            .flat_map(|(session_id, pushes)| {
-                owed_after(&pushes, &[user_id], |recipient| recipient == user_id)
-                    .into_iter()
-                    .map(move |owed| (session_id, owed))
-            })
-            .collect();
-        owed.sort_by_key(|(_, owed)| owed.number);
-        let mut frames = Vec::new();
-        let mut bytes = 0;
-        // The sessions still to show are read a few at a time, in the order they are sent,
-        // so that a replay that gives up for its size has read little more than it sent.
-        for owed in owed.chunks(REPLAY_READ_BATCH) {
-            let shown: Vec<&str> = owed
-                .iter()
-                .filter(|(_, owed)| !owed.deleted)
-                .map(|(session_id, _)| *session_id)
-                .collect();
-            let sessions: HashMap<String, Session> = if shown.is_empty() {
-                HashMap::new()
-            } else {
-                self.store
-                    .sessions_by_ids(&shown)
-                    .await?
-                    .into_iter()
-                    .map(|session| (session.id.clone(), session))
-                    .collect()
-            };
-            for (session_id, owed) in owed {
-                let rendered = if owed.deleted {
-                    deletion_frame(session_id, owed.number)
-                        .map(|frame| (owed.number, owed.user_id.to_owned(), frame))
-                        .into_iter()
-                        .collect()
-                } else if let Some(session) = sessions.get(*session_id) {
-                    self.render_updates(session, &[(owed.user_id.to_owned(), owed.number)])
-                        .await?
-                } else {
-                    Vec::new()
-                };
-                for (_, _, frame) in rendered {
-                    bytes += frame.data.get().len();
-                    if bytes > MAX_REPLAYED_BYTES {
-                        return Ok(Err(bytes));
-                    }
-                    frames.push(frame);
-                }
-            }
-        }
-        let through = missed.last().map_or(after, |push| push.sequence.max(after));
-        Ok(Ok(Replay::Missed { frames, through }))
-    }
-
-    /// Delivers a batch of pushes, in order, to this process's connections of their
-    /// recipients: the pushes of one session are rendered once, with the session as it is
-    /// now, and each recipient receives one frame of it, numbered by the last push of the
-    /// batch that named them. Frames go out in the order of their numbers.
-    async fn deliver(&self, batch: &[PushDocument]) {
-        let started = std::time::Instant::now();
-        let versions = self.store.session_versions();
-        let mut oldest = Duration::ZERO;
-        for push in batch {
-            let written_at = chrono::DateTime::<chrono::Utc>::from(push.at);
-            if let Ok(lag) = (chrono::Utc::now() - written_at).to_std() {
-                crate::metrics::push_lag(lag);
-                oldest = oldest.max(lag);
-            }
-            if let Some(event_id) = &push.event_id {
-                self.store.forget_cached_event(event_id);
-            }
-            // What each push says of its session counts even where nobody here hears of it.
-            match push.version {
-                _ if push.session_id.is_empty() => {}
-                _ if push.session_deleted => versions.note_deleted(&push.session_id),
-                Some(version) => versions.note(&push.session_id, version),
-                None => {}
-            }
-        }
-        let renders: Vec<_> = by_session(batch)
-            .into_iter()
-            .map(|(session_id, pushes)| self.session_frames(session_id, pushes))
-            .collect();
-        let mut frames: Vec<Addressed> = futures_util::stream::iter(renders)
-            .buffer_unordered(RENDERED_AT_ONCE)
-            .collect::<Vec<_>>()
-            .await
-            .concat();
-        frames.sort_by_key(|(number, _, _)| *number);
-        let rendered = started.elapsed();
-        for (_, user_id, frame) in &frames {
-            self.hub.send(user_id, frame);
-        }
-        tracing::debug!(
-            pushes = batch.len(),
-            frames = frames.len(),
-            oldest_lag_ms = oldest.as_millis(),
-            render_ms = rendered.as_millis(),
-            send_ms = (started.elapsed() - rendered).as_millis(),
-            "delivered a batch of pushes"
-        );
-        if self.mode == PushMode::Shared
-            && let Some(last) = batch.iter().map(|push| push.sequence).max()
-        {
-            self.last_sequence.fetch_max(last, Ordering::Relaxed);
-        }
-        // Last: a prop push these changes cause is numbered after the session pushes just
-        // sent, and follows them.
-        for push in batch {
-            self.board.changed(&push.props);
-        }
-    }
-
-    /// The frames of a run of pushes of one session (in order) for this process's
-    /// connections: the session's audience as it is now hears of the changes to it (the
-    /// session is read once, unless this process's last write of it is the newest), those
-    /// named of its deletion or of losing sight of it.
-    async fn session_frames(&self, session_id: &str, pushes: Vec<&PushDocument>) -> Vec<Addressed> {
-        let versions = self.store.session_versions();
-        // The session as this process's last write of it left it, while that is the newest.
-        let mut written = None;
-        for push in &pushes {
-            if let Some(session) = self.written.take(&push.id, versions) {
-                written = Some(session);
-            }
-        }
-        let session = match written {
-            _ if !pushes.iter().any(|push| push.to_audience) => None,
-            Some(session) => Some(session),
-            None => match self.store.find_session(session_id).await {
-                Ok(found) => found.map(Arc::new),
-                Err(error) => {
-                    tracing::warn!(%error, session = %session_id, "cannot render a push");
-                    None
-                }
-            },
-        };
-        let members = session.as_deref().map(audience).unwrap_or_default();
-        let members: Vec<&str> = members.iter().map(String::as_str).collect();
-        let owed = owed_after(&pushes, &members, |user_id| {
-            self.hub.has_connections(user_id)
-        });
-        let mut frames: Vec<Addressed> = Vec::new();
-        let mut deletions: HashMap<i64, Option<Arc<PushFrame>>> = HashMap::new();
-        let mut updated = Vec::new();
-        for owed in owed {
-            if owed.deleted {
-                let frame = deletions
-                    .entry(owed.number)
-                    .or_insert_with(|| deletion_frame(session_id, owed.number));
-                if let Some(frame) = frame {
-                    frames.push((owed.number, owed.user_id.to_owned(), Arc::clone(frame)));
-                }
-            } else {
-                updated.push((owed.user_id.to_owned(), owed.number));
-            }
-        }
-        if let Some(session) = session.filter(|_| !updated.is_empty()) {
-            match self.render_updates(&session, &updated).await {
-                Ok(rendered) => frames.extend(rendered),
-                Err(error) => tracing::warn!(%error, session = %session_id, "cannot render a push"),
-            }
-        }
-        frames
-    }
-
-    /// The `social:sessionUpdated` frame of each recipient (with the number they are owed):
-    /// the session as it is now, as that recipient sees it. A recipient who left the
-    /// audience since the change (uninvited, declined), or waits for a seat but may no
-    /// longer see the session (it became Private, their membership went), gets none.
-    async fn render_updates(
-        &self,
-        session: &Session,
-        recipients: &[(String, i64)],
-    ) -> StoreResult<Vec<Addressed>> {
-        let people = self.store.people(session.people()).await?;
-        let mut current: HashSet<String> = audience(session).into_iter().collect();
-        let out_of_sight = self
-            .store
-            .waiting_out_of_sight(
-                session,
-                recipients.iter().map(|(user_id, _)| user_id.as_str()),
-            )
-            .await?;
-        current.retain(|user_id| !out_of_sight.contains(user_id.as_str()));
-        let data_for = |viewer: &str| {
-            let data = SessionEnvelope {
-                session: SessionView::render(session, &people, viewer),
-            };
-            serde_json::value::to_raw_value(&data)
-                .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))
-                .ok()
-        };
-        let frame = |number: i64, data: Box<RawValue>| {
-            Arc::new(PushFrame::new(SESSION_UPDATED, number.to_string(), data))
-        };
-        // Everyone sees the session alike, but incognito people see themselves (rendered
-        // for them) and waiting people their own rank (the common view with it added):
-        // render the common view once, and one frame per number.
-        let common = data_for("");
-        let ranks: HashMap<&str, u64> = (1..)
-            .zip(&session.waitlist)
-            .map(|(rank, user_id)| (user_id.as_str(), rank))
-            .collect();
-        let mut common_frames: HashMap<i64, Arc<PushFrame>> = HashMap::new();
-        let mut frames = Vec::new();
-        for (user_id, number) in recipients
-            .iter()
-            .filter(|(user_id, _)| current.contains(user_id.as_str()))
-        {
-            let rank = ranks.get(user_id.as_str());
-            let rendered = if people.is_incognito(user_id) {
-                data_for(user_id).map(|data| frame(*number, data))
-            } else if let Some(rank) = rank {
-                common
-                    .as_deref()
-                    .and_then(|data| with_waitlist_position(data, *rank))
-                    .map(|data| frame(*number, data))
-            } else {
-                common.as_ref().map(|data| {
-                    Arc::clone(
-                        common_frames
-                            .entry(*number)
-                            .or_insert_with(|| frame(*number, data.clone())),
-                    )
-                })
-            };
-            if let Some(rendered) = rendered {
-                frames.push((*number, user_id.clone(), rendered));
-            }
-        }
-        Ok(frames)
-    }
 }
 
 /// A frame for one recipient, with its number: `(number, user id, frame)`.
@@ -761,72 +411,6 @@ struct Owed<'a> {
     user_id: &'a str,
     number: i64,
     deleted: bool,
-}
-
-/// The pushes of each session named in `pushes`, in order, sessions in the order they
-/// first appear; pushes of no session (changes at props only) are left out.
-fn by_session(pushes: &[PushDocument]) -> Vec<(&str, Vec<&PushDocument>)> {
-    let mut sessions: Vec<(&str, Vec<&PushDocument>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for push in pushes.iter().filter(|push| !push.session_id.is_empty()) {
-        let at = *index.entry(push.session_id.as_str()).or_insert_with(|| {
-            sessions.push((push.session_id.as_str(), Vec::new()));
-            sessions.len() - 1
-        });
-        sessions[at].1.push(push);
-    }
-    sessions
-}
-
-/// What each recipient who passes `here` (asked once per recipient) is owed after
-/// `pushes` (of one session, in order): those named of a deletion, and the session's
-/// `audience` (as it is now) of the last push to the audience that did not except them,
-/// when later. In the order
-/// of first mention, the audience last.
-fn owed_after<'a>(
-    pushes: &[&'a PushDocument],
-    audience: &[&'a str],
-    here: impl Fn(&str) -> bool,
-) -> Vec<Owed<'a>> {
-    let mut owed: Vec<Owed<'a>> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut tell = |latest: Owed<'a>| match index.get(latest.user_id) {
-        Some(&at) if owed[at].number > latest.number => {}
-        Some(&at) => owed[at] = latest,
-        None => {
-            index.insert(latest.user_id, owed.len());
-            owed.push(latest);
-        }
-    };
-    for push in pushes {
-        for user_id in &push.deleted_for {
-            tell(Owed {
-                user_id,
-                number: push.sequence,
-                deleted: true,
-            });
-        }
-    }
-    let to_audience: Vec<&PushDocument> = pushes
-        .iter()
-        .filter(|push| push.to_audience)
-        .copied()
-        .collect();
-    for user_id in audience {
-        let last = to_audience
-            .iter()
-            .rev()
-            .find(|push| push.except.as_deref() != Some(*user_id));
-        if let Some(push) = last {
-            tell(Owed {
-                user_id,
-                number: push.sequence,
-                deleted: false,
-            });
-        }
-    }
-    owed.retain(|owed| here(owed.user_id));
-    owed
 }
 
 /// `data` (a rendered [`SessionEnvelope`] of a viewer who does not wait) with the
@@ -860,7 +444,10 @@ pub fn push_frame(
 
 #[cfg(test)]
 mod tests {
+    use super::delivery::{by_session, owed_after};
     use super::*;
+    use crate::domain::session::Session;
+    use crate::domain::session::view::{SessionEnvelope, SessionView};
     use serde_json::Value;
 
     fn push(session_id: &str, sequence: i64, to_audience: bool, deleted: &[&str]) -> PushDocument {
