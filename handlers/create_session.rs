@@ -55,8 +55,9 @@ impl Endpoint for CreateSession {
         request: Request,
     ) -> Result<SessionEnvelope, ApiError> {
         let store = context.store();
-        let event = match request.session.event_id.as_deref() {
-            None | Some("") => None,
+        let event = match request.session.event_id.as_ref() {
+            None => None,
+            Some(event_id) if event_id.is_empty() => None,
             Some(event_id) => Some(
                 VisibleEvent::load(store, &context.caller, event_id)
                     .await?

@@ -14,7 +14,7 @@ pub struct DeclineSessionJoin;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
 }
 
 impl Endpoint for DeclineSessionJoin {

@@ -11,7 +11,7 @@ pub struct DeleteEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    event_id: String,
+    event_id: EventId,
 }
 
 impl Endpoint for DeleteEvent {

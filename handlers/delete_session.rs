@@ -11,7 +11,7 @@ pub struct DeleteSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
 }
 
 impl Endpoint for DeleteSession {

@@ -14,7 +14,7 @@ pub struct DeleteUserSessionInvitations;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
     /// User ids, as the reference names it.
     users_to_invite: Vec<String>,
 }

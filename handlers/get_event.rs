@@ -10,7 +10,7 @@ pub struct GetEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    event_id: String,
+    event_id: EventId,
 }
 
 impl Endpoint for GetEvent {

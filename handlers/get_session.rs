@@ -10,7 +10,7 @@ pub struct GetSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
 }
 
 impl Endpoint for GetSession {

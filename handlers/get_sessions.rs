@@ -14,7 +14,7 @@ pub struct GetSessions;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    event_id: String,
+    event_id: EventId,
     limit: Option<Limit>,
     /// The `nextCursor` of the previous page.
     after: Option<String>,
@@ -69,7 +69,7 @@ impl Endpoint for GetSessions {
             let exhausted = batch.len() <= fitting(&batch, limit);
             after = batch
                 .last()
-                .map(|last| (last.item.start_date, last.item.id.clone()));
+                .map(|last| (last.item.start_date, last.item.id.to_string()));
             let viewer = store
                 .viewer_with(
                     context.me(),

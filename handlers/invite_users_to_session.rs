@@ -16,7 +16,7 @@ pub struct InviteUsersToSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
     users_to_invite: Vec<InviteEntry>,
 }
 

@@ -26,7 +26,7 @@ pub struct JoinSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    session_id: String,
+    session_id: SessionId,
     /// Extension: wait for a seat when the session is full, instead of a 409.
     #[serde(default)]
     waitlist: bool,

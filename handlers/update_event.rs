@@ -19,7 +19,7 @@ pub struct UpdateEvent;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    event_id: String,
+    event_id: EventId,
     #[serde(default)]
     event: EventFields,
     form_schema: Option<Map<String, Value>>,

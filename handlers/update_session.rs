@@ -48,12 +48,13 @@ impl Endpoint for UpdateSession {
         let store = context.store();
         let (context, request) = (&context, &request);
         let fields = &request.session;
-        let session_id = fields.id.as_deref().unwrap_or_default();
+        let no_id = SessionId::default();
+        let session_id = fields.id.as_ref().unwrap_or(&no_id);
         let updated = retry_stale(ATTEMPTS, || async move {
             let visible = VisibleSession::load(store, &context.caller, session_id).await?;
             visible.ensure_may_manage()?;
             if let Some(event_id) = &fields.event_id
-                && *event_id != visible.session.event_id
+                && visible.session.event_id != *event_id
             {
                 return Err(ApiError::invalid(
                     SessionFields::path().field("eventId"),

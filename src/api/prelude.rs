@@ -16,7 +16,7 @@ pub use crate::app::quota::{
 pub use crate::app::waitlist;
 pub use crate::domain::change::SessionChange;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
-pub use crate::domain::ids::new_id;
+pub use crate::domain::ids::{EventId, SessionId, new_id};
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};
 pub use crate::domain::kinds::SessionKind;
 pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList, Stored, fitting};

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use super::endpoint::AnswerData;
 
+use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::store::Store;
@@ -140,7 +141,7 @@ pub fn data_hash(data: &Map<String, Value>) -> String {
 /// Claims request `event_id` of `user_id` to `endpoint` with `data`.
 pub async fn claim(
     store: &Store,
-    user_id: &str,
+    user_id: &UserId,
     event_id: &str,
     endpoint: &str,
     data: &Map<String, Value>,
@@ -234,7 +235,7 @@ fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Optio
 /// up is logged.
 pub async fn record(
     store: &Store,
-    user_id: &str,
+    user_id: &UserId,
     event_id: &str,
     claimed_at: Timestamp,
     result: &Result<AnswerData, ApiError>,

@@ -3,7 +3,7 @@
 //! existence of a hidden object is never revealed. Also renders sessions for a viewer.
 
 use crate::domain::event::Event;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, EventId, SessionId};
 use crate::domain::session::Session;
 use crate::domain::session::view::{SessionEnvelope, SessionView};
 use crate::domain::session::viewer::Viewer;
@@ -23,7 +23,7 @@ impl VisibleEvent {
     pub async fn load(
         store: &Store,
         caller: &Caller,
-        event_id: &str,
+        event_id: &EventId,
     ) -> Result<VisibleEvent, ApiError> {
         let event = store
             .find_event(event_id)
@@ -59,7 +59,7 @@ impl VisibleSession {
     pub async fn load(
         store: &Store,
         caller: &Caller,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<VisibleSession, ApiError> {
         let session = store
             .find_session(session_id)

@@ -8,7 +8,7 @@ use super::prop_board::sessions::PropSessions;
 use super::prop_board::watches::PropWatches;
 use super::state::AppState;
 use crate::domain::change::SessionChange;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, EventId};
 use crate::domain::page::CursorKey;
 use crate::domain::session::Prop;
 use crate::error::ApiError;
@@ -72,7 +72,7 @@ impl RequestContext {
 
     /// Tells the watchers of every prop where an event has sessions to look again: the
     /// event changed who sees them, or until when they repeat. Best effort, like a push.
-    pub async fn publish_event_props(&self, event_id: &str) {
+    pub async fn publish_event_props(&self, event_id: &EventId) {
         match self.store().props_of_event(event_id).await {
             Ok(props) => {
                 let event_id = Some(event_id.to_owned());

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::AppState;
 use crate::domain::change::SessionChange;
+use crate::domain::ids::EventId;
 use crate::domain::time::Timestamp;
 use crate::store::StoreResult;
 
@@ -27,7 +28,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Deletes `event_id` and its sessions (steps 1–3 above). The caller has checked that the
 /// user may.
-pub async fn delete_event(app: &AppState, event_id: &str) -> StoreResult<()> {
+pub async fn delete_event(app: &AppState, event_id: &EventId) -> StoreResult<()> {
     app.store
         .begin_event_deletion(event_id, Timestamp::now())
         .await?;
@@ -35,14 +36,14 @@ pub async fn delete_event(app: &AppState, event_id: &str) -> StoreResult<()> {
 }
 
 /// Steps 2 and 3 for an event whose deletion began. Idempotent.
-async fn finish_deletion(app: &AppState, event_id: &str) -> StoreResult<()> {
+async fn finish_deletion(app: &AppState, event_id: &EventId) -> StoreResult<()> {
     delete_sessions(app, event_id).await?;
     app.store.delete_event(event_id).await?;
     delete_sessions(app, event_id).await
 }
 
 /// Deletes the event's sessions one by one, pushing each deletion to its audience.
-async fn delete_sessions(app: &AppState, event_id: &str) -> StoreResult<()> {
+async fn delete_sessions(app: &AppState, event_id: &EventId) -> StoreResult<()> {
     for session in app.store.sessions_of_event(event_id).await? {
         if app.store.delete_session(&session.id).await? {
             app.pushes.publish(SessionChange::deleted(&session)).await;

@@ -6,6 +6,7 @@
 
 use super::context::RequestContext;
 use crate::domain::change::SessionChange;
+use crate::domain::ids::SessionId;
 use crate::domain::kinds::SessionKind;
 use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
@@ -16,14 +17,17 @@ const MAX_STEPS: usize = 64;
 
 /// Fills the free seats of session `session_id` after a change that may have freed one; a
 /// failure is logged (the change itself stands, and the next one tries again).
-pub async fn after_seats_freed(context: &RequestContext, session_id: &str) {
+pub async fn after_seats_freed(context: &RequestContext, session_id: &SessionId) {
     if let Err(error) = fill_free_seats(context, session_id).await {
         tracing::warn!(%error, session = %session_id, "cannot fill freed seats from the waitlist");
     }
 }
 
 /// Fills the free seats of session `session_id` from its waitlist.
-pub async fn fill_free_seats(context: &RequestContext, session_id: &str) -> Result<(), ApiError> {
+pub async fn fill_free_seats(
+    context: &RequestContext,
+    session_id: &SessionId,
+) -> Result<(), ApiError> {
     let store = context.store();
     for _ in 0..MAX_STEPS {
         let Some(session) = store.find_session(session_id).await? else {

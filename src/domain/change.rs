@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
+use crate::domain::ids::SessionId;
 use crate::domain::session::{Prop, Session};
 
 /// Who hears of a change to one session.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionChange {
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Whether the session's audience, as it is when the change is delivered, receives
     /// `social:sessionUpdated`.
     pub to_audience: bool,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::client_object;
+use crate::domain::ids::EventId;
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::{Access, Source};
 use crate::domain::text::{check_texts, set_if_present};
@@ -14,7 +15,7 @@ use crate::error::{ApiError, FieldPath};
 /// An event in a network or community.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub id: String,
+    pub id: EventId,
     pub created: Timestamp,
     pub updated: Timestamp,
     pub source: Source,
@@ -41,7 +42,7 @@ pub struct Event {
 
 impl Event {
     /// A new draft by `owner_id` in `source`, with every field still to be filled in.
-    pub fn draft(id: String, owner_id: &str, source: Source, now: Timestamp) -> Event {
+    pub fn draft(id: EventId, owner_id: &str, source: Source, now: Timestamp) -> Event {
         Event {
             id,
             created: now,
@@ -146,8 +147,8 @@ impl EventFields {
             &self.title,
             &self.description,
             &[
-                ("roomId", &self.room_id),
-                ("previewResourceId", &self.preview_resource_id),
+                ("roomId", self.room_id.as_deref()),
+                ("previewResourceId", self.preview_resource_id.as_deref()),
             ],
         )?;
         if self.participant_limit.is_some_and(|limit| limit < 0) {

@@ -7,6 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use super::ids::SessionId;
 use super::session::Session;
 use super::time::Timestamp;
 use super::zone::TimeZone;
@@ -70,7 +71,7 @@ fn hex(bytes: &[u8]) -> String {
 /// one calendars saw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub title: String,
     pub start_date: Timestamp,
     pub duration: i64,
@@ -130,11 +131,11 @@ pub struct Reconciled {
 pub fn reconcile(
     entries: Vec<FeedEntry>,
     listed: &[(&Session, String)],
-    kept: &std::collections::HashSet<String>,
+    kept: &std::collections::HashSet<SessionId>,
     now: Timestamp,
 ) -> Reconciled {
     let mut reconciled = Reconciled::default();
-    let mut stored: std::collections::HashMap<String, FeedEntry> = entries
+    let mut stored: std::collections::HashMap<SessionId, FeedEntry> = entries
         .into_iter()
         .map(|entry| (entry.session_id.clone(), entry))
         .collect();
@@ -176,7 +177,7 @@ mod tests {
 
     fn session(id: &str, sequence: i64) -> Session {
         let mut session = Session::new(
-            id.to_owned(),
+            id.into(),
             "owner",
             None,
             Timestamp::from_millis(1_000).unwrap(),
@@ -198,7 +199,7 @@ mod tests {
             .collect()
     }
 
-    fn nothing_kept() -> std::collections::HashSet<String> {
+    fn nothing_kept() -> std::collections::HashSet<SessionId> {
         std::collections::HashSet::new()
     }
 
@@ -265,7 +266,7 @@ mod tests {
     #[test]
     fn sessions_beyond_the_feeds_size_are_not_cancelled() {
         let now = Timestamp::from_millis(10_000).unwrap();
-        let kept: std::collections::HashSet<String> = ["a".to_owned()].into();
+        let kept: std::collections::HashSet<SessionId> = [SessionId::from("a")].into();
         let reconciled = reconcile(vec![entry("a", 0), entry("b", 0)], &[], &kept, now);
         assert_eq!(reconciled.cancelled.len(), 1);
         assert_eq!(reconciled.cancelled[0].session_id, "b");

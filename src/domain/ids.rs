@@ -1,8 +1,34 @@
-//! Identifiers: the authenticated user behind a request, and fresh server-generated ids.
+//! Identifiers: the authenticated user behind a request, the ids of sessions and events,
+//! and fresh server-generated ids. Each kind of id is a type of its own, so that a
+//! function taking a session id and a user id cannot be given them the other way round:
+//!
+//! ```no_run
+//! # use social_events::domain::ids::{SessionId, UserId};
+//! # use social_events::domain::session::Session;
+//! # use social_events::domain::session::viewer::JoinCondition;
+//! # use social_events::domain::time::Timestamp;
+//! # use social_events::store::Store;
+//! async fn join(store: &Store, session: &Session, user: &UserId, condition: JoinCondition) {
+//!     let _ = store.join_session(&session.id, user, condition, Timestamp::now()).await;
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! # use social_events::domain::ids::{SessionId, UserId};
+//! # use social_events::domain::session::Session;
+//! # use social_events::domain::session::viewer::JoinCondition;
+//! # use social_events::domain::time::Timestamp;
+//! # use social_events::store::Store;
+//! async fn join(store: &Store, session: &Session, user: &UserId, condition: JoinCondition) {
+//!     let _ = store.join_session(user, &session.id, condition, Timestamp::now()).await;
+//! }
+//! ```
 
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 /// Most bytes of a user id.
 pub const MAX_USER_ID_BYTES: usize = 256;
@@ -84,7 +110,115 @@ impl Caller {
     }
 }
 
-/// A fresh server-generated id: a UUID v7, so ids sort by creation time.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+/// A fresh server-generated id of any kind: a UUID v7, so ids sort by creation time.
+pub fn new_id<Id: From<String>>() -> Id {
+    Id::from(uuid::Uuid::now_v7().to_string())
+}
+
+/// A type for one kind of id, held as its text: serialized as a plain string, read as one
+/// from requests, and used as `&str` where text is wanted (filters, logs, rendering).
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Default,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            schemars::JsonSchema,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl From<$name> for bson::Bson {
+            fn from(id: $name) -> Self {
+                bson::Bson::String(id.0)
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_id! {
+    /// A session's id (`sessionId`, and `_id` of its document).
+    SessionId
+}
+
+text_id! {
+    /// An event's id (`eventId`, and `_id` of its document); empty where a session belongs
+    /// to no event.
+    EventId
 }

@@ -24,7 +24,7 @@ pub fn check_texts(
     path: &FieldPath,
     title: &Option<String>,
     description: &Option<String>,
-    references: &[(&str, &Option<String>)],
+    references: &[(&str, Option<&str>)],
 ) -> Result<(), ApiError> {
     if let Some(title) = title {
         check_title(title, &path.field("title"))?;

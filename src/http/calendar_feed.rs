@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::state::AppState;
 use crate::domain::feed::{FeedEntry, reconcile};
+use crate::domain::ids::SessionId;
 use crate::domain::kinds::InvitationStatus;
 use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
@@ -246,7 +247,7 @@ async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
         .collect();
     listed.sort_by(|a, b| (a.start_date, &a.id).cmp(&(b.start_date, &b.id)));
     let entries = store.feed_entries_of(&user_id).await?;
-    let known: HashSet<String> = entries
+    let known: HashSet<SessionId> = entries
         .iter()
         .map(|entry| entry.session_id.clone())
         .collect();
@@ -325,7 +326,7 @@ async fn still_listable(
     user_id: &str,
     entries: &[FeedEntry],
     listed: &[Session],
-) -> Result<HashSet<String>, ApiError> {
+) -> Result<HashSet<SessionId>, ApiError> {
     let store = &app.store;
     let shown: HashSet<&str> = listed.iter().map(|session| session.id.as_str()).collect();
     let missing: Vec<&str> = entries

@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::state::ServerState;
 use crate::app::access::VisibleSession;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, SessionId};
 use crate::error::ApiError;
 use crate::ics::invitation;
 
@@ -14,7 +14,7 @@ use crate::ics::invitation;
 pub async fn render(
     state: &ServerState,
     caller: &Caller,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<String, ApiError> {
     let store = &state.app.store;
     let visible = VisibleSession::load(store, caller, session_id).await?;

@@ -24,6 +24,7 @@ use super::invitation_file;
 use super::openapi::{Area, Failure, ServerFailure};
 use super::state::ServerState;
 use crate::domain::feed::token_hash;
+use crate::domain::ids::SessionId;
 use crate::error::ApiError;
 use crate::metrics;
 
@@ -187,7 +188,9 @@ impl HttpRoutes {
         let Some(charge) = state.admission.take(&caller.user_id) else {
             return Err(rate_limited(&state).into());
         };
-        let calendar = invitation_file::render(&state, &caller, &session_id).await?;
+        let calendar =
+            invitation_file::render(&state, &caller, &SessionId::from(session_id.0.as_str()))
+                .await?;
         charge.charge(calendar.len());
         Ok(InvitationFile::File(
             PlainText(calendar),

@@ -651,7 +651,7 @@ async fn events_with_the_same_start_are_ordered_by_id_not_by_creation() {
         .await;
     let template = app
         .store
-        .find_event(created["id"].as_str().unwrap())
+        .find_event(&created["id"].as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();
@@ -659,7 +659,7 @@ async fn events_with_the_same_start_are_ordered_by_id_not_by_creation() {
     // Stored in the order z, a, m: the answer must still be a, m, z.
     for (id, title) in [("z", "last"), ("a", "first"), ("m", "middle")] {
         let mut copy = template.clone();
-        copy.id = format!("{id}-{}", template.id);
+        copy.id = format!("{id}-{}", template.id).into();
         copy.title = title.to_owned();
         app.store.insert_event(&copy).await.unwrap();
     }

@@ -653,7 +653,7 @@ async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_nex
     assert!(
         app.platform()
             .await
-            .begin_event_deletion(&event_id, Timestamp::now())
+            .begin_event_deletion(&event_id.as_str().into(), Timestamp::now())
             .await
             .unwrap()
     );
@@ -704,7 +704,11 @@ async fn an_event_deletion_cut_short_is_gone_for_clients_and_finished_by_the_nex
     let db_name = app.db_name.clone();
     let restarted = spawn_app_with(move |settings| settings.db_name = db_name).await;
     assert_eq!(
-        restarted.store.find_session(&session_id).await.unwrap(),
+        restarted
+            .store
+            .find_session(&session_id.as_str().into())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use social_events::api::retries;
+use social_events::domain::ids::UserId;
 use social_events::domain::time::Timestamp;
 use social_events::store::Store;
 use social_events::store::request_answers::{Claimed, RecordedRequest};
@@ -186,7 +187,7 @@ async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_r
     let store = Store::connect(&uri, &unique("answers"), Duration::from_millis(300))
         .await
         .unwrap();
-    let (user, event_id) = (unique("user"), "join-1");
+    let (user, event_id) = (UserId::from(unique("user")), "join-1");
     let claimed_at = Timestamp::now();
     let claim = store
         .claim_request(&user, event_id, "social:joinSession", "hash", claimed_at)
@@ -200,7 +201,7 @@ async fn an_answer_is_kept_for_its_retries_though_the_database_stalls_as_it_is_r
         async move {
             let _ = store
                 .claim_request(
-                    "holder",
+                    &UserId::from("holder"),
                     "h",
                     "social:joinSession",
                     "hash",

@@ -622,7 +622,7 @@ async fn concurrent_updates_of_different_fields_are_all_kept() {
     assert_eq!(seen["color"]["a"], 0.5);
     let stored = app
         .store
-        .find_session(id.as_str().unwrap())
+        .find_session(&id.as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();
@@ -723,7 +723,7 @@ async fn sessions_with_the_same_start_are_ordered_by_id_not_by_creation() {
     let created = create_session(&mut net.admin, fields, json!([])).await;
     let template = app
         .store
-        .find_session(created["id"].as_str().unwrap())
+        .find_session(&created["id"].as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();
@@ -731,7 +731,7 @@ async fn sessions_with_the_same_start_are_ordered_by_id_not_by_creation() {
     // Stored in the order z, a, m: the answers must still be a, m, z.
     for (id, title) in [("z", "last"), ("a", "first"), ("m", "middle")] {
         let mut copy = template.clone();
-        copy.id = format!("{id}-{}", template.id);
+        copy.id = format!("{id}-{}", template.id).into();
         copy.title = title.to_owned();
         app.store.insert_session(&copy).await.unwrap();
     }

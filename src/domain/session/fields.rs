@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::event::Event;
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::recurrence::Rule;
 use crate::domain::text::{check_texts, set_if_present};
@@ -19,8 +20,8 @@ use super::{Color, MAX_DURATION_SECONDS, Session};
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionFields {
-    pub id: Option<String>,
-    pub event_id: Option<String>,
+    pub id: Option<SessionId>,
+    pub event_id: Option<EventId>,
     pub room_id: Option<String>,
     pub prop_id: Option<String>,
     pub session_type: Option<SessionKind>,
@@ -81,9 +82,9 @@ impl SessionFields {
             &self.title,
             &self.description,
             &[
-                ("eventId", &self.event_id),
-                ("roomId", &self.room_id),
-                ("propId", &self.prop_id),
+                ("eventId", self.event_id.as_deref()),
+                ("roomId", self.room_id.as_deref()),
+                ("propId", self.prop_id.as_deref()),
             ],
         )?;
         if self.start_date.is_some_and(|start| start.millis() < 0) {

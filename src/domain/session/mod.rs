@@ -13,6 +13,7 @@ use std::num::NonZeroU64;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::event::Event;
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::recurrence::{Rule, Schedule};
 use crate::domain::source::Membership;
@@ -71,11 +72,11 @@ pub struct PendingContact {
 /// A session at a room prop, standalone or within an event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
-    pub id: String,
+    pub id: SessionId,
     pub created: Timestamp,
     pub updated: Timestamp,
     /// Empty for a standalone session.
-    pub event_id: String,
+    pub event_id: EventId,
     pub owner_id: String,
     pub room_id: String,
     pub prop_id: String,
@@ -197,7 +198,7 @@ impl Audience {
 impl Session {
     /// A new session of `owner_id`, in `event` when given (its room by default), with
     /// every field still to be filled in.
-    pub fn new(id: String, owner_id: &str, event: Option<&Event>, now: Timestamp) -> Session {
+    pub fn new(id: SessionId, owner_id: &str, event: Option<&Event>, now: Timestamp) -> Session {
         Session {
             id,
             created: now,

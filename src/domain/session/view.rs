@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::people::{People, UserSimple};
 use crate::domain::time::Timestamp;
@@ -22,10 +23,10 @@ pub struct InvitedUser {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
-    pub id: String,
+    pub id: SessionId,
     pub created: Timestamp,
     pub updated: Timestamp,
-    pub event_id: String,
+    pub event_id: EventId,
     pub owner_id: String,
     pub room_id: String,
     pub prop_id: String,

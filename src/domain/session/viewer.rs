@@ -6,6 +6,7 @@ use std::num::NonZeroU64;
 use std::sync::LazyLock;
 
 use crate::domain::event::Event;
+use crate::domain::ids::EventId;
 use crate::domain::kinds::SessionKind;
 use crate::domain::source::{Access, Membership};
 use crate::error::ApiError;
@@ -27,7 +28,7 @@ pub struct JoinCondition {
 /// memberships in those events' networks.
 pub struct Viewer {
     pub user_id: String,
-    events: HashMap<String, Event>,
+    events: HashMap<EventId, Event>,
     access: HashMap<String, Access>,
 }
 

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
 use crate::domain::change::audience;
+use crate::domain::ids::SessionId;
 use crate::domain::session::Session;
 use crate::domain::session::view::{SessionEnvelope, SessionView};
 use crate::push::hub::PushFrame;
@@ -87,7 +88,7 @@ impl Pushes {
     /// named of its deletion or of losing sight of it.
     pub(super) async fn session_frames(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         pushes: Vec<&PushDocument>,
     ) -> Vec<Addressed> {
         let versions = self.store.session_versions();
@@ -209,12 +210,12 @@ impl Pushes {
 
 /// The pushes of each session named in `pushes`, in order, sessions in the order they
 /// first appear; pushes of no session (changes at props only) are left out.
-pub(super) fn by_session(pushes: &[PushDocument]) -> Vec<(&str, Vec<&PushDocument>)> {
-    let mut sessions: Vec<(&str, Vec<&PushDocument>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+pub(super) fn by_session(pushes: &[PushDocument]) -> Vec<(&SessionId, Vec<&PushDocument>)> {
+    let mut sessions: Vec<(&SessionId, Vec<&PushDocument>)> = Vec::new();
+    let mut index: HashMap<&SessionId, usize> = HashMap::new();
     for push in pushes.iter().filter(|push| !push.session_id.is_empty()) {
-        let at = *index.entry(push.session_id.as_str()).or_insert_with(|| {
-            sessions.push((push.session_id.as_str(), Vec::new()));
+        let at = *index.entry(&push.session_id).or_insert_with(|| {
+            sessions.push((&push.session_id, Vec::new()));
             sessions.len() - 1
         });
         sessions[at].1.push(push);

@@ -42,7 +42,7 @@ use super::hub::{ConnectionHub, PushFrame};
 use super::written::WrittenSessions;
 use crate::backoff::Backoff;
 use crate::domain::change::SessionChange;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{EventId, new_id};
 use crate::domain::session::Prop;
 use crate::store::Store;
 use crate::store::cache::MembershipNews;
@@ -274,7 +274,7 @@ impl Pushes {
     /// Publishes a change at `props` of no one session — of the event `event_id`, when
     /// given (its sessions became visible, or their repetitions changed): their watchers,
     /// on every process, look again.
-    pub async fn publish_props(&self, mut props: Vec<Prop>, event_id: Option<String>) {
+    pub async fn publish_props(&self, mut props: Vec<Prop>, event_id: Option<EventId>) {
         props.sort_unstable();
         props.dedup();
         if props.is_empty() {
@@ -452,7 +452,7 @@ mod tests {
 
     fn push(session_id: &str, sequence: i64, to_audience: bool, deleted: &[&str]) -> PushDocument {
         let mut push = PushDocument::at_props(new_id(), sequence, Vec::new(), None);
-        push.session_id = session_id.to_owned();
+        push.session_id = session_id.into();
         push.to_audience = to_audience;
         push.deleted_for = deleted.iter().map(|user| (*user).to_owned()).collect();
         push
@@ -492,7 +492,12 @@ mod tests {
         ];
         let grouped: Vec<(&str, Vec<i64>)> = by_session(&pushes)
             .into_iter()
-            .map(|(id, pushes)| (id, pushes.iter().map(|push| push.sequence).collect()))
+            .map(|(id, pushes)| {
+                (
+                    id.as_str(),
+                    pushes.iter().map(|push| push.sequence).collect(),
+                )
+            })
             .collect();
         assert_eq!(grouped, [("s", vec![1, 3]), ("t", vec![2])]);
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::domain::ids::SessionId;
 use crate::domain::session::Session;
 use crate::store::StoreResult;
 use crate::store::push_numbers::PushNumber;
@@ -136,7 +137,7 @@ impl Pushes {
         after: i64,
         missed: &[PushDocument],
     ) -> StoreResult<Result<Replay, usize>> {
-        let mut owed: Vec<(&str, Owed)> = by_session(missed)
+        let mut owed: Vec<(&SessionId, Owed)> = by_session(missed)
             .into_iter()
             .flat_map(|(session_id, pushes)| {
                 owed_after(&pushes, &[user_id], |recipient| recipient == user_id)
@@ -153,9 +154,9 @@ impl Pushes {
             let shown: Vec<&str> = owed
                 .iter()
                 .filter(|(_, owed)| !owed.deleted)
-                .map(|(session_id, _)| *session_id)
+                .map(|(session_id, _)| session_id.as_str())
                 .collect();
-            let sessions: HashMap<String, Session> = if shown.is_empty() {
+            let sessions: HashMap<SessionId, Session> = if shown.is_empty() {
                 HashMap::new()
             } else {
                 self.store

@@ -9,6 +9,7 @@ use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::feed::FeedEntry;
+use crate::domain::ids::SessionId;
 use crate::domain::zone::TimeZone;
 
 pub const FEEDS: &str = "calendarFeeds";
@@ -29,7 +30,7 @@ pub(super) struct FeedDocument {
 #[serde(rename_all = "camelCase")]
 pub(super) struct EntryId {
     pub(super) user_id: String,
-    pub(super) session_id: String,
+    pub(super) session_id: SessionId,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use bson::doc;
 
 use super::{Store, StoreResult};
 use crate::domain::feed::FeedEntry;
+use crate::domain::ids::SessionId;
 
 pub use self::document::{ENTRIES, FEEDS};
 use self::document::{EntryDocument, FeedDocument};
@@ -100,7 +101,7 @@ impl Store {
         &self,
         user_id: &str,
         entries: &[FeedEntry],
-        known: &std::collections::HashSet<String>,
+        known: &std::collections::HashSet<SessionId>,
     ) -> StoreResult<()> {
         let (updates, new): (Vec<&FeedEntry>, Vec<&FeedEntry>) = entries
             .iter()

@@ -7,6 +7,7 @@ use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::event::Event;
+use crate::domain::ids::EventId;
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::Source;
 use crate::store::json_bson::{document_to_object, object_to_document};
@@ -20,7 +21,7 @@ pub const COLLECTION: &str = "events";
 #[serde(rename_all = "camelCase")]
 pub(super) struct EventDocument {
     #[serde(rename = "_id")]
-    pub(super) id: String,
+    pub(super) id: EventId,
     pub(super) created: bson::DateTime,
     pub(super) updated: bson::DateTime,
     pub(super) source_string: String,

@@ -7,6 +7,7 @@ use mongodb::options::ReturnDocument;
 
 use super::{Query, Store, StoreResult, after_position};
 use crate::domain::event::{Event, EventListing};
+use crate::domain::ids::EventId;
 use crate::domain::kinds::EventStatus;
 use crate::domain::page::Stored;
 use crate::domain::source::Source;
@@ -47,18 +48,18 @@ impl Store {
 
     /// Forgets this process's copy of an event: another process changed it, and the next
     /// read must see the change (the cache's own change stream may come later).
-    pub fn forget_cached_event(&self, event_id: &str) {
+    pub fn forget_cached_event(&self, event_id: &EventId) {
         self.event_cache.forget(event_id);
     }
 
     /// The live event with this id, if any (see [`Store::find_events`]).
-    pub async fn find_event(&self, event_id: &str) -> StoreResult<Option<Event>> {
+    pub async fn find_event(&self, event_id: &EventId) -> StoreResult<Option<Event>> {
         Ok(self.find_events(&[event_id]).await?.pop())
     }
 
     /// The live event with this id as the database has it now, past the event cache: for
     /// checks that must not miss another process's latest change.
-    pub async fn find_event_uncached(&self, event_id: &str) -> StoreResult<Option<Event>> {
+    pub async fn find_event_uncached(&self, event_id: &EventId) -> StoreResult<Option<Event>> {
         let read = self
             .collect_events(self.events().find(live(doc! { "_id": event_id })))
             .await?;
@@ -107,7 +108,7 @@ impl Store {
     /// was published already or is gone.
     pub async fn publish_event(
         &self,
-        event_id: &str,
+        event_id: &EventId,
         now: Timestamp,
     ) -> StoreResult<Option<Event>> {
         // The sessions first: a failure in between leaves them listed, never hidden.
@@ -134,7 +135,11 @@ impl Store {
     /// every reader at once; answers whether this call marked it. The deletion is finished
     /// by deleting the sessions, then the event ([`Store::delete_event`]); a deletion
     /// interrupted part-way is found by [`Store::events_being_deleted`].
-    pub async fn begin_event_deletion(&self, event_id: &str, now: Timestamp) -> StoreResult<bool> {
+    pub async fn begin_event_deletion(
+        &self,
+        event_id: &EventId,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let result = self
             .write(self.events().update_one(
                 live(doc! { "_id": event_id }),
@@ -147,7 +152,7 @@ impl Store {
     }
 
     /// The ids of the events whose deletion began and is not finished.
-    pub async fn events_being_deleted(&self) -> StoreResult<Vec<String>> {
+    pub async fn events_being_deleted(&self) -> StoreResult<Vec<EventId>> {
         let ids = self
             .read(
                 self.events()
@@ -156,12 +161,12 @@ impl Store {
             .await?;
         Ok(ids
             .into_iter()
-            .filter_map(|id| id.as_str().map(str::to_owned))
+            .filter_map(|id| id.as_str().map(EventId::from))
             .collect())
     }
 
     /// Deletes the event document (live or being deleted); answers whether it existed.
-    pub async fn delete_event(&self, event_id: &str) -> StoreResult<bool> {
+    pub async fn delete_event(&self, event_id: &EventId) -> StoreResult<bool> {
         let result = self
             .write(self.events().delete_one(doc! { "_id": event_id }))
             .await;

@@ -11,6 +11,7 @@ use mongodb::options::IndexOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::change::SessionChange;
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
 
@@ -32,7 +33,7 @@ pub struct PushDocument {
     #[serde(rename = "_id")]
     pub id: String,
     pub at: bson::DateTime,
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Whether the session's audience as it is when delivered receives
     /// `social:sessionUpdated` with the session as it is then.
     #[serde(default)]
@@ -60,7 +61,7 @@ pub struct PushDocument {
     /// The event whose change moved its sessions' props (published, or its end moved):
     /// every process forgets its copy before the watchers look.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
 }
 
 impl PushDocument {
@@ -93,13 +94,13 @@ impl PushDocument {
         id: String,
         sequence: i64,
         props: Vec<Prop>,
-        event_id: Option<String>,
+        event_id: Option<EventId>,
     ) -> PushDocument {
         PushDocument {
             id,
             sequence,
             at: Timestamp::now().into(),
-            session_id: String::new(),
+            session_id: SessionId::default(),
             to_audience: false,
             except: None,
             deleted_for: Vec::new(),

@@ -57,7 +57,7 @@ fn for_user(user_id: &str, sessions: &[String], prefix: &str) -> bson::Document 
 fn is_for_user(push: &PushDocument, user_id: &str, sessions: &[String]) -> bool {
     push.deleted_for.iter().any(|user| user == user_id)
         || push.to_audience
-            && sessions.contains(&push.session_id)
+            && sessions.iter().any(|session| push.session_id == *session)
             && push.except.as_deref() != Some(user_id)
 }
 

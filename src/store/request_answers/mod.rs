@@ -8,6 +8,7 @@ mod document;
 use bson::doc;
 
 use super::{Store, StoreResult};
+use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
 
 pub(super) use self::document::indexes;
@@ -16,16 +17,20 @@ pub use self::document::{
 };
 use self::document::{RequestDocument, RequestKey};
 
-fn key_of(user_id: &str, event_id: &str) -> StoreResult<bson::Bson> {
+fn key_of(user_id: &UserId, event_id: &str) -> StoreResult<bson::Bson> {
     bson::to_bson(&RequestKey {
-        user: user_id.to_owned(),
+        user: user_id.to_string(),
         event: event_id.to_owned(),
     })
     .map_err(super::StoreError::unwritable)
 }
 
 /// The filter of request `event_id` of `user_id` as claimed at `claimed_at`.
-fn claimed_by(user_id: &str, event_id: &str, claimed_at: Timestamp) -> StoreResult<bson::Document> {
+fn claimed_by(
+    user_id: &UserId,
+    event_id: &str,
+    claimed_at: Timestamp,
+) -> StoreResult<bson::Document> {
     Ok(doc! {
         "_id": key_of(user_id, event_id)?,
         "claimedAt": bson::DateTime::from(claimed_at),
@@ -43,7 +48,7 @@ impl Store {
     /// the two looks: try again).
     pub async fn claim_request(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         event_id: &str,
         endpoint: &str,
         data_hash: &str,
@@ -51,7 +56,7 @@ impl Store {
     ) -> StoreResult<Claimed> {
         let document = RequestDocument {
             key: RequestKey {
-                user: user_id.to_owned(),
+                user: user_id.to_string(),
                 event: event_id.to_owned(),
             },
             endpoint: endpoint.to_owned(),
@@ -87,7 +92,7 @@ impl Store {
     /// answered (its process died): answers whether this caller now holds it.
     pub async fn take_over_request(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         event_id: &str,
         claimed_at: Timestamp,
         now: Timestamp,
@@ -109,7 +114,7 @@ impl Store {
     /// answers whether it was kept (not when a retry took the request over since).
     pub async fn record_answer(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         event_id: &str,
         claimed_at: Timestamp,
         answer: &RecordedAnswer,
@@ -128,7 +133,7 @@ impl Store {
     /// is worked on afresh (nothing when a retry took it over since).
     pub async fn forget_request(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         event_id: &str,
         claimed_at: Timestamp,
     ) -> StoreResult<()> {

@@ -4,6 +4,7 @@
 use bson::{Document, doc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::session::fields::SessionUpdate;
 use crate::domain::session::{Color, EventScope, Invitation, PendingContact, Session};
@@ -19,10 +20,10 @@ pub const COLLECTION: &str = "sessions";
 #[serde(rename_all = "camelCase")]
 pub(super) struct SessionDocument {
     #[serde(rename = "_id")]
-    id: String,
+    id: SessionId,
     created: bson::DateTime,
     updated: bson::DateTime,
-    event_id: String,
+    event_id: EventId,
     owner_id: String,
     room_id: String,
     prop_id: String,

@@ -16,6 +16,7 @@ use mongodb::options::ReturnDocument;
 
 use self::document::{SessionDocument, next_occurrence_fields, set_of};
 use self::reads::visible_to;
+use crate::domain::ids::{EventId, SessionId};
 use crate::domain::invitation::pending_attachment;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::fields::SessionUpdate;
@@ -131,7 +132,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_session(&self, session_id: &str) -> StoreResult<Option<Session>> {
+    pub async fn find_session(&self, session_id: &SessionId) -> StoreResult<Option<Session>> {
         let found = self
             .read(self.sessions().find_one(doc! { "_id": session_id }))
             .await?;
@@ -141,7 +142,7 @@ impl Store {
     /// Marks the sessions of `event_id` as belonging to a published event (see
     /// `EventScope`); done before the event itself is published, so that a failure in
     /// between leaves them listed, never hidden.
-    pub async fn mark_event_published(&self, event_id: &str) -> StoreResult<()> {
+    pub async fn mark_event_published(&self, event_id: &EventId) -> StoreResult<()> {
         self.write(self.sessions().update_many(
             doc! { "eventId": event_id, "eventScope.published": false },
             counted(doc! { "$set": { "eventScope.published": true } }),
@@ -191,7 +192,7 @@ impl Store {
             ))
             .await?;
         for event_id in event_ids.iter().filter_map(|id| id.as_str()) {
-            let Some(event) = self.find_event(event_id).await? else {
+            let Some(event) = self.find_event(&EventId::from(event_id)).await? else {
                 continue;
             };
             let scope = bson::to_bson(&EventScope::of(&event)).map_err(StoreError::unwritable)?;
@@ -267,7 +268,7 @@ impl Store {
     /// the same update, unless one of them was invited meanwhile (then `None`: look again).
     pub async fn update_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         expected_sequence: i64,
         update: &SessionUpdate,
         leaving_waitlist: &[String],
@@ -310,7 +311,7 @@ impl Store {
     /// `None` when another change came first (or the session is gone).
     pub async fn replace_invitations(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         revision: i64,
         invited: &[Invitation],
         pending: &[PendingContact],
@@ -334,7 +335,7 @@ impl Store {
     /// Removes the invitations of `user_ids` (and, with `also_leave`, their participation).
     pub async fn remove_invitations(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_ids: &[String],
         also_leave: bool,
         now: Timestamp,
@@ -356,7 +357,7 @@ impl Store {
     }
 
     /// Deletes one session; answers whether it existed.
-    pub async fn delete_session(&self, session_id: &str) -> StoreResult<bool> {
+    pub async fn delete_session(&self, session_id: &SessionId) -> StoreResult<bool> {
         let result = self
             .write(self.sessions().delete_one(doc! { "_id": session_id }))
             .await?;
@@ -368,7 +369,7 @@ impl Store {
     /// the change, or `None` when it was already invalid or is gone.
     pub async fn invalidate_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
         self.update_one_session(
@@ -397,7 +398,7 @@ impl Store {
             .await?;
         let mut changed = Vec::new();
         for waiting in waiting {
-            let (keys, session_id) = (&keys, waiting.id.as_str());
+            let (keys, session_id) = (&keys, &waiting.id);
             let attached = retry_stale(ATTACH_ATTEMPTS, || async move {
                 // Read again at every attempt: another invitation change may have come first.
                 let Some(session) = self.find_session(session_id).await? else {

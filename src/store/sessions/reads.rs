@@ -7,6 +7,7 @@ use bson::{Document, doc};
 use serde::Deserialize;
 
 use super::document::{COLLECTION, SessionDocument};
+use crate::domain::ids::EventId;
 use crate::domain::kinds::SessionKind;
 use crate::domain::page::{PAGE_READ_BATCH, Stored};
 use crate::domain::session::{Audience, Prop, Session};
@@ -168,7 +169,7 @@ impl Store {
     }
 
     /// The props at which an event has sessions, each once.
-    pub async fn props_of_event(&self, event_id: &str) -> StoreResult<Vec<Prop>> {
+    pub async fn props_of_event(&self, event_id: &EventId) -> StoreResult<Vec<Prop>> {
         let mut props = self
             .read_all(
                 self.database()
@@ -183,7 +184,7 @@ impl Store {
     }
 
     /// The sessions of an event, by `startDate` then `id`.
-    pub async fn sessions_of_event(&self, event_id: &str) -> StoreResult<Vec<Session>> {
+    pub async fn sessions_of_event(&self, event_id: &EventId) -> StoreResult<Vec<Session>> {
         self.collect_sessions(
             self.sessions()
                 .find(doc! { "eventId": event_id })
@@ -198,7 +199,7 @@ impl Store {
     /// [`crate::domain::page::fitting`]).
     pub async fn page_of_event_sessions(
         &self,
-        event_id: &str,
+        event_id: &EventId,
         audience: &Audience,
         after: Option<(Timestamp, &str)>,
         limit: usize,

@@ -5,6 +5,7 @@
 
 use bson::{Document, doc};
 
+use crate::domain::ids::SessionId;
 use crate::domain::session::Session;
 use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
@@ -16,7 +17,7 @@ impl Store {
     /// change, or `None` when the condition did not hold.
     pub async fn join_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &str,
         condition: JoinCondition,
         now: Timestamp,
@@ -43,7 +44,7 @@ impl Store {
     /// session after the change, or `None` when the condition did not hold.
     pub async fn wait_for_seat(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &str,
         condition: JoinCondition,
     ) -> StoreResult<Option<Session>> {
@@ -61,7 +62,7 @@ impl Store {
     /// no longer first or no seat is free.
     pub async fn promote_from_waitlist(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &str,
         condition: JoinCondition,
         now: Timestamp,
@@ -84,7 +85,7 @@ impl Store {
     /// the session after the change, or `None` when they were not first.
     pub async fn drop_waitlist_head(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &str,
     ) -> StoreResult<Option<Session>> {
         self.update_one_session(
@@ -98,7 +99,7 @@ impl Store {
     /// marks their invitation declined. Answers the session after the change.
     pub async fn leave_session(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         user_id: &str,
         decline: bool,
         now: Timestamp,
@@ -127,7 +128,7 @@ enum Seats {
 /// a participant yet, invited where an invitation is required, and — when the condition
 /// has a capacity — with a seat free (no participant at index `capacity - 1`) or full.
 fn seat_filter(
-    session_id: &str,
+    session_id: &SessionId,
     user_id: &str,
     condition: &JoinCondition,
     seats: Seats,
