@@ -76,7 +76,7 @@ impl Endpoint for JoinSession {
         let joined = retry_stale(ATTEMPTS, || async move {
             let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
             let session = &visible.session;
-            if session.owner_id == me {
+            if session.owner_id == me.as_str() {
                 return Ok(Attempt::Done(Joined::Already));
             }
             let private = session.session_type == SessionKind::Private;

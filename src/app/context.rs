@@ -8,7 +8,7 @@ use super::prop_board::sessions::PropSessions;
 use super::prop_board::watches::PropWatches;
 use super::state::AppState;
 use crate::domain::change::SessionChange;
-use crate::domain::ids::{Caller, EventId};
+use crate::domain::ids::{Caller, EventId, UserId};
 use crate::domain::page::CursorKey;
 use crate::domain::session::Prop;
 use crate::error::ApiError;
@@ -47,7 +47,7 @@ impl RequestContext {
     }
 
     /// The caller's user id.
-    pub fn me(&self) -> &str {
+    pub fn me(&self) -> &UserId {
         &self.caller.user_id
     }
 

@@ -6,7 +6,7 @@
 
 use super::context::RequestContext;
 use crate::domain::change::SessionChange;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
@@ -33,7 +33,7 @@ pub async fn fill_free_seats(
         let Some(session) = store.find_session(session_id).await? else {
             return Ok(());
         };
-        let Some(candidate) = session.waitlist.first().cloned() else {
+        let Some(candidate) = session.waitlist.first().map(|id| UserId::from(id.as_str())) else {
             return Ok(());
         };
         let viewer = store

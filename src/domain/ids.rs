@@ -69,6 +69,12 @@ impl From<String> for UserId {
     }
 }
 
+impl From<UserId> for bson::Bson {
+    fn from(id: UserId) -> Self {
+        bson::Bson::String(id.0.as_ref().to_owned())
+    }
+}
+
 impl Deref for UserId {
     type Target = str;
 

@@ -42,7 +42,7 @@ impl Endpoint for Ping {
 
     async fn handle(context: RequestContext, request: Request) -> Result<Response, ApiError> {
         Ok(Response {
-            user_id: context.me().to_owned(),
+            user_id: context.me().to_string(),
             echo: request.message,
         })
     }

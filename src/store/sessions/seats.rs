@@ -5,7 +5,7 @@
 
 use bson::{Document, doc};
 
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::session::Session;
 use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
@@ -18,7 +18,7 @@ impl Store {
     pub async fn join_session(
         &self,
         session_id: &SessionId,
-        user_id: &str,
+        user_id: &UserId,
         condition: JoinCondition,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
@@ -45,7 +45,7 @@ impl Store {
     pub async fn wait_for_seat(
         &self,
         session_id: &SessionId,
-        user_id: &str,
+        user_id: &UserId,
         condition: JoinCondition,
     ) -> StoreResult<Option<Session>> {
         if condition.capacity.is_none() {
@@ -63,7 +63,7 @@ impl Store {
     pub async fn promote_from_waitlist(
         &self,
         session_id: &SessionId,
-        user_id: &str,
+        user_id: &UserId,
         condition: JoinCondition,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
@@ -86,7 +86,7 @@ impl Store {
     pub async fn drop_waitlist_head(
         &self,
         session_id: &SessionId,
-        user_id: &str,
+        user_id: &UserId,
     ) -> StoreResult<Option<Session>> {
         self.update_one_session(
             doc! { "_id": session_id, "waitlist.0": user_id },
@@ -100,7 +100,7 @@ impl Store {
     pub async fn leave_session(
         &self,
         session_id: &SessionId,
-        user_id: &str,
+        user_id: &UserId,
         decline: bool,
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
@@ -129,7 +129,7 @@ enum Seats {
 /// has a capacity — with a seat free (no participant at index `capacity - 1`) or full.
 fn seat_filter(
     session_id: &SessionId,
-    user_id: &str,
+    user_id: &UserId,
     condition: &JoinCondition,
     seats: Seats,
 ) -> Document {
