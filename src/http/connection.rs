@@ -24,7 +24,7 @@ use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::app::context::RequestContext;
 use crate::app::prop_board::watches::PropWatches;
 use crate::domain::change::SessionChange;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, UserId};
 use crate::error::ApiError;
 use crate::push::bus::{RESYNC_FRAME, Replay, SESSION_DELETED, SESSION_UPDATED};
 use crate::push::{Outgoing, Outlet, PushFrame};
@@ -199,7 +199,7 @@ pub async fn serve(
 /// without anything being read.
 async fn replay(
     pushes: &crate::push::bus::Pushes,
-    user_id: &str,
+    user_id: &UserId,
     after: &str,
     admitted: &Admitted,
 ) -> Replayed {

@@ -164,16 +164,9 @@ async fn nearest_sessions(
     memberships: &[Membership],
     kind: Kind,
 ) -> Result<Vec<(Session, Option<Event>)>, ApiError> {
-    let (room_id, prop_id) = (&place.prop.room_id, &place.prop.prop_id);
     if let Kind::Recurring = kind {
         store
-            .refresh_next_occurrences(
-                room_id,
-                prop_id,
-                place.audience,
-                place.now,
-                REFRESHED_PER_LOOK,
-            )
+            .refresh_next_occurrences(place.prop, place.audience, place.now, REFRESHED_PER_LOOK)
             .await?;
     }
     let mut visible = Vec::new();
@@ -183,12 +176,12 @@ async fn nearest_sessions(
         let page = match kind {
             Kind::Single => {
                 store
-                    .single_sessions_at_prop(room_id, prop_id, audience, now, skip, limit)
+                    .single_sessions_at_prop(place.prop, audience, now, skip, limit)
                     .await?
             }
             Kind::Recurring => {
                 store
-                    .recurring_sessions_at_prop(room_id, prop_id, audience, now, skip, limit)
+                    .recurring_sessions_at_prop(place.prop, audience, now, skip, limit)
                     .await?
             }
         };

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::session::Session;
 use crate::store::StoreResult;
 use crate::store::push_numbers::PushNumber;
@@ -27,7 +27,7 @@ impl Pushes {
     ///
     /// Also answers the bytes of frames rendered for it (those rendered before it gave up,
     /// when it ends in `social:resync` for its size), the measure of what it cost.
-    pub async fn replay(&self, user_id: &str, after: &str) -> (Replay, usize) {
+    pub async fn replay(&self, user_id: &UserId, after: &str) -> (Replay, usize) {
         let replayed = match self.missed_pushes(user_id, after).await {
             Ok(Some((after, missed))) => self.render_missed(user_id, after, &missed).await,
             Ok(None) => Ok(Err(0)),
@@ -71,7 +71,7 @@ impl Pushes {
     /// from the database's change history, where their numbers come from.
     pub(super) async fn missed_pushes(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: &str,
     ) -> StoreResult<Option<(i64, Vec<PushDocument>)>> {
         let Ok(after) = after.parse::<i64>() else {

@@ -20,7 +20,7 @@ use crate::domain::ids::{EventId, SessionId};
 use crate::domain::invitation::pending_attachment;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::fields::SessionUpdate;
-use crate::domain::session::{Audience, EventScope, Invitation, PendingContact, Session};
+use crate::domain::session::{Audience, EventScope, Invitation, PendingContact, Prop, Session};
 use crate::domain::time::Timestamp;
 use crate::store::{Query, Store, StoreError, StoreResult};
 
@@ -214,8 +214,7 @@ impl Store {
     /// session (its `version` stays): only what prop listings sort by.
     pub async fn refresh_next_occurrences(
         &self,
-        room_id: &str,
-        prop_id: &str,
+        prop: &Prop,
         audience: &Audience,
         now: Timestamp,
         limit: i64,
@@ -224,7 +223,7 @@ impl Store {
             .collect_sessions(
                 self.sessions()
                     .find(doc! {
-                        "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
+                        "roomId": &prop.room_id, "propId": &prop.prop_id, "isRecurring": true, "isValid": true,
                         "$and": [
                             visible_to(audience),
                             { "$or": [

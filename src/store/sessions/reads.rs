@@ -309,8 +309,7 @@ impl Store {
     /// then id; `skip` and `limit` page through them.
     pub async fn single_sessions_at_prop(
         &self,
-        room_id: &str,
-        prop_id: &str,
+        prop: &Prop,
         audience: &Audience,
         now: Timestamp,
         skip: u64,
@@ -319,7 +318,7 @@ impl Store {
         self.collect_sessions(
             self.sessions()
                 .find(doc! {
-                    "roomId": room_id, "propId": prop_id, "isRecurring": false,
+                    "roomId": &prop.room_id, "propId": &prop.prop_id, "isRecurring": false,
                     "endDate": { "$gt": bson::DateTime::from(now) }, "isValid": true,
                     "$and": [visible_to(audience)],
                 })
@@ -335,8 +334,7 @@ impl Store {
     /// the first `limit` after `skip`, ongoing ones first (they started before the others).
     pub async fn recurring_sessions_at_prop(
         &self,
-        room_id: &str,
-        prop_id: &str,
+        prop: &Prop,
         audience: &Audience,
         now: Timestamp,
         skip: u64,
@@ -345,7 +343,7 @@ impl Store {
         self.collect_sessions(
             self.sessions()
                 .find(doc! {
-                    "roomId": room_id, "propId": prop_id, "isRecurring": true, "isValid": true,
+                    "roomId": &prop.room_id, "propId": &prop.prop_id, "isRecurring": true, "isValid": true,
                     "nextEnd": { "$gt": bson::DateTime::from(now) },
                     "$and": [visible_to(audience)],
                 })
