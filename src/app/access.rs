@@ -3,7 +3,7 @@
 //! existence of a hidden object is never revealed. Also renders sessions for a viewer.
 
 use crate::domain::event::Event;
-use crate::domain::ids::{Caller, EventId, SessionId};
+use crate::domain::ids::{Caller, EventId, SessionId, UserId};
 use crate::domain::session::Session;
 use crate::domain::session::view::{SessionEnvelope, SessionView};
 use crate::domain::session::viewer::Viewer;
@@ -88,7 +88,7 @@ impl VisibleSession {
 /// Renders sessions for `viewer_id`, with every person they mention loaded in one query.
 pub async fn render_sessions(
     store: &Store,
-    viewer_id: &str,
+    viewer_id: &UserId,
     sessions: &[Session],
 ) -> Result<Vec<SessionView>, ApiError> {
     let people = store
@@ -103,7 +103,7 @@ pub async fn render_sessions(
 /// Renders one session for `viewer_id`.
 pub async fn render_session(
     store: &Store,
-    viewer_id: &str,
+    viewer_id: &UserId,
     session: &Session,
 ) -> Result<SessionEnvelope, ApiError> {
     let people = store.people(session.people()).await?;

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_with::{DefaultOnNull, serde_as};
 
+use super::ids::UserId;
+
 /// A user's privacy mode: 0 by default, 1 incognito. Kept as the platform stored it, since
 /// the platform may know more modes than this service.
 #[derive(
@@ -250,7 +252,7 @@ pub struct UserSimple {
 impl UserSimple {
     /// How user `id` (with its profile, when there is one) is shown to `viewer_id`. An
     /// incognito user is shown to everyone but themselves by id and privacy mode only.
-    pub fn render(id: &str, user: Option<&User>, viewer_id: &str) -> UserSimple {
+    pub fn render(id: &str, user: Option<&User>, viewer_id: &UserId) -> UserSimple {
         let hidden = UserSimple {
             id: id.to_owned(),
             first_name: String::new(),
@@ -264,7 +266,7 @@ impl UserSimple {
         let Some(user) = user else {
             return hidden;
         };
-        if user.privacy_mode.is_incognito() && id != viewer_id {
+        if user.privacy_mode.is_incognito() && id != viewer_id.as_str() {
             return UserSimple {
                 privacy_mode: PrivacyMode::INCOGNITO,
                 ..hidden
@@ -300,7 +302,7 @@ impl People {
     }
 
     /// How user `id` is shown to `viewer_id`.
-    pub fn render(&self, id: &str, viewer_id: &str) -> UserSimple {
+    pub fn render(&self, id: &str, viewer_id: &UserId) -> UserSimple {
         UserSimple::render(id, self.users.get(id), viewer_id)
     }
 
@@ -340,7 +342,7 @@ mod tests {
         let shown = serde_json::to_value(UserSimple::render(
             "u1",
             Some(&user(PrivacyMode::default())),
-            "u2",
+            &UserId::from("u2"),
         ))
         .unwrap();
         let keys: Vec<&str> = shown
@@ -368,12 +370,12 @@ mod tests {
 
     #[test]
     fn an_incognito_user_is_hidden_from_others_but_not_from_themselves() {
-        let to_other = UserSimple::render("u1", Some(&user(PrivacyMode::INCOGNITO)), "u2");
+        let to_other = UserSimple::render("u1", Some(&user(PrivacyMode::INCOGNITO)), &"u2".into());
         assert_eq!(to_other.first_name, "");
         assert_eq!(to_other.company_title, "");
         assert_eq!(to_other.avatar_3d, None);
         assert_eq!(to_other.privacy_mode, PrivacyMode::INCOGNITO);
-        let to_self = UserSimple::render("u1", Some(&user(PrivacyMode::INCOGNITO)), "u1");
+        let to_self = UserSimple::render("u1", Some(&user(PrivacyMode::INCOGNITO)), &"u1".into());
         assert_eq!(to_self.first_name, "Ada");
     }
 
@@ -381,7 +383,8 @@ mod tests {
     fn an_empty_avatar_3d_is_omitted() {
         let mut plain = user(PrivacyMode::default());
         plain.avatar_3d = Some(Avatar3d::default());
-        let shown = serde_json::to_value(UserSimple::render("u1", Some(&plain), "u2")).unwrap();
+        let shown =
+            serde_json::to_value(UserSimple::render("u1", Some(&plain), &"u2".into())).unwrap();
         assert!(shown.get("avatar3D").is_none());
     }
 

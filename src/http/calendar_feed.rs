@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::state::AppState;
 use crate::domain::feed::{FeedEntry, reconcile};
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::kinds::InvitationStatus;
 use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
@@ -165,8 +165,9 @@ async fn fingerprint(app: &AppState, user_id: &str) -> Result<[u8; 32], ApiError
         .await?;
     let now = Timestamp::now();
     let mut made_of = String::new();
+    let viewer = UserId::from(user_id);
     for stamp in &stamps {
-        let owner = display_name(&people.render(&stamp.owner_id, user_id));
+        let owner = display_name(&people.render(&stamp.owner_id, &viewer));
         let _ = writeln!(made_of, "s {} {} {owner:?}", stamp.id, stamp.version);
     }
     for event in &events {
@@ -223,7 +224,7 @@ pub async fn render(
 /// `user_id`'s feed, read and rendered whole.
 async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
     let store = &app.store;
-    let user_id = user_id.to_owned();
+    let user_id = UserId::from(user_id);
     // Only the start of a description is shown (see `Detail::Feed`): one character more
     // is kept, so that a longer one is still seen to be longer.
     let found = store

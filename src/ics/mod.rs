@@ -22,6 +22,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use self::vtimezone::vtimezone;
 use crate::domain::event::Event as SocialEvent;
 use crate::domain::feed::FeedEntry;
+use crate::domain::ids::UserId;
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::people::{People, UserSimple};
 use crate::domain::recurrence::calendar_rule;
@@ -40,7 +41,7 @@ pub fn invitation(
     session: &Session,
     event: Option<&SocialEvent>,
     people: &People,
-    viewer_id: &str,
+    viewer_id: &UserId,
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
@@ -82,7 +83,7 @@ pub fn session_event(
     session: &Session,
     event: Option<&SocialEvent>,
     people: &People,
-    viewer_id: &str,
+    viewer_id: &UserId,
     public_url: &str,
     now: DateTime<Utc>,
     detail: Detail,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::access::render_sessions;
 use crate::domain::event::Event;
+use crate::domain::ids::UserId;
 use crate::domain::session::view::SessionView;
 use crate::domain::session::{Audience, Prop, Session};
 use crate::domain::source::Membership;
@@ -137,7 +138,7 @@ pub async fn prop_sessions(
         .collect();
     Ok(PropView {
         answer: PropSessions {
-            sessions: render_sessions(store, user_id, &nearest).await?,
+            sessions: render_sessions(store, &UserId::from(user_id), &nearest).await?,
         },
         next_change,
     })

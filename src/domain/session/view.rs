@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::domain::ids::{EventId, SessionId};
+use crate::domain::ids::{EventId, SessionId, UserId};
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::people::{People, UserSimple};
 use crate::domain::time::Timestamp;
@@ -56,7 +56,7 @@ pub struct SessionView {
 
 impl SessionView {
     /// `session` as `viewer_id` sees it, with its people from `people`.
-    pub fn render(session: &Session, people: &People, viewer_id: &str) -> SessionView {
+    pub fn render(session: &Session, people: &People, viewer_id: &UserId) -> SessionView {
         SessionView {
             id: session.id.clone(),
             created: session.created,

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
 use crate::domain::change::audience;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, UserId};
 use crate::domain::session::Session;
 use crate::domain::session::view::{SessionEnvelope, SessionView};
 use crate::push::hub::PushFrame;
@@ -160,7 +160,7 @@ impl Pushes {
         current.retain(|user_id| !out_of_sight.contains(user_id.as_str()));
         let data_for = |viewer: &str| {
             let data = SessionEnvelope {
-                session: SessionView::render(session, &people, viewer),
+                session: SessionView::render(session, &people, &UserId::from(viewer)),
             };
             serde_json::value::to_raw_value(&data)
                 .inspect_err(|error| tracing::warn!(%error, "cannot render a push"))

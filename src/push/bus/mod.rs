@@ -468,7 +468,7 @@ mod tests {
         let people = People::default();
         let render = |viewer: &str| {
             let data = SessionEnvelope {
-                session: SessionView::render(&session, &people, viewer),
+                session: SessionView::render(&session, &people, &viewer.into()),
             };
             serde_json::value::to_raw_value(&data).unwrap()
         };
