@@ -72,17 +72,24 @@ enum Page {
     ),
 }
 
+/// The answer of `/console/console.js`: one type per route, so that each route's one
+/// `200` names its own content type.
 #[derive(ApiResponse)]
-enum Asset {
+enum Script {
     /// The console's script.
     #[oai(status = 200, content_type = "text/javascript; charset=utf-8")]
-    Script(
+    Ok(
         PlainText<&'static str>,
         #[oai(header = "Cache-Control")] String,
     ),
+}
+
+/// The answer of `/console/console.css`.
+#[derive(ApiResponse)]
+enum Style {
     /// The console's style sheet.
     #[oai(status = 200, content_type = "text/css; charset=utf-8")]
-    Style(
+    Ok(
         PlainText<&'static str>,
         #[oai(header = "Cache-Control")] String,
     ),
@@ -171,8 +178,8 @@ impl ConsoleRoutes {
         method = "get",
         tag = "super::openapi::Area::Operation"
     )]
-    async fn script(&self) -> Asset {
-        Asset::Script(PlainText(SCRIPT), revalidate())
+    async fn script(&self) -> Script {
+        Script::Ok(PlainText(SCRIPT), revalidate())
     }
 
     /// The console's style sheet.
@@ -181,8 +188,8 @@ impl ConsoleRoutes {
         method = "get",
         tag = "super::openapi::Area::Operation"
     )]
-    async fn style(&self) -> Asset {
-        Asset::Style(PlainText(STYLE), revalidate())
+    async fn style(&self) -> Style {
+        Style::Ok(PlainText(STYLE), revalidate())
     }
 
     /// Development mode only: a token for `user`, signed with the development secret,

@@ -6,12 +6,74 @@ use serde_json::{Value, json};
 
 use crate::helpers::{create_session, session_fields, spawn_app, unique};
 
+/// Any JSON document, read as a strict parser reads it: an object naming a key twice is
+/// refused (tolerant parsers keep one of the two silently).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("the key {key:?} twice")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+}
+
 #[tokio::test]
 async fn the_http_routes_are_described_as_served() {
     let app = spawn_app().await;
     let response = reqwest::get(app.http_url("/openapi.json")).await.unwrap();
     assert_eq!(response.status(), 200);
-    let spec: Value = response.json().await.unwrap();
+    let text = response.text().await.unwrap();
+    if let Err(error) = serde_json::from_str::<NoDuplicateKeys>(&text) {
+        panic!("strict parsers refuse the document: {error}");
+    }
+    let spec: Value = serde_json::from_str(&text).unwrap();
     let posted = reqwest::Client::new()
         .post(app.http_url("/openapi.json"))
         .send()
@@ -68,6 +130,16 @@ async fn the_http_routes_are_described_as_served() {
                 "{method} {path} lacks {status}: {operation}"
             );
         }
+    }
+    for (path, content_type) in [
+        ("/console/console.js", "text/javascript; charset=utf-8"),
+        ("/console/console.css", "text/css; charset=utf-8"),
+    ] {
+        let content = &spec["paths"][path]["get"]["responses"]["200"]["content"];
+        let described: Vec<&String> = content.as_object().unwrap().keys().collect();
+        assert_eq!(described, [content_type], "{path}");
+        let served = reqwest::get(app.http_url(path)).await.unwrap();
+        assert_eq!(served.headers()["content-type"], content_type, "{path}");
     }
     let invitation = &spec["paths"]["/api/v0/resource/sessionInvitation/{sessionId}"]["get"];
     assert_eq!(invitation["parameters"][0]["name"], "sessionId");
