@@ -48,8 +48,8 @@ impl Endpoint for UpdateSession {
         let store = context.store();
         let (context, request) = (&context, &request);
         let fields = &request.session;
-        let no_id = SessionId::default();
-        let session_id = fields.id.as_ref().unwrap_or(&no_id);
+        // Present: `validate` requires it.
+        let session_id = &fields.id.clone().unwrap_or_default();
         let updated = retry_stale(ATTEMPTS, || async move {
             let visible = VisibleSession::load(store, &context.caller, session_id).await?;
             visible.ensure_may_manage()?;
