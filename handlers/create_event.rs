@@ -12,6 +12,7 @@ pub struct CreateEvent;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     source: Source,
+    #[schemars(with = "NewEvent")]
     event: EventFields,
     form_schema: Option<Map<String, Value>>,
 }
@@ -32,14 +33,7 @@ impl Endpoint for CreateEvent {
     fn validate(request: &Request) -> Result<(), ApiError> {
         let event = &request.event;
         event.validate(request.form_schema.as_ref())?;
-        require_present(
-            &FieldPath::data().field("event"),
-            &[
-                ("title", event.title.is_some()),
-                ("startDate", event.start_date.is_some()),
-                ("endDate", event.end_date.is_some()),
-            ],
-        )
+        event.require_complete()
     }
 
     async fn handle(context: RequestContext, request: Request) -> Result<EventEnvelope, ApiError> {

@@ -12,8 +12,10 @@ pub struct CreateSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
+    #[schemars(with = "NewSession")]
     session: SessionFields,
     #[serde(default)]
+    #[schemars(length(max = MAX_ENTRIES))]
     users_to_invite: Vec<InviteEntry>,
 }
 
@@ -36,14 +38,7 @@ impl Endpoint for CreateSession {
     fn validate(request: &Request) -> Result<(), ApiError> {
         let session = &request.session;
         session.validate()?;
-        require_present(
-            &SessionFields::path(),
-            &[
-                ("title", session.title.is_some()),
-                ("startDate", session.start_date.is_some()),
-                ("duration", session.duration.is_some()),
-            ],
-        )?;
+        session.require_complete()?;
         validate_entries(
             &request.users_to_invite,
             &FieldPath::data().field("usersToInvite"),

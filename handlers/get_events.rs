@@ -1,8 +1,9 @@
 //! `social:getEvents`: the events of one source that the caller may see, by `startDate`
 //! then `id`. Members see published events; the source's admins also see every draft,
 //! other creators their own drafts. A source the caller cannot see into answers an empty
-//! list, so that a private network's events are not revealed. Paged by `limit` and
-//! `after` (see `domain::page`).
+//! list, so that a private network's events are not revealed. One page at a time: at
+//! most `limit` events (1 to 500, default 500); when more follow, the answer's
+//! `nextCursor` is the `after` of the next page.
 
 use serde::{Deserialize, Serialize};
 

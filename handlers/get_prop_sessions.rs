@@ -1,7 +1,7 @@
 //! `social:getPropSessions`: the two visible, valid sessions at a room prop that are under
 //! way or next to start — a recurring session by its current or next occurrence — ongoing
-//! ones first, then upcoming ones, each by start time, then id (see `app::prop_board::sessions`,
-//! which the live prop board shares).
+//! ones first, then upcoming ones, each by start time, then id. `social:watchProp` keeps
+//! this answer up to date.
 
 use crate::api::prelude::*;
 

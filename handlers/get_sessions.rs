@@ -1,8 +1,8 @@
 //! `social:getSessions`: the sessions of an event that the caller may see, by `startDate`
 //! then `id`. An event the caller cannot see (or that does not exist) answers the sessions
-//! the caller was invited to or joined, usually none. Paged by `limit` and `after` (see
-//! `domain::page`): pages are filled with visible sessions; the database leaves out the
-//! hidden ones.
+//! the caller was invited to or joined, usually none. One page at a time: at most `limit`
+//! sessions (1 to 500, default 500); when more follow, the answer's `nextCursor` is the
+//! `after` of the next page.
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,7 @@ pub struct InviteUsersToSession;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     session_id: SessionId,
+    #[schemars(length(max = MAX_ENTRIES))]
     users_to_invite: Vec<InviteEntry>,
 }
 

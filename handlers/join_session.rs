@@ -7,11 +7,8 @@
 //! Waitlist (extension): with `"waitlist": true`, joining a full session succeeds with
 //! `{"waitlisted": true, "position": N}` (the caller's 1-based rank among those waiting;
 //! asking again answers the current rank) instead of a 409; the first waitlisted user who
-//! may still join takes the next seat that frees (see `app::waitlist`).
-//!
-//! The capacity check, the session type, its validity and (for a Private session) the
-//! invitation are part of the atomic update's filter, so the rules hold however many
-//! clients join, and whatever else changes, at the same moment.
+//! may still join takes the next seat that frees. The rules hold however many clients
+//! join, and whatever else changes, at the same moment.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +35,7 @@ pub struct Waitlisted {
     /// Always true.
     waitlisted: bool,
     /// The caller's 1-based rank among those waiting.
+    #[schemars(range(min = 1))]
     position: u64,
 }
 
@@ -66,6 +64,9 @@ impl Endpoint for JoinSession {
         }
     }
 
+    /// The capacity check, the session type, its validity and (for a Private session) the
+    /// invitation are part of the atomic update's filter, so the rules hold however many
+    /// clients join, and whatever else changes, at the same moment.
     async fn handle(
         context: RequestContext,
         request: Request,

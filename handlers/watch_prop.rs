@@ -1,7 +1,6 @@
 //! `social:watchProp` (extension): answers what `social:getPropSessions` answers, then
 //! pushes `social:propSessionsUpdated` to this connection whenever that answer changes,
-//! until `social:unwatchProp` or the connection closes (see `app::prop_board::watches`). Anyone
-//! signed in; at most 16 props per connection (the 17th is a 409); watching a watched
+//! until `social:unwatchProp` or the connection closes. Anyone signed in; at most 16 props per connection (the 17th is a 409); watching a watched
 //! prop again answers anew and counts once.
 
 use crate::api::prelude::*;

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
-use schemars::generate::SchemaSettings;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,6 +98,8 @@ pub struct Registration {
     call: fn(RequestContext, Map<String, Value>) -> EndpointFuture,
     request_schema: fn() -> Schema,
     response_schema: fn() -> Schema,
+    request_schema_in: fn(&mut SchemaGenerator) -> Schema,
+    response_schema_in: fn(&mut SchemaGenerator) -> Schema,
     example: fn() -> Example,
     check: fn(Map<String, Value>) -> Result<(), ApiError>,
     /// See [`Endpoint::answer_again`]: `None` when answers are kept whole.
@@ -115,6 +117,8 @@ impl Registration {
             call: call_endpoint::<E>,
             request_schema: schema_of::<E::Request, true>,
             response_schema: schema_of::<E::Response, false>,
+            request_schema_in: root_schema_in::<E::Request>,
+            response_schema_in: root_schema_in::<E::Response>,
             example: E::example,
             check: check_request::<E>,
             answer_again: if E::KEEPS_ANSWER_DATA {
@@ -180,6 +184,18 @@ impl Registration {
         (self.response_schema)()
     }
 
+    /// The request's schema as `generator` makes it: the types it shares with other
+    /// schemas are left among the generator's definitions and referred to by `$ref`.
+    pub fn request_schema_in(&self, generator: &mut SchemaGenerator) -> Schema {
+        (self.request_schema_in)(generator)
+    }
+
+    /// The answer's schema as `generator` makes it (see
+    /// [`Registration::request_schema_in`]).
+    pub fn response_schema_in(&self, generator: &mut SchemaGenerator) -> Schema {
+        (self.response_schema_in)(generator)
+    }
+
     /// The endpoint's example request and answer.
     pub fn example(&self) -> Example {
         (self.example)()
@@ -208,6 +224,7 @@ pub struct PushRegistration {
     /// When it is sent, and what the client should do with it.
     pub description: &'static str,
     data_schema: fn() -> Schema,
+    data_schema_in: fn(&mut SchemaGenerator) -> Schema,
     example: fn() -> Value,
     stamped: bool,
 }
@@ -224,6 +241,7 @@ impl PushRegistration {
             name,
             description,
             data_schema: schema_of::<D, false>,
+            data_schema_in: root_schema_in::<D>,
             example,
             stamped: true,
         }
@@ -245,6 +263,12 @@ impl PushRegistration {
         (self.data_schema)()
     }
 
+    /// The schema of the frame's `data` as `generator` makes it (see
+    /// [`Registration::request_schema_in`]).
+    pub fn data_schema_in(&self, generator: &mut SchemaGenerator) -> Schema {
+        (self.data_schema_in)(generator)
+    }
+
     /// An example of a whole frame of this push.
     pub fn example(&self) -> Value {
         (self.example)()
@@ -264,6 +288,26 @@ pub(crate) fn schema_of<T: JsonSchema, const DECODED: bool>() -> Schema {
         settings.for_serialize()
     };
     settings.into_generator().into_root_schema_for::<T>()
+}
+
+/// The schema of `T` itself as `generator` makes it, without the definitions it refers
+/// to: those stay with the generator (`SchemaGenerator::take_definitions`), to be placed
+/// where the generator's settings say its references point.
+fn root_schema_in<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = generator.root_schema_for::<T>();
+    if let Some(object) = schema.as_object_mut() {
+        let definitions = generator.settings().definitions_path.clone();
+        let container = definitions
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        object.remove(&container);
+        object.remove("$schema");
+        object.remove("title");
+    }
+    schema
 }
 
 /// `data` decoded as the request of `E` and validated.

@@ -15,13 +15,13 @@ pub use crate::app::quota::{
 };
 pub use crate::app::waitlist;
 pub use crate::domain::change::SessionChange;
-pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
+pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing, NewEvent};
 pub use crate::domain::ids::{EventId, SessionId, new_id};
 pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_entries};
 pub use crate::domain::kinds::SessionKind;
 pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList, Stored, fitting};
 pub use crate::domain::retry::{Attempt, retry_stale};
-pub use crate::domain::session::fields::SessionFields;
+pub use crate::domain::session::fields::{NewSession, SessionFields};
 pub use crate::domain::session::view::{SessionEnvelope, SessionView};
 pub use crate::domain::session::viewer::JoinCondition;
 pub use crate::domain::session::{Audience, Prop, Session};

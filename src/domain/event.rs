@@ -8,7 +8,10 @@ use crate::domain::client_object;
 use crate::domain::ids::EventId;
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::{Access, Source};
-use crate::domain::text::{check_texts, set_if_present};
+use crate::domain::text::{
+    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts, require_present,
+    schema_requiring, set_if_present,
+};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, FieldPath};
 
@@ -121,21 +124,64 @@ impl<'a> EventListing<'a> {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventFields {
+    /// Not blank.
+    #[schemars(length(min = 1, max = MAX_TITLE_CHARS))]
     pub title: Option<String>,
+    #[schemars(length(max = MAX_DESCRIPTION_CHARS))]
     pub description: Option<String>,
     pub start_date: Option<Timestamp>,
+    /// Not before `startDate`.
     pub end_date: Option<Timestamp>,
+    #[schemars(length(max = MAX_REFERENCE_CHARS))]
     pub preview_resource_id: Option<String>,
+    #[schemars(length(max = MAX_REFERENCE_CHARS))]
     pub room_id: Option<String>,
+    /// Most participants per session; 0 for no limit.
+    #[schemars(range(min = 0))]
     pub participant_limit: Option<i64>,
+    #[schemars(range(min = 0))]
     pub price: Option<f64>,
     pub custom_data: Option<Map<String, Value>>,
 }
 
+/// The schema of the `event` object of `createEvent`: [`EventFields`] with the fields
+/// creating needs required.
+pub struct NewEvent;
+
+impl schemars::JsonSchema for NewEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NewEvent".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schema_requiring::<EventFields>(
+            generator,
+            &EventFields::REQUIRED_TO_CREATE,
+            "The `event` object of `createEvent`. `null` counts as absent.",
+        )
+    }
+}
+
 impl EventFields {
+    /// The fields `createEvent` requires.
+    pub const REQUIRED_TO_CREATE: [&'static str; 3] = ["title", "startDate", "endDate"];
+
     /// The path of the `event` object in both requests.
     pub fn path() -> FieldPath {
         FieldPath::data().field("event")
+    }
+
+    /// A 400 naming the first field of [`EventFields::REQUIRED_TO_CREATE`] that is absent.
+    pub fn require_complete(&self) -> Result<(), ApiError> {
+        let [title, start, end] = Self::REQUIRED_TO_CREATE;
+        require_present(
+            &Self::path(),
+            &[
+                (title, self.title.is_some()),
+                (start, self.start_date.is_some()),
+                (end, self.end_date.is_some()),
+            ],
+        )
     }
 
     /// Checks each field that is present on its own, and `formSchema`, which the reference
@@ -214,7 +260,7 @@ impl EventFields {
     }
 }
 
-/// An event as the reference renders it: how an [`Event`] serialises.
+/// An event as the reference renders it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct EventView<'a> {
@@ -263,10 +309,11 @@ impl<'a> From<&'a Event> for EventView<'a> {
     }
 }
 
-/// Described as it serialises, by [`EventView`].
+/// Described as it serialises, by [`EventView`]. Named `SocialEvent` in schemas, so that
+/// code generated from them does not shadow a browser's own `Event`.
 impl schemars::JsonSchema for Event {
     fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Event".into()
+        "SocialEvent".into()
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {

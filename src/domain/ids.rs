@@ -219,12 +219,12 @@ macro_rules! text_id {
 }
 
 text_id! {
-    /// A session's id (`sessionId`, and `_id` of its document).
+    /// A session's id (`sessionId`).
     SessionId
 }
 
 text_id! {
-    /// An event's id (`eventId`, and `_id` of its document); empty where a session belongs
+    /// An event's id (`eventId`); empty where a session belongs
     /// to no event.
     EventId
 }

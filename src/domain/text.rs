@@ -52,6 +52,69 @@ pub fn require_present(path: &FieldPath, fields: &[(&str, bool)]) -> Result<(), 
     }
 }
 
+/// The schema of `T`'s object with `required` fields required (and not `null`),
+/// described by `description`: the shape of a create request, which needs some of the
+/// fields an update may leave out.
+pub fn schema_requiring<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+    required: &[&str],
+    description: &str,
+) -> schemars::Schema {
+    let mut schema = T::json_schema(generator);
+    if let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for name in required {
+            if let Some(property) = properties.get_mut(*name) {
+                drop_null(property);
+            }
+        }
+    }
+    schema.insert("required".into(), required.into());
+    schema.insert("description".into(), description.into());
+    schema
+}
+
+/// `schema` without its `null` alternative: `{"type": ["string", "null"]}` becomes
+/// `{"type": "string"}`, `{"anyOf": [S, {"type": "null"}]}` becomes `S` (keeping the
+/// description).
+fn drop_null(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = object.get("type") {
+        let kept: Vec<Value> = types
+            .iter()
+            .filter(|kind| *kind != "null")
+            .cloned()
+            .collect();
+        let kept = match <[Value; 1]>::try_from(kept) {
+            Ok([only]) => only,
+            Err(kept) => Value::Array(kept),
+        };
+        object.insert("type".into(), kept);
+        if let Some(Value::Array(values)) = object.get_mut("enum") {
+            values.retain(|value| !value.is_null());
+        }
+    }
+    if let Some(Value::Array(alternatives)) = object.get("anyOf") {
+        let kept: Vec<&Value> = alternatives
+            .iter()
+            .filter(|alternative| alternative.get("type") != Some(&Value::from("null")))
+            .collect();
+        if let [only] = kept[..]
+            && let Value::Object(only) = only.clone()
+        {
+            object.remove("anyOf");
+            for (key, value) in only {
+                object.entry(key).or_insert(value);
+            }
+        }
+    }
+}
+
 /// A 400 at `path` when `text` is longer than `max` characters.
 pub fn check_max_chars(text: &str, max: usize, path: &FieldPath) -> Result<(), ApiError> {
     if text.chars().count() > max {

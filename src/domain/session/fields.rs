@@ -6,8 +6,11 @@ use serde::Deserialize;
 use crate::domain::event::Event;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
-use crate::domain::recurrence::Rule;
-use crate::domain::text::{check_texts, set_if_present};
+use crate::domain::recurrence::{MAX_RULE_CHARS, Rule};
+use crate::domain::text::{
+    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts, require_present,
+    schema_requiring, set_if_present,
+};
 use crate::domain::time::Timestamp;
 use crate::domain::zone::TimeZone;
 use crate::error::{ApiError, FieldPath};
@@ -22,15 +25,24 @@ use super::{Color, MAX_DURATION_SECONDS, Session};
 pub struct SessionFields {
     pub id: Option<SessionId>,
     pub event_id: Option<EventId>,
+    #[schemars(length(max = MAX_REFERENCE_CHARS))]
     pub room_id: Option<String>,
+    #[schemars(length(max = MAX_REFERENCE_CHARS))]
     pub prop_id: Option<String>,
     pub session_type: Option<SessionKind>,
+    /// Not blank.
+    #[schemars(length(min = 1, max = MAX_TITLE_CHARS))]
     pub title: Option<String>,
+    #[schemars(length(max = MAX_DESCRIPTION_CHARS))]
     pub description: Option<String>,
+    /// Not before 1970.
     pub start_date: Option<Timestamp>,
+    /// In whole seconds, up to 7 days.
+    #[schemars(range(min = 1, max = MAX_DURATION_SECONDS))]
     pub duration: Option<i64>,
     pub is_recurring: Option<bool>,
     /// An RRULE replacing the weekly repetition; an empty string clears it.
+    #[schemars(length(max = MAX_RULE_CHARS))]
     pub recurrence: Option<String>,
     /// The IANA time zone whose wall-clock time repetitions keep (`UTC` by default).
     pub time_zone: Option<TimeZone>,
@@ -68,10 +80,46 @@ impl SessionUpdate {
     }
 }
 
+/// The schema of the `session` object of `createSession`: [`SessionFields`] with the
+/// fields creating needs required.
+pub struct NewSession;
+
+impl schemars::JsonSchema for NewSession {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NewSession".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schema_requiring::<SessionFields>(
+            generator,
+            &SessionFields::REQUIRED_TO_CREATE,
+            "The `session` object of `createSession`. Server-owned fields (`id`, `created`, \
+             `updated`, `ownerId`, `isValid`) are not read. `null` counts as absent.",
+        )
+    }
+}
+
 impl SessionFields {
+    /// The fields `createSession` requires.
+    pub const REQUIRED_TO_CREATE: [&'static str; 3] = ["title", "startDate", "duration"];
+
     /// The path of the `session` object in both requests.
     pub fn path() -> FieldPath {
         FieldPath::data().field("session")
+    }
+
+    /// A 400 naming the first field of [`SessionFields::REQUIRED_TO_CREATE`] that is
+    /// absent.
+    pub fn require_complete(&self) -> Result<(), ApiError> {
+        let [title, start, duration] = Self::REQUIRED_TO_CREATE;
+        require_present(
+            &Self::path(),
+            &[
+                (title, self.title.is_some()),
+                (start, self.start_date.is_some()),
+                (duration, self.duration.is_some()),
+            ],
+        )
     }
 
     /// Checks each field that is present on its own.

@@ -45,9 +45,13 @@ pub struct Prop {
 /// A colour with components in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Color {
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub r: f64,
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub g: f64,
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub b: f64,
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub a: f64,
 }
 

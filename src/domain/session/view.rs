@@ -21,6 +21,7 @@ pub struct InvitedUser {
 
 /// A session as the reference renders it. `recurrence` is an extension, present when set.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Session")]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub id: SessionId,

@@ -82,12 +82,12 @@ async function loadContract() {
     showProblem("contract-problem", "Cannot load the API description: " + error.message);
     return;
   }
-  const messages = documentJson.channels.api.messages;
-  const operations = Object.entries(documentJson.operations)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [name, operation] of operations) {
+  const operations = Object.values(documentJson.operations)
+    .sort((a, b) => (a.title < b.title ? -1 : a.title > b.title ? 1 : 0));
+  for (const operation of operations) {
+    const name = operation.title;
     if (operation.action === "send") {
-      const request = messages[name + ".request"];
+      const request = resolve(documentJson, operation.messages[0]);
       const example = request && request.examples && request.examples[0];
       state.endpoints.set(name, {
         description: operation.description || "",
@@ -101,6 +101,17 @@ async function loadContract() {
         element("code", {}, name)));
     }
   }
+}
+
+// The object a local `$ref` (`#/a/b`) of the document points at, followed until it is
+// not a reference; `undefined` when it points nowhere.
+function resolve(documentJson, value) {
+  while (value && typeof value.$ref === "string" && value.$ref.startsWith("#/")) {
+    value = value.$ref.slice(2).split("/")
+      .map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"))
+      .reduce((object, token) => (object === undefined ? undefined : object[token]), documentJson);
+  }
+  return value;
 }
 
 function select(name) {
