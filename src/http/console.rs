@@ -157,7 +157,8 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console",
         method = "get",
-        tag = "super::openapi::Area::Operation"
+        tag = "super::openapi::Area::Console",
+        operation_id = "getConsole"
     )]
     async fn page(&self, state: Data<&Arc<ServerState>>) -> Page {
         let development = if state.settings.development_tokens.is_some() {
@@ -176,7 +177,8 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/console.js",
         method = "get",
-        tag = "super::openapi::Area::Operation"
+        tag = "super::openapi::Area::Console",
+        operation_id = "getConsoleScript"
     )]
     async fn script(&self) -> Script {
         Script::Ok(PlainText(SCRIPT), revalidate())
@@ -186,7 +188,8 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/console.css",
         method = "get",
-        tag = "super::openapi::Area::Operation"
+        tag = "super::openapi::Area::Console",
+        operation_id = "getConsoleStyle"
     )]
     async fn style(&self) -> Style {
         Style::Ok(PlainText(STYLE), revalidate())
@@ -197,7 +200,8 @@ impl ConsoleRoutes {
     #[oai(
         path = "/console/token",
         method = "get",
-        tag = "super::openapi::Area::Operation"
+        tag = "super::openapi::Area::Console",
+        operation_id = "getDevelopmentToken"
     )]
     async fn development_token(
         &self,

@@ -113,14 +113,24 @@ enum Invalidated {
 #[OpenApi]
 impl HttpRoutes {
     /// Liveness: `ok` while the process runs; never touches the database.
-    #[oai(path = "/healthz", method = "get", tag = "Area::Operation")]
+    #[oai(
+        path = "/healthz",
+        operation_id = "checkHealth",
+        method = "get",
+        tag = "Area::Operation"
+    )]
     async fn healthz(&self) -> Alive {
         Alive::Ok(PlainText("ok"))
     }
 
     /// Readiness: the database answers a ping. Answers within 750 ms whatever the
     /// database does (down, frozen, slow).
-    #[oai(path = "/readyz", method = "get", tag = "Area::Operation")]
+    #[oai(
+        path = "/readyz",
+        operation_id = "checkReadiness",
+        method = "get",
+        tag = "Area::Operation"
+    )]
     async fn readyz(&self, remote: &RemoteAddr, state: Data<&Arc<ServerState>>) -> Readiness {
         let address = remote
             .as_socket_addr()
@@ -156,13 +166,23 @@ impl HttpRoutes {
 
     /// The AsyncAPI 3.0 document of the WebSocket API, generated from the endpoint
     /// registry; no token.
-    #[oai(path = "/asyncapi.json", method = "get", tag = "Area::Operation")]
+    #[oai(
+        path = "/asyncapi.json",
+        operation_id = "getAsyncApi",
+        method = "get",
+        tag = "Area::Operation"
+    )]
     async fn asyncapi(&self, state: Data<&Arc<ServerState>>) -> Json<serde_json::Value> {
         Json(state.asyncapi.clone())
     }
 
     /// This process's Prometheus metrics (listed in the README); no token.
-    #[oai(path = "/metrics", method = "get", tag = "Area::Operation")]
+    #[oai(
+        path = "/metrics",
+        operation_id = "getMetrics",
+        method = "get",
+        tag = "Area::Operation"
+    )]
     async fn metrics(&self) -> MetricsText {
         MetricsText::Ok(PlainText(metrics::render()))
     }
@@ -172,6 +192,7 @@ impl HttpRoutes {
     /// `Authorization: Bearer <token>` or `?token=<token>`.
     #[oai(
         path = "/api/v0/resource/sessionInvitation/:sessionId",
+        operation_id = "getSessionInvitation",
         method = "get",
         tag = "Area::Calendar"
     )]
@@ -205,6 +226,7 @@ impl HttpRoutes {
     /// the last `ETag` answers 304 while nothing changed.
     #[oai(
         path = "/api/v0/resource/calendar/:feed",
+        operation_id = "getCalendarFeed",
         method = "get",
         tag = "Area::Calendar"
     )]
@@ -247,6 +269,7 @@ impl HttpRoutes {
     /// pushed to their audiences. `Authorization: Bearer <internal secret>`.
     #[oai(
         path = "/api/v0/internal/rooms/:roomId/deleted",
+        operation_id = "roomDeleted",
         method = "post",
         tag = "Area::Internal"
     )]
@@ -265,6 +288,7 @@ impl HttpRoutes {
     /// `Authorization: Bearer <internal secret>`.
     #[oai(
         path = "/api/v0/internal/rooms/:roomId/props/:propId/deleted",
+        operation_id = "propDeleted",
         method = "post",
         tag = "Area::Internal"
     )]

@@ -28,7 +28,7 @@ use super::routes::HttpRoutes;
 use super::settings::Settings;
 use super::state::ServerState;
 use super::upgrade::UpgradeRequest;
-use super::{connection, guarded, internal};
+use super::{connection, guarded, internal, openapi};
 use crate::api::endpoint::Registry;
 use crate::app::deletion;
 use crate::app::prop_board::looks::SharedLooks;
@@ -171,10 +171,15 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state;
         let described = openapi_service(&state.settings.public_url);
-        let description = described.spec_endpoint();
+        let description = Arc::new(openapi::with_security(&described.spec()));
         let routes = Route::new()
             .at("/api/v0/ws", get(websocket))
-            .at("/openapi.json", get(description))
+            .at(
+                "/openapi.json",
+                get(poem::endpoint::make_sync(move |_| {
+                    poem::web::Json(description.as_ref().clone())
+                })),
+            )
             .nest("/", described)
             .data(Arc::clone(&state))
             // A database failure tells whether the request may have changed anything, and
@@ -354,4 +359,5 @@ fn openapi_service(public_url: &str) -> OpenApiService<(HttpRoutes, ConsoleRoute
              calendar files, the platform's internal notifications and a browser console.",
     )
     .server(public_url)
+    .license(poem_openapi::LicenseObject::new(env!("CARGO_PKG_LICENSE")))
 }

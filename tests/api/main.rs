@@ -31,4 +31,5 @@ mod retries;
 mod session_access;
 mod sessions;
 mod time_zones;
+mod typescript;
 mod waitlist;
