@@ -5,13 +5,13 @@ import { WebSocket } from 'ws';
 import { connect, SocialEventsError } from '../src/index.js';
 
 const client = await connect({ url: 'ws://127.0.0.1:8080/api/v0/ws', token: process.env.SOCIAL_TOKEN ?? '', WebSocket });
-client.on('social:sessionUpdated', ({ session }) => console.log('updated:', session.title, session.startDate));
+client.on('social:sessionUpdated', ({ session }) => console.log('pushed:', session.title, session.version));
 try {
   const { session } = await client.request('social:createSession', {
     session: { roomId: 'main-hall', propId: 'stage', title: 'Keynote', startDate: '2030-04-02T17:00:00Z', duration: 3600 },
   });
-  console.log('created', session.id);
+  await client.request('social:updateSession', { session: { id: session.id, title: 'Opening keynote' } }); // pushed to its audience
 } catch (error) {
   if (error instanceof SocialEventsError) console.error(error.code, error.message);
 }
-client.close();
+setTimeout(() => client.close(), 1_000); // time for the push to arrive
