@@ -2,9 +2,12 @@
 //! by reason, and no user id among the labels. The recorder is global to the test binary,
 //! so every check compares two scrapes.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, create_session, session_fields, spawn_app, spawn_app_with, unique};
+use crate::helpers::{
+    Client, ServeProcess, TestApp, create_session, session_fields, spawn_app, spawn_app_with,
+    unique,
+};
 
 /// One scrape of `/metrics`, parsed.
 pub struct Scrape {
@@ -229,4 +232,44 @@ async fn the_watches_of_one_user_at_one_prop_share_their_looks() {
     let shared = after.value("social_prop_looks_shared_total", &[])
         - before.value("social_prop_looks_shared_total", &[]);
     assert!(shared >= 2.0, "{shared}");
+}
+
+/// Sends `endpoint` with `data` under `event_id`; answers the frame that answers it.
+async fn send(client: &mut Client, endpoint: &str, data: &Value, event_id: &str) -> Value {
+    let frame = json!({ "endpoint": endpoint, "data": data, "event": { "id": event_id } });
+    client.send_text(frame.to_string()).await;
+    loop {
+        let frame = client.next_frame().await;
+        if frame["event"]["id"] == event_id {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_counts_no_database_error() {
+    // A process of its own: no other test's database errors reach its metrics.
+    let server = ServeProcess::start(&unique("retried")).await;
+    let metrics = format!("http://{}/metrics", server.addr);
+    let mut client = server.connect(&unique("owner")).await;
+    let data = json!({ "session": session_fields("Sent twice", 60) });
+    let first = send(&mut client, "social:createSession", &data, "create-1").await;
+    assert_eq!(first["error"]["code"], 0, "{first}");
+    let before = Scrape::at(&metrics).await;
+
+    let again = send(&mut client, "social:createSession", &data, "create-1").await;
+    let after = Scrape::at(&metrics).await;
+
+    assert_eq!(
+        again["data"], first["data"],
+        "the retry is answered with the first answer"
+    );
+    for kind in ["timeout", "unavailable", "failed"] {
+        let kind = [("kind", kind)];
+        assert_eq!(
+            after.value("social_db_errors_total", &kind),
+            before.value("social_db_errors_total", &kind),
+            "{kind:?}"
+        );
+    }
 }
