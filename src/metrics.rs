@@ -2,6 +2,15 @@
 //! is defined here, so that label sets stay bounded (endpoint names come from the
 //! registry, everything else from the enums below; never a user id or a client's text).
 //!
+//! Every series exists from the start, at 0, so that an operator's alerts and `rate()`s
+//! see the first event too: the recorder's install registers the series whose label
+//! values this module knows (the unlabelled ones, every `kind` and `reason`, the build
+//! information), and the server registers, before it serves, those whose values the
+//! layers above know ([`register_endpoints`]: every endpoint name and `unknown`).
+//! `social_frames_total` starts with the codes an operator alerts on — `0`, `500` and
+//! `503` for every endpoint, `400` and `404` for `unknown` — and gains other codes as
+//! they are answered.
+//!
 //! Recording goes through the `metrics` facade to the recorder this module installs on
 //! first use. A binary that installed a recorder of its own keeps it: the service's
 //! series then go there, and `/metrics` shows only what this module's exporter holds.
@@ -50,8 +59,18 @@ pub const PROP_LOOKS: &str = "social_prop_looks_total";
 /// took meanwhile (counter).
 pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
 
+/// Always 1, labelled with the running `version` (gauge).
+pub const BUILD_INFO: &str = "social_build_info";
+
 /// The endpoint label of a frame whose endpoint is not registered.
 pub const UNKNOWN_ENDPOINT: &str = "unknown";
+
+/// The answer codes every endpoint's `social_frames_total` starts with: success, and the
+/// service's own failures (unexpected, database unavailable or busy).
+pub const PREREGISTERED_CODES: [u16; 3] = [0, 500, 503];
+/// The answer codes `social_frames_total{endpoint="unknown"}` starts with: a malformed
+/// frame, an unknown endpoint.
+pub const PREREGISTERED_UNKNOWN_CODES: [u16; 2] = [400, 404];
 
 /// Upper bounds of the latency histograms, in seconds.
 const SECONDS_BUCKETS: [f64; 14] = [
@@ -77,6 +96,16 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every reason, for registering their series at start.
+    pub const ALL: [Refusal; 6] = [
+        Refusal::Rate,
+        Refusal::Quota,
+        Refusal::Connections,
+        Refusal::Size,
+        Refusal::Busy,
+        Refusal::Unanswered,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             Refusal::Rate => "rate",
@@ -101,6 +130,9 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Every kind, for registering their series at start.
+    pub const ALL: [DbError; 3] = [DbError::Timeout, DbError::Unavailable, DbError::Failed];
+
     fn label(self) -> &'static str {
         match self {
             DbError::Timeout => "timeout",
@@ -116,16 +148,21 @@ pub fn exporter() -> &'static PrometheusHandle {
     EXPORTER.get_or_init(install)
 }
 
-fn install() -> PrometheusHandle {
-    let builder = [ANSWER_SECONDS, PUSH_LAG_SECONDS]
-        .into_iter()
-        .try_fold(PrometheusBuilder::new(), |builder, name| {
+/// The exporter's builder: the latencies are histograms with [`SECONDS_BUCKETS`].
+fn builder() -> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    [ANSWER_SECONDS, PUSH_LAG_SECONDS].into_iter().try_fold(
+        PrometheusBuilder::new(),
+        |builder, name| {
             builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), &SECONDS_BUCKETS)
-        })
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "histogram buckets refused; latencies are summaries");
-            PrometheusBuilder::new()
-        });
+        },
+    )
+}
+
+fn install() -> PrometheusHandle {
+    let builder = builder().unwrap_or_else(|error| {
+        tracing::warn!(%error, "histogram buckets refused; latencies are summaries");
+        PrometheusBuilder::new()
+    });
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     if metrics::set_global_recorder(recorder).is_err() {
@@ -134,7 +171,45 @@ fn install() -> PrometheusHandle {
         );
     }
     describe();
+    register_known();
     handle
+}
+
+/// The counters without labels.
+const UNLABELLED_COUNTERS: [&str; 6] = [
+    PUSHES_DELIVERED,
+    PUSHES_DROPPED,
+    CLIENTS_KICKED,
+    DB_CLIENTS_REPLACED,
+    PROP_LOOKS,
+    PROP_LOOKS_SHARED,
+];
+/// The gauges without labels (the build information has its own).
+const UNLABELLED_GAUGES: [&str; 4] = [
+    CONNECTIONS,
+    DB_CALLS_IN_FLIGHT,
+    DB_CALLS_WAITING,
+    PROP_WATCHES,
+];
+
+/// Registers at 0 every series whose label values this module knows, and the build
+/// information.
+fn register_known() {
+    for name in UNLABELLED_COUNTERS {
+        counter!(name).increment(0);
+    }
+    for name in UNLABELLED_GAUGES {
+        gauge!(name).increment(0.0);
+    }
+    // Registering a histogram is enough: it renders, with empty buckets, at once.
+    let _ = histogram!(PUSH_LAG_SECONDS);
+    for kind in DbError::ALL {
+        counter!(DB_ERRORS, "kind" => kind.label()).increment(0);
+    }
+    for reason in Refusal::ALL {
+        counter!(REFUSALS, "reason" => reason.label()).increment(0);
+    }
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
 fn describe() {
@@ -182,6 +257,28 @@ fn describe() {
         "Looks of a watched prop answered by a look of another watch of the same user."
     );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
+    describe_gauge!(BUILD_INFO, "Always 1, labelled with the running version.");
+}
+
+/// Registers at 0 the series of every endpoint in `endpoints` (the registered names) and
+/// of [`UNKNOWN_ENDPOINT`]: their answer times, and their frames answered with the codes
+/// an operator alerts on ([`PREREGISTERED_CODES`], [`PREREGISTERED_UNKNOWN_CODES`]).
+pub fn register_endpoints(endpoints: impl IntoIterator<Item = &'static str>) {
+    exporter();
+    register_endpoint_series(endpoints);
+}
+
+fn register_endpoint_series(endpoints: impl IntoIterator<Item = &'static str>) {
+    for endpoint in endpoints {
+        for code in PREREGISTERED_CODES {
+            counter!(FRAMES, "endpoint" => endpoint, "code" => code.to_string()).increment(0);
+        }
+        let _ = histogram!(ANSWER_SECONDS, "endpoint" => endpoint);
+    }
+    for code in PREREGISTERED_UNKNOWN_CODES {
+        counter!(FRAMES, "endpoint" => UNKNOWN_ENDPOINT, "code" => code.to_string()).increment(0);
+    }
+    let _ = histogram!(ANSWER_SECONDS, "endpoint" => UNKNOWN_ENDPOINT);
 }
 
 /// The text of `GET /metrics` (Prometheus exposition format 0.0.4).
@@ -295,10 +392,7 @@ pub(crate) mod tests {
     /// Runs `record` against a recorder of its own and answers what it exported while
     /// the value `record` answered still lived.
     pub(crate) fn exported<T>(record: impl FnOnce() -> T) -> String {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(ANSWER_SECONDS.to_owned()), &SECONDS_BUCKETS)
-            .unwrap()
-            .build_recorder();
+        let recorder = builder().unwrap().build_recorder();
         let handle = recorder.handle();
         let kept = metrics::with_local_recorder(&recorder, record);
         let text = handle.render();
@@ -342,5 +436,54 @@ pub(crate) mod tests {
         ] {
             assert!(text.contains(line), "{line} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn every_series_starts_at_zero_with_each_label_value_known() {
+        let text = exported(|| {
+            register_known();
+            register_endpoint_series(["social:getSession", "social:joinSession"]);
+        });
+        for line in [
+            "social_connections 0\n",
+            "social_pushes_delivered_total 0\n",
+            "social_pushes_dropped_total 0\n",
+            "social_clients_kicked_total 0\n",
+            "social_db_clients_replaced_total 0\n",
+            "social_db_calls_in_flight 0\n",
+            "social_db_calls_waiting 0\n",
+            "social_prop_watches 0\n",
+            "social_prop_looks_total 0\n",
+            "social_prop_looks_shared_total 0\n",
+            "social_push_lag_seconds_count 0\n",
+            r#"social_push_lag_seconds_bucket{le="0.0005"} 0"#,
+            r#"social_db_errors_total{kind="timeout"} 0"#,
+            r#"social_db_errors_total{kind="unavailable"} 0"#,
+            r#"social_db_errors_total{kind="failed"} 0"#,
+            r#"social_refusals_total{reason="rate"} 0"#,
+            r#"social_refusals_total{reason="quota"} 0"#,
+            r#"social_refusals_total{reason="connections"} 0"#,
+            r#"social_refusals_total{reason="size"} 0"#,
+            r#"social_refusals_total{reason="busy"} 0"#,
+            r#"social_refusals_total{reason="unanswered"} 0"#,
+            r#"social_frames_total{endpoint="social:getSession",code="0"} 0"#,
+            r#"social_frames_total{endpoint="social:getSession",code="500"} 0"#,
+            r#"social_frames_total{endpoint="social:joinSession",code="503"} 0"#,
+            r#"social_frames_total{endpoint="unknown",code="400"} 0"#,
+            r#"social_frames_total{endpoint="unknown",code="404"} 0"#,
+            r#"social_answer_seconds_count{endpoint="social:joinSession"} 0"#,
+            r#"social_answer_seconds_bucket{endpoint="unknown",le="10"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        let version = format!(
+            "social_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&version), "{version} in:\n{text}");
+        assert!(
+            !text.contains(r#"code="409""#),
+            "only the codes an operator alerts on start at 0:\n{text}"
+        );
     }
 }

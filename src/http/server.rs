@@ -66,8 +66,8 @@ impl Application {
         }
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
-        // Installed before anything is counted.
-        metrics::exporter();
+        // Installed, with every series at 0, before anything is counted.
+        metrics::register_endpoints(Registry::global().names());
         let store = Store::connect(
             settings.mongodb_uri.expose_secret(),
             &settings.db_name,

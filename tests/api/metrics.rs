@@ -1,6 +1,9 @@
-//! `GET /metrics`: Prometheus text that parses, counters that move with requests, refusals
-//! by reason, and no user id among the labels. The recorder is global to the test binary,
-//! so every check compares two scrapes.
+//! `GET /metrics`: Prometheus text that parses, every series served at 0 from the start,
+//! counters that move with requests, refusals by reason, handled duplicate keys that are
+//! no database errors, and no user id among the labels. The recorder is global to the
+//! test binary, so every check on a test server compares two scrapes; what must hold
+//! exactly (a fresh process, a counter that stays) is checked on a server process of its
+//! own.
 
 use serde_json::{Value, json};
 
@@ -43,10 +46,26 @@ impl Scrape {
 
     /// The value of the series `name` whose labels include `labels` (0 when absent).
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.values(name, labels).sum()
+    }
+
+    /// The value of the series `name` whose labels include `labels`; `None` when no
+    /// series is served under that name and labels.
+    pub fn served(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let mut values = self.values(name, labels).peekable();
+        values.peek()?;
+        Some(values.sum())
+    }
+
+    fn values<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a [(&str, &str)],
+    ) -> impl Iterator<Item = f64> + 'a {
         self.samples
             .iter()
-            .filter(|sample| sample.metric == name)
-            .filter(|sample| {
+            .filter(move |sample| sample.metric == name)
+            .filter(move |sample| {
                 labels
                     .iter()
                     .all(|(key, value)| sample.labels.get(key) == Some(*value))
@@ -61,8 +80,69 @@ impl Scrape {
                     .fold(0.0, f64::max),
                 prometheus_parse::Value::Summary(_) => 0.0,
             })
-            .sum()
     }
+}
+
+#[tokio::test]
+async fn every_documented_series_is_served_at_zero_before_the_first_frame() {
+    // A process of its own, fresh: nothing has happened in it yet.
+    let server = ServeProcess::start(&unique("fresh")).await;
+    let scrape = Scrape::at(&format!("http://{}/metrics", server.addr)).await;
+
+    let at_zero = |name: &str, labels: &[(&str, &str)]| {
+        assert_eq!(
+            scrape.served(name, labels),
+            Some(0.0),
+            "{name} {labels:?} in:\n{}",
+            scrape.text
+        );
+    };
+    for name in [
+        "social_connections",
+        "social_pushes_delivered_total",
+        "social_pushes_dropped_total",
+        "social_clients_kicked_total",
+        "social_push_lag_seconds_count",
+        "social_db_clients_replaced_total",
+        "social_prop_watches",
+        "social_prop_looks_total",
+        "social_prop_looks_shared_total",
+    ] {
+        at_zero(name, &[]);
+    }
+    for kind in ["timeout", "unavailable", "failed"] {
+        at_zero("social_db_errors_total", &[("kind", kind)]);
+    }
+    for reason in ["rate", "quota", "connections", "size", "busy", "unanswered"] {
+        at_zero("social_refusals_total", &[("reason", reason)]);
+    }
+    let endpoints = social_events::api::endpoint::Registry::global().names();
+    for endpoint in endpoints.chain(["unknown"]) {
+        at_zero("social_answer_seconds_count", &[("endpoint", endpoint)]);
+        let codes: &[&str] = if endpoint == "unknown" {
+            &["400", "404"]
+        } else {
+            &["0", "500", "503"]
+        };
+        for code in codes {
+            at_zero(
+                "social_frames_total",
+                &[("endpoint", endpoint), ("code", code)],
+            );
+        }
+    }
+    // The database calls of the start-up may still be under way.
+    for name in ["social_db_calls_in_flight", "social_db_calls_waiting"] {
+        assert!(scrape.served(name, &[]).is_some(), "{name}");
+    }
+    assert_eq!(
+        scrape.served(
+            "social_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        Some(1.0)
+    );
+    assert!(scrape.text.contains("# HELP social_build_info"));
 }
 
 #[tokio::test]
