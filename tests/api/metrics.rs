@@ -146,6 +146,36 @@ async fn every_documented_series_is_served_at_zero_before_the_first_frame() {
 }
 
 #[tokio::test]
+async fn the_process_serves_its_cpu_time_memory_and_file_descriptors() {
+    let server = ServeProcess::start(&unique("figures")).await;
+    let scrape = Scrape::at(&format!("http://{}/metrics", server.addr)).await;
+
+    let figure = |name: &str| {
+        scrape
+            .served(name, &[])
+            .unwrap_or_else(|| panic!("{name} in:\n{}", scrape.text))
+    };
+    assert!(figure("process_cpu_seconds_total") >= 0.0);
+    assert!(figure("process_resident_memory_bytes") > 1_000_000.0);
+    // At least standard input, output and error, and the listening socket.
+    assert!(figure("process_open_fds") >= 4.0);
+    let started = figure("process_start_time_seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        started <= now && now - started < 600.0,
+        "started {started}, now {now}"
+    );
+    assert!(
+        scrape
+            .text
+            .contains("# TYPE process_cpu_seconds_total counter")
+    );
+}
+
+#[tokio::test]
 async fn frames_are_counted_by_endpoint_and_code_with_answer_times() {
     let app = spawn_app().await;
     let user_id = unique("metered");

@@ -14,6 +14,11 @@
 //! Recording goes through the `metrics` facade to the recorder this module installs on
 //! first use. A binary that installed a recorder of its own keeps it: the service's
 //! series then go there, and `/metrics` shows only what this module's exporter holds.
+//! The process's own figures (CPU time, memory, file descriptors, start time, threads)
+//! follow the service's series under their conventional `process_*` names, read at each
+//! scrape ([`process`]).
+
+pub mod process;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -281,9 +286,15 @@ fn register_endpoint_series(endpoints: impl IntoIterator<Item = &'static str>) {
     let _ = histogram!(ANSWER_SECONDS, "endpoint" => UNKNOWN_ENDPOINT);
 }
 
-/// The text of `GET /metrics` (Prometheus exposition format 0.0.4).
+/// The text of `GET /metrics` (Prometheus exposition format 0.0.4): the service's series,
+/// then the process's figures.
 pub fn render() -> String {
-    exporter().render()
+    let mut text = exporter().render();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&process::text());
+    text
 }
 
 /// Drains what the histograms hold between scrapes; run every few seconds.
