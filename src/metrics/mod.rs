@@ -1,12 +1,14 @@
 //! The service's Prometheus metrics, served at `GET /metrics`: every name and label value
 //! is defined here, so that label sets stay bounded (endpoint names come from the
-//! registry, everything else from the enums below; never a user id or a client's text).
+//! registry, HTTP routes are their templates, everything else comes from the enums below;
+//! never a user id, a secret of a URL or a client's text).
 //!
 //! Every series exists from the start, at 0, so that an operator's alerts and `rate()`s
 //! see the first event too: the recorder's install registers the series whose label
 //! values this module knows (the unlabelled ones, every `kind` and `reason`, the build
 //! information), and the server registers, before it serves, those whose values the
-//! layers above know ([`register_endpoints`]: every endpoint name and `unknown`).
+//! layers above know ([`register_endpoints`]: every endpoint name and `unknown`;
+//! [`register_http_routes`]: every route template with the statuses it documents).
 //! `social_frames_total` starts with the codes an operator alerts on — `0`, `500` and
 //! `503` for every endpoint, `400` and `404` for `unknown` — and gains other codes as
 //! they are answered.
@@ -64,11 +66,17 @@ pub const PROP_LOOKS: &str = "social_prop_looks_total";
 /// took meanwhile (counter).
 pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
 
+/// HTTP requests answered, by `route` (the route's template) and `status` (counter).
+pub const HTTP_REQUESTS: &str = "social_http_requests_total";
+/// Time from an HTTP request's arrival to its answer, by `route` (histogram).
+pub const HTTP_ANSWER_SECONDS: &str = "social_http_answer_seconds";
 /// Always 1, labelled with the running `version` (gauge).
 pub const BUILD_INFO: &str = "social_build_info";
 
 /// The endpoint label of a frame whose endpoint is not registered.
 pub const UNKNOWN_ENDPOINT: &str = "unknown";
+/// The route label of an HTTP request that no route serves.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The answer codes every endpoint's `social_frames_total` starts with: success, and the
 /// service's own failures (unexpected, database unavailable or busy).
@@ -155,12 +163,11 @@ pub fn exporter() -> &'static PrometheusHandle {
 
 /// The exporter's builder: the latencies are histograms with [`SECONDS_BUCKETS`].
 fn builder() -> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
-    [ANSWER_SECONDS, PUSH_LAG_SECONDS].into_iter().try_fold(
-        PrometheusBuilder::new(),
-        |builder, name| {
+    [ANSWER_SECONDS, PUSH_LAG_SECONDS, HTTP_ANSWER_SECONDS]
+        .into_iter()
+        .try_fold(PrometheusBuilder::new(), |builder, name| {
             builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), &SECONDS_BUCKETS)
-        },
-    )
+        })
 }
 
 fn install() -> PrometheusHandle {
@@ -263,6 +270,15 @@ fn describe() {
     );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the running version.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by route template and status."
+    );
+    describe_histogram!(
+        HTTP_ANSWER_SECONDS,
+        Unit::Seconds,
+        "Time from an HTTP request's arrival to its answer, by route template."
+    );
 }
 
 /// Registers at 0 the series of every endpoint in `endpoints` (the registered names) and
@@ -295,6 +311,32 @@ pub fn render() -> String {
     }
     text.push_str(&process::text());
     text
+}
+
+/// Registers at 0 the series of every route in `routes` (a route template and the
+/// statuses it may answer): its answer times, and its requests answered with each of
+/// those statuses.
+pub fn register_http_routes<'a>(routes: impl IntoIterator<Item = (&'a str, &'a [u16])>) {
+    exporter();
+    register_http_route_series(routes);
+}
+
+fn register_http_route_series<'a>(routes: impl IntoIterator<Item = (&'a str, &'a [u16])>) {
+    for (route, statuses) in routes {
+        for status in statuses {
+            counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
+                .increment(0);
+        }
+        let _ = histogram!(HTTP_ANSWER_SECONDS, "route" => route.to_owned());
+    }
+}
+
+/// An HTTP request to `route` (a route template, or [`UNMATCHED_ROUTE`]) was answered with
+/// `status`, `elapsed` after it arrived.
+pub fn http_answered(route: &str, status: u16, elapsed: Duration) {
+    counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
+        .increment(1);
+    histogram!(HTTP_ANSWER_SECONDS, "route" => route.to_owned()).record(elapsed.as_secs_f64());
 }
 
 /// Drains what the histograms hold between scrapes; run every few seconds.
@@ -496,5 +538,26 @@ pub(crate) mod tests {
             !text.contains(r#"code="409""#),
             "only the codes an operator alerts on start at 0:\n{text}"
         );
+    }
+
+    #[test]
+    fn http_requests_are_counted_by_route_template_and_status_from_zero() {
+        let route = "/api/v0/resource/calendar/{feed}";
+        let text = exported(|| {
+            register_http_route_series([(route, &[200, 304, 404][..])]);
+            http_answered(route, 200, Duration::from_millis(2));
+            http_answered(UNMATCHED_ROUTE, 404, Duration::from_millis(1));
+        });
+        for line in [
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="200"} 1"#,
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="304"} 0"#,
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="404"} 0"#,
+            r#"social_http_requests_total{route="unmatched",status="404"} 1"#,
+            r#"social_http_answer_seconds_bucket{route="/api/v0/resource/calendar/{feed}",le="0.0025"} 1"#,
+            r#"social_http_answer_seconds_bucket{route="/api/v0/resource/calendar/{feed}",le="0.001"} 0"#,
+            r#"social_http_answer_seconds_count{route="unmatched"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
     }
 }

@@ -8,80 +8,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Client, ServeProcess, TestApp, create_session, session_fields, spawn_app, spawn_app_with,
-    unique,
+    Client, Scrape, ServeProcess, create_session, session_fields, spawn_app, spawn_app_with, unique,
 };
-
-/// One scrape of `/metrics`, parsed.
-pub struct Scrape {
-    text: String,
-    samples: Vec<prometheus_parse::Sample>,
-}
-
-impl Scrape {
-    pub async fn of(app: &TestApp) -> Scrape {
-        Scrape::at(&app.http_url("/metrics")).await
-    }
-
-    /// The metrics served at `url`.
-    pub async fn at(url: &str) -> Scrape {
-        let response = reqwest::get(url).await.unwrap();
-        assert_eq!(response.status(), 200);
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            content_type.starts_with("text/plain; version=0.0.4"),
-            "{content_type}"
-        );
-        let text = response.text().await.unwrap();
-        let lines = text.lines().map(|line| Ok(line.to_owned()));
-        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
-        Scrape {
-            text,
-            samples: scrape.samples,
-        }
-    }
-
-    /// The value of the series `name` whose labels include `labels` (0 when absent).
-    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.values(name, labels).sum()
-    }
-
-    /// The value of the series `name` whose labels include `labels`; `None` when no
-    /// series is served under that name and labels.
-    pub fn served(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let mut values = self.values(name, labels).peekable();
-        values.peek()?;
-        Some(values.sum())
-    }
-
-    fn values<'a>(
-        &'a self,
-        name: &'a str,
-        labels: &'a [(&str, &str)],
-    ) -> impl Iterator<Item = f64> + 'a {
-        self.samples
-            .iter()
-            .filter(move |sample| sample.metric == name)
-            .filter(move |sample| {
-                labels
-                    .iter()
-                    .all(|(key, value)| sample.labels.get(key) == Some(*value))
-            })
-            .map(|sample| match &sample.value {
-                prometheus_parse::Value::Counter(value)
-                | prometheus_parse::Value::Gauge(value)
-                | prometheus_parse::Value::Untyped(value) => *value,
-                prometheus_parse::Value::Histogram(buckets) => buckets
-                    .iter()
-                    .map(|bucket| bucket.count)
-                    .fold(0.0, f64::max),
-                prometheus_parse::Value::Summary(_) => 0.0,
-            })
-    }
-}
 
 #[tokio::test]
 async fn every_documented_series_is_served_at_zero_before_the_first_frame() {
@@ -143,6 +71,26 @@ async fn every_documented_series_is_served_at_zero_before_the_first_frame() {
         Some(1.0)
     );
     assert!(scrape.text.contains("# HELP social_build_info"));
+    for (route, status) in [
+        ("/api/v0/ws", "101"),
+        ("/api/v0/ws", "401"),
+        ("/api/v0/resource/calendar/{feed}", "200"),
+        ("/api/v0/resource/calendar/{feed}", "304"),
+        ("/api/v0/resource/sessionInvitation/{sessionId}", "404"),
+        (
+            "/api/v0/internal/rooms/{roomId}/props/{propId}/deleted",
+            "204",
+        ),
+        ("/readyz", "503"),
+        ("/openapi.json", "200"),
+        ("unmatched", "404"),
+    ] {
+        at_zero(
+            "social_http_requests_total",
+            &[("route", route), ("status", status)],
+        );
+        at_zero("social_http_answer_seconds_count", &[("route", route)]);
+    }
 }
 
 #[tokio::test]
@@ -382,4 +330,55 @@ async fn an_idempotent_retry_counts_no_database_error() {
             "{kind:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn http_requests_are_counted_and_timed_by_route_template_never_by_path() {
+    let app = spawn_app().await;
+    let before = Scrape::of(&app).await;
+    let mut client = app.connect(&unique("subscriber")).await;
+    let answer = client.ok("social:getCalendarFeed", json!({})).await;
+    let url = answer["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://social.example.test")
+        .unwrap_or_else(|| panic!("{url} is not under the public URL"));
+    let token = path
+        .strip_prefix("/api/v0/resource/calendar/")
+        .and_then(|file| file.strip_suffix(".ics"))
+        .unwrap();
+    let feed = reqwest::get(app.http_url(path)).await.unwrap();
+    assert_eq!(feed.status(), 200);
+    let unknown = reqwest::get(app.http_url("/no/such/route")).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let after = Scrape::of(&app).await;
+
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    let feed_route = ("route", "/api/v0/resource/calendar/{feed}");
+    assert!(
+        moved(
+            "social_http_requests_total",
+            &[feed_route, ("status", "200")]
+        ) >= 1.0
+    );
+    assert!(moved("social_http_answer_seconds_count", &[feed_route]) >= 1.0);
+    assert!(
+        after.text.contains(
+            "social_http_answer_seconds_bucket{route=\"/api/v0/resource/calendar/{feed}\",le=\"0.005\"}"
+        ),
+        "answer times are a histogram with buckets"
+    );
+    let upgrade = [("route", "/api/v0/ws"), ("status", "101")];
+    assert!(moved("social_http_requests_total", &upgrade) >= 1.0);
+    let unmatched = [("route", "unmatched"), ("status", "404")];
+    assert!(moved("social_http_requests_total", &unmatched) >= 1.0);
+    assert!(
+        !after.text.contains(token),
+        "a calendar feed's secret appeared in the metrics"
+    );
+    assert!(
+        !after.text.contains("/no/such/route"),
+        "a client's path appeared in the metrics"
+    );
 }
