@@ -4,7 +4,8 @@
 //! authentication shared by the upgrade and the invitation file, per-user admission and
 //! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi with the
 //! tags and failures of `openapi`: health, metrics, the ICS invitation file, the calendar
-//! feed, the platform's internal routes; `console`: the browser console). An [`ApiError`]
+//! feed, the platform's internal routes; `console`: the browser console), counted and
+//! timed by route template (`route_metrics`). An [`ApiError`]
 //! becomes an HTTP answer with its code as the status and its message as the text, here
 //! for extractors and in `openapi` for the described operations.
 
@@ -18,6 +19,7 @@ pub mod internal;
 pub mod invitation_file;
 pub mod openapi;
 pub mod rate;
+pub mod route_metrics;
 pub mod routes;
 pub mod server;
 pub mod settings;

@@ -24,6 +24,7 @@ use super::admission::{Admission, RETRY_AFTER_SECONDS, Refusal};
 use super::auth::Authenticated;
 use super::console::ConsoleRoutes;
 use super::guarded::{GuardedStream, UnansweredSlots};
+use super::route_metrics::{self, RouteTemplates};
 use super::routes::HttpRoutes;
 use super::settings::Settings;
 use super::state::ServerState;
@@ -44,6 +45,13 @@ use crate::store::{Store, answer_by_deadline, tracking_writes};
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// Longest wait for open connections to finish their in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The WebSocket upgrade's route.
+const WEBSOCKET_ROUTE: &str = "/api/v0/ws";
+/// The statuses of the WebSocket upgrade's route: upgraded; no upgrade asked; no valid
+/// token; too many connections or over the rate; the service failed or is busy.
+const WEBSOCKET_STATUSES: [u16; 6] = [101, 400, 401, 429, 500, 503];
+/// The route of the OpenAPI document (served beside the routes it describes).
+const OPENAPI_ROUTE: &str = "/openapi.json";
 /// Read buffer of each WebSocket; small, since most connections are idle most of the time.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 
@@ -66,8 +74,8 @@ impl Application {
         }
         // Building the registry here makes a duplicate endpoint name stop the start-up.
         let endpoints = Registry::global().names().count();
-        // Installed before anything is counted.
-        metrics::exporter();
+        // Installed, with every series at 0, before anything is counted.
+        metrics::register_endpoints(Registry::global().names());
         let store = Store::connect(
             settings.mongodb_uri.expose_secret(),
             &settings.db_name,
@@ -171,11 +179,21 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state;
         let described = openapi_service(&state.settings.public_url);
-        let description = Arc::new(openapi::with_security(&described.spec()));
+        let spec = described.spec();
+        let description = Arc::new(openapi::with_security(&spec));
+        // Every route counted from 0 before the first request.
+        let templates = Arc::new(RouteTemplates::described(
+            &spec,
+            [
+                (WEBSOCKET_ROUTE, &WEBSOCKET_STATUSES[..]),
+                (OPENAPI_ROUTE, &[200][..]),
+            ],
+        ));
+        metrics::register_http_routes(templates.statuses());
         let routes = Route::new()
-            .at("/api/v0/ws", get(websocket))
+            .at(WEBSOCKET_ROUTE, get(websocket))
             .at(
-                "/openapi.json",
+                OPENAPI_ROUTE,
                 get(poem::endpoint::make_sync(move |_| {
                     poem::web::Json(description.as_ref().clone())
                 })),
@@ -189,6 +207,11 @@ impl Application {
                     async move { tracking_writes(endpoint.call(request)).await },
                     |error| Ok(error.into_response()),
                 )
+            })
+            // Counts every answer, the deadline's included, by its route's template.
+            .around(move |endpoint, request| {
+                let templates = Arc::clone(&templates);
+                async move { route_metrics::counted(&endpoint, request, &templates).await }
             });
         let shutdown = state.shutdown.clone();
         let served = Server::new_with_acceptor(self.acceptor)

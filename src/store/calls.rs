@@ -135,18 +135,48 @@ pub(super) async fn within<T, E: Into<StoreError>>(
     deadline: Duration,
     operation: impl IntoFuture<Output = Result<T, E>>,
 ) -> StoreResult<T> {
+    within_expecting(gate, deadline, Expected::Success, operation).await
+}
+
+/// What a call's caller expects of it: which failures are answers it handles rather
+/// than failures of the database (`social_db_errors_total` counts only the latter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expected {
+    /// Success; any failure is the database's.
+    Success,
+    /// Success, or a refusal because documents with the same unique key exist (an
+    /// idempotent claim, a record another request kept first): the caller reads that
+    /// refusal as its answer.
+    SuccessOrDuplicateKey,
+}
+
+/// [`within`], for a call whose caller handles the failures `expected` names.
+pub(super) async fn within_expecting<T, E: Into<StoreError>>(
+    gate: Option<&gate::Gate>,
+    deadline: Duration,
+    expected: Expected,
+    operation: impl IntoFuture<Output = Result<T, E>>,
+) -> StoreResult<T> {
     let result = call_within(gate, deadline, operation).await;
-    let kind = match &result {
-        // Counted when it passed its deadline; a call never sent is no database error.
-        Ok(_) | Err(StoreError::TimedOut(_) | StoreError::Withdrawn) => None,
-        Err(StoreError::NoTurn(_)) => Some(crate::metrics::DbError::Timeout),
-        Err(error) if error.is_unavailable() => Some(crate::metrics::DbError::Unavailable),
-        Err(StoreError::Database(_)) => Some(crate::metrics::DbError::Failed),
-    };
-    if let Some(kind) = kind {
+    if let Err(error) = &result
+        && let Some(kind) = counted_failure(error, expected)
+    {
         crate::metrics::db_error(kind);
     }
     result
+}
+
+/// The kind of database error `error` counts as, if any, for a call expecting `expected`.
+fn counted_failure(error: &StoreError, expected: Expected) -> Option<crate::metrics::DbError> {
+    use crate::metrics::DbError;
+    match error {
+        // Counted when it passed its deadline; a call never sent is no database error.
+        StoreError::TimedOut(_) | StoreError::Withdrawn => None,
+        StoreError::NoTurn(_) => Some(DbError::Timeout),
+        error if error.is_unavailable() => Some(DbError::Unavailable),
+        error if expected == Expected::SuccessOrDuplicateKey && error.is_duplicate_key() => None,
+        StoreError::Database(_) => Some(DbError::Failed),
+    }
 }
 
 async fn call_within<T, E: Into<StoreError>>(

@@ -37,7 +37,7 @@ use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Database};
 
 use self::cache::{DocumentCache, MembershipNews, UserMemberships};
-use self::calls::{WRITE_SENT, within};
+use self::calls::{Expected, WRITE_SENT, within, within_expecting};
 use crate::domain::event::Event;
 use crate::domain::page::{CursorKey, MAX_PAGE_BYTES, PAGE_READ_BATCH, Stored};
 use crate::domain::people::User;
@@ -162,10 +162,29 @@ impl Store {
         &self,
         operation: impl IntoFuture<Output = Result<T, E>>,
     ) -> StoreResult<T> {
+        self.write_expecting(Expected::Success, operation).await
+    }
+
+    /// [`Store::write`] of an insert whose refusal as a duplicate key is an answer the
+    /// caller handles (an idempotent claim, a record kept first by another request), not
+    /// a database error.
+    async fn insert_or_duplicate<T, E: Into<StoreError>>(
+        &self,
+        operation: impl IntoFuture<Output = Result<T, E>>,
+    ) -> StoreResult<T> {
+        self.write_expecting(Expected::SuccessOrDuplicateKey, operation)
+            .await
+    }
+
+    async fn write_expecting<T, E: Into<StoreError>>(
+        &self,
+        expected: Expected,
+        operation: impl IntoFuture<Output = Result<T, E>>,
+    ) -> StoreResult<T> {
         let earlier = WRITE_SENT
             .try_with(|sent| sent.replace(true))
             .unwrap_or(true);
-        let result = self.read(operation).await;
+        let result = within_expecting(Some(&self.gate), self.deadline, expected, operation).await;
         if let Err(error) = &result
             && error.never_sent()
         {

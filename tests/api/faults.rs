@@ -18,10 +18,9 @@ use social_events::tools::replay::client::Client as RawClient;
 use tokio::sync::{Barrier, mpsc};
 
 use crate::helpers::{
-    Patience, ServeProcess, TestApp, create_session, invited, joined_ids, network, published_event,
-    session_fields, spawn_app, spawn_app_with, unique,
+    Patience, Scrape, ServeProcess, TestApp, create_session, invited, joined_ids, network,
+    published_event, session_fields, spawn_app, spawn_app_with, unique,
 };
-use crate::metrics::Scrape;
 
 /// A SecantusDB server of one test, driven by hand: killed, frozen, restarted on the same
 /// files. Killed and its files removed when dropped.

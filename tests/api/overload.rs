@@ -13,10 +13,9 @@ use social_events::store::Store;
 
 use crate::faults::{DatabaseProcess, app_on};
 use crate::helpers::{
-    Client, Patience, ServeProcess, create_session, joined_ids, network, published_event,
+    Client, Patience, Scrape, ServeProcess, create_session, joined_ids, network, published_event,
     session_fields, unique,
 };
-use crate::metrics::Scrape;
 
 /// How long a process may take to serve again after a burst (the README's "Durability and
 /// faults": no burst and no stall wedges a process).

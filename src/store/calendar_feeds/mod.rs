@@ -113,7 +113,7 @@ impl Store {
                 .collect();
             // Another fetch may have stored some of them first: theirs stand.
             match self
-                .write(self.feed_entries().insert_many(documents).ordered(false))
+                .insert_or_duplicate(self.feed_entries().insert_many(documents).ordered(false))
                 .await
             {
                 Ok(_) => {}

@@ -43,7 +43,7 @@ impl Store {
         });
         // Keys recorded already are refused as duplicates; the others are written.
         match self
-            .write(self.lookups().insert_many(records).ordered(false))
+            .insert_or_duplicate(self.lookups().insert_many(records).ordered(false))
             .await
         {
             Ok(_) => Ok(keys.to_vec()),

@@ -65,7 +65,7 @@ impl Store {
             answer: None,
         };
         match self
-            .write(self.request_answers().insert_one(&document))
+            .insert_or_duplicate(self.request_answers().insert_one(&document))
             .await
         {
             Ok(_) => return Ok(Claimed::Claimed),

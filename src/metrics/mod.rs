@@ -1,10 +1,26 @@
 //! The service's Prometheus metrics, served at `GET /metrics`: every name and label value
 //! is defined here, so that label sets stay bounded (endpoint names come from the
-//! registry, everything else from the enums below; never a user id or a client's text).
+//! registry, HTTP routes are their templates, everything else comes from the enums below;
+//! never a user id, a secret of a URL or a client's text).
+//!
+//! Every series exists from the start, at 0, so that an operator's alerts and `rate()`s
+//! see the first event too: the recorder's install registers the series whose label
+//! values this module knows (the unlabelled ones, every `kind` and `reason`, the build
+//! information), and the server registers, before it serves, those whose values the
+//! layers above know ([`register_endpoints`]: every endpoint name and `unknown`;
+//! [`register_http_routes`]: every route template with the statuses it documents).
+//! `social_frames_total` starts with the codes an operator alerts on — `0`, `500` and
+//! `503` for every endpoint, `400` and `404` for `unknown` — and gains other codes as
+//! they are answered.
 //!
 //! Recording goes through the `metrics` facade to the recorder this module installs on
 //! first use. A binary that installed a recorder of its own keeps it: the service's
 //! series then go there, and `/metrics` shows only what this module's exporter holds.
+//! The process's own figures (CPU time, memory, file descriptors, start time, threads)
+//! follow the service's series under their conventional `process_*` names, read at each
+//! scrape ([`process`]).
+
+pub mod process;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -50,8 +66,24 @@ pub const PROP_LOOKS: &str = "social_prop_looks_total";
 /// took meanwhile (counter).
 pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
 
+/// HTTP requests answered, by `route` (the route's template) and `status` (counter).
+pub const HTTP_REQUESTS: &str = "social_http_requests_total";
+/// Time from an HTTP request's arrival to its answer, by `route` (histogram).
+pub const HTTP_ANSWER_SECONDS: &str = "social_http_answer_seconds";
+/// Always 1, labelled with the running `version` (gauge).
+pub const BUILD_INFO: &str = "social_build_info";
+
 /// The endpoint label of a frame whose endpoint is not registered.
 pub const UNKNOWN_ENDPOINT: &str = "unknown";
+/// The route label of an HTTP request that no route serves.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The answer codes every endpoint's `social_frames_total` starts with: success, and the
+/// service's own failures (unexpected, database unavailable or busy).
+pub const PREREGISTERED_CODES: [u16; 3] = [0, 500, 503];
+/// The answer codes `social_frames_total{endpoint="unknown"}` starts with: a malformed
+/// frame, an unknown endpoint.
+pub const PREREGISTERED_UNKNOWN_CODES: [u16; 2] = [400, 404];
 
 /// Upper bounds of the latency histograms, in seconds.
 const SECONDS_BUCKETS: [f64; 14] = [
@@ -77,6 +109,16 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every reason, for registering their series at start.
+    pub const ALL: [Refusal; 6] = [
+        Refusal::Rate,
+        Refusal::Quota,
+        Refusal::Connections,
+        Refusal::Size,
+        Refusal::Busy,
+        Refusal::Unanswered,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             Refusal::Rate => "rate",
@@ -101,6 +143,9 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Every kind, for registering their series at start.
+    pub const ALL: [DbError; 3] = [DbError::Timeout, DbError::Unavailable, DbError::Failed];
+
     fn label(self) -> &'static str {
         match self {
             DbError::Timeout => "timeout",
@@ -116,16 +161,20 @@ pub fn exporter() -> &'static PrometheusHandle {
     EXPORTER.get_or_init(install)
 }
 
-fn install() -> PrometheusHandle {
-    let builder = [ANSWER_SECONDS, PUSH_LAG_SECONDS]
+/// The exporter's builder: the latencies are histograms with [`SECONDS_BUCKETS`].
+fn builder() -> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    [ANSWER_SECONDS, PUSH_LAG_SECONDS, HTTP_ANSWER_SECONDS]
         .into_iter()
         .try_fold(PrometheusBuilder::new(), |builder, name| {
             builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), &SECONDS_BUCKETS)
         })
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "histogram buckets refused; latencies are summaries");
-            PrometheusBuilder::new()
-        });
+}
+
+fn install() -> PrometheusHandle {
+    let builder = builder().unwrap_or_else(|error| {
+        tracing::warn!(%error, "histogram buckets refused; latencies are summaries");
+        PrometheusBuilder::new()
+    });
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     if metrics::set_global_recorder(recorder).is_err() {
@@ -134,7 +183,45 @@ fn install() -> PrometheusHandle {
         );
     }
     describe();
+    register_known();
     handle
+}
+
+/// The counters without labels.
+const UNLABELLED_COUNTERS: [&str; 6] = [
+    PUSHES_DELIVERED,
+    PUSHES_DROPPED,
+    CLIENTS_KICKED,
+    DB_CLIENTS_REPLACED,
+    PROP_LOOKS,
+    PROP_LOOKS_SHARED,
+];
+/// The gauges without labels (the build information has its own).
+const UNLABELLED_GAUGES: [&str; 4] = [
+    CONNECTIONS,
+    DB_CALLS_IN_FLIGHT,
+    DB_CALLS_WAITING,
+    PROP_WATCHES,
+];
+
+/// Registers at 0 every series whose label values this module knows, and the build
+/// information.
+fn register_known() {
+    for name in UNLABELLED_COUNTERS {
+        counter!(name).increment(0);
+    }
+    for name in UNLABELLED_GAUGES {
+        gauge!(name).increment(0.0);
+    }
+    // Registering a histogram is enough: it renders, with empty buckets, at once.
+    let _ = histogram!(PUSH_LAG_SECONDS);
+    for kind in DbError::ALL {
+        counter!(DB_ERRORS, "kind" => kind.label()).increment(0);
+    }
+    for reason in Refusal::ALL {
+        counter!(REFUSALS, "reason" => reason.label()).increment(0);
+    }
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
 fn describe() {
@@ -182,11 +269,74 @@ fn describe() {
         "Looks of a watched prop answered by a look of another watch of the same user."
     );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
+    describe_gauge!(BUILD_INFO, "Always 1, labelled with the running version.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by route template and status."
+    );
+    describe_histogram!(
+        HTTP_ANSWER_SECONDS,
+        Unit::Seconds,
+        "Time from an HTTP request's arrival to its answer, by route template."
+    );
 }
 
-/// The text of `GET /metrics` (Prometheus exposition format 0.0.4).
+/// Registers at 0 the series of every endpoint in `endpoints` (the registered names) and
+/// of [`UNKNOWN_ENDPOINT`]: their answer times, and their frames answered with the codes
+/// an operator alerts on ([`PREREGISTERED_CODES`], [`PREREGISTERED_UNKNOWN_CODES`]).
+pub fn register_endpoints(endpoints: impl IntoIterator<Item = &'static str>) {
+    exporter();
+    register_endpoint_series(endpoints);
+}
+
+fn register_endpoint_series(endpoints: impl IntoIterator<Item = &'static str>) {
+    for endpoint in endpoints {
+        for code in PREREGISTERED_CODES {
+            counter!(FRAMES, "endpoint" => endpoint, "code" => code.to_string()).increment(0);
+        }
+        let _ = histogram!(ANSWER_SECONDS, "endpoint" => endpoint);
+    }
+    for code in PREREGISTERED_UNKNOWN_CODES {
+        counter!(FRAMES, "endpoint" => UNKNOWN_ENDPOINT, "code" => code.to_string()).increment(0);
+    }
+    let _ = histogram!(ANSWER_SECONDS, "endpoint" => UNKNOWN_ENDPOINT);
+}
+
+/// The text of `GET /metrics` (Prometheus exposition format 0.0.4): the service's series,
+/// then the process's figures.
 pub fn render() -> String {
-    exporter().render()
+    let mut text = exporter().render();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&process::text());
+    text
+}
+
+/// Registers at 0 the series of every route in `routes` (a route template and the
+/// statuses it may answer): its answer times, and its requests answered with each of
+/// those statuses.
+pub fn register_http_routes<'a>(routes: impl IntoIterator<Item = (&'a str, &'a [u16])>) {
+    exporter();
+    register_http_route_series(routes);
+}
+
+fn register_http_route_series<'a>(routes: impl IntoIterator<Item = (&'a str, &'a [u16])>) {
+    for (route, statuses) in routes {
+        for status in statuses {
+            counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
+                .increment(0);
+        }
+        let _ = histogram!(HTTP_ANSWER_SECONDS, "route" => route.to_owned());
+    }
+}
+
+/// An HTTP request to `route` (a route template, or [`UNMATCHED_ROUTE`]) was answered with
+/// `status`, `elapsed` after it arrived.
+pub fn http_answered(route: &str, status: u16, elapsed: Duration) {
+    counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
+        .increment(1);
+    histogram!(HTTP_ANSWER_SECONDS, "route" => route.to_owned()).record(elapsed.as_secs_f64());
 }
 
 /// Drains what the histograms hold between scrapes; run every few seconds.
@@ -295,10 +445,7 @@ pub(crate) mod tests {
     /// Runs `record` against a recorder of its own and answers what it exported while
     /// the value `record` answered still lived.
     pub(crate) fn exported<T>(record: impl FnOnce() -> T) -> String {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(ANSWER_SECONDS.to_owned()), &SECONDS_BUCKETS)
-            .unwrap()
-            .build_recorder();
+        let recorder = builder().unwrap().build_recorder();
         let handle = recorder.handle();
         let kept = metrics::with_local_recorder(&recorder, record);
         let text = handle.render();
@@ -339,6 +486,76 @@ pub(crate) mod tests {
             r#"social_answer_seconds_bucket{endpoint="social:getSession",le="0.0025"} 0"#,
             r#"social_refusals_total{reason="quota"} 1"#,
             r#"social_db_errors_total{kind="timeout"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_series_starts_at_zero_with_each_label_value_known() {
+        let text = exported(|| {
+            register_known();
+            register_endpoint_series(["social:getSession", "social:joinSession"]);
+        });
+        for line in [
+            "social_connections 0\n",
+            "social_pushes_delivered_total 0\n",
+            "social_pushes_dropped_total 0\n",
+            "social_clients_kicked_total 0\n",
+            "social_db_clients_replaced_total 0\n",
+            "social_db_calls_in_flight 0\n",
+            "social_db_calls_waiting 0\n",
+            "social_prop_watches 0\n",
+            "social_prop_looks_total 0\n",
+            "social_prop_looks_shared_total 0\n",
+            "social_push_lag_seconds_count 0\n",
+            r#"social_push_lag_seconds_bucket{le="0.0005"} 0"#,
+            r#"social_db_errors_total{kind="timeout"} 0"#,
+            r#"social_db_errors_total{kind="unavailable"} 0"#,
+            r#"social_db_errors_total{kind="failed"} 0"#,
+            r#"social_refusals_total{reason="rate"} 0"#,
+            r#"social_refusals_total{reason="quota"} 0"#,
+            r#"social_refusals_total{reason="connections"} 0"#,
+            r#"social_refusals_total{reason="size"} 0"#,
+            r#"social_refusals_total{reason="busy"} 0"#,
+            r#"social_refusals_total{reason="unanswered"} 0"#,
+            r#"social_frames_total{endpoint="social:getSession",code="0"} 0"#,
+            r#"social_frames_total{endpoint="social:getSession",code="500"} 0"#,
+            r#"social_frames_total{endpoint="social:joinSession",code="503"} 0"#,
+            r#"social_frames_total{endpoint="unknown",code="400"} 0"#,
+            r#"social_frames_total{endpoint="unknown",code="404"} 0"#,
+            r#"social_answer_seconds_count{endpoint="social:joinSession"} 0"#,
+            r#"social_answer_seconds_bucket{endpoint="unknown",le="10"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        let version = format!(
+            "social_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&version), "{version} in:\n{text}");
+        assert!(
+            !text.contains(r#"code="409""#),
+            "only the codes an operator alerts on start at 0:\n{text}"
+        );
+    }
+
+    #[test]
+    fn http_requests_are_counted_by_route_template_and_status_from_zero() {
+        let route = "/api/v0/resource/calendar/{feed}";
+        let text = exported(|| {
+            register_http_route_series([(route, &[200, 304, 404][..])]);
+            http_answered(route, 200, Duration::from_millis(2));
+            http_answered(UNMATCHED_ROUTE, 404, Duration::from_millis(1));
+        });
+        for line in [
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="200"} 1"#,
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="304"} 0"#,
+            r#"social_http_requests_total{route="/api/v0/resource/calendar/{feed}",status="404"} 0"#,
+            r#"social_http_requests_total{route="unmatched",status="404"} 1"#,
+            r#"social_http_answer_seconds_bucket{route="/api/v0/resource/calendar/{feed}",le="0.0025"} 1"#,
+            r#"social_http_answer_seconds_bucket{route="/api/v0/resource/calendar/{feed}",le="0.001"} 0"#,
+            r#"social_http_answer_seconds_count{route="unmatched"} 1"#,
         ] {
             assert!(text.contains(line), "{line} in:\n{text}");
         }
