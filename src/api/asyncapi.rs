@@ -76,9 +76,14 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#{SCHEMAS}{name}") })
 }
 
-/// `social:createEvent` → `createEvent`: the key of an endpoint's operation.
-fn operation_key(endpoint: &str) -> &str {
-    endpoint.strip_prefix("social:").unwrap_or(endpoint)
+/// `social:createEvent` → `createEvent`, `acme:ping` → `acmePing`: the key of an
+/// endpoint's operation, a name code generators and component keys accept (letters and
+/// digits; the parts of another namespace's name joined in camel case).
+fn operation_key(endpoint: &str) -> String {
+    let name = endpoint.strip_prefix("social:").unwrap_or(endpoint);
+    let mut parts = name.split(|character: char| !character.is_ascii_alphanumeric());
+    let first = parts.next().unwrap_or_default().to_owned();
+    parts.fold(first, |key, part| key + &type_stem(part))
 }
 
 /// `createEvent` → `CreateEvent`: the stem of an endpoint's schema names.
@@ -368,7 +373,7 @@ pub fn document(public_url: &str) -> Value {
     for registration in Registry::global().registrations() {
         let name = registration.name;
         let key = operation_key(name);
-        let stem = type_stem(key);
+        let stem = type_stem(&key);
         let request_data = format!("{stem}Request");
         let request_schema = registration.request_schema_in(&mut requests).to_value();
         request_schemas.insert(request_data.clone(), request_schema);
@@ -394,7 +399,7 @@ pub fn document(public_url: &str) -> Value {
             }),
         );
         contents.operations.insert(
-            key.to_owned(),
+            key.clone(),
             json!({
                 "action": "send",
                 "channel": channel_ref,
@@ -423,7 +428,7 @@ pub fn document(public_url: &str) -> Value {
             json!({ "title": name, "summary": push.description }),
         );
         contents.operations.insert(
-            key.to_owned(),
+            key.clone(),
             json!({
                 "action": "receive",
                 "channel": channel_ref,
@@ -510,6 +515,11 @@ mod tests {
     #[test]
     fn names_come_from_the_endpoint_name() {
         assert_eq!(operation_key("social:createEvent"), "createEvent");
+        assert_eq!(operation_key("acme:ping"), "acmePing");
+        assert_eq!(
+            operation_key("acme.room-service:ping"),
+            "acmeRoomServicePing"
+        );
         assert_eq!(type_stem("createEventRequest"), "CreateEventRequest");
         assert_eq!(type_stem(""), "");
     }

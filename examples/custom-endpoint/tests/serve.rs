@@ -108,7 +108,7 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
         .json()
         .await
         .unwrap();
-    let ping = &document["operations"]["acme:ping"];
+    let ping = &document["operations"]["acmePing"];
     assert_eq!(ping["action"], "send");
     assert!(
         ping["description"]
@@ -117,6 +117,7 @@ async fn the_integrators_endpoint_is_served_and_counted_beside_the_services() {
             .starts_with("`acme:ping`"),
         "{ping}"
     );
-    let example = &document["channels"]["api"]["messages"]["acme:ping.request"]["examples"][0];
+    assert_eq!(ping["title"], "acme:ping");
+    let example = &document["components"]["messages"]["acmePingRequest"]["examples"][0];
     assert_eq!(example["payload"]["data"]["message"], "hello");
 }
