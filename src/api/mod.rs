@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod endpoint;
 pub mod envelope;
 pub mod examples;
+mod placement;
 pub mod prelude;
 pub mod pushes;
 pub mod retries;
