@@ -61,7 +61,8 @@ impl TokenVerifier {
     pub fn hs256(secret: &[u8]) -> anyhow::Result<Self> {
         anyhow::ensure!(
             secret.len() >= MIN_SECRET_BYTES,
-            "the JWT secret must be at least {MIN_SECRET_BYTES} bytes long"
+            "the JWT secret (--jwt-secret, SOCIAL_JWT_SECRET) must be at least \
+             {MIN_SECRET_BYTES} bytes long"
         );
         Ok(Self::new(
             DecodingKey::from_secret(secret),
