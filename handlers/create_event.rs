@@ -1,4 +1,7 @@
 //! `social:createEvent`: an admin of a network or community creates a draft event in it.
+//!
+//! `formSchema` may be sent inside `event` or beside it (where the reference shows it);
+//! sent in both places it must be the same object.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};

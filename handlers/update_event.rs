@@ -1,7 +1,8 @@
 //! `social:updateEvent`: the creator or an admin changes the fields present in the request.
 //!
 //! Fields absent from the request keep their stored values; `customData` and `formSchema`,
-//! when present, replace the stored value whole. Validation applies to the merged event.
+//! when present, replace the stored value whole (`formSchema` inside `event` or beside it,
+//! the same object when in both). Validation applies to the merged event.
 //! Concurrent updates never overwrite each other's fields: each one is applied to the
 //! latest stored revision.
 

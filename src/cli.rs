@@ -10,11 +10,14 @@ use crate::config::{
     TokenArgs,
 };
 use crate::domain::feed::FeedKey;
+use crate::domain::ids::user_id_problem;
+use crate::http::internal::MIN_INTERNAL_SECRET_BYTES;
 use crate::http::server::Application;
 use crate::http::settings::{ConnectionLimits, DevelopmentTokens, Settings};
 use crate::token::{MIN_SECRET_BYTES, TokenSigner, TokenVerifier};
+use crate::tools::embedded::EmbeddedDatabase;
 use crate::tools::replay::{Target, replay_file, scenario_files};
-use crate::tools::token::signing_secret;
+use crate::tools::token::{SecretSource, existing_signing_secret, signing_secret};
 use crate::tools::{WhenNoDatabase, open_database, start_embedded};
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -24,7 +27,8 @@ use tracing_subscriber::EnvFilter;
 /// Parses the command line and runs the command; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_json);
+    let log_json = cli.log_json;
+    init_tracing(log_json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -42,8 +46,12 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("error: {error:#}");
+            // One line: a log line for JSON logs, else a plain sentence.
+            if log_json {
+                tracing::error!("{error:#}");
+            } else {
+                eprintln!("error: {error:#}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -73,6 +81,13 @@ fn init_tracing(json: bool) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // What can be checked at once is checked first, before the embedded database starts
+    // (which takes many seconds on a first run): the address, then the keys.
+    let listener = listen(&args.bind)?;
+    let internal_secret = internal_secret(&args)?;
+    let calendar_feed_key = calendar_feed_key(&args)?;
+    let tokens = token_verifier(&args.auth, &args.database)?;
+    let development_tokens = development_tokens(&args.auth, &args.database)?;
     let embedded = match &args.database.mongodb_uri {
         Some(_) => None,
         None => Some(start_embedded(&args.database).await?),
@@ -82,7 +97,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, Some(database)) => SecretString::from(database.uri()),
         (None, None) => bail!("no database"),
     };
-    let tokens = token_verifier(&args.auth, &args.database)?;
     let public_url = args
         .public_url
         .clone()
@@ -96,10 +110,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db_timeout: args.database.db_timeout,
         tokens,
         public_url,
-        internal_secret: args
-            .internal_secret
-            .clone()
-            .filter(|secret| !secret.expose_secret().is_empty()),
+        internal_secret,
         connection: ConnectionLimits {
             max_frame_bytes: args.max_frame_bytes,
             requests_per_second: args.rate_limit,
@@ -108,10 +119,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             header_timeout: args.header_timeout,
             ..ConnectionLimits::default()
         },
-        development_tokens: development_tokens(&args.auth, &args.database)?,
-        calendar_feed_key: calendar_feed_key(&args)?,
+        development_tokens,
+        calendar_feed_key,
     };
-    let application = Application::build(settings).await?;
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let application = Application::build_on(settings, listener).await?;
     let shutdown = application.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -123,6 +136,48 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || database.stop()).await?;
     }
     served.context("the server failed")
+}
+
+/// The listening socket of `bind` (`HOST:PORT`), bound at once: an address that is not
+/// one, or one in use, stops the start before anything else.
+fn listen(bind: &str) -> anyhow::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<std::net::SocketAddr> = bind
+        .to_socket_addrs()
+        .with_context(|| {
+            format!("invalid bind address {bind:?}: expected HOST:PORT, such as 127.0.0.1:8080")
+        })?
+        .collect();
+    let listener = std::net::TcpListener::bind(addresses.as_slice()).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {bind}: the address is in use (another social-events serve?); \
+                 choose another with --bind or SOCIAL_BIND"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {bind}: {error}")
+        }
+    })?;
+    listener
+        .set_nonblocking(true)
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    Ok(listener)
+}
+
+/// The internal secret, when one is set: at least 32 bytes.
+fn internal_secret(args: &ServeArgs) -> anyhow::Result<Option<SecretString>> {
+    let secret = args
+        .internal_secret
+        .clone()
+        .filter(|secret| !secret.expose_secret().is_empty());
+    if let Some(secret) = &secret {
+        anyhow::ensure!(
+            secret.expose_secret().len() >= MIN_INTERNAL_SECRET_BYTES,
+            "the internal secret (SOCIAL_INTERNAL_SECRET) must be at least {} bytes long",
+            MIN_INTERNAL_SECRET_BYTES
+        );
+    }
+    Ok(secret)
 }
 
 async fn wait_for_signal() {
@@ -171,7 +226,7 @@ fn calendar_feed_key(args: &ServeArgs) -> anyhow::Result<Option<FeedKey>> {
     {
         anyhow::ensure!(
             secret.expose_secret().len() >= MIN_SECRET_BYTES,
-            "the calendar feed secret must be at least {} bytes long",
+            "the calendar feed secret (SOCIAL_CALENDAR_FEED_SECRET) must be at least {} bytes long",
             MIN_SECRET_BYTES
         );
         return Ok(Some(FeedKey::derive(secret.expose_secret().as_bytes())));
@@ -202,12 +257,31 @@ fn development_tokens(
     Ok(Some(DevelopmentTokens::new(signer)))
 }
 
+/// Prints a token for `--user`, signed with the secret of the server it is for (never a
+/// new one), and says on standard error which secret that is.
 fn token(args: TokenArgs) -> anyhow::Result<()> {
     if args.auth.jwt_public_key.is_some() {
         bail!("RS256 tokens are issued by your identity provider; `token` signs HS256 tokens only");
     }
-    let secret = signing_secret(&args.auth, &args.database)?;
+    if let Some(problem) = user_id_problem(&args.user) {
+        bail!("--user {problem}: the service refuses tokens for such a user id");
+    }
+    anyhow::ensure!(
+        args.ttl > 0,
+        "--ttl must be a positive number of seconds (the token would be expired)"
+    );
+    let (secret, source) = existing_signing_secret(&args.auth, &args.database)?;
     let token = signer(&secret, &args.auth).sign_for_user(&args.user, args.ttl)?;
+    eprintln!("signed with {source}");
+    if matches!(source, SecretSource::Development(_))
+        && EmbeddedDatabase::running_in_data_dir(&args.database.data_dir).is_none()
+    {
+        eprintln!(
+            "note: no development server runs on {} now; the token is for the one that starts \
+             there",
+            args.database.data_dir.display()
+        );
+    }
     println!("{token}");
     Ok(())
 }
@@ -232,7 +306,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// Replays scenarios; prints one line per scenario (and the details of failures) and a
 /// closing count. Fails when any scenario fails.
 async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let secret = signing_secret(&args.auth, &args.database)?;
+    let (secret, _) = existing_signing_secret(&args.auth, &args.database)?;
     let (store, _) = open_database(&args.database, WhenNoDatabase::Fail).await?;
     let target = Target {
         url: args.url.clone(),

@@ -61,7 +61,8 @@ impl TokenVerifier {
     pub fn hs256(secret: &[u8]) -> anyhow::Result<Self> {
         anyhow::ensure!(
             secret.len() >= MIN_SECRET_BYTES,
-            "the JWT secret must be at least {MIN_SECRET_BYTES} bytes long"
+            "the JWT secret (--jwt-secret, SOCIAL_JWT_SECRET) must be at least \
+             {MIN_SECRET_BYTES} bytes long"
         );
         Ok(Self::new(
             DecodingKey::from_secret(secret),
@@ -117,16 +118,120 @@ impl TokenVerifier {
         self.validation.leeway
     }
 
-    /// Verifies a token's signature, algorithm and expiry and returns its claims.
+    /// Verifies a token's signature, algorithm and expiry and returns its claims. A
+    /// refusal is a sentence the token's holder can act on (see [`TokenVerifier::explain`]).
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|error| format!("invalid token: {error}"))?;
+            .map_err(|error| format!("invalid token: {}", self.explain(&error, token)))?;
         let claims = data.claims;
         if let Some(problem) = user_id_problem(&claims.sub) {
-            return Err(format!("invalid token: sub {problem}"));
+            return Err(format!(
+                "invalid token: its subject (sub, the user id) {problem}"
+            ));
         }
         Ok(claims)
     }
+
+    /// The algorithm this verifier accepts.
+    fn algorithm(&self) -> Algorithm {
+        self.validation
+            .algorithms
+            .first()
+            .copied()
+            .unwrap_or(Algorithm::HS256)
+    }
+
+    /// Why `token` was refused with `error`, in words: what is wrong and what to do.
+    fn explain(&self, error: &jsonwebtoken::errors::Error, token: &str) -> String {
+        use jsonwebtoken::errors::ErrorKind;
+        let key = match self.algorithm() {
+            Algorithm::HS256 => "this service's secret",
+            _ => "this service's public key",
+        };
+        match error.kind() {
+            ErrorKind::InvalidSignature => format!(
+                "its signature does not match {key}: it was signed with another key (another \
+                 service's, or another development secret) or changed after signing"
+            ),
+            ErrorKind::ExpiredSignature => match signed_times(token).exp {
+                Some(exp) => format!(
+                    "it expired at {} (more than {} seconds ago): get a new token",
+                    utc(exp),
+                    self.validation.leeway
+                ),
+                None => "it has expired: get a new token".to_owned(),
+            },
+            ErrorKind::ImmatureSignature => match signed_times(token).nbf {
+                Some(nbf) => format!(
+                    "it is not valid before {} (nbf): check the clock of the machine that made it",
+                    utc(nbf)
+                ),
+                None => "it is not valid yet (nbf)".to_owned(),
+            },
+            ErrorKind::InvalidAlgorithm => {
+                let signed_with = jsonwebtoken::decode_header(token)
+                    .map(|header| format!("{:?}", header.alg))
+                    .unwrap_or_else(|_| "another algorithm".to_owned());
+                format!(
+                    "it is signed with {signed_with}, and this service accepts {:?} tokens only",
+                    self.algorithm()
+                )
+            }
+            ErrorKind::MissingRequiredClaim(claim) => {
+                format!("it has no `{claim}` claim, which this service requires")
+            }
+            ErrorKind::InvalidAudience => "its audience (aud) is not the one this service \
+                 requires (SOCIAL_JWT_AUDIENCE)"
+                .to_owned(),
+            ErrorKind::InvalidIssuer => "its issuer (iss) is not the one this service requires \
+                 (SOCIAL_JWT_ISSUER)"
+                .to_owned(),
+            ErrorKind::Json(cause) if jsonwebtoken::decode_header(token).is_ok() => {
+                // serde's words, without the position in the decoded claims.
+                let cause = cause.to_string();
+                let cause = cause.split(" at line ").next().unwrap_or_default();
+                match cause
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                {
+                    Some(claim) => {
+                        format!("it has no `{claim}` claim, which this service requires")
+                    }
+                    None => format!("its claims cannot be read: {cause}"),
+                }
+            }
+            ErrorKind::InvalidToken
+            | ErrorKind::Base64(_)
+            | ErrorKind::Json(_)
+            | ErrorKind::Utf8(_) => "it is not a well-formed JWT (three base64url parts \
+                 separated by dots: a JSON header naming a supported algorithm, JSON claims, \
+                 a signature)"
+                .to_owned(),
+            _ => format!("it cannot be verified ({error})"),
+        }
+    }
+}
+
+/// The `exp` and `nbf` of a token whose signature was verified (its claims are checked
+/// after its signature), read again to say when it expired or becomes valid.
+#[derive(Debug, Default, Deserialize)]
+struct SignedTimes {
+    exp: Option<i64>,
+    nbf: Option<i64>,
+}
+
+fn signed_times(token: &str) -> SignedTimes {
+    jsonwebtoken::dangerous::insecure_decode::<SignedTimes>(token)
+        .map(|data| data.claims)
+        .unwrap_or_default()
+}
+
+/// Unix seconds as an RFC 3339 UTC time.
+fn utc(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || format!("{seconds} (Unix seconds)"),
+        |time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 impl Claims {
@@ -272,11 +377,10 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let verifier = TokenVerifier::hs256(SECRET).unwrap();
         let early = token_with(serde_json::json!({"sub": "u1", "exp": now + 600, "nbf": now + 60}));
+        let refused = verifier.verify(&early).unwrap_err();
         assert!(
-            verifier
-                .verify(&early)
-                .unwrap_err()
-                .contains("ImmatureSignature")
+            refused.starts_with("invalid token: it is not valid before 20"),
+            "{refused}"
         );
         let within = token_with(serde_json::json!({"sub": "u1", "exp": now + 600, "nbf": now + 2}));
         assert!(verifier.verify(&within).is_ok(), "within the 5 s leeway");
@@ -301,11 +405,11 @@ mod tests {
     fn expired_tokens_beyond_the_leeway_are_refused() {
         let token = TokenSigner::hs256(SECRET).sign_for_user("u1", -6).unwrap();
         let verifier = TokenVerifier::hs256(SECRET).unwrap();
+        let refused = verifier.verify(&token).unwrap_err();
         assert!(
-            verifier
-                .verify(&token)
-                .unwrap_err()
-                .contains("ExpiredSignature")
+            refused.starts_with("invalid token: it expired at 20")
+                && refused.ends_with("(more than 5 seconds ago): get a new token"),
+            "{refused}"
         );
         let token = TokenSigner::hs256(SECRET).sign_for_user("u1", -2).unwrap();
         assert!(verifier.verify(&token).is_ok(), "within the 5 s leeway");
@@ -316,11 +420,72 @@ mod tests {
         let token = TokenSigner::hs256(b"another secret, also 32 bytes long!")
             .sign_for_user("u1", 60)
             .unwrap();
+        let refused = TokenVerifier::hs256(SECRET)
+            .unwrap()
+            .verify(&token)
+            .unwrap_err();
         assert!(
-            TokenVerifier::hs256(SECRET)
-                .unwrap()
-                .verify(&token)
-                .is_err()
+            refused
+                .starts_with("invalid token: its signature does not match this service's secret"),
+            "{refused}"
         );
+    }
+
+    #[test]
+    fn each_refusal_says_what_is_wrong_in_words() {
+        let verifier = TokenVerifier::hs256(SECRET).unwrap();
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let refusal = |token: &str| verifier.verify(token).unwrap_err();
+        assert!(refusal("not-a-jwt").starts_with("invalid token: it is not a well-formed JWT"));
+        // `alg: none`, unsigned.
+        let unsigned =
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1IiwiZXhwIjo0MTAyNDQ0ODAwfQ.";
+        assert!(refusal(unsigned).starts_with("invalid token: it is not a well-formed JWT"));
+        let no_subject = token_with(serde_json::json!({"exp": exp}));
+        assert_eq!(
+            refusal(&no_subject),
+            "invalid token: it has no `sub` claim, which this service requires"
+        );
+        let empty_subject = token_with(serde_json::json!({"sub": "", "exp": exp}));
+        assert_eq!(
+            refusal(&empty_subject),
+            "invalid token: its subject (sub, the user id) must be 1 to 256 bytes long"
+        );
+        let numeric_subject = token_with(serde_json::json!({"sub": 7, "exp": exp}));
+        assert!(
+            refusal(&numeric_subject).starts_with("invalid token: its claims cannot be read: "),
+            "{}",
+            refusal(&numeric_subject)
+        );
+        let rs256 = format!(
+            "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{}.c2ln",
+            token_with(serde_json::json!({"sub": "u", "exp": exp}))
+                .split('.')
+                .nth(1)
+                .unwrap()
+        );
+        assert_eq!(
+            refusal(&rs256),
+            "invalid token: it is signed with RS256, and this service accepts HS256 tokens only"
+        );
+        let other = verifier.clone().with_audience("app");
+        let wrong_audience = token_with(serde_json::json!({"sub": "u", "exp": exp, "aud": "x"}));
+        assert!(
+            other
+                .verify(&wrong_audience)
+                .unwrap_err()
+                .starts_with("invalid token: its audience (aud) is not the one"),
+        );
+        for refused in [
+            refusal("not-a-jwt"),
+            refusal(unsigned),
+            refusal(&no_subject),
+            refusal(&rs256),
+        ] {
+            assert!(
+                !refused.contains("Invalid") && !refused.contains("Error"),
+                "{refused}"
+            );
+        }
     }
 }

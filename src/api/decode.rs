@@ -72,8 +72,83 @@ impl de::Error for DecodeError {
         if unexpected == Unexpected::Unit {
             DecodeError::Null
         } else {
-            DecodeError::Invalid(format!("invalid type: {unexpected}, expected {expected}"))
+            DecodeError::Invalid(format!(
+                "invalid type: expected {}, got {}",
+                json_type(&expected.to_string()),
+                json_value(&unexpected)
+            ))
         }
+    }
+
+    fn invalid_value(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        DecodeError::Invalid(format!(
+            "invalid value: expected {}, got {}",
+            json_range(&expected.to_string()),
+            json_value(&unexpected)
+        ))
+    }
+
+    fn invalid_length(length: usize, expected: &dyn de::Expected) -> Self {
+        DecodeError::Invalid(format!(
+            "invalid length {length}: expected {}",
+            json_type(&expected.to_string())
+        ))
+    }
+}
+
+/// What serde calls the Rust type a value was decoded into (`i64`, `a sequence`,
+/// `struct EventFields`), as a JavaScript developer calls the JSON value it takes
+/// (`an integer`, `an array`, `an object`). Descriptions of the service's own types
+/// (`milliseconds since the Unix epoch or an RFC 3339 string`) pass as they are.
+fn json_type(expected: &str) -> String {
+    let json = match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "u8" | "u16" | "u32" | "u64" | "u128" => {
+            "an integer"
+        }
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "a boolean",
+        "a string" | "a borrowed string" | "a character" | "char" | "string" => "a string",
+        "a sequence" | "byte array" => "an array",
+        "a map" => "an object",
+        "unit" => "null",
+        other if other.starts_with("struct ") => "an object",
+        other if other.starts_with("a tuple") || other.starts_with("tuple ") => "an array",
+        other => return other.to_owned(),
+    };
+    json.to_owned()
+}
+
+/// [`json_type`], with the range of an integer type: what a number out of range needed.
+fn json_range(expected: &str) -> String {
+    fn between(low: impl fmt::Display, high: impl fmt::Display) -> String {
+        format!("an integer from {low} to {high}")
+    }
+    match expected {
+        "i8" => between(i8::MIN, i8::MAX),
+        "i16" => between(i16::MIN, i16::MAX),
+        "i32" => between(i32::MIN, i32::MAX),
+        "i64" => between(i64::MIN, i64::MAX),
+        "u8" => between(0, u8::MAX),
+        "u16" => between(0, u16::MAX),
+        "u32" => between(0, u32::MAX),
+        "u64" => between(0, u64::MAX),
+        other => json_type(other),
+    }
+}
+
+/// A value the client sent, named as JSON names it: `the string "10"`, `the number 1.5`.
+fn json_value(unexpected: &Unexpected<'_>) -> String {
+    match unexpected {
+        Unexpected::Bool(flag) => format!("the boolean {flag}"),
+        Unexpected::Unsigned(number) => format!("the number {number}"),
+        Unexpected::Signed(number) => format!("the number {number}"),
+        Unexpected::Float(number) => format!("the number {number:?}"),
+        Unexpected::Char(character) => format!("the string {:?}", character.to_string()),
+        Unexpected::Str(text) => format!("the string {}", Value::String((*text).to_owned())),
+        Unexpected::Unit | Unexpected::Option => "null".to_owned(),
+        Unexpected::Seq => "an array".to_owned(),
+        Unexpected::Map | Unexpected::StructVariant => "an object".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -197,7 +272,7 @@ mod tests {
                 .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "data.items[1].role: invalid type: string \"x\", expected i32"
+            "data.items[1].role: invalid type: expected an integer, got the string \"x\""
         );
         assert_eq!(error.code(), 400);
     }
@@ -206,17 +281,80 @@ mod tests {
     fn numbers_out_of_range_and_floats_are_refused() {
         let error =
             decode(serde_json::json!({"eventId": "e", "limit": 3_000_000_000_u64})).unwrap_err();
-        assert!(
-            error.to_string().starts_with("data.limit: invalid value"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "data.limit: invalid value: expected an integer from -2147483648 to 2147483647, \
+             got the number 3000000000"
         );
         let error = decode(serde_json::json!({"eventId": "e", "limit": 1.5})).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("data.limit: invalid type: floating point"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "data.limit: invalid type: expected an integer, got the number 1.5"
         );
+    }
+
+    #[test]
+    fn types_are_named_as_json_names_them() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            count: Option<u64>,
+            small: Option<i32>,
+            price: Option<f64>,
+            flag: Option<bool>,
+            name: Option<String>,
+            list: Option<Vec<String>>,
+            object: Option<Map<String, Value>>,
+            item: Option<Item>,
+        }
+        let cases = [
+            (
+                "count",
+                serde_json::json!("10"),
+                "expected an integer, got the string \"10\"",
+            ),
+            (
+                "small",
+                serde_json::json!(true),
+                "expected an integer, got the boolean true",
+            ),
+            (
+                "price",
+                serde_json::json!("1.5"),
+                "expected a number, got the string \"1.5\"",
+            ),
+            (
+                "flag",
+                serde_json::json!(1),
+                "expected a boolean, got the number 1",
+            ),
+            (
+                "name",
+                serde_json::json!(2.0),
+                "expected a string, got the number 2.0",
+            ),
+            (
+                "list",
+                serde_json::json!({}),
+                "expected an array, got an object",
+            ),
+            (
+                "object",
+                serde_json::json!([1]),
+                "expected an object, got an array",
+            ),
+            (
+                "item",
+                serde_json::json!("x"),
+                "expected an object, got the string \"x\"",
+            ),
+        ];
+        for (field, value, message) in cases {
+            let mut data = Map::new();
+            data.insert(field.to_owned(), value);
+            let error = decode_data::<Typed>(data).unwrap_err().to_string();
+            assert_eq!(error, format!("data.{field}: invalid type: {message}"));
+        }
     }
 
     #[test]

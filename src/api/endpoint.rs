@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::decode::decode_data;
+use super::placement::Placement;
 use crate::app::context::RequestContext;
 use crate::error::ApiError;
 
@@ -202,15 +203,25 @@ impl Registration {
     }
 
     /// Decodes `data` as the endpoint's request and validates it, without running the
-    /// endpoint: the first checks a request frame meets.
+    /// endpoint: the first checks a request frame meets. A known field sent in the wrong
+    /// object is refused first (see [`Placement`]).
     pub fn check(&self, data: Map<String, Value>) -> Result<(), ApiError> {
+        self.placement().check(&data)?;
         (self.check)(data)
     }
 
     /// Decodes `data` into the endpoint's request, validates it, runs the endpoint and
-    /// encodes its response.
+    /// encodes its response; a known field sent in the wrong object is refused first.
     pub fn call(&self, context: RequestContext, data: Map<String, Value>) -> EndpointFuture {
+        if let Err(error) = self.placement().check(&data) {
+            return Box::pin(async move { Err(error) });
+        }
         (self.call)(context, data)
+    }
+
+    /// Where the request's known fields belong, read from its schema once.
+    fn placement(&self) -> std::sync::Arc<Placement> {
+        Placement::of_endpoint(self.name, self.request_schema)
     }
 }
 

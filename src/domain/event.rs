@@ -118,6 +118,9 @@ impl<'a> EventListing<'a> {
     }
 }
 
+/// A `formSchema` of a request and the path it was sent at.
+type SentFormSchema<'a> = (&'a Map<String, Value>, FieldPath);
+
 /// The `event` object of `createEvent` and `updateEvent`. Every field is optional here;
 /// `createEvent` requires some of them, `updateEvent` changes only those present.
 /// `null` counts as absent.
@@ -142,6 +145,8 @@ pub struct EventFields {
     #[schemars(range(min = 0))]
     pub price: Option<f64>,
     pub custom_data: Option<Map<String, Value>>,
+    /// Also accepted beside `event` (`data.formSchema`), where the reference shows it.
+    pub form_schema: Option<Map<String, Value>>,
 }
 
 /// The schema of the `event` object of `createEvent`: [`EventFields`] with the fields
@@ -184,9 +189,41 @@ impl EventFields {
         )
     }
 
-    /// Checks each field that is present on its own, and `formSchema`, which the reference
-    /// puts beside `event`.
-    pub fn validate(&self, form_schema: Option<&Map<String, Value>>) -> Result<(), ApiError> {
+    /// The `formSchema` of the request: sent inside `event` (where
+    /// the other fields are) or beside it (`beside`, where the reference shows it), with
+    /// the path it was sent at. Sent in both places it must be the same object (the same
+    /// keys in the same order, the same values): two different ones are a 400, never one
+    /// of them dropped.
+    fn form_schema<'a>(
+        &'a self,
+        beside: Option<&'a Map<String, Value>>,
+    ) -> Result<Option<SentFormSchema<'a>>, ApiError> {
+        let inside_path = Self::path().field("formSchema");
+        let beside_path = FieldPath::data().field("formSchema");
+        match (self.form_schema.as_ref(), beside) {
+            (None, None) => Ok(None),
+            (Some(inside), None) => Ok(Some((inside, inside_path))),
+            (None, Some(beside)) => Ok(Some((beside, beside_path))),
+            (Some(inside), Some(beside)) => {
+                let same = serde_json::to_string(inside).ok() == serde_json::to_string(beside).ok();
+                if same {
+                    Ok(Some((inside, inside_path)))
+                } else {
+                    Err(ApiError::invalid(
+                        inside_path,
+                        format!(
+                            "differs from {beside_path}: send formSchema once, inside data.event \
+                             or beside it"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Checks each field that is present on its own, and `formSchema`, sent inside `event`
+    /// or beside it (`beside`, where the reference shows it).
+    pub fn validate(&self, beside: Option<&Map<String, Value>>) -> Result<(), ApiError> {
         let path = Self::path();
         check_texts(
             &path,
@@ -223,23 +260,23 @@ impl EventFields {
         if let Some(custom_data) = &self.custom_data {
             client_object::check(custom_data, &path.field("customData"))?;
         }
-        if let Some(form_schema) = form_schema {
-            client_object::check(form_schema, &FieldPath::data().field("formSchema"))?;
+        if let Some((form_schema, sent_at)) = self.form_schema(beside)? {
+            client_object::check(form_schema, &sent_at)?;
         }
         Ok(())
     }
 
-    /// Copies the present fields (and `formSchema`) onto `event`, then checks the dates of
-    /// the result, naming the field that was sent.
+    /// Copies the present fields (and `formSchema`, inside `event` or `beside` it) onto
+    /// `event`, then checks the dates of the result, naming the field that was sent.
     pub fn apply_to(
         &self,
-        form_schema: Option<&Map<String, Value>>,
+        beside: Option<&Map<String, Value>>,
         event: &mut Event,
     ) -> Result<(), ApiError> {
-        set_if_present(&mut event.custom_data, &self.custom_data);
-        if let Some(form_schema) = form_schema {
+        if let Some((form_schema, _)) = self.form_schema(beside)? {
             event.form_schema = form_schema.clone();
         }
+        set_if_present(&mut event.custom_data, &self.custom_data);
         set_if_present(&mut event.title, &self.title);
         set_if_present(&mut event.description, &self.description);
         set_if_present(&mut event.start_date, &self.start_date);
@@ -422,6 +459,67 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "data.event.startDate: must not be after endDate"
+        );
+    }
+
+    #[test]
+    fn a_form_schema_inside_event_or_beside_it_is_kept() {
+        let schema = serde_json::json!({"fields": [{"name": "company"}], "v": 1.0});
+        let beside = schema.as_object().unwrap();
+        for (sent, beside) in [
+            (serde_json::json!({"formSchema": schema.clone()}), None),
+            (serde_json::json!({}), Some(beside)),
+            (
+                serde_json::json!({"formSchema": schema.clone()}),
+                Some(beside),
+            ),
+        ] {
+            let mut event = stored();
+            let sent = fields(sent);
+            sent.validate(beside).unwrap();
+            sent.apply_to(beside, &mut event).unwrap();
+            assert_eq!(
+                serde_json::to_string(&event.form_schema).unwrap(),
+                serde_json::to_string(&schema).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn two_different_form_schemas_are_refused_and_each_is_checked_where_it_was_sent() {
+        let beside = serde_json::json!({"a": 1, "b": 2});
+        let beside = beside.as_object().unwrap();
+        // Other values, or the same keys in another order, are another object.
+        for inside in [
+            serde_json::json!({"a": 1, "b": 3}),
+            serde_json::json!({"b": 2, "a": 1}),
+            serde_json::json!({"a": 1.0, "b": 2}),
+        ] {
+            let sent = fields(serde_json::json!({ "formSchema": inside }));
+            let error = sent.validate(Some(beside)).unwrap_err().to_string();
+            assert!(
+                error.starts_with("data.event.formSchema: differs from data.formSchema"),
+                "{error}"
+            );
+            assert!(sent.apply_to(Some(beside), &mut stored()).is_err());
+        }
+        let deep = (0..40).fold(
+            serde_json::json!(1),
+            |inner, _| serde_json::json!({ "x": inner }),
+        );
+        let error = fields(serde_json::json!({ "formSchema": deep.clone() }))
+            .validate(None)
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("data.event.formSchema.x.x"),
+            "{error}"
+        );
+        let error = fields(serde_json::json!({}))
+            .validate(deep.as_object())
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("data.formSchema.x.x"),
+            "{error}"
         );
     }
 

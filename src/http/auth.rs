@@ -9,7 +9,8 @@ use super::state::ServerState;
 use crate::error::ApiError;
 use crate::token::Claims;
 
-/// extractor, a missing or invalid token answers 401 before the route runs.
+/// The claims of a request's valid access token. As an extractor, a missing or invalid
+/// token answers 401 before the route runs, saying in words what is wrong with it.
 pub struct Authenticated(pub Claims);
 
 impl<'a> FromRequest<'a> for Authenticated {
@@ -20,8 +21,13 @@ impl<'a> FromRequest<'a> for Authenticated {
                 "the server state is not attached to the routes"
             )))
         })?;
-        let token = token_from_request(request)
-            .ok_or_else(|| refuse(ApiError::Unauthorized("missing token".to_owned())))?;
+        let token = token_from_request(request).ok_or_else(|| {
+            refuse(ApiError::Unauthorized(
+                "missing token: send it as `Authorization: Bearer <token>`, or as \
+                 `?token=<token>` where headers cannot be set"
+                    .to_owned(),
+            ))
+        })?;
         state
             .settings
             .tokens

@@ -1,7 +1,7 @@
 //! `GET /console`: a page to try the WebSocket API in a browser. It lists every endpoint
-//! and push of the AsyncAPI document as it loads, fills in an endpoint's example, sends
-//! it over a WebSocket with the token given, and shows answers, failures and pushes as
-//! they arrive. Plain HTML, CSS and JavaScript under `src/http/console/`, built into the
+//! and push of the AsyncAPI document as it loads (their descriptions rendered from
+//! Markdown), fills in an endpoint's example, sends it over a WebSocket with the token
+//! given, and shows answers, failures and pushes as they arrive. Plain HTML, CSS and JavaScript under `src/http/console/`, built into the
 //! binary: no build step, nothing loaded from elsewhere (its Content-Security-Policy
 //! allows this origin only). Like `/asyncapi.json` it needs no token; operators restrict
 //! it by network where they must.

@@ -63,8 +63,21 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, creates the indexes and binds the listening socket.
+    /// Binds the listening socket of `settings.bind`, connects to the database and
+    /// creates the indexes.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(&settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Like [`Application::build`], on a socket bound already (the command line binds it
+    /// first, so that an address in use is told before anything slow starts).
+    pub async fn build_on(
+        settings: Settings,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Application> {
         if let Some(secret) = &settings.internal_secret {
             anyhow::ensure!(
                 secret.expose_secret().len() >= internal::MIN_INTERNAL_SECRET_BYTES,
@@ -82,6 +95,7 @@ impl Application {
             settings.db_timeout,
         )
         .await?;
+        store.ensure_reachable().await?;
         store
             .ensure_indexes()
             .await
@@ -94,9 +108,6 @@ impl Application {
             .backfill_event_scopes()
             .await
             .context("cannot complete the sessions written by an earlier version")?;
-        let listener = tokio::net::TcpListener::bind(&settings.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let local_addr = listener.local_addr()?;
         let acceptor = NoDelayAcceptor {
             listener,

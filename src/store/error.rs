@@ -91,6 +91,31 @@ impl StoreError {
         }
     }
 
+    /// Why the database could not be used, in one line without the driver's dump of its
+    /// topology: `connection refused`, `failed to lookup address information: …`,
+    /// `authentication failed: …`, `no answer within 3s`.
+    pub fn reason(&self) -> String {
+        use mongodb::error::ErrorKind;
+        let StoreError::Database(error) = self else {
+            return self.to_string();
+        };
+        match &*error.kind {
+            ErrorKind::ServerSelection { message, .. } => server_selection_reason(message),
+            ErrorKind::Io(io) => plain_io_error(&io.to_string()),
+            ErrorKind::Authentication { message, .. } => {
+                format!("authentication failed: {message}")
+            }
+            ErrorKind::DnsResolve { message, .. } => format!("cannot resolve its name: {message}"),
+            ErrorKind::Command(command) => {
+                format!("it refused: {} ({})", command.message, command.code_name)
+            }
+            other => {
+                let text = other.to_string();
+                text.split(", labels:").next().unwrap_or(&text).to_owned()
+            }
+        }
+    }
+
     /// Whether the operation certainly never reached the database (no server was found,
     /// or its turn never came).
     pub(super) fn never_sent(&self) -> bool {
@@ -102,5 +127,66 @@ impl StoreError {
             ),
             StoreError::TimedOut(_) => false,
         }
+    }
+}
+
+/// Why no server was selected: the driver's message lists each server it tried with
+/// that server's error.
+fn server_selection_reason(message: &str) -> String {
+    let errors: Vec<String> = message
+        .split("Error: Kind: ")
+        .skip(1)
+        .map(|server| {
+            let server = server.split(", labels:").next().unwrap_or(server);
+            plain_io_error(server.strip_prefix("I/O error: ").unwrap_or(server))
+        })
+        .collect();
+    if errors.is_empty() {
+        "no suitable server answered (is it a MongoDB server, of the replica set the \
+         connection string names?)"
+            .to_owned()
+    } else {
+        errors.join("; ")
+    }
+}
+
+/// An I/O error as a person reads it: `Connection refused (os error 111)` → `connection
+/// refused`.
+fn plain_io_error(text: &str) -> String {
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text,
+    };
+    let mut characters = text.trim().chars();
+    match characters.next() {
+        Some(first) => first.to_lowercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_selection_failure_reads_as_each_server_s_error() {
+        let message = "No available servers. Topology: { Type: Unknown, Servers: [ { Address: \
+            127.0.0.1:1, Type: Unknown, Error: Kind: I/O error: Connection refused (os error \
+            111), labels: {\"RetryableError\"}, source: None, server response: None } ] }, \
+            labels: {}, source: None, server response: None";
+        assert_eq!(server_selection_reason(message), "connection refused");
+        let lookup = message.replace(
+            "I/O error: Connection refused (os error 111)",
+            "I/O error: failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(
+            server_selection_reason(&lookup),
+            "failed to lookup address information: Name or service not known"
+        );
+        assert!(server_selection_reason("No available servers.").starts_with("no suitable"));
+        assert_eq!(
+            StoreError::TimedOut(std::time::Duration::from_secs(3)).reason(),
+            "the database did not answer within 3s"
+        );
     }
 }

@@ -213,6 +213,31 @@ impl Store {
         Ok(())
     }
 
+    /// Fails with one line that names where the database is and why it cannot be reached
+    /// (`cannot reach the database at mongodb://db:27017 (connection refused)`) when it
+    /// does not answer a ping within the deadline: the first call of a start-up.
+    pub async fn ensure_reachable(&self) -> anyhow::Result<()> {
+        self.ping().await.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot reach the database at {} ({})",
+                self.address(),
+                error.reason()
+            )
+        })
+    }
+
+    /// Where the database is, without credentials or options: `mongodb://host:port`, the
+    /// hosts separated by commas.
+    pub fn address(&self) -> String {
+        let hosts: Vec<String> = self
+            .client_options
+            .hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        format!("mongodb://{}", hosts.join(","))
+    }
+
     /// Replaces this process's database client by a fresh one when it is wedged: its ping
     /// is not answered within the deadline, a fresh client's is, and its own still is not
     /// right after (a pool that was only reconnecting, after a restart of the database,

@@ -56,5 +56,6 @@ pub async fn open_database(
         },
     };
     let store = Store::connect(&uri, &database.db_name, database.db_timeout).await?;
+    store.ensure_reachable().await?;
     Ok((store, started))
 }

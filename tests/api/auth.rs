@@ -67,6 +67,52 @@ async fn malformed_expired_and_wrongly_signed_tokens_are_refused_with_401() {
     );
 }
 
+/// The body of a refused upgrade with `token` as the bearer.
+async fn refusal_body(app: &TestApp, token: &str) -> String {
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 401);
+            String::from_utf8(response.body().clone().unwrap_or_default()).unwrap()
+        }
+        Ok(_) => panic!("the upgrade should be refused"),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_is_told_why_in_words_it_can_act_on() {
+    let app = spawn_app().await;
+    let foreign = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims("u", 600),
+        &EncodingKey::from_secret(b"some-other-secret-that-is-32-bytes"),
+    )
+    .unwrap();
+    let body = refusal_body(&app, &foreign).await;
+    assert!(
+        body.starts_with("invalid token: its signature does not match this service's secret"),
+        "{body}"
+    );
+    let expired = claims("u", -60);
+    let body = refusal_body(&app, &app.token_with(&expired)).await;
+    let at = chrono::DateTime::from_timestamp(expired.exp, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        body.starts_with(&format!("invalid token: it expired at {at}")),
+        "{body}"
+    );
+    let body = refusal_body(&app, "not-a-jwt").await;
+    assert!(
+        body.starts_with("invalid token: it is not a well-formed JWT"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn a_token_in_the_query_string_is_accepted() {
     let app = spawn_app().await;

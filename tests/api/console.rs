@@ -3,7 +3,9 @@
 //! Chromium through chromedriver (Debian's `chromium` and `chromium-driver`, which
 //! `.ci/run` installs): it loads without console errors, lists every registered endpoint,
 //! sends `social:createEvent` from its example and shows the answer, shows a failure
-//! legibly, and shows a `social:sessionUpdated` push caused by another client.
+//! legibly, shows a `social:sessionUpdated` push caused by another client, and acts as
+//! the new user after "new token"; it fits an 800 pixel wide window, and renders the
+//! descriptions' Markdown with HTML in them as text.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -172,13 +174,18 @@ impl Chromedriver {
 
     /// A headless Chromium that keeps its console messages.
     async fn browser(&self) -> Browser {
+        self.browser_of_width(1400).await
+    }
+
+    /// A headless Chromium whose window is `width` pixels wide.
+    async fn browser_of_width(&self, width: u32) -> Browser {
         let mut options = json!({
             "args": [
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
-                "--window-size=1400,900",
+                format!("--window-size={width},900"),
             ],
         });
         if std::path::Path::new("/usr/bin/chromium").exists() {
@@ -334,6 +341,56 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
     let text = push.text().await.unwrap();
     assert!(text.contains("Pairing with Grace"), "{text}");
 
+    // A new token for another user reconnects the console as that user: the open
+    // connection was the previous user's.
+    assert_eq!(status_text(&browser).await, "connected as ada");
+    let user = browser.find(Locator::Id("development-user")).await.unwrap();
+    user.clear().await.unwrap();
+    user.send_keys("grace").await.unwrap();
+    click(&browser, "#development-token").await;
+    let patience = Patience::new();
+    while status_text(&browser).await != "connected as grace" {
+        patience.wait("the console connected as grace").await;
+    }
+    appears(&browser, "#status.open").await;
+    // Grace is a member of acme, not an admin: the same request is now refused.
+    click(&browser, "button[data-endpoint='social:createEvent']").await;
+    click(&browser, "#send").await;
+    let refused = appears(
+        &browser,
+        "li.answer.failed[data-endpoint='social:createEvent']",
+    )
+    .await;
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("✗ 403 forbidden"), "{text}");
+    // Pushes now reach grace, not ada.
+    let mut ada = app.connect("ada").await;
+    ada.ok(
+        "social:createSession",
+        json!({
+            "session": session_fields("Review with Ada", 30),
+            "usersToInvite": [{ "userId": "grace", "role": 0 }],
+        }),
+    )
+    .await;
+    let patience = Patience::new();
+    loop {
+        let pushes = browser
+            .find_all(Locator::Css(
+                "li.push[data-endpoint='social:sessionUpdated']",
+            ))
+            .await
+            .unwrap();
+        let mut texts = Vec::new();
+        for push in pushes {
+            texts.push(push.text().await.unwrap());
+        }
+        if texts.iter().any(|text| text.contains("Review with Ada")) {
+            break;
+        }
+        patience.wait("grace's push").await;
+    }
+
     if let Ok(path) = std::env::var("SOCIAL_CONSOLE_SCREENSHOT") {
         std::fs::write(path, browser.screenshot().await.unwrap()).unwrap();
     }
@@ -351,5 +408,140 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
             .any(|error| error.contains("probe of the console log")),
         "{errors:#?}"
     );
+    browser.close().await.unwrap();
+}
+
+/// The text of the console's connection status.
+async fn status_text(browser: &Browser) -> String {
+    browser
+        .find(Locator::Id("status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The page's width and the width of what it shows: (scroll width, client width, window
+/// inner width), in CSS pixels.
+async fn widths(browser: &Browser) -> (u64, u64, u64) {
+    let measured = browser
+        .execute(
+            "const root = document.documentElement; \
+             return [root.scrollWidth, root.clientWidth, window.innerWidth];",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let width = |index: usize| measured[index].as_u64().unwrap();
+    (width(0), width(1), width(2))
+}
+
+#[tokio::test]
+async fn the_console_fits_an_800_pixel_wide_window_without_scrolling_sideways() {
+    let app = development_app().await;
+    let chromedriver = Chromedriver::start().await;
+    let browser = chromedriver.browser_of_width(800).await;
+    browser
+        .goto(&app.http_url(&format!("/console#key={CONSOLE_KEY}")))
+        .await
+        .unwrap();
+    appears(&browser, "#endpoint-list button").await;
+    let token = browser.find(Locator::Id("token")).await.unwrap();
+    let patience = Patience::new();
+    while token
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        patience.wait("the development token").await;
+    }
+    click(&browser, "#connect").await;
+    appears(&browser, "#status.open").await;
+    // The longest endpoint name, a long description, and a frame of long lines.
+    click(
+        &browser,
+        "button[data-endpoint='social:deleteUserSessionInvitations']",
+    )
+    .await;
+    click(&browser, "button[data-endpoint='social:createSession']").await;
+    click(&browser, "#send").await;
+    appears(&browser, "li.answer[data-endpoint='social:createSession']").await;
+    for summary in browser
+        .find_all(Locator::Css("#push-list summary"))
+        .await
+        .unwrap()
+    {
+        summary.click().await.unwrap();
+    }
+    let (scroll, client, window) = widths(&browser).await;
+    assert!(window <= 800, "a window of 800 pixels at most: {window}");
+    assert!(
+        scroll <= client,
+        "the page is {scroll} pixels wide in a window showing {client}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn descriptions_are_rendered_as_markdown_and_html_in_them_as_text() {
+    let app = spawn_app().await;
+    let chromedriver = Chromedriver::start().await;
+    let browser = chromedriver.browser().await;
+    browser.goto(&app.http_url("/console")).await.unwrap();
+    click(&browser, "button[data-endpoint='social:createEvent']").await;
+    let description = appears(&browser, "#endpoint-description p code").await;
+    assert_eq!(description.text().await.unwrap(), "social:createEvent");
+    let text = browser
+        .find(Locator::Id("endpoint-description"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.starts_with("social:createEvent: an admin"), "{text}");
+    assert!(!text.contains('`'), "{text}");
+    // A push's description, under its name.
+    click(
+        &browser,
+        "#push-list li[data-push='social:sessionUpdated'] summary",
+    )
+    .await;
+    let code = appears(
+        &browser,
+        "#push-list li[data-push='social:sessionUpdated'] .markdown p code",
+    )
+    .await;
+    assert_eq!(code.text().await.unwrap(), "social:getSession");
+
+    // The renderer itself: what it makes of each construct, and of HTML.
+    let markdown = "Plain <img src=x onerror=\"document.title='owned'\"> text with `a <b>` \
+                    code,\n**bold `x`** and *em* and _em too_, snake_case_word stays.\n\n\
+                    - one\n  continued\n- [two](https://example.com/a?b=1)\n\n\
+                    3. three\n4. [four](javascript:evil)";
+    let rendered = browser
+        .execute(
+            "const node = document.createElement('div'); \
+             renderMarkdown(node, arguments[0]); return node.innerHTML;",
+            vec![json!(markdown)],
+        )
+        .await
+        .unwrap();
+    let rendered = rendered.as_str().unwrap();
+    assert_eq!(
+        rendered,
+        "<p>Plain &lt;img src=x onerror=\"document.title='owned'\"&gt; text with \
+         <code>a &lt;b&gt;</code> code, <strong>bold <code>x</code></strong> and <em>em</em> \
+         and <em>em too</em>, snake_case_word stays.</p>\
+         <ul><li>one continued</li><li><a href=\"https://example.com/a?b=1\" \
+         rel=\"noopener noreferrer\" target=\"_blank\">two</a></li></ul>\
+         <ol start=\"3\"><li>three</li><li><span>four</span></li></ol>"
+    );
+    let title = browser.title().await.unwrap();
+    assert_ne!(title, "owned");
+    let errors = chromedriver.console_errors(&browser).await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
     browser.close().await.unwrap();
 }

@@ -147,7 +147,7 @@ async fn create_event_answers_400_naming_the_invalid_field() {
         ),
         (
             with(json!({"title": 5})),
-            "data.event.title: invalid type: integer",
+            "data.event.title: invalid type: expected a string, got the number 5",
         ),
         (
             with(json!({"description": "x".repeat(10_001)})),
@@ -167,7 +167,7 @@ async fn create_event_answers_400_naming_the_invalid_field() {
         ),
         (
             with(json!({"participantLimit": 2.5})),
-            "data.event.participantLimit: invalid type",
+            "data.event.participantLimit: invalid type: expected an integer, got the number 2.5",
         ),
         (
             with(json!({"price": -1.0})),
@@ -175,11 +175,11 @@ async fn create_event_answers_400_naming_the_invalid_field() {
         ),
         (
             with(json!({"price": "free"})),
-            "data.event.price: invalid type",
+            "data.event.price: invalid type: expected a number, got the string \"free\"",
         ),
         (
             with(json!({"customData": "x"})),
-            "data.event.customData: invalid type",
+            "data.event.customData: invalid type: expected an object, got the string \"x\"",
         ),
         (
             with(json!({"customData": {"k": u64::MAX}})),
@@ -220,7 +220,7 @@ async fn create_event_answers_400_naming_the_invalid_field() {
         )
         .await;
     assert!(
-        message.starts_with("data.formSchema: invalid type"),
+        message == "data.formSchema: invalid type: expected an object, got an array",
         "{message}"
     );
     let mut deep = json!(1);
@@ -674,4 +674,135 @@ async fn events_with_the_same_start_are_ordered_by_id_not_by_creation() {
         .map(|event| event["title"].as_str().unwrap())
         .collect();
     assert_eq!(titles, ["first", "middle", "last"]);
+}
+
+#[tokio::test]
+async fn a_form_schema_inside_event_is_kept_as_one_beside_it_is() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let mut fields = event_fields("Inside");
+    fields["formSchema"] = json!({"fields": [{"name": "company"}]});
+    let created = net
+        .admin
+        .ok(
+            "social:createEvent",
+            json!({"source": net.source, "event": fields}),
+        )
+        .await;
+    assert_eq!(
+        created["event"]["formSchema"],
+        json!({"fields": [{"name": "company"}]})
+    );
+    let id = created["event"]["id"].as_str().unwrap();
+    let updated = net
+        .admin
+        .ok(
+            "social:updateEvent",
+            json!({"eventId": id, "event": {"formSchema": {"v": 2}}}),
+        )
+        .await;
+    assert_eq!(updated["event"]["formSchema"], json!({"v": 2}));
+    // The same object in both places is one formSchema.
+    let both = net
+        .admin
+        .ok(
+            "social:updateEvent",
+            json!({"eventId": id, "event": {"formSchema": {"v": 3}}, "formSchema": {"v": 3}}),
+        )
+        .await;
+    assert_eq!(both["event"]["formSchema"], json!({"v": 3}));
+    let fetched = net
+        .admin
+        .ok("social:getEvent", json!({"eventId": id}))
+        .await;
+    assert_eq!(fetched["event"]["formSchema"], json!({"v": 3}));
+}
+
+#[tokio::test]
+async fn two_different_form_schemas_are_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let mut fields = event_fields("Both");
+    fields["formSchema"] = json!({"v": 1});
+    let message = net
+        .admin
+        .fails(
+            "social:createEvent",
+            json!({"source": net.source, "event": fields, "formSchema": {"v": 2}}),
+            400,
+        )
+        .await;
+    assert!(
+        message.starts_with("data.event.formSchema: differs from data.formSchema"),
+        "{message}"
+    );
+    let listed = net
+        .admin
+        .ok("social:getEvents", json!({"source": net.source}))
+        .await;
+    assert_eq!(listed["events"], json!([]));
+}
+
+#[tokio::test]
+async fn a_known_field_in_the_wrong_object_is_refused_naming_where_it_belongs() {
+    let app = spawn_app().await;
+    let mut net = network(&app).await;
+    let mut fields = event_fields("Misplaced");
+    fields.as_object_mut().unwrap().remove("customData");
+    let message = net
+        .admin
+        .fails(
+            "social:createEvent",
+            json!({"source": net.source, "event": fields, "customData": {"venue": "Hall 2"}}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        message,
+        "data.customData: belongs inside data.event: send it as data.event.customData"
+    );
+    let event = create_event(&mut net.admin, &net.source, "Placed").await;
+    let message = net
+        .admin
+        .fails(
+            "social:updateEvent",
+            json!({"event": {"eventId": event["id"], "title": "New"}}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        message,
+        "data.event.eventId: belongs beside data.event, not inside it: send it as data.eventId"
+    );
+    let message = net
+        .admin
+        .fails(
+            "social:createSession",
+            json!({"session": session_fields("S", 60), "propId": "stage"}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        message,
+        "data.propId: belongs inside data.session: send it as data.session.propId"
+    );
+    let mut session = session_fields("S", 60);
+    session["usersToInvite"] = json!([{"userId": net.member_id, "role": 0}]);
+    let message = net
+        .admin
+        .fails("social:createSession", json!({ "session": session }), 400)
+        .await;
+    assert!(
+        message.starts_with("data.session.usersToInvite: belongs beside data.session"),
+        "{message}"
+    );
+    // Unknown fields are still ignored, anywhere.
+    let mut fields = event_fields("Newer");
+    fields["venueMap"] = json!({"floor": 2});
+    net.admin
+        .ok(
+            "social:createEvent",
+            json!({"source": net.source, "event": fields, "newerOption": true}),
+        )
+        .await;
 }

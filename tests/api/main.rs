@@ -6,6 +6,7 @@ mod attacks;
 mod auth;
 mod calendar_feed;
 mod chaos;
+mod cli;
 mod console;
 mod contract;
 mod events;

@@ -1,6 +1,7 @@
 // The social-events console: lists the endpoints of the AsyncAPI document, sends a
 // request over one WebSocket and shows every frame that arrives. Plain JavaScript, no
-// dependencies; page text is only ever set as text, never parsed as HTML.
+// dependencies; page text is only ever set as text, never parsed as HTML (descriptions
+// are Markdown, rendered by building elements: see renderMarkdown).
 "use strict";
 
 const byId = (id) => document.getElementById(id);
@@ -36,6 +37,111 @@ function element(tag, attributes, ...children) {
   }
   for (const child of children) node.append(child);
   return node;
+}
+
+// Markdown of the AsyncAPI document's descriptions, rendered into `container` as
+// elements: paragraphs, lists, `code`, **bold**, *emphasis*, [links](address). Text is
+// only ever set as text, so HTML in a description shows as written; a link goes only to
+// an http(s) or mailto address (any other is shown as its text).
+function renderMarkdown(container, markdown) {
+  container.replaceChildren();
+  const item = /^\s*([-*+]|(\d+)[.)])\s+(.*)$/;
+  let paragraph = null; // lines of the paragraph being read
+  let list = null; // the list being read, and its current item's lines
+  const endParagraph = () => {
+    if (paragraph) container.append(element("p", {}, ...inline(paragraph.join(" "))));
+    paragraph = null;
+  };
+  const endItem = () => {
+    if (list && list.lines) list.node.append(element("li", {}, ...inline(list.lines.join(" "))));
+    if (list) list.lines = null;
+  };
+  const endList = () => {
+    endItem();
+    if (list) container.append(list.node);
+    list = null;
+  };
+  for (const line of String(markdown || "").replace(/\r\n?/g, "\n").split("\n")) {
+    const started = line.match(item);
+    if (line.trim() === "") {
+      endParagraph();
+      endList();
+    } else if (started) {
+      endParagraph();
+      const ordered = started[2] !== undefined;
+      if (list && list.ordered !== ordered) endList();
+      if (!list) {
+        const node = element(ordered ? "ol" : "ul", {});
+        if (ordered && started[2] !== "1") node.start = Number(started[2]);
+        list = { node, ordered, lines: null };
+      }
+      endItem();
+      list.lines = [started[3].trim()];
+    } else if (list) {
+      list.lines.push(line.trim());
+    } else {
+      (paragraph = paragraph || []).push(line.trim());
+    }
+  }
+  endParagraph();
+  endList();
+}
+
+// The inline Markdown of `text` as nodes: `code`, **bold**, *emphasis* or _emphasis_,
+// [text](address); everything else as text.
+function inline(text) {
+  const pattern = /`([^`]+)`|\*\*(.+?)\*\*|\[([^\]]+)\]\(([^()\s]+)\)|\*([^*\s](?:[^*]*[^*\s])?)\*|(^|[^\w])_([^_\s](?:[^_]*[^_\s])?)_(?!\w)/g;
+  const nodes = [];
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    let start = match.index;
+    if (match[6] !== undefined) {
+      start += match[6].length; // the character before `_` is text
+    }
+    if (start > at) nodes.push(document.createTextNode(text.slice(at, start)));
+    if (match[1] !== undefined) {
+      nodes.push(element("code", {}, match[1]));
+    } else if (match[2] !== undefined) {
+      nodes.push(element("strong", {}, ...inline(match[2])));
+    } else if (match[3] !== undefined) {
+      nodes.push(link(match[3], match[4]));
+    } else if (match[5] !== undefined) {
+      nodes.push(element("em", {}, ...inline(match[5])));
+    } else {
+      nodes.push(element("em", {}, ...inline(match[7])));
+    }
+    at = match.index + match[0].length;
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+// A link to `address` when it is an http(s) or mailto one; else its text alone.
+function link(text, address) {
+  let url = null;
+  try {
+    url = new URL(address, location.href);
+  } catch (error) {
+    url = null;
+  }
+  if (url === null || !["http:", "https:", "mailto:"].includes(url.protocol)) {
+    return element("span", {}, ...inline(text));
+  }
+  return element("a", { href: url.href, rel: "noopener noreferrer", target: "_blank" },
+    ...inline(text));
+}
+
+// The user a token is for (its `sub`), read without checking it; "" when unreadable.
+function subjectOf(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(part + "===".slice((part.length + 3) % 4)),
+      (character) => character.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof claims.sub === "string" ? claims.sub : "";
+  } catch (error) {
+    return "";
+  }
 }
 
 function showProblem(id, text) {
@@ -97,8 +203,11 @@ async function loadContract() {
       button.addEventListener("click", () => select(name));
       byId("endpoint-list").append(element("li", {}, button));
     } else {
-      byId("push-list").append(element("li", { title: operation.description || "" },
-        element("code", {}, name)));
+      const description = element("div", { class: "markdown" });
+      renderMarkdown(description, operation.description || "");
+      byId("push-list").append(element("li", { "data-push": name },
+        element("details", {}, element("summary", {}, element("code", {}, name)),
+          description)));
     }
   }
 }
@@ -121,7 +230,7 @@ function select(name) {
   }
   const endpoint = state.endpoints.get(name);
   byId("endpoint-name").textContent = name;
-  byId("endpoint-description").textContent = endpoint.description;
+  renderMarkdown(byId("endpoint-description"), endpoint.description);
   byId("data").value = JSON.stringify(endpoint.example, null, 2);
   byId("example").disabled = false;
   byId("send").disabled = !isOpen();
@@ -152,9 +261,21 @@ async function developmentToken() {
     }
     byId("token").value = text.trim();
     showProblem("request-problem", "");
+    // A connection open with the previous token is that user's: act as the new one.
+    if (state.socket !== null) reconnect();
   } catch (error) {
     showProblem("request-problem", "No development token: " + error.message);
   }
+}
+
+// Closes the connection of the previous token and connects with the token given now.
+function reconnect() {
+  const previous = state.socket;
+  state.socket = null; // its closing is no longer this page's connection closing
+  state.pending.clear();
+  if (previous) previous.close(1000, "reconnecting with a new token");
+  logFrame("note", "", "reconnecting as " + (subjectOf(byId("token").value.trim()) || "?"));
+  connect();
 }
 
 function connect() {
@@ -163,6 +284,7 @@ function connect() {
     showProblem("request-problem", "Paste a token first.");
     return;
   }
+  const user = subjectOf(token);
   const url = new URL("api/v0/ws", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("token", token);
@@ -172,8 +294,9 @@ function connect() {
   setStatus("connecting", "connecting…");
   socket.addEventListener("open", () => {
     if (state.socket !== socket) return;
-    setStatus("open", "connected");
-    logFrame("note", "", "connected");
+    const connected = user ? "connected as " + user : "connected";
+    setStatus("open", connected);
+    logFrame("note", "", connected);
   });
   socket.addEventListener("message", (message) => received(message.data));
   socket.addEventListener("close", (close) => {

@@ -149,6 +149,10 @@ export interface NewEvent {
   'participantLimit'?: number | null;
   'price'?: number | null;
   'customData'?: Record<string, any> | null;
+  /**
+   * Also accepted beside `event` (`data.formSchema`), where the reference shows it.
+   */
+  'formSchema'?: Record<string, any> | null;
 }
 
 export interface CreateSessionAnswerFrame {
@@ -1013,6 +1017,10 @@ export interface EventFields {
   'participantLimit'?: number | null;
   'price'?: number | null;
   'customData'?: Record<string, any> | null;
+  /**
+   * Also accepted beside `event` (`data.formSchema`), where the reference shows it.
+   */
+  'formSchema'?: Record<string, any> | null;
 }
 
 export interface UpdateSessionAnswerFrame {
