@@ -127,20 +127,24 @@ async fn the_typescript_client_passes_its_tests_against_serve() {
             .await
             .unwrap();
     }
-    let ws_url = server.ws_url();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("npm")
-            .args(["test", "--silent"])
-            .current_dir(npm_installed())
-            .env("SOCIAL_WS_URL", ws_url)
-            .env("SOCIAL_JWT_SECRET", SECRET)
-            .env("SOCIAL_NETWORK", network)
-            .env("SOCIAL_ADMIN", admin)
-            .env("SOCIAL_MEMBER", member)
-            .output()
-            .expect("npm runs")
-    })
-    .await
-    .unwrap();
+    npm_installed();
+    let running = tokio::process::Command::new("npm")
+        .args(["test", "--silent"])
+        .current_dir(package())
+        .env("SOCIAL_WS_URL", server.ws_url())
+        .env("SOCIAL_JWT_SECRET", SECRET)
+        .env("SOCIAL_NETWORK", network)
+        .env("SOCIAL_ADMIN", admin)
+        .env("SOCIAL_MEMBER", member)
+        .kill_on_drop(true)
+        .output();
+    // A client left open keeps the test process alive: that fails here instead of hanging.
+    let output = tokio::time::timeout(NPM_TEST_BOUND, running)
+        .await
+        .expect("npm test finished (a client left open keeps its process running)")
+        .expect("npm runs");
     assert!(output.status.success(), "{}", described(&output));
 }
+
+/// How long the client's tests may take, their build included (they take about 30 s).
+const NPM_TEST_BOUND: std::time::Duration = std::time::Duration::from_secs(300);

@@ -256,6 +256,7 @@ export class SocialEventsClient {
    * the connection replaces the previous one, whose requests in flight are sent again.
    */
   async open(): Promise<void> {
+    if (this.closed) throw new Error('the client is closed');
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const url = new URL(this.options.url);
     url.searchParams.set('token', token);
@@ -265,6 +266,12 @@ export class SocialEventsClient {
       let opened = false;
       socket.onopen = () => {
         opened = true;
+        if (this.closed) {
+          // Closed while this connection was being opened (a renewal, a reconnect).
+          socket.close(NORMAL_CLOSURE);
+          reject(new Error('the client is closed'));
+          return;
+        }
         const previous = this.socket;
         this.socket = socket;
         this.attempt = 0;
