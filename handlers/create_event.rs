@@ -15,7 +15,7 @@ pub struct CreateEvent;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     source: Source,
-    #[schemars(with = "NewEvent")]
+    #[schemars(with = "Creating<EventFields>")]
     event: EventFields,
     form_schema: Option<Map<String, Value>>,
 }

@@ -12,7 +12,7 @@ pub struct CreateSession;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    #[schemars(with = "NewSession")]
+    #[schemars(with = "Creating<SessionFields>")]
     session: SessionFields,
     #[serde(default)]
     #[schemars(length(max = MAX_ENTRIES))]

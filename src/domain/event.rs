@@ -9,8 +9,8 @@ use crate::domain::ids::EventId;
 use crate::domain::kinds::EventStatus;
 use crate::domain::source::{Access, Source};
 use crate::domain::text::{
-    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts, require_present,
-    schema_requiring, set_if_present,
+    CreateShape, MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts,
+    require_present, set_if_present,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, FieldPath};
@@ -149,42 +149,28 @@ pub struct EventFields {
     pub form_schema: Option<Map<String, Value>>,
 }
 
-/// The schema of the `event` object of `createEvent`: [`EventFields`] with the fields
-/// creating needs required.
-pub struct NewEvent;
-
-impl schemars::JsonSchema for NewEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "NewEvent".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema_requiring::<EventFields>(
-            generator,
-            &EventFields::REQUIRED_TO_CREATE,
-            "The `event` object of `createEvent`. `null` counts as absent.",
-        )
-    }
+impl CreateShape for EventFields {
+    const CREATE_SCHEMA_NAME: &'static str = "NewEvent";
+    const REQUIRED_TO_CREATE: &'static [&'static str] = &["title", "startDate", "endDate"];
+    const CREATE_DESCRIPTION: &'static str =
+        "The `event` object of `createEvent`. `null` counts as absent.";
 }
 
 impl EventFields {
-    /// The fields `createEvent` requires.
-    pub const REQUIRED_TO_CREATE: [&'static str; 3] = ["title", "startDate", "endDate"];
-
     /// The path of the `event` object in both requests.
     pub fn path() -> FieldPath {
         FieldPath::data().field("event")
     }
 
-    /// A 400 naming the first field of [`EventFields::REQUIRED_TO_CREATE`] that is absent.
+    /// A 400 naming the first field creating requires
+    /// ([`CreateShape::REQUIRED_TO_CREATE`]) that is absent.
     pub fn require_complete(&self) -> Result<(), ApiError> {
-        let [title, start, end] = Self::REQUIRED_TO_CREATE;
         require_present(
             &Self::path(),
             &[
-                (title, self.title.is_some()),
-                (start, self.start_date.is_some()),
-                (end, self.end_date.is_some()),
+                ("title", self.title.is_some()),
+                ("startDate", self.start_date.is_some()),
+                ("endDate", self.end_date.is_some()),
             ],
         )
     }

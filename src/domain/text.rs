@@ -52,28 +52,43 @@ pub fn require_present(path: &FieldPath, fields: &[(&str, bool)]) -> Result<(), 
     }
 }
 
-/// The schema of `T`'s object with `required` fields required (and not `null`),
-/// described by `description`: the shape of a create request, which needs some of the
-/// fields an update may leave out.
-pub fn schema_requiring<T: schemars::JsonSchema>(
-    generator: &mut schemars::SchemaGenerator,
-    required: &[&str],
-    description: &str,
-) -> schemars::Schema {
-    let mut schema = T::json_schema(generator);
-    if let Some(properties) = schema
-        .get_mut("properties")
-        .and_then(serde_json::Value::as_object_mut)
-    {
-        for name in required {
-            if let Some(property) = properties.get_mut(*name) {
-                drop_null(property);
+/// The fields of a request's object (`event`, `session`) that an update may leave out
+/// but creating needs: what [`Creating`] describes.
+pub trait CreateShape: schemars::JsonSchema {
+    /// The name of the shape a create request sends (`NewSession`).
+    const CREATE_SCHEMA_NAME: &'static str;
+    /// The fields creating requires, by their names on the wire.
+    const REQUIRED_TO_CREATE: &'static [&'static str];
+    /// What the shape a create request sends is.
+    const CREATE_DESCRIPTION: &'static str;
+}
+
+/// The schema of the object `F` as a create request sends it: `F`'s fields with
+/// [`CreateShape::REQUIRED_TO_CREATE`] required (and not `null`). Used as
+/// `#[schemars(with = "Creating<SessionFields>")]` on the field that carries it.
+pub struct Creating<F>(std::marker::PhantomData<F>);
+
+impl<F: CreateShape> schemars::JsonSchema for Creating<F> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        F::CREATE_SCHEMA_NAME.into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = F::json_schema(generator);
+        if let Some(properties) = schema
+            .get_mut("properties")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            for name in F::REQUIRED_TO_CREATE {
+                if let Some(property) = properties.get_mut(*name) {
+                    drop_null(property);
+                }
             }
         }
+        schema.insert("required".into(), F::REQUIRED_TO_CREATE.into());
+        schema.insert("description".into(), F::CREATE_DESCRIPTION.into());
+        schema
     }
-    schema.insert("required".into(), required.into());
-    schema.insert("description".into(), description.into());
-    schema
 }
 
 /// `schema` without its `null` alternative: `{"type": ["string", "null"]}` becomes

@@ -235,6 +235,23 @@ impl Drop for Chromedriver {
 }
 
 /// The element `css` selects, once it exists (within fifteen seconds).
+/// Waits until the console has filled in the development token, then connects with it.
+async fn connect_with_development_token(browser: &Browser) {
+    let token = browser.find(Locator::Id("token")).await.unwrap();
+    let patience = Patience::new();
+    while token
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        patience.wait("the development token").await;
+    }
+    click(browser, "#connect").await;
+    appears(browser, "#status.open").await;
+}
+
 async fn appears(browser: &Browser, css: &str) -> fantoccini::elements::Element {
     browser
         .wait()
@@ -285,19 +302,7 @@ async fn the_console_lists_sends_and_shows_answers_and_pushes_in_a_real_browser(
     assert_eq!(pushes.len(), Registry::global().pushes().count());
 
     // In development mode the token is filled in for the development user.
-    let token = browser.find(Locator::Id("token")).await.unwrap();
-    let patience = Patience::new();
-    while token
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-        .is_empty()
-    {
-        patience.wait("the development token").await;
-    }
-    click(&browser, "#connect").await;
-    appears(&browser, "#status.open").await;
+    connect_with_development_token(&browser).await;
 
     // createEvent from its example: the example is filled in, sent, and answered.
     click(&browser, "button[data-endpoint='social:createEvent']").await;
@@ -447,19 +452,7 @@ async fn the_console_fits_an_800_pixel_wide_window_without_scrolling_sideways() 
         .await
         .unwrap();
     appears(&browser, "#endpoint-list button").await;
-    let token = browser.find(Locator::Id("token")).await.unwrap();
-    let patience = Patience::new();
-    while token
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-        .is_empty()
-    {
-        patience.wait("the development token").await;
-    }
-    click(&browser, "#connect").await;
-    appears(&browser, "#status.open").await;
+    connect_with_development_token(&browser).await;
     // The longest endpoint name, a long description, and a frame of long lines.
     click(
         &browser,

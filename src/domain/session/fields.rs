@@ -8,8 +8,8 @@ use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::recurrence::{MAX_RULE_CHARS, Rule};
 use crate::domain::text::{
-    MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts, require_present,
-    schema_requiring, set_if_present,
+    CreateShape, MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts,
+    require_present, set_if_present,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::zone::TimeZone;
@@ -80,44 +80,29 @@ impl SessionUpdate {
     }
 }
 
-/// The schema of the `session` object of `createSession`: [`SessionFields`] with the
-/// fields creating needs required.
-pub struct NewSession;
-
-impl schemars::JsonSchema for NewSession {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "NewSession".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema_requiring::<SessionFields>(
-            generator,
-            &SessionFields::REQUIRED_TO_CREATE,
-            "The `session` object of `createSession`. Server-owned fields (`id`, `created`, \
-             `updated`, `ownerId`, `isValid`) are not read. `null` counts as absent.",
-        )
-    }
+impl CreateShape for SessionFields {
+    const CREATE_SCHEMA_NAME: &'static str = "NewSession";
+    const REQUIRED_TO_CREATE: &'static [&'static str] = &["title", "startDate", "duration"];
+    const CREATE_DESCRIPTION: &'static str = "The `session` object of `createSession`. \
+        Server-owned fields (`id`, `created`, `updated`, `ownerId`, `isValid`) are not read. \
+        `null` counts as absent.";
 }
 
 impl SessionFields {
-    /// The fields `createSession` requires.
-    pub const REQUIRED_TO_CREATE: [&'static str; 3] = ["title", "startDate", "duration"];
-
     /// The path of the `session` object in both requests.
     pub fn path() -> FieldPath {
         FieldPath::data().field("session")
     }
 
-    /// A 400 naming the first field of [`SessionFields::REQUIRED_TO_CREATE`] that is
-    /// absent.
+    /// A 400 naming the first field creating requires
+    /// ([`CreateShape::REQUIRED_TO_CREATE`]) that is absent.
     pub fn require_complete(&self) -> Result<(), ApiError> {
-        let [title, start, duration] = Self::REQUIRED_TO_CREATE;
         require_present(
             &Self::path(),
             &[
-                (title, self.title.is_some()),
-                (start, self.start_date.is_some()),
-                (duration, self.duration.is_some()),
+                ("title", self.title.is_some()),
+                ("startDate", self.start_date.is_some()),
+                ("duration", self.duration.is_some()),
             ],
         )
     }
