@@ -12,6 +12,8 @@
 //! - [`aging`]: a map whose entries age out. Used by every layer.
 //! - [`backoff`]: growing pauses between failed attempts of background work. Used by
 //!   every layer.
+//! - [`websocket`]: the WebSocket protocol's parts that do no IO — frames and the
+//!   permessage-deflate extension. Used by `push` and `http`.
 //! - [`domain`]: the rules in plain Rust — ids, kinds, time and recurrence, text checks,
 //!   people, sources and access, events, sessions, invitations. No MongoDB, no HTTP.
 //! - [`ics`]: iCalendar files (RFC 5545) — a session's `VEVENT`, its zone's `VTIMEZONE`,
@@ -53,6 +55,7 @@ pub mod push;
 pub mod store;
 pub mod token;
 pub mod tools;
+pub mod websocket;
 
 /// One module per `social:*` endpoint; each registers itself with the endpoint registry.
 #[path = "../handlers/mod.rs"]
