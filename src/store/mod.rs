@@ -475,7 +475,8 @@ mod tests {
         std::future::pending()
     }
 
-    #[tokio::test]
+    // Paused time: a call that is never answered is waited for (30 s) without waiting.
+    #[tokio::test(start_paused = true)]
     async fn a_call_that_outlasts_the_deadline_is_unavailable() {
         let store = unreachable_store().await;
         let error = store.read(never_answers()).await.unwrap_err();
@@ -483,7 +484,8 @@ mod tests {
         assert!(error.is_unavailable());
     }
 
-    #[tokio::test]
+    // Paused time: a call that is never answered is waited for (30 s) without waiting.
+    #[tokio::test(start_paused = true)]
     async fn a_request_whose_reads_failed_had_no_effect() {
         let store = unreachable_store().await;
         let error = tracking_writes(async {
@@ -500,7 +502,8 @@ mod tests {
         assert_eq!(error.code(), crate::error::code::UNAVAILABLE);
     }
 
-    #[tokio::test]
+    // Paused time: a call that is never answered is waited for (30 s) without waiting.
+    #[tokio::test(start_paused = true)]
     async fn a_request_whose_write_went_unanswered_may_have_had_an_effect() {
         let store = unreachable_store().await;
         let error = tracking_writes(async {
