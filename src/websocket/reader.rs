@@ -6,7 +6,7 @@
 //! discard the rest instead of reading it into memory.
 //!
 //! The reader does no IO: the connection reads into [`MessageReader::buffer`] and asks
-//! [`MessageReader::next`] for what is whole.
+//! [`MessageReader::next_incoming`] for what is whole.
 
 use bytes::{Bytes, BytesMut};
 
@@ -97,7 +97,7 @@ impl MessageReader {
     }
 
     /// The next whole message or control frame, `Ok(None)` while more bytes are needed.
-    pub fn next(&mut self) -> Result<Option<Incoming>, ReadError> {
+    pub fn next_incoming(&mut self) -> Result<Option<Incoming>, ReadError> {
         loop {
             let Some((header, header_bytes)) = read_header(&self.buffer, self.compression)? else {
                 return Ok(None);
@@ -258,7 +258,7 @@ mod tests {
         let mut read = Vec::new();
         for byte in input {
             reader.buffer().extend_from_slice(&[*byte]);
-            while let Some(incoming) = reader.next()? {
+            while let Some(incoming) = reader.next_incoming()? {
                 read.push(incoming);
             }
         }
@@ -326,7 +326,7 @@ mod tests {
         reader.buffer().extend_from_slice(&big[..300]);
         // The header says 1,000 bytes: refused at once, with what has not arrived of it.
         assert_eq!(
-            reader.next(),
+            reader.next_incoming(),
             Err(ReadError::TooLarge {
                 limit: 100,
                 unread: 1000 - (300 - 8) as u64
