@@ -5,19 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncReadExt;
+use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::Admitted;
+use super::socket::{Socket, SocketReader, SocketWriter};
 use super::state::ServerState;
-use super::upgrade::Socket;
 use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
@@ -28,6 +23,9 @@ use crate::domain::ids::{Caller, UserId};
 use crate::error::ApiError;
 use crate::push::bus::{RESYNC_FRAME, Replay, SESSION_DELETED, SESSION_UPDATED};
 use crate::push::{Outgoing, Outlet, PushFrame};
+use crate::websocket::frame::{OpCode, server_frame};
+use crate::websocket::prepared::PreparedMessage;
+use crate::websocket::reader::{Incoming, ReadError};
 
 /// Longest wait for one frame to be written before the peer counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,6 +36,15 @@ const DRAIN_TIME: Duration = Duration::from_secs(10);
 /// A peer that sends nothing for this long while its refused frame is drained has sent
 /// all of it (and its answer to the close): the connection ends then.
 const DRAIN_QUIET: Duration = Duration::from_millis(500);
+
+/// Close codes (RFC 6455 §7.4.1).
+mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_LARGE: u16 = 1009;
+    pub const AGAIN: u16 = 1013;
+}
 
 /// Serves one upgraded connection until it closes. With `resume_after` (the `event.id`
 /// of the last push the client saw), the pushes it missed since are sent first (or one
@@ -52,7 +59,11 @@ pub async fn serve(
 ) {
     let _open = crate::metrics::OpenConnection::new();
     let limits = state.settings.connection.clone();
-    let (sink, mut stream) = socket.split();
+    let Socket {
+        reader: mut stream,
+        writer: sink,
+        compression,
+    } = socket;
     let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
     let context = RequestContext {
@@ -71,7 +82,13 @@ pub async fn serve(
         Some(after) => Box::pin(replay(pushes, context.me(), after, &admitted)).await,
         None => Replayed::default(),
     };
-    let writer = tokio::spawn(write_frames(sink, replayed, queue, kicked.clone()));
+    let writer = tokio::spawn(write_frames(
+        sink,
+        compression,
+        replayed,
+        queue,
+        kicked.clone(),
+    ));
     // Registered first, so that the pushes of these new invitations reach this connection.
     // Boxed: its database calls would otherwise make every open connection's state as
     // large as theirs for as long as it stays open.
@@ -93,28 +110,34 @@ pub async fn serve(
     let close = loop {
         tokio::select! {
             biased;
-            () = state.shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
+            () = state.shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
             // The writer closes a connection that was too slow to take its frames.
             () = kicked.cancelled() => break None,
             () = &mut expiry => {
                 let _ = outgoing.send(Outgoing::Text(token_expired_frame())).await;
-                break Some((CloseCode::Policy, "token expired"));
+                break Some((close_code::POLICY, "token expired"));
             }
             message = stream.next() => match message {
-                None | Some(Ok(Message::Close(_))) => break None,
-                Some(Ok(Message::Text(text))) => {
+                None => break None,
+                // Answered with a close of our own (the closing handshake).
+                Some(Ok(Incoming::Close(_))) => break Some((close_code::NORMAL, "")),
+                Some(Ok(Incoming::Text(bytes))) => {
+                    let Ok(text) = std::str::from_utf8(&bytes) else {
+                        continue;
+                    };
+                    let text = text.to_owned();
                     if text.len() > limits.max_frame_bytes {
                         let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
                         let _ = outgoing.send(Outgoing::Text(refuse(text.as_str(), &error))).await;
-                        break Some((CloseCode::Size, "frame too large"));
+                        break Some((close_code::TOO_LARGE, "frame too large"));
                     }
                     // Waiting for a free slot must not hold off shutdown, expiry or a kick.
                     let permit = tokio::select! {
                         permit = Arc::clone(&permits).acquire_owned() => permit,
-                        () = state.shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
+                        () = state.shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
                         () = &mut expiry => {
                             let _ = outgoing.try_send(Outgoing::Text(token_expired_frame()));
-                            break Some((CloseCode::Policy, "token expired"));
+                            break Some((close_code::POLICY, "token expired"));
                         }
                         () = kicked.cancelled() => break None,
                     };
@@ -138,7 +161,7 @@ pub async fn serve(
                         drop(answer_queued);
                     });
                 }
-                Some(Ok(Message::Binary(_))) => {
+                Some(Ok(Incoming::Binary(_))) => {
                     // Counted like any frame: refusing costs little, but not nothing.
                     let error = if admitted.try_acquire(Instant::now()) {
                         &binary_refused
@@ -147,17 +170,20 @@ pub async fn serve(
                     };
                     let _ = outgoing.send(Outgoing::Text(refuse_unread(error))).await;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                // Larger than the library reads whole: its rest is discarded after the close.
-                Some(Err(WsError::Capacity(_))) => {
+                Some(Ok(Incoming::Ping(payload))) => {
+                    let _ = outgoing.send(Outgoing::Pong(payload)).await;
+                }
+                Some(Ok(Incoming::Pong(_))) => {}
+                // Larger than is read whole: its rest is discarded after the close.
+                Some(Err(ReadError::TooLarge { .. })) => {
                     let error = ApiError::FrameTooLarge { limit: limits.max_frame_bytes };
                     let _ = outgoing.send(Outgoing::Text(refuse_unread(&error))).await;
                     unread_frame = true;
-                    break Some((CloseCode::Size, "frame too large"));
+                    break Some((close_code::TOO_LARGE, "frame too large"));
                 }
                 Some(Err(error)) => {
                     tracing::debug!(%error, "connection read failed");
-                    break None;
+                    break Some((error.close_code(), "protocol error"));
                 }
             }
         }
@@ -168,27 +194,24 @@ pub async fn serve(
     context.watches.stop_all();
     drop(registration);
     if let Some((code, reason)) = close {
-        let _ = outgoing
-            .send(Outgoing::Close {
-                code: code.into(),
-                reason,
-            })
-            .await;
+        let _ = outgoing.send(Outgoing::Close { code, reason }).await;
     }
     drop(outgoing);
-    let sink = writer.await.ok();
+    let _sink = writer.await.ok();
     if unread_frame {
-        // The library stopped reading mid-frame: read the rest raw and discard it, so
-        // that the 413 and the close frame reach the client instead of a reset.
-        if let Some(mut socket) = sink.and_then(|sink| sink.reunite(stream).ok()) {
-            drain(socket.get_mut()).await;
-        }
+        // Reading stopped at a frame's header: read the rest raw and discard it, so that
+        // the 413 and the close frame reach the client instead of a reset.
+        drain(&mut stream).await;
         return;
     }
     // The closing handshake: read until the peer answers the close (or sends its own and
     // gets the answer), so that the socket is not reset with the close frame still in flight.
     let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
-        while let Some(Ok(_)) = stream.next().await {}
+        while let Some(Ok(incoming)) = stream.next().await {
+            if matches!(incoming, Incoming::Close(_)) {
+                break;
+            }
+        }
     })
     .await;
 }
@@ -242,11 +265,11 @@ struct Replayed {
 /// to the close) until it closes or pauses for [`DRAIN_QUIET`], for at most
 /// [`DRAIN_TIME`]: a client that waits for the server to end the connection after the
 /// closing handshake (as RFC 6455 asks) sees it end right after its answer to the close.
-async fn drain(connection: &mut poem::Upgraded) {
+async fn drain(connection: &mut SocketReader) {
     let mut discarded = vec![0; 64 * 1024];
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         while let Ok(Ok(1..)) =
-            tokio::time::timeout(DRAIN_QUIET, connection.read(&mut discarded)).await
+            tokio::time::timeout(DRAIN_QUIET, connection.read_raw(&mut discarded)).await
         {}
     })
     .await;
@@ -278,11 +301,12 @@ async fn attach_invitations(context: &RequestContext) {
 /// too slow, it writes a 1013 close frame if it can within a second and then discards
 /// whatever is still queued, so that nobody waits on this connection.
 async fn write_frames(
-    mut sink: SplitSink<Socket, Message>,
+    mut sink: SocketWriter,
+    compression: bool,
     replayed: Replayed,
     mut queue: mpsc::Receiver<Outgoing>,
     kicked: CancellationToken,
-) -> SplitSink<Socket, Message> {
+) -> SocketWriter {
     let Replayed {
         frames: first,
         through: replayed_through,
@@ -312,25 +336,26 @@ async fn write_frames(
         };
         // An answer's request slot is given back once the answer is written.
         let mut _slot = None;
-        let message = match next {
-            Some(Outgoing::Text(text)) => Message::text(text),
+        let mut closing = false;
+        let frame = match next {
+            Some(Outgoing::Text(text)) => text_frame(text, compression),
             Some(Outgoing::Answer { text, slot }) => {
                 _slot = Some(slot);
-                Message::text(text)
+                text_frame(text, compression)
             }
             Some(Outgoing::Push(push)) if live && replayed(&push) => continue,
-            Some(Outgoing::Push(push)) => Message::Text(push.text(envelope::encode_push)),
-            Some(Outgoing::Close { code, reason }) => Message::Close(Some(CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.into(),
-            })),
+            Some(Outgoing::Push(push)) => push.prepared(envelope::encode_push).frame(compression),
+            Some(Outgoing::Pong(payload)) => server_frame(OpCode::Pong, false, &payload),
+            Some(Outgoing::Close { code, reason }) => {
+                closing = true;
+                close_frame(code, reason)
+            }
             None => return sink,
         };
-        let closing = matches!(message, Message::Close(_));
         let sent = tokio::select! {
             biased;
             () = kicked.cancelled() => break,
-            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)) => sent,
+            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(&frame)) => sent,
         };
         match sent {
             Ok(Ok(())) if !closing => {}
@@ -343,13 +368,23 @@ async fn write_frames(
             }
         }
     }
-    let close = Message::Close(Some(CloseFrame {
-        code: CloseCode::Again,
-        reason: "too slow to receive".into(),
-    }));
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close)).await;
+    let close = close_frame(close_code::AGAIN, "too slow to receive");
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(&close)).await;
     while queue.recv().await.is_some() {}
     sink
+}
+
+/// The frame of an answer or notice `text` for this connection (compressed when it
+/// agreed on compression and that makes it smaller).
+fn text_frame(text: String, compression: bool) -> Bytes {
+    PreparedMessage::text(Bytes::from(text)).frame(compression)
+}
+
+/// A close frame with `code` and `reason`.
+fn close_frame(code: u16, reason: &str) -> Bytes {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    server_frame(OpCode::Close, false, &payload)
 }
 
 inventory::submit! {

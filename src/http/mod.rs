@@ -1,6 +1,6 @@
 //! HTTP with poem: the server (`server`, the composition root that builds the state and
 //! the route tree and runs them), what it is configured with (`settings`) and what its
-//! routes share (`state`), the WebSocket upgrade and connection loop, token
+//! routes share (`state`), the WebSocket upgrade, socket and connection loop, token
 //! authentication shared by the upgrade and the invitation file, per-user admission and
 //! rate limiting, and the other HTTP routes (`routes`, described by poem-openapi with the
 //! tags and failures of `openapi`: health, metrics, the ICS invitation file, the calendar
@@ -23,6 +23,7 @@ pub mod route_metrics;
 pub mod routes;
 pub mod server;
 pub mod settings;
+pub mod socket;
 pub mod state;
 pub mod upgrade;
 

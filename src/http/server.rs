@@ -16,7 +16,6 @@ use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get, handler};
 use poem_openapi::OpenApiService;
 use secrecy::ExposeSecret;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -52,8 +51,6 @@ const WEBSOCKET_ROUTE: &str = "/api/v0/ws";
 const WEBSOCKET_STATUSES: [u16; 6] = [101, 400, 401, 429, 500, 503];
 /// The route of the OpenAPI document (served beside the routes it describes).
 const OPENAPI_ROUTE: &str = "/openapi.json";
-/// Read buffer of each WebSocket; small, since most connections are idle most of the time.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// A built server, bound to its port, ready to run.
 pub struct Application {
@@ -350,24 +347,19 @@ async fn websocket(
     if let Err(error) = state.app.store.ensure_user(&first_seen).await {
         return ApiError::from(error).into_response();
     }
-    // Frames up to twice the limit are read whole and refused with a 413 and a clean close;
-    // on anything larger the WebSocket library stops before buffering it, and the
-    // connection discards the rest after its 413 and close.
+    // Messages up to twice the limit are read whole and refused with a 413 (naming their
+    // event.id) and a clean close; a larger one is refused as soon as its header arrives,
+    // and the connection discards the rest after its 413 and close.
     let hard_limit = state
         .settings
         .connection
         .max_frame_bytes
         .saturating_mul(2)
         .max(64 * 1024);
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .max_message_size(Some(hard_limit))
-        .max_frame_size(Some(hard_limit));
     let state = Arc::clone(&state);
     let connections = state.connections.clone();
     tracing::debug!(user = ?claims.sub, "connection opened");
-    upgrade.accept(config, move |socket| {
+    upgrade.accept(hard_limit, move |socket| {
         connections.track_future(connection::serve(
             socket,
             state,

@@ -1,23 +1,24 @@
 //! The WebSocket upgrade, done here rather than by poem's extractor so that the
-//! connection loop owns the WebSocket library's stream over the raw connection: it sees
-//! the library's errors as types (an oversized frame is a `Capacity` error), and after
-//! refusing an oversized frame it can read and discard the rest of it, so that its 413
-//! and close frame reach the client instead of being lost to a reset connection.
+//! connection loop owns the raw connection with the service's own codec
+//! ([`super::socket`]): it agrees on permessage-deflate with clients that offer it
+//! (`crate::websocket::negotiate`), sees a message larger than the limit as soon as its
+//! header arrives, and can read and discard the rest of it, so that its 413 and close
+//! frame reach the client instead of being lost to a reset connection.
 
 use poem::http::{Method, StatusCode, header};
-use poem::{FromRequest, IntoResponse, OnUpgrade, Request, RequestBody, Response, Upgraded};
-use tokio_tungstenite::WebSocketStream;
+use poem::{FromRequest, IntoResponse, OnUpgrade, Request, RequestBody, Response};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-/// A WebSocket connection over the raw upgraded HTTP connection.
-pub type Socket = WebSocketStream<Upgraded>;
+use super::socket::Socket;
+use crate::websocket::negotiate;
 
 /// A valid upgrade request, not yet answered. As an extractor, a request that is no
 /// WebSocket upgrade answers 400.
 pub struct UpgradeRequest {
     accept_key: String,
     on_upgrade: OnUpgrade,
+    /// Whether the client offered permessage-deflate in a form the service honours.
+    compression: bool,
 }
 
 /// Whether `name`'s comma-separated values include `token`, in any letter case.
@@ -50,16 +51,23 @@ impl<'a> FromRequest<'a> for UpgradeRequest {
             .get(header::SEC_WEBSOCKET_KEY)
             .ok_or_else(refuse)?;
         let on_upgrade = request.take_upgrade().map_err(|_| refuse())?;
+        let offers = request
+            .headers()
+            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
         Ok(UpgradeRequest {
             accept_key: derive_accept_key(key.as_bytes()),
             on_upgrade,
+            compression: negotiate::agrees(offers),
         })
     }
 }
 
 impl UpgradeRequest {
-    /// Answers 101 and, once the connection is upgraded, runs `serve` on it.
-    pub fn accept<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    /// Answers 101 and, once the connection is upgraded, runs `serve` on it; its
+    /// messages may be at most `limit` bytes (on the wire and inflated).
+    pub fn accept<F, Fut>(self, limit: usize, serve: F) -> Response
     where
         F: FnOnce(Socket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -67,24 +75,22 @@ impl UpgradeRequest {
         let UpgradeRequest {
             accept_key,
             on_upgrade,
+            compression,
         } = self;
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => {
-                    let socket =
-                        WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(config))
-                            .await;
-                    serve(socket).await;
-                }
+                Ok(upgraded) => serve(Socket::new(upgraded, limit, compression)).await,
                 Err(error) => tracing::debug!(%error, "the upgrade did not complete"),
             }
         });
-        Response::builder()
+        let mut response = Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)
             .header(header::CONNECTION, "upgrade")
             .header(header::UPGRADE, "websocket")
-            .header(header::SEC_WEBSOCKET_ACCEPT, accept_key)
-            .finish()
-            .into_response()
+            .header(header::SEC_WEBSOCKET_ACCEPT, accept_key);
+        if compression {
+            response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, negotiate::AGREED);
+        }
+        response.finish().into_response()
     }
 }

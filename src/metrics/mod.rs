@@ -65,6 +65,9 @@ pub const PROP_LOOKS: &str = "social_prop_looks_total";
 /// Looks of a watched prop answered by a look another watch of the same user and prop
 /// took meanwhile (counter).
 pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
+/// Messages compressed (permessage-deflate) for the sockets that agreed on it: a push
+/// once however many sockets receive it (counter).
+pub const MESSAGES_COMPRESSED: &str = "social_messages_compressed_total";
 
 /// HTTP requests answered, by `route` (the route's template) and `status` (counter).
 pub const HTTP_REQUESTS: &str = "social_http_requests_total";
@@ -188,13 +191,14 @@ fn install() -> PrometheusHandle {
 }
 
 /// The counters without labels.
-const UNLABELLED_COUNTERS: [&str; 6] = [
+const UNLABELLED_COUNTERS: [&str; 7] = [
     PUSHES_DELIVERED,
     PUSHES_DROPPED,
     CLIENTS_KICKED,
     DB_CLIENTS_REPLACED,
     PROP_LOOKS,
     PROP_LOOKS_SHARED,
+    MESSAGES_COMPRESSED,
 ];
 /// The gauges without labels (the build information has its own).
 const UNLABELLED_GAUGES: [&str; 4] = [
@@ -267,6 +271,10 @@ fn describe() {
     describe_counter!(
         PROP_LOOKS_SHARED,
         "Looks of a watched prop answered by a look of another watch of the same user."
+    );
+    describe_counter!(
+        MESSAGES_COMPRESSED,
+        "Messages compressed for sockets that agreed on permessage-deflate (a push once)."
     );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the running version.");
@@ -408,6 +416,11 @@ pub fn prop_looked_at() {
 /// A watched prop's look was answered by one another watch of its user took.
 pub fn prop_look_shared() {
     counter!(PROP_LOOKS_SHARED).increment(1);
+}
+
+/// A message was compressed (once for all the sockets it goes to).
+pub fn message_compressed() {
+    counter!(MESSAGES_COMPRESSED).increment(1);
 }
 
 /// One more (`1.0`) or one fewer (`-1.0`) watched prop.

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
+use crate::websocket::prepared::PreparedMessage;
 
 /// A push as queued for a connection: its data is rendered once and shared by every
 /// recipient who sees it alike; the first connection to write it encodes the frame, and
@@ -27,8 +27,9 @@ pub struct PushFrame {
     pub event_id: String,
     /// The frame's `data`, already JSON.
     pub data: Box<RawValue>,
-    /// The whole frame as sent, once encoded.
-    encoded: OnceLock<Utf8Bytes>,
+    /// The whole frame as sent, once encoded (and once compressed, for the sockets that
+    /// agreed on compression).
+    encoded: OnceLock<PreparedMessage>,
 }
 
 impl PushFrame {
@@ -41,11 +42,11 @@ impl PushFrame {
         }
     }
 
-    /// The frame's text: `encode`d by the first caller, shared with the others.
-    pub fn text(&self, encode: impl FnOnce(&PushFrame) -> String) -> Utf8Bytes {
+    /// The frame, prepared for every socket: `encode`d by the first caller, shared with
+    /// the others.
+    pub fn prepared(&self, encode: impl FnOnce(&PushFrame) -> String) -> &PreparedMessage {
         self.encoded
-            .get_or_init(|| Utf8Bytes::from(encode(self)))
-            .clone()
+            .get_or_init(|| PreparedMessage::text(encode(self).into()))
     }
 }
 
@@ -63,6 +64,8 @@ pub enum Outgoing {
     },
     /// A push.
     Push(Arc<PushFrame>),
+    /// The answer to a client's ping, with its payload.
+    Pong(bytes::Bytes),
     /// The close frame, after which the writer stops.
     Close { code: u16, reason: &'static str },
 }

@@ -17,6 +17,7 @@ pub fn compress(message: &[u8]) -> Option<Vec<u8>> {
     if message.len() < MIN_COMPRESSED_BYTES {
         return None;
     }
+    crate::metrics::message_compressed();
     let mut compressor = Compress::new(Compression::fast(), false);
     // Enough for a flushed block of incompressible input, most of the time at once.
     let mut output = Vec::with_capacity(message.len() + message.len() / 16 + 64);

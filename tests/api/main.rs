@@ -7,6 +7,7 @@ mod auth;
 mod calendar_feed;
 mod chaos;
 mod cli;
+mod compression;
 mod console;
 mod contract;
 mod events;
