@@ -27,6 +27,7 @@ mod prop_board;
 mod prop_sessions;
 mod protocol;
 mod pushes;
+mod python_client;
 mod registry;
 mod resume;
 mod retries;
