@@ -14,6 +14,8 @@ use crate::websocket::reader::{Incoming, MessageReader, ReadError};
 
 /// Bytes asked of the connection at each read.
 const READ_BYTES: usize = 2 * 1024;
+/// Largest read buffer kept between messages.
+const KEPT_BUFFER_BYTES: usize = 16 * 1024;
 
 /// A WebSocket connection: its reader, its writer, and whether compression was agreed.
 pub struct Socket {
@@ -54,6 +56,10 @@ impl SocketReader {
                 Ok(None) => {}
             }
             let buffer = self.messages.buffer();
+            if buffer.is_empty() && buffer.capacity() > KEPT_BUFFER_BYTES {
+                // What a large message left behind is not kept while the socket idles.
+                *buffer = bytes::BytesMut::new();
+            }
             buffer.reserve(READ_BYTES);
             match self.io.read_buf(buffer).await {
                 Ok(0) | Err(_) => return None,
