@@ -84,7 +84,7 @@ impl MessageReader {
     /// `compression`: permessage-deflate was agreed.
     pub fn new(limit: usize, compression: bool) -> MessageReader {
         MessageReader {
-            buffer: BytesMut::with_capacity(4096),
+            buffer: BytesMut::new(),
             limit,
             compression,
             partial: None,
