@@ -79,6 +79,30 @@ pub fn server_frame(opcode: OpCode, compressed: bool, payload: &[u8]) -> Bytes {
     frame.freeze()
 }
 
+/// A whole frame as a client sends it: `first` is its first byte as given (FIN, RSV bits,
+/// opcode — a client of the service's own, or a test sending what a client may not), the
+/// payload masked with `mask`.
+pub fn masked_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(MAX_HEADER_BYTES + payload.len());
+    frame.push(first);
+    match payload.len() {
+        length @ 0..=125 => frame.push(MASKED | length as u8),
+        length @ 126..=0xFFFF => {
+            frame.push(MASKED | 126);
+            frame.extend((length as u16).to_be_bytes());
+        }
+        length => {
+            frame.push(MASKED | 127);
+            frame.extend((length as u64).to_be_bytes());
+        }
+    }
+    frame.extend(mask);
+    let start = frame.len();
+    frame.extend_from_slice(payload);
+    unmask(&mut frame[start..], mask, 0);
+    frame
+}
+
 /// A client frame's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
@@ -183,27 +207,6 @@ pub fn unmask(payload: &mut [u8], mask: [u8; 4], offset: usize) {
 mod tests {
     use super::*;
 
-    /// `payload` as a client sends it: masked with `mask`.
-    fn client_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-        let mut frame = vec![first];
-        match payload.len() {
-            length @ 0..=125 => frame.push(MASKED | length as u8),
-            length @ 126..=0xFFFF => {
-                frame.push(MASKED | 126);
-                frame.extend((length as u16).to_be_bytes());
-            }
-            length => {
-                frame.push(MASKED | 127);
-                frame.extend((length as u64).to_be_bytes());
-            }
-        }
-        frame.extend(mask);
-        let mut masked = payload.to_vec();
-        unmask(&mut masked, mask, 0);
-        frame.extend(masked);
-        frame
-    }
-
     #[test]
     fn a_server_frame_has_the_shortest_length_encoding_and_no_mask() {
         for (length, header) in [(0, 2), (125, 2), (126, 4), (65_535, 4), (65_536, 10)] {
@@ -226,7 +229,7 @@ mod tests {
         let mask = [0x37, 0xFA, 0x21, 0x3D];
         for length in [0, 5, 125, 126, 70_000] {
             let payload: Vec<u8> = (0..length).map(|index| index as u8).collect();
-            let frame = client_frame(0x81, &payload, mask);
+            let frame = masked_frame(0x81, &payload, mask);
             let header_bytes = frame.len() - length;
             for cut in 0..header_bytes {
                 assert_eq!(
@@ -253,37 +256,37 @@ mod tests {
         let mask = [1, 2, 3, 4];
         let cases = [
             (
-                client_frame(0x83, b"", mask),
+                masked_frame(0x83, b"", mask),
                 false,
                 ProtocolError::UnknownOpCode(3),
             ),
             (
-                client_frame(0x91, b"x", mask),
+                masked_frame(0x91, b"x", mask),
                 false,
                 ProtocolError::ReservedBits,
             ),
             (
-                client_frame(0xC1, b"x", mask),
+                masked_frame(0xC1, b"x", mask),
                 false,
                 ProtocolError::UnexpectedCompression,
             ),
             (
-                client_frame(0xC9, b"x", mask),
+                masked_frame(0xC9, b"x", mask),
                 true,
                 ProtocolError::UnexpectedCompression,
             ),
             (
-                client_frame(0x40, b"x", mask),
+                masked_frame(0x40, b"x", mask),
                 true,
                 ProtocolError::UnexpectedCompression,
             ),
             (
-                client_frame(0x09, b"x", mask),
+                masked_frame(0x09, b"x", mask),
                 false,
                 ProtocolError::BadControlFrame,
             ),
             (
-                client_frame(0x89, &[0; 126], mask),
+                masked_frame(0x89, &[0; 126], mask),
                 false,
                 ProtocolError::BadControlFrame,
             ),
@@ -307,7 +310,7 @@ mod tests {
             );
         }
         // Agreed compression allows RSV1 on the first frame of a data message.
-        let (header, _) = read_header(&client_frame(0x41, b"x", mask), true)
+        let (header, _) = read_header(&masked_frame(0x41, b"x", mask), true)
             .unwrap()
             .unwrap();
         assert!(header.compressed && !header.fin);

@@ -228,29 +228,14 @@ fn close(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::super::deflate::compress;
+    use super::super::frame::masked_frame;
     use super::*;
 
     const MASK: [u8; 4] = [0xA1, 0x02, 0x7C, 0x3B];
 
     /// A client frame: `first` byte (FIN, RSV1, opcode) and `payload`, masked.
     fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut frame = vec![first];
-        match payload.len() {
-            length @ 0..=125 => frame.push(0x80 | length as u8),
-            length @ 126..=0xFFFF => {
-                frame.push(0x80 | 126);
-                frame.extend((length as u16).to_be_bytes());
-            }
-            length => {
-                frame.push(0x80 | 127);
-                frame.extend((length as u64).to_be_bytes());
-            }
-        }
-        frame.extend(MASK);
-        let mut masked = payload.to_vec();
-        unmask(&mut masked, MASK, 0);
-        frame.extend(masked);
-        frame
+        masked_frame(first, payload, MASK)
     }
 
     /// Everything `reader` makes of `input` fed one byte at a time.

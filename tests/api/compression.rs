@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use social_events::websocket::deflate::{Inflater, compress};
-use social_events::websocket::frame::unmask;
+use social_events::websocket::frame::masked_frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -79,22 +79,7 @@ impl RawClient {
 
     /// Sends one frame: `first` is its first byte (FIN, RSV1, opcode).
     async fn send_frame(&mut self, first: u8, payload: &[u8]) {
-        let mut frame = vec![first];
-        match payload.len() {
-            length @ 0..=125 => frame.push(0x80 | length as u8),
-            length @ 126..=0xFFFF => {
-                frame.push(0x80 | 126);
-                frame.extend((length as u16).to_be_bytes());
-            }
-            length => {
-                frame.push(0x80 | 127);
-                frame.extend((length as u64).to_be_bytes());
-            }
-        }
-        frame.extend(MASK);
-        let mut masked = payload.to_vec();
-        unmask(&mut masked, MASK, 0);
-        frame.extend(masked);
+        let frame = masked_frame(first, payload, MASK);
         self.stream.write_all(&frame).await.unwrap();
     }
 
