@@ -14,16 +14,16 @@ use super::frame::{OpCode, server_frame};
 #[derive(Debug)]
 pub struct PreparedMessage {
     text: Bytes,
-    plain: Bytes,
+    plain: OnceLock<Bytes>,
     compressed: OnceLock<Option<Bytes>>,
 }
 
 impl PreparedMessage {
-    /// The text message `text`, its plain frame made now.
+    /// The text message `text`; each of its frames is made at its first recipient.
     pub fn text(text: Bytes) -> PreparedMessage {
         PreparedMessage {
-            plain: server_frame(OpCode::Text, false, &text),
             text,
+            plain: OnceLock::new(),
             compressed: OnceLock::new(),
         }
     }
@@ -44,7 +44,9 @@ impl PreparedMessage {
         {
             return compressed.clone();
         }
-        self.plain.clone()
+        self.plain
+            .get_or_init(|| server_frame(OpCode::Text, false, &self.text))
+            .clone()
     }
 }
 
