@@ -51,6 +51,13 @@ enum Joined {
     Already,
 }
 
+impl Joined {
+    /// Whether the attempt wrote (see `change_visible_session`).
+    fn wrote(&self) -> bool {
+        matches!(self, Joined::Seat(_) | Joined::StartedWaiting(..))
+    }
+}
+
 impl Endpoint for JoinSession {
     const NAME: &'static str = "social:joinSession";
     const CHANGES_DATA: bool = true;
@@ -74,72 +81,79 @@ impl Endpoint for JoinSession {
         let store = context.store();
         let (context, request) = (&context, &request);
         let me = context.me();
-        let joined = retry_stale(ATTEMPTS, || async move {
-            let visible = VisibleSession::load(store, &context.caller, &request.session_id).await?;
-            let session = &visible.session;
-            if session.owner_id == me.as_str() {
-                return Ok(Attempt::Done(Joined::Already));
-            }
-            let private = session.session_type == SessionKind::Private;
-            if private && !session.is_invited(me) {
-                return Err(ApiError::not_found("session"));
-            }
-            if !session.is_valid {
-                return Err(ApiError::Conflict(
-                    "the session's room or prop no longer exists".to_owned(),
-                ));
-            }
-            if visible.viewer.event_is_unpublished_for_user(session) {
-                return Err(ApiError::Conflict("the event is not published".to_owned()));
-            }
-            if session.has_joined(me) {
-                return Ok(Attempt::Done(Joined::Already));
-            }
-            let capacity = session.capacity(visible.event().map(|event| event.participant_limit));
-            // A free seat belongs to those waiting, first come first (also when the limit
-            // was raised): seat them, then decide again.
-            if !session.is_full(capacity) && !session.waitlist.is_empty() {
-                waitlist::fill_free_seats(context, &session.id).await?;
-                return Ok(Attempt::Stale);
-            }
-            if let Some(position) = session.waitlist_position(me) {
-                return Ok(Attempt::Done(Joined::Waiting(position)));
-            }
-            let condition = JoinCondition {
-                capacity,
-                session_type: session.session_type,
-                invitation_required: private,
-            };
-            if session.is_full(capacity) && request.waitlist {
-                // `None`: a seat freed, or the session changed; decide again.
-                let waiting = store.wait_for_seat(&session.id, me, condition).await?;
-                return Ok(
-                    match waiting.and_then(|after| after.waitlist_position(me)) {
-                        Some(position) => {
-                            Attempt::Done(Joined::StartedWaiting(position, session.prop()))
+        let joined = change_visible_session(
+            ATTEMPTS,
+            store,
+            &context.caller,
+            &request.session_id,
+            Joined::wrote,
+            |visible| async move {
+                let session = &visible.session;
+                if session.owner_id == me.as_str() {
+                    return Ok(Attempt::Done(Joined::Already));
+                }
+                let private = session.session_type == SessionKind::Private;
+                if private && !session.is_invited(me) {
+                    return Err(ApiError::not_found("session"));
+                }
+                if !session.is_valid {
+                    return Err(ApiError::Conflict(
+                        "the session's room or prop no longer exists".to_owned(),
+                    ));
+                }
+                if visible.viewer.event_is_unpublished_for_user(session) {
+                    return Err(ApiError::Conflict("the event is not published".to_owned()));
+                }
+                if session.has_joined(me) {
+                    return Ok(Attempt::Done(Joined::Already));
+                }
+                let capacity =
+                    session.capacity(visible.event().map(|event| event.participant_limit));
+                // A free seat belongs to those waiting, first come first (also when the limit
+                // was raised): seat them, then decide again.
+                if !session.is_full(capacity) && !session.waitlist.is_empty() {
+                    waitlist::fill_free_seats(context, &session.id).await?;
+                    return Ok(Attempt::Stale);
+                }
+                if let Some(position) = session.waitlist_position(me) {
+                    return Ok(Attempt::Done(Joined::Waiting(position)));
+                }
+                let condition = JoinCondition {
+                    capacity,
+                    session_type: session.session_type,
+                    invitation_required: private,
+                };
+                if session.is_full(capacity) && request.waitlist {
+                    // `None`: a seat freed, or the session changed; decide again.
+                    let waiting = store.wait_for_seat(&session.id, me, condition).await?;
+                    return Ok(
+                        match waiting.and_then(|after| after.waitlist_position(me)) {
+                            Some(position) => {
+                                Attempt::Done(Joined::StartedWaiting(position, session.prop()))
+                            }
+                            None => Attempt::Stale,
+                        },
+                    );
+                }
+                if session.is_full(capacity) {
+                    return Err(ApiError::Conflict(
+                        if session.session_type == SessionKind::OpenSlot {
+                            "the open slot is already taken"
+                        } else {
+                            "the session is full"
                         }
-                        None => Attempt::Stale,
-                    },
-                );
-            }
-            if session.is_full(capacity) {
-                return Err(ApiError::Conflict(
-                    if session.session_type == SessionKind::OpenSlot {
-                        "the open slot is already taken"
-                    } else {
-                        "the session is full"
-                    }
-                    .to_owned(),
-                ));
-            }
-            // `None`: the session changed between reading and joining; decide again.
-            let joined = store
-                .join_session(&session.id, me, condition, Timestamp::now())
-                .await?;
-            Ok(joined.map_or(Attempt::Stale, |joined| {
-                Attempt::Done(Joined::Seat(Box::new(joined)))
-            }))
-        })
+                        .to_owned(),
+                    ));
+                }
+                // `None`: the session changed between reading and joining; decide again.
+                let joined = store
+                    .join_session(&session.id, me, condition, Timestamp::now())
+                    .await?;
+                Ok(joined.map_or(Attempt::Stale, |joined| {
+                    Attempt::Done(Joined::Seat(Box::new(joined)))
+                }))
+            },
+        )
         .await?
         .ok_or_else(|| ApiError::Contended("the session is changing too fast; retry".to_owned()))?;
         match joined {

@@ -50,57 +50,73 @@ impl Endpoint for UpdateSession {
         let fields = &request.session;
         // Present: `validate` requires it.
         let session_id = &fields.id.clone().unwrap_or_default();
-        let updated = retry_stale(ATTEMPTS, || async move {
-            let visible = VisibleSession::load(store, &context.caller, session_id).await?;
-            visible.ensure_may_manage()?;
-            if let Some(event_id) = &fields.event_id
-                && visible.session.event_id != *event_id
-            {
-                return Err(ApiError::invalid(
-                    SessionFields::path().field("eventId"),
-                    "a session cannot move to another event",
-                ));
-            }
-            let was_active = visible.session.is_active_at(Timestamp::now());
-            let (sequence, at_prop) = (visible.session.sequence, visible.session.prop());
-            // The stored session becomes the merged one rather than being copied: with a
-            // thousand invitees it is large.
-            let VisibleSession {
-                session: mut merged,
-                viewer,
-            } = visible;
-            let event_id = merged.event_id.clone();
-            fields.apply_to(&mut merged, viewer.event(&event_id))?;
-            check_active_sessions(store, &merged, was_active).await?;
-            // Only the fields the request changes are written, and only while the session
-            // is still at the sequence the merge was made from: concurrent updates are
-            // neither lost nor mixed.
-            let update = fields.update_of(&merged);
-            // A place on a waitlist gives no sight of a session: a session made Private
-            // keeps only the invitees among those waiting.
-            let leaving_waitlist: Vec<String> = if merged.session_type == SessionKind::Private {
-                merged
-                    .waitlist
-                    .iter()
-                    .filter(|user_id| merged.is_only_waiting(user_id))
-                    .cloned()
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let updated = store
-                .update_session(
-                    session_id,
-                    sequence,
-                    &update,
-                    &leaving_waitlist,
-                    Timestamp::now(),
-                )
-                .await?;
-            Ok(updated.map_or(Attempt::Stale, |updated| {
-                Attempt::Done((at_prop, updated, leaving_waitlist))
-            }))
-        })
+        let updated = change_visible_session(
+            ATTEMPTS,
+            store,
+            &context.caller,
+            session_id,
+            |_| true,
+            |visible| async move {
+                visible.ensure_may_manage()?;
+                if let Some(event_id) = &fields.event_id
+                    && visible.session.event_id != *event_id
+                {
+                    return Err(ApiError::invalid(
+                        SessionFields::path().field("eventId"),
+                        "a session cannot move to another event",
+                    ));
+                }
+                let was_active = visible.session.is_active_at(Timestamp::now());
+                let (sequence, version, at_prop) = (
+                    visible.session.sequence,
+                    visible.session.version,
+                    visible.session.prop(),
+                );
+                let visible_type = visible.session.session_type;
+                // The stored session becomes the merged one rather than being copied: with a
+                // thousand invitees it is large.
+                let VisibleSession {
+                    session: mut merged,
+                    viewer,
+                } = visible;
+                let event_id = merged.event_id.clone();
+                fields.apply_to(&mut merged, viewer.event(&event_id))?;
+                check_active_sessions(store, &merged, was_active).await?;
+                // Only the fields the request changes are written, and only while the session
+                // is still at the sequence the merge was made from: concurrent updates are
+                // neither lost nor mixed.
+                let update = fields.update_of(&merged);
+                // A place on a waitlist gives no sight of a session: a session made Private
+                // keeps only the invitees among those waiting.
+                let made_private = merged.session_type == SessionKind::Private
+                    && visible_type != SessionKind::Private;
+                let leaving_waitlist: Vec<String> = if merged.session_type == SessionKind::Private {
+                    merged
+                        .waitlist
+                        .iter()
+                        .filter(|user_id| merged.is_only_waiting(user_id))
+                        .cloned()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let updated = store
+                    .update_session(
+                        session_id,
+                        sequence,
+                        // Who waits may have changed since the value the merge was made from:
+                        // a session made Private is written only from its newest version.
+                        made_private.then_some(version),
+                        &update,
+                        &leaving_waitlist,
+                        Timestamp::now(),
+                    )
+                    .await?;
+                Ok(updated.map_or(Attempt::Stale, |updated| {
+                    Attempt::Done((at_prop, updated, leaving_waitlist))
+                }))
+            },
+        )
         .await?
         .ok_or_else(|| ApiError::busy("the session"))?;
         let (previous_prop, updated, left_waitlist) = updated;

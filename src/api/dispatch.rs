@@ -186,6 +186,11 @@ impl Work {
             Some(Ok(Claim::Work(claimed_at))) => Some(claimed_at),
             None => None,
         };
+        // What a claimed request publishes waits for its answer, which its last push
+        // carries for the retries.
+        let mut context = context;
+        let held = claimed_at.map(|_| context.hold_publications());
+        let pushes = std::sync::Arc::clone(&context.state.pushes);
         let keeps_data = registration
             .as_ref()
             .is_ok_and(|registration| registration.keeps_answer_data());
@@ -200,10 +205,16 @@ impl Work {
                 }),
             Err(error) => Err(error),
         };
-        if let (Some(event_id), Some(claimed_at)) = (retry_key, claimed_at) {
-            let wait = store.deadline();
-            retries::record(
-                &store, &user_id, &event_id, claimed_at, &result, keeps_data, wait,
+        if let (Some(event_id), Some(claimed_at), Some(held)) = (retry_key, claimed_at, held) {
+            retries::publish_and_record(
+                &store,
+                &pushes,
+                &user_id,
+                &event_id,
+                claimed_at,
+                &result,
+                keeps_data,
+                held.take(),
             )
             .await;
         }

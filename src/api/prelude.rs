@@ -5,7 +5,9 @@
 
 pub use crate::api::endpoint::{Endpoint, Example, PushRegistration, Registration};
 pub use crate::api::examples;
-pub use crate::app::access::{VisibleEvent, VisibleSession, render_session, render_sessions};
+pub use crate::app::access::{
+    VisibleEvent, VisibleSession, change_visible_session, render_session, render_sessions,
+};
 pub use crate::app::calendar_feed;
 pub use crate::app::context::RequestContext;
 pub use crate::app::deletion;

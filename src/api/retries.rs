@@ -1,9 +1,13 @@
 //! Idempotent retries (extension): a request to an endpoint that changes data, sent again
 //! by the same user with the same `event.id` within ten minutes, is not worked on again —
 //! the first answer is sent again (with the new request's `event.date`); the same
-//! `event.id` with another endpoint or other `data` is a 409. Kept in the database
-//! (`store::request_answers`), so a retry reaching another server process is answered
-//! alike.
+//! `event.id` with another endpoint or other `data` is a 409. Kept in the database, so a
+//! retry reaching another server process is answered alike: the request is claimed in
+//! `store::request_answers` before it is worked on, and its answer is written with the
+//! last push the request publishes (held until the answer is known; the push's id follows
+//! from the claim, so a retry knows where to look) — a change costs no write of its own to
+//! keep its answer. A request that publishes nothing, or whose push cannot be written,
+//! keeps its answer in its claim instead.
 //!
 //! An answer is kept whole up to [`MAX_KEPT_ANSWER_BYTES`]: a larger one (a session with
 //! a thousand invitees) keeps only which session or event it rendered, and a retry
@@ -36,6 +40,7 @@ use super::endpoint::AnswerData;
 use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
+use crate::push::bus::{Publication, Pushes};
 use crate::store::Store;
 use crate::store::request_answers::{Claimed, KEPT_FOR, RecordedAnswer, ShownObject};
 
@@ -182,6 +187,10 @@ pub async fn claim(
         if let Some(answer) = recorded.answer {
             return Ok(Claim::Answered(answer));
         }
+        let carried_by = answer_push_id(user_id, event_id, recorded.claimed_at);
+        if let Some(answer) = store.answer_in_push(&carried_by).await? {
+            return Ok(Claim::Answered(answer));
+        }
         let abandoned =
             now.millis() - recorded.claimed_at.millis() > TAKE_OVER_AFTER.as_millis() as i64;
         if abandoned
@@ -195,8 +204,9 @@ pub async fn claim(
     }
 }
 
-/// The answer kept for the retries of a request that got `result`: `None` for an answer
-/// that asks for a retry (the service failed, or the object was too busy).
+/// The answer kept for the retries of a request that got `result` (a success's `data`
+/// only when `keeps_data`, see `Endpoint::KEEPS_ANSWER_DATA`): `None` for an answer that
+/// asks for a retry (the service failed, or the object was too busy).
 fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Option<RecordedAnswer> {
     match result {
         Ok(data) => {
@@ -227,12 +237,58 @@ fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Optio
     }
 }
 
-/// Keeps the answer of a request claimed at `claimed_at` that got `result`, for its
-/// retries (a failure of the service is forgotten instead, so that a retry is worked on
-/// afresh); a success's `data` only when `keeps_data` (see
-/// `Endpoint::KEEPS_ANSWER_DATA`). Waits until it is kept, at most `wait`; keeping it goes on in the background
-/// after that, tried again with pauses until [`RECORD_PATIENCE`] after the claim. Giving
-/// up is logged.
+/// The id of the push that carries the answer of request `event_id` of `user_id` claimed
+/// at `claimed_at`: a retry that finds the claim knows where to look.
+fn answer_push_id(user_id: &UserId, event_id: &str, claimed_at: Timestamp) -> String {
+    let key = format!("{user_id}\u{0}{event_id}\u{0}{}", claimed_at.millis());
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("answer-{hex}")
+}
+
+/// Sends what a request claimed at `claimed_at` published (`publications`, held until
+/// its answer was known) and keeps the answer it got, `result`, for its retries: carried
+/// by its last push when it published anything (no write of its own), otherwise — or
+/// when that push could not be written — in `requestAnswers` (see [`record`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_and_record(
+    store: &Store,
+    pushes: &Pushes,
+    user_id: &UserId,
+    event_id: &str,
+    claimed_at: Timestamp,
+    result: &Result<AnswerData, ApiError>,
+    keeps_data: bool,
+    publications: Vec<Publication>,
+) {
+    let answer = kept_answer(result, keeps_data);
+    let carrying = answer
+        .clone()
+        .filter(|_| !publications.is_empty())
+        .map(|answer| (answer_push_id(user_id, event_id, claimed_at), answer));
+    if pushes.publish_all(publications, carrying).await {
+        return;
+    }
+    keep(
+        store,
+        user_id,
+        event_id,
+        claimed_at,
+        answer,
+        store.deadline(),
+    )
+    .await;
+}
+
+/// Keeps the answer of a request claimed at `claimed_at` that got `result` in
+/// `requestAnswers`, for its retries, as [`kept_answer`] makes it (an answer that asks
+/// for a retry forgets the request instead, so that a retry is worked on afresh). Waits
+/// until it is kept, at most `wait`; keeping it goes on in the background after that,
+/// tried again with pauses until [`RECORD_PATIENCE`] after the claim. Giving up is
+/// logged.
 pub async fn record(
     store: &Store,
     user_id: &UserId,
@@ -243,6 +299,18 @@ pub async fn record(
     wait: Duration,
 ) {
     let answer = kept_answer(result, keeps_data);
+    keep(store, user_id, event_id, claimed_at, answer, wait).await;
+}
+
+/// Keeps `answer` as [`record`] does (`None` forgets the request).
+async fn keep(
+    store: &Store,
+    user_id: &UserId,
+    event_id: &str,
+    claimed_at: Timestamp,
+    answer: Option<RecordedAnswer>,
+    wait: Duration,
+) {
     let (store, user_id, event_id) = (store.clone(), user_id.to_owned(), event_id.to_owned());
     // A task of its own: the record is no call of the request (which may have been
     // answered at a deadline already) and outlives a client that went away.

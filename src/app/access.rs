@@ -4,6 +4,7 @@
 
 use crate::domain::event::Event;
 use crate::domain::ids::{Caller, EventId, SessionId, UserId};
+use crate::domain::retry::Attempt;
 use crate::domain::session::Session;
 use crate::domain::session::view::{SessionEnvelope, SessionView};
 use crate::domain::session::viewer::Viewer;
@@ -47,6 +48,56 @@ impl VisibleEvent {
     }
 }
 
+/// Where [`VisibleSession::load_for_write`] found a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loaded {
+    /// Read from the database just now.
+    Read,
+    /// As this process's last write of it left it: possibly stale.
+    Recent,
+}
+
+/// Changes a session the caller may see, with at most `attempts` attempts as
+/// [`retry_stale`](crate::domain::retry::retry_stale) makes them: the first starts from this process's last write of the
+/// session when that is a few seconds old at most (no read; see `store::recent`), the
+/// others from a read. An outcome decided from such a recent value stands only when it is
+/// a conditional write that took place (`wrote`): a refusal, "nothing to do", or a write
+/// whose condition no longer held is decided again from a read — a recent value may be
+/// stale, so it never answers a client by itself.
+pub async fn change_visible_session<T, F, Fut>(
+    attempts: usize,
+    store: &Store,
+    caller: &Caller,
+    session_id: &SessionId,
+    wrote: impl Fn(&T) -> bool,
+    mut attempt: F,
+) -> Result<Option<T>, ApiError>
+where
+    F: FnMut(VisibleSession) -> Fut,
+    Fut: Future<Output = Result<Attempt<T>, ApiError>>,
+{
+    let mut may_use_recent = true;
+    for _ in 0..attempts {
+        let (visible, loaded) = VisibleSession::load_for_write(
+            store,
+            caller,
+            session_id,
+            std::mem::take(&mut may_use_recent),
+        )
+        .await?;
+        let outcome = attempt(visible).await;
+        let stands = match (loaded, &outcome) {
+            (Loaded::Read, _) => true,
+            (Loaded::Recent, Ok(Attempt::Done(done))) => wrote(done),
+            (Loaded::Recent, _) => false,
+        };
+        if stands && let Attempt::Done(done) = outcome? {
+            return Ok(Some(done));
+        }
+    }
+    Ok(None)
+}
+
 /// A session the caller may see, with what the caller may do with it.
 pub struct VisibleSession {
     pub session: Session,
@@ -72,6 +123,28 @@ impl VisibleSession {
             return Err(ApiError::not_found("session"));
         }
         Ok(VisibleSession { session, viewer })
+    }
+
+    /// Loads the session to change it: when `may_use_recent`, as this process's last write
+    /// of it left it a few seconds ago, if it did and the caller may see that value (no
+    /// round trip; see `store::recent`), otherwise as [`VisibleSession::load`] reads it;
+    /// answers which (see [`change_visible_session`]).
+    async fn load_for_write(
+        store: &Store,
+        caller: &Caller,
+        session_id: &SessionId,
+        may_use_recent: bool,
+    ) -> Result<(VisibleSession, Loaded), ApiError> {
+        if let Some(session) = store.recent_session(session_id).filter(|_| may_use_recent) {
+            let viewer = store
+                .viewer(&caller.user_id, std::slice::from_ref(&session))
+                .await?;
+            if viewer.may_see(&session) {
+                return Ok((VisibleSession { session, viewer }, Loaded::Recent));
+            }
+        }
+        let visible = VisibleSession::load(store, caller, session_id).await?;
+        Ok((visible, Loaded::Read))
     }
 
     /// 403 unless the caller is the owner or an admin of the event's source.

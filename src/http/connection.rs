@@ -66,12 +66,11 @@ pub async fn serve(
     } = socket;
     let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
-    let context = RequestContext {
-        state: Arc::clone(&state.app),
+    let context = RequestContext::of_connection(
+        Arc::clone(&state.app),
         caller,
-        watches: Arc::new(PropWatches::new(Outlet::new(&outgoing, kicked.clone()))),
-        answer_queued: CancellationToken::new(),
-    };
+        Arc::new(PropWatches::new(Outlet::new(&outgoing, kicked.clone()))),
+    );
     let pushes = &context.state.pushes;
     // Registered before the missed pushes are read, so that none falls between the two:
     // live pushes wait in the queue, and those already replayed are skipped.

@@ -41,6 +41,14 @@ impl WrittenSessions {
         self.kept.write(push_id, |_| session);
     }
 
+    /// Keeps the value kept for push `from` for push `to` instead (the push was given
+    /// another id before it was published).
+    pub fn rename(&self, from: &str, to: &str) {
+        if let Some((_, session)) = self.kept.remove(from) {
+            self.kept.write(to, |_| session);
+        }
+    }
+
     /// Forgets the value kept for `push_id` (its push was never published).
     pub fn forget(&self, push_id: &str) {
         self.kept.remove(push_id);

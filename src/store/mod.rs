@@ -23,6 +23,7 @@ pub mod lookups;
 pub mod memberships;
 pub mod push_numbers;
 pub mod pushes;
+pub mod recent;
 pub mod request_answers;
 pub mod sessions;
 pub mod users;
@@ -83,6 +84,8 @@ pub struct Store {
     membership_cache: Arc<DocumentCache<UserMemberships>>,
     /// The newest version of each session seen by this process (see `versions`).
     session_versions: Arc<versions::SessionVersions>,
+    /// Sessions as this process's writes recently left them (see `recent`).
+    recent_sessions: Arc<recent::RecentSessions>,
     /// What the cache's change stream tells of memberships (see
     /// [`Store::membership_news`]).
     membership_news: tokio::sync::broadcast::Sender<MembershipNews>,
@@ -133,6 +136,7 @@ impl Store {
             event_cache: Arc::default(),
             membership_cache: Arc::default(),
             session_versions: Arc::default(),
+            recent_sessions: Arc::default(),
             membership_news: tokio::sync::broadcast::Sender::new(MEMBERSHIP_NEWS_KEPT),
         })
     }

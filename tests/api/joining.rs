@@ -1,8 +1,13 @@
 //! Joining and declining, and the limits under really concurrent clients.
 
+use std::num::NonZeroU64;
+
 use futures_util::future::join_all;
 use serde_json::json;
-use social_events::domain::kinds::MembershipRole as Role;
+use social_events::domain::ids::{SessionId, UserId};
+use social_events::domain::kinds::{MembershipRole as Role, SessionKind};
+use social_events::domain::session::viewer::JoinCondition;
+use social_events::domain::time::Timestamp;
 
 use crate::helpers::{
     Client, TestApp, create_session, invited, joined_ids, network, published_event, session_fields,
@@ -192,4 +197,63 @@ async fn twenty_simultaneous_bookings_of_an_open_slot_leave_exactly_one() {
         .ok("social:getSession", json!({"sessionId": session["id"]}))
         .await;
     assert_eq!(joined_ids(&seen["session"]).len(), 1);
+}
+
+#[tokio::test]
+async fn a_join_decided_from_the_servers_last_write_of_a_session_is_decided_again_when_it_changed_since()
+ {
+    // The server starts a write from its own last write of a session, without reading it;
+    // another writer (here the platform, writing the database directly) may have changed
+    // the session since. An outcome other than a write that took place is then decided
+    // again from a read: the guest, removed behind the server's back, is not told "joined
+    // already" but joins again.
+    let app = spawn_app().await;
+    let platform = app.platform().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let session = create_session(&mut owner, session_fields("S", 30), json!([])).await;
+    let session_id = SessionId::from(session["id"].as_str().unwrap());
+    let guest = unique("guest");
+    let mut guest_client = app.connect(&guest).await;
+    let request = json!({"sessionId": &session_id});
+    guest_client.ok("social:joinSession", request.clone()).await;
+    platform
+        .leave_session(
+            &session_id,
+            &UserId::from(guest.as_str()),
+            false,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .expect("the session");
+    guest_client.ok("social:joinSession", request.clone()).await;
+    let stored = platform.find_session(&session_id).await.unwrap().unwrap();
+    assert_eq!(stored.joined, [guest]);
+    // And a write whose condition no longer holds is decided again: the one slot of an
+    // open-slot session, taken behind the server's back, is not given twice.
+    let mut fields = session_fields("Slot", 30);
+    fields["sessionType"] = json!(2);
+    let slot = create_session(&mut owner, fields, json!([])).await;
+    let slot_id = SessionId::from(slot["id"].as_str().unwrap());
+    let condition = JoinCondition {
+        capacity: NonZeroU64::new(1),
+        session_type: SessionKind::OpenSlot,
+        invitation_required: false,
+    };
+    platform
+        .join_session(
+            &slot_id,
+            &UserId::from("first"),
+            condition,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .expect("the slot was free");
+    let message = guest_client
+        .fails("social:joinSession", json!({"sessionId": &slot_id}), 409)
+        .await;
+    assert!(message.contains("open slot"), "{message}");
+    let stored = platform.find_session(&slot_id).await.unwrap().unwrap();
+    assert_eq!(stored.joined, ["first"]);
 }

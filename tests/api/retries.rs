@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use social_events::api::retries;
-use social_events::domain::ids::UserId;
+use social_events::domain::ids::{SessionId, UserId};
 use social_events::domain::time::Timestamp;
 use social_events::store::Store;
 use social_events::store::request_answers::{Claimed, RecordedRequest};
@@ -319,4 +319,71 @@ async fn a_large_answer_keeps_only_what_it_showed_and_a_retry_reads_it_again() {
         .ok("social:getSession", json!({ "sessionId": &id }))
         .await;
     assert_eq!(read["session"], answer["data"]["session"]);
+}
+
+#[tokio::test]
+async fn a_changes_answer_is_kept_with_its_push_and_a_retry_finds_it_there() {
+    let app = spawn_app().await;
+    let platform = app.platform().await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    let created = client
+        .ok(
+            "social:createSession",
+            json!({ "session": session_fields("Kept", 60) }),
+        )
+        .await;
+    let session_id = created["session"]["id"].as_str().unwrap().to_owned();
+    let stored = |platform: Store| {
+        let session_id = SessionId::from(session_id.as_str());
+        async move { platform.find_session(&session_id).await.unwrap().unwrap() }
+    };
+    let sequence_before = stored(platform.clone()).await.sequence;
+    let data = json!({ "session": { "id": &session_id, "title": "Renamed" } });
+    let answer = send(&mut client, "social:updateSession", &data, "update-1").await;
+    assert_eq!(answer["data"]["session"]["title"], "Renamed", "{answer}");
+    // No write of its own: what the claim holds has no answer; the push carries it.
+    let claim = platform
+        .claim_request(
+            &UserId::from(owner.as_str()),
+            "update-1",
+            "social:updateSession",
+            "any",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            claim,
+            Claimed::Recorded(RecordedRequest { answer: None, .. })
+        ),
+        "{claim:?}"
+    );
+    let mut elsewhere = app.connect(&owner).await;
+    let again = send(&mut elsewhere, "social:updateSession", &data, "update-1").await;
+    assert_eq!(undated(again), undated(answer));
+    // Worked on once.
+    assert_eq!(stored(platform.clone()).await.sequence, sequence_before + 1);
+
+    // A request that publishes nothing keeps its answer on its own.
+    let missing = json!({ "session": { "id": unique("missing"), "title": "X" } });
+    let refused = send(&mut client, "social:updateSession", &missing, "update-2").await;
+    assert_eq!(refused["error"]["code"], 404, "{refused}");
+    let claim = platform
+        .claim_request(
+            &UserId::from(owner.as_str()),
+            "update-2",
+            "social:updateSession",
+            "any",
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    match claim {
+        Claimed::Recorded(RecordedRequest {
+            answer: Some(kept), ..
+        }) => assert_eq!(kept.code, 404),
+        other => panic!("no answer kept: {other:?}"),
+    }
 }

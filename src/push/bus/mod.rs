@@ -48,6 +48,7 @@ use crate::store::Store;
 use crate::store::cache::MembershipNews;
 use crate::store::push_numbers::MAX_RANK;
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
+use crate::store::request_answers::RecordedAnswer;
 
 /// Endpoint name of the push sent after a change to a session.
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
@@ -68,6 +69,18 @@ const MAX_REOPEN_DELAY: Duration = Duration::from_secs(2);
 #[serde(rename_all = "camelCase")]
 pub struct SessionDeleted<'a> {
     pub session_id: &'a str,
+}
+
+/// A change to publish (see [`Pushes::publish_all`]).
+#[derive(Debug)]
+pub enum Publication {
+    /// A change to a session (see [`Pushes::publish`]).
+    Change(SessionChange),
+    /// A change at props of no one session (see [`Pushes::publish_props`]).
+    Props {
+        props: Vec<Prop>,
+        event_id: Option<EventId>,
+    },
 }
 
 /// What a resuming connection receives before live pushes.
@@ -259,54 +272,104 @@ impl Pushes {
     /// Publishes a change to every process (or delivers it here, in local mode). Delivery
     /// is best effort: a failure is logged and never fails the change itself.
     pub async fn publish(&self, change: SessionChange) {
-        if change.is_empty() {
-            return;
-        }
-        let version = change.written.as_ref().map(|session| session.version);
-        let written = change.written.clone();
-        let push = PushDocument::new(new_id(), 0, change, version);
-        if let Some(session) = written {
-            self.written.keep(&push.id, session);
-        }
-        self.send(push).await;
+        self.publish_all(vec![Publication::Change(change)], None)
+            .await;
     }
 
     /// Publishes a change at `props` of no one session — of the event `event_id`, when
     /// given (its sessions became visible, or their repetitions changed): their watchers,
     /// on every process, look again.
-    pub async fn publish_props(&self, mut props: Vec<Prop>, event_id: Option<EventId>) {
-        props.sort_unstable();
-        props.dedup();
-        if props.is_empty() {
-            return;
+    pub async fn publish_props(&self, props: Vec<Prop>, event_id: Option<EventId>) {
+        self.publish_all(vec![Publication::Props { props, event_id }], None)
+            .await;
+    }
+
+    /// Publishes `publications` in order, as [`Pushes::publish`] and
+    /// [`Pushes::publish_props`] do; the last one, when `carrying` is given, under that
+    /// push id and with that request answer (see `api::retries`). Answers whether the
+    /// answer was written with it.
+    pub async fn publish_all(
+        &self,
+        publications: Vec<Publication>,
+        mut carrying: Option<(String, RecordedAnswer)>,
+    ) -> bool {
+        let mut pushes: Vec<PushDocument> = publications
+            .into_iter()
+            .filter_map(|publication| self.push_of(publication))
+            .collect();
+        let carried = match (pushes.last_mut(), carrying.take()) {
+            (Some(last), Some((push_id, answer))) => {
+                self.written.rename(&last.id, &push_id);
+                last.id = push_id;
+                last.answer = Some(answer);
+                true
+            }
+            _ => false,
+        };
+        let mut written = false;
+        for push in pushes {
+            written = self.send(push).await;
         }
-        let push = PushDocument::at_props(new_id(), 0, props, event_id);
-        self.send(push).await;
+        carried && written
+    }
+
+    /// The push document of `publication`, `None` when it tells no one anything.
+    fn push_of(&self, publication: Publication) -> Option<PushDocument> {
+        match publication {
+            Publication::Change(change) => {
+                if change.is_empty() {
+                    return None;
+                }
+                let version = change.written.as_ref().map(|session| session.version);
+                let written = change.written.clone();
+                let push = PushDocument::new(new_id(), 0, change, version);
+                if let Some(session) = written {
+                    self.written.keep(&push.id, session);
+                }
+                Some(push)
+            }
+            Publication::Props {
+                mut props,
+                event_id,
+            } => {
+                props.sort_unstable();
+                props.dedup();
+                (!props.is_empty()).then(|| PushDocument::at_props(new_id(), 0, props, event_id))
+            }
+        }
     }
 
     /// Writes a push to the outbox (and, in local mode, numbers it and queues it for
-    /// delivery here).
-    async fn send(&self, mut push: PushDocument) {
+    /// delivery here); answers whether it was written to the database.
+    async fn send(&self, mut push: PushDocument) -> bool {
         match &self.local {
             Some(queue) => {
                 let _in_order = self.local_order.lock().await;
                 push.sequence = self.next_sequence();
                 // Kept for clients that resume, though delivered here (a change at props
-                // only is for no one's log).
-                let for_someone = !push.session_id.is_empty();
-                if for_someone && let Err(error) = self.store.insert_push(&push).await {
-                    tracing::warn!(%error, session = %push.session_id, "cannot keep a push");
-                }
+                // only is for no one's log, unless it carries an answer).
+                let kept = !push.session_id.is_empty() || push.answer.is_some();
+                let written = kept
+                    && match self.store.insert_push(&push).await {
+                        Ok(()) => true,
+                        Err(error) => {
+                            tracing::warn!(%error, session = %push.session_id, "cannot keep a push");
+                            false
+                        }
+                    };
                 if queue.send(push).await.is_err() {
                     tracing::warn!("local push delivery has stopped");
                 }
+                written
             }
-            None => {
-                if let Err(error) = self.store.insert_push(&push).await {
+            None => match self.store.insert_push(&push).await {
+                Ok(()) => true,
+                Err(error) => {
                     self.written.forget(&push.id);
                     tracing::warn!(%error, session = %push.session_id, "cannot publish a push");
+                    false
                 }
-            }
+            },
         }
     }
 

@@ -14,6 +14,7 @@ use crate::domain::change::SessionChange;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
+use crate::store::request_answers::RecordedAnswer;
 
 pub const COLLECTION: &str = "pushes";
 
@@ -62,6 +63,11 @@ pub struct PushDocument {
     /// every process forgets its copy before the watchers look.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<EventId>,
+    /// The answer of the request that made the change, kept for its retries (see
+    /// `api::retries`): written with the push, so that keeping it costs no write of its
+    /// own. Found by the push's `_id`, which the request's claim determines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<RecordedAnswer>,
 }
 
 impl PushDocument {
@@ -85,6 +91,7 @@ impl PushDocument {
             version,
             props: change.props,
             event_id: None,
+            answer: None,
         }
     }
 
@@ -108,6 +115,7 @@ impl PushDocument {
             version: None,
             props,
             event_id,
+            answer: None,
         }
     }
 }

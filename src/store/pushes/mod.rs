@@ -20,6 +20,7 @@ use mongodb::change_stream::event::ChangeStreamEvent;
 pub use mongodb::change_stream::event::ResumeToken;
 
 use super::push_numbers::PushNumber;
+use super::request_answers::RecordedAnswer;
 use super::{Store, StoreResult};
 use crate::domain::time::Timestamp;
 
@@ -220,6 +221,15 @@ impl Store {
     pub async fn insert_push(&self, push: &PushDocument) -> StoreResult<()> {
         self.write(self.pushes().insert_one(push)).await?;
         Ok(())
+    }
+
+    /// The request answer the push `push_id` carries, if that push was written (see
+    /// [`PushDocument::answer`]).
+    pub async fn answer_in_push(&self, push_id: &str) -> StoreResult<Option<RecordedAnswer>> {
+        let found = self
+            .read(self.pushes().find_one(doc! { "_id": push_id }))
+            .await?;
+        Ok(found.and_then(|push| push.answer))
     }
 
     /// The next push of `stream`: `None` when none came within one poll. A stream that

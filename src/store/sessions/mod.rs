@@ -109,14 +109,29 @@ impl Store {
                     .return_document(ReturnDocument::After),
             )
             .await?;
-        Ok(after.map(|document| self.seen(document)))
+        let after = after.map(|document| self.seen(document));
+        if let Some(session) = &after {
+            self.recent_sessions.keep(session);
+        }
+        Ok(after)
     }
 
     pub async fn insert_session(&self, session: &Session) -> StoreResult<()> {
         self.write(self.sessions().insert_one(SessionDocument::from(session)))
             .await?;
         self.session_versions.note(&session.id, session.version);
+        self.recent_sessions.keep(session);
         Ok(())
+    }
+
+    /// The session as this process's last write of it left it, a few seconds ago at most,
+    /// when no newer version of it has passed through this process since: a starting point
+    /// for a conditional write, never an answer (see `store::recent`).
+    pub fn recent_session(&self, session_id: &SessionId) -> Option<Session> {
+        let session = self.recent_sessions.get(session_id)?;
+        self.session_versions
+            .is_newest(&session.id, session.version)
+            .then(|| Session::clone(&session))
     }
 
     /// Writes many new sessions at once (seeding for QA).
@@ -260,8 +275,9 @@ impl Store {
     }
 
     /// Applies `update` and counts one more calendar revision, when the session is still
-    /// at `expected_sequence`; answers the session after the change, or `None` when another
-    /// update came first (or the session is gone).
+    /// at `expected_sequence` (and, when given, at `expected_version`: no change at all came
+    /// since); answers the session after the change, or `None` when another update came
+    /// first (or the session is gone).
     ///
     /// `leaving_waitlist` (users waiting who may no longer see it) leave its waitlist in
     /// the same update, unless one of them was invited meanwhile (then `None`: look again).
@@ -269,11 +285,15 @@ impl Store {
         &self,
         session_id: &SessionId,
         expected_sequence: i64,
+        expected_version: Option<i64>,
         update: &SessionUpdate,
         leaving_waitlist: &[String],
         now: Timestamp,
     ) -> StoreResult<Option<Session>> {
         let mut filter = doc! { "_id": session_id, "sequence": expected_sequence };
+        if let Some(version) = expected_version {
+            filter.insert("version", version);
+        }
         let mut change = doc! { "$set": set_of(update, now)?, "$inc": { "sequence": 1 } };
         let reschedules = update.changes_schedule();
         if reschedules {
