@@ -342,17 +342,24 @@ async fn a_changes_answer_is_kept_with_its_push_and_a_retry_finds_it_there() {
     let data = json!({ "session": { "id": &session_id, "title": "Renamed" } });
     let answer = send(&mut client, "social:updateSession", &data, "update-1").await;
     assert_eq!(answer["data"]["session"]["title"], "Renamed", "{answer}");
+    // What is recorded of request `event_id` (claiming it again finds the first claim).
+    let recorded = |event_id: &'static str| {
+        let (platform, owner) = (platform.clone(), UserId::from(owner.as_str()));
+        async move {
+            platform
+                .claim_request(
+                    &owner,
+                    event_id,
+                    "social:updateSession",
+                    "any",
+                    Timestamp::now(),
+                )
+                .await
+                .unwrap()
+        }
+    };
     // No write of its own: what the claim holds has no answer; the push carries it.
-    let claim = platform
-        .claim_request(
-            &UserId::from(owner.as_str()),
-            "update-1",
-            "social:updateSession",
-            "any",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let claim = recorded("update-1").await;
     assert!(
         matches!(
             claim,
@@ -370,17 +377,7 @@ async fn a_changes_answer_is_kept_with_its_push_and_a_retry_finds_it_there() {
     let missing = json!({ "session": { "id": unique("missing"), "title": "X" } });
     let refused = send(&mut client, "social:updateSession", &missing, "update-2").await;
     assert_eq!(refused["error"]["code"], 404, "{refused}");
-    let claim = platform
-        .claim_request(
-            &UserId::from(owner.as_str()),
-            "update-2",
-            "social:updateSession",
-            "any",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    match claim {
+    match recorded("update-2").await {
         Claimed::Recorded(RecordedRequest {
             answer: Some(kept), ..
         }) => assert_eq!(kept.code, 404),
