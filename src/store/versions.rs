@@ -15,6 +15,8 @@ use crate::aging::AgingMap;
 pub const REMEMBERED_FOR: Duration = Duration::from_secs(60);
 /// The version noted for a deleted session.
 const DELETED: i64 = i64::MAX;
+/// The version noted for a session that may have changed unseen: newer than any value.
+const UNKNOWN: i64 = i64::MAX - 1;
 
 /// Newest version seen of each session.
 #[derive(Debug)]
@@ -33,14 +35,30 @@ impl Default for SessionVersions {
 impl SessionVersions {
     /// Notes that `version` of `session_id` was seen.
     pub fn note(&self, session_id: &str, version: i64) {
-        self.newest.write(session_id, |newest| {
-            newest.map_or(version, |newest| version.max(*newest))
+        self.newest.write(session_id, |newest| match newest {
+            // A value seen after a change that may have been made unseen is the newest
+            // known again.
+            Some(&UNKNOWN) | None => version,
+            Some(newest) => version.max(*newest),
         });
     }
 
     /// Notes that `session_id` was deleted.
     pub fn note_deleted(&self, session_id: &str) {
         self.note(session_id, DELETED);
+    }
+
+    /// Notes that `session_id` may have changed without this process learning its new
+    /// version (a write whose answer was lost): no value of it seen so far is known to be
+    /// the newest, until one is seen again (read or written).
+    pub fn note_unknown(&self, session_id: &str) {
+        self.newest.write(session_id, |newest| {
+            if newest == Some(&DELETED) {
+                DELETED
+            } else {
+                UNKNOWN
+            }
+        });
     }
 
     /// Whether `version` is at least the newest version of `session_id` seen (and the
@@ -71,5 +89,26 @@ mod tests {
         assert!(versions.is_newest("t", 0), "other sessions do not matter");
         versions.note_deleted("s");
         assert!(!versions.is_newest("s", 6));
+    }
+
+    #[test]
+    fn no_value_is_newest_once_a_change_may_have_been_made_unseen() {
+        let versions = SessionVersions::default();
+        versions.note("s", 5);
+        versions.note_unknown("s");
+        assert!(!versions.is_newest("s", 5));
+        assert!(
+            !versions.is_newest("s", 6),
+            "nor any later one not seen yet"
+        );
+        versions.note("s", 6);
+        assert!(
+            versions.is_newest("s", 6),
+            "a value seen since is the newest known"
+        );
+        assert!(!versions.is_newest("s", 5));
+        versions.note_deleted("s");
+        versions.note_unknown("s");
+        assert!(!versions.is_newest("s", 7), "still deleted");
     }
 }

@@ -102,13 +102,22 @@ impl Store {
         filter: Document,
         update: Document,
     ) -> StoreResult<Option<Session>> {
+        let session_id = filter.get_str("_id").map(str::to_owned);
         let after = self
             .write(
                 self.sessions()
                     .find_one_and_update(filter, counted(update))
                     .return_document(ReturnDocument::After),
             )
-            .await?;
+            .await
+            .inspect_err(|error| {
+                // The write may have been made though its answer was lost: what this
+                // process holds of the session is no longer known to be the newest (its
+                // pushes render the session as it is then; see `versions`).
+                if let (true, Ok(session_id)) = (error.is_unavailable(), &session_id) {
+                    self.session_versions.note_unknown(session_id);
+                }
+            })?;
         let after = after.map(|document| self.seen(document));
         if let Some(session) = &after {
             self.recent_sessions.keep(session);
