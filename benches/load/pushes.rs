@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use social_events::tools::replay::client::Client;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Database, RoundTrips, Server, ok, ticks_per_second};
+use crate::common::{Database, RoundTrips, Server, cpu_seconds_of, ok, ticks_per_second};
 use crate::driving::{ROOM, connect_all, session_data, setting};
 use crate::raw_client::{Offer, RawSocket, UpgradeRefused, connect_all_raw};
 
@@ -169,6 +169,8 @@ struct FanoutRun {
     wire_bytes: u64,
     /// Server CPU from the first measured update until the last push arrived.
     cpu_seconds: f64,
+    /// This process's CPU meanwhile: its readers share the server's cores.
+    own_cpu_seconds: f64,
     /// Server memory once all had connected, and after the updates.
     memory: (u64, u64),
     /// Messages the server compressed during the measured updates.
@@ -222,8 +224,9 @@ async fn fanout_run(database: &Database, offer: Offer, updates: usize) -> Fanout
     .await;
     let ticks = ticks_per_second();
     let compressions_before = server.metric(COMPRESSIONS).await;
-    let (cpu_before, wire_before) = (
+    let (cpu_before, own_cpu_before, wire_before) = (
         server.cpu_seconds(ticks),
+        cpu_seconds_of(std::process::id(), ticks),
         wire_bytes.load(Ordering::Relaxed),
     );
     let (delays, missing, _) = update_and_time(
@@ -237,6 +240,7 @@ async fn fanout_run(database: &Database, offer: Offer, updates: usize) -> Fanout
     )
     .await;
     let cpu_seconds = server.cpu_seconds(ticks) - cpu_before;
+    let own_cpu_seconds = cpu_seconds_of(std::process::id(), ticks) - own_cpu_before;
     let wire_bytes = wire_bytes.load(Ordering::Relaxed) - wire_before;
     let compressions = server.metric(COMPRESSIONS).await - compressions_before;
     let memory = (memory_before, server.resident_bytes());
@@ -246,6 +250,7 @@ async fn fanout_run(database: &Database, offer: Offer, updates: usize) -> Fanout
         missing,
         wire_bytes,
         cpu_seconds,
+        own_cpu_seconds,
         memory,
         compressions,
     }
@@ -276,7 +281,8 @@ pub async fn fanout_mode(database: &Database) {
     println!("{:<36} {:>16} {:>16}", "", "plain", "compressed");
     row("pushes delivered", &|run| run.delays.len().to_string());
     row("pushes missing", &|run| run.missing.to_string());
-    row("push delay p50 (update → arrival)", &|run| delay(run, 50));
+    row("push delay min (update → arrival)", &|run| delay(run, 0));
+    row("push delay p50", &|run| delay(run, 50));
     row("push delay p99", &|run| delay(run, 99));
     row("push delay max", &|run| delay(run, 100));
     row("bytes on the wire per push", &|run| {
@@ -292,6 +298,12 @@ pub async fn fanout_mode(database: &Database) {
         format!(
             "{:.1?}",
             Duration::from_secs_f64(run.cpu_seconds / updates as f64)
+        )
+    });
+    row("load tool CPU per update (readers)", &|run| {
+        format!(
+            "{:.1?}",
+            Duration::from_secs_f64(run.own_cpu_seconds / updates as f64)
         )
     });
     row("server memory, MiB (before → after)", &|run| {
