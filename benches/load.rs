@@ -13,9 +13,10 @@
 //!   connected; 1 % of the sockets never read), updated every 300 ms, twice — the
 //!   invitees' sockets without compression, then offering permessage-deflate (a fresh
 //!   server each) — printed side by side: delay from the update request to each push's
-//!   arrival (p50/p99/max), pushes missing, bytes on the wire per delivered push (frame
-//!   bytes the readers received ÷ pushes delivered), server CPU per delivered push and per
-//!   update, server memory, and compressions per update (the server's
+//!   arrival (the first, p50/p99/max), pushes missing, bytes on the wire per delivered
+//!   push (frame bytes the readers received ÷ pushes delivered), server CPU per delivered
+//!   push and per update, the load tool's own CPU per update (its readers share the
+//!   server's cores), server memory, and compressions per update (the server's
 //!   `social_messages_compressed_total`), checked to be one per update: each push is
 //!   compressed once, not once per socket.
 //! - `idle`: authenticated idle sockets (`BENCH_IDLE_SOCKETS`, 100,000 by default; 2,000
