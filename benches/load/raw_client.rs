@@ -31,7 +31,7 @@ const DEFLATE_OFFER: &str =
     "permessage-deflate; client_no_context_takeover; server_no_context_takeover";
 /// Longest answer to the upgrade request the client reads.
 const MAX_HANDSHAKE_BYTES: usize = 16 * 1024;
-/// Largest message [`RawSocket::request`] reads whole.
+/// Largest message read whole (an answer to a request).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// The buffer [`RawSocket::skim`] reads the socket into.
 const SKIM_BUFFER_BYTES: usize = 64 * 1024;
