@@ -2,7 +2,7 @@
 //! `/proc`, and a loop that times one request after another. Each benchmark uses part of it.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub struct Server {
     pub url: String,
     /// `http://host:port`, for the HTTP routes.
     pub http: String,
+    /// The address it listens on.
+    pub address: SocketAddr,
 }
 
 impl Drop for Server {
@@ -66,6 +68,7 @@ impl Server {
             child,
             url: format!("ws://127.0.0.1:{port}/api/v0/ws"),
             http: format!("http://127.0.0.1:{port}"),
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
@@ -100,6 +103,20 @@ impl Server {
     /// Seconds of CPU the server process has used.
     pub fn cpu_seconds(&self, ticks_per_second: f64) -> f64 {
         cpu_seconds_of(self.pid(), ticks_per_second)
+    }
+
+    /// The value of the unlabelled series `name` of the server's `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.http))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} is not among the server's metrics"))
     }
 }
 
@@ -148,9 +165,29 @@ pub fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// A connection that sends a request and answers the response frame carrying its
+/// `event.id`: the replay client, or the load tool's own.
+pub trait Requester: Send + 'static {
+    fn request(
+        &mut self,
+        endpoint: &str,
+        data: Value,
+    ) -> impl Future<Output = anyhow::Result<Value>> + Send;
+}
+
+impl Requester for Client {
+    fn request(
+        &mut self,
+        endpoint: &str,
+        data: Value,
+    ) -> impl Future<Output = anyhow::Result<Value>> + Send {
+        Client::request(self, endpoint, data)
+    }
+}
+
 /// Sends a request that must succeed; answers its `data`.
 /// A request answered `503` (the database was slow) is sent again, up to five times.
-pub async fn ok(client: &mut Client, endpoint: &str, data: Value) -> Value {
+pub async fn ok(client: &mut impl Requester, endpoint: &str, data: Value) -> Value {
     let mut frame = client.request(endpoint, data.clone()).await.unwrap();
     for _ in 0..5 {
         if frame["error"]["code"] != 503 {

@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use social_events::tools::replay::client::Client;
 
-use crate::common::{Server, ok};
+use crate::common::{Requester, Server, ok};
 
 /// The network of every user of the load tool.
 pub const NETWORK: &str = "load-net";
@@ -48,7 +48,11 @@ pub type Plan = Arc<dyn Fn(usize, usize) -> (&'static str, Value) + Send + Sync>
 
 /// Runs `calls` requests on each client at once (client `c`'s `n`th is `plan(c, n)`);
 /// answers the clients and the latencies.
-pub async fn drive(clients: Vec<Client>, calls: usize, plan: Plan) -> (Vec<Client>, Vec<Duration>) {
+pub async fn drive<C: Requester>(
+    clients: Vec<C>,
+    calls: usize,
+    plan: Plan,
+) -> (Vec<C>, Vec<Duration>) {
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()

@@ -1,57 +1,90 @@
-//! The push modes of the load tool: a 1,000-person fan-out, idle sockets, two processes
-//! on one database, and the prop board's watchers.
+//! The push modes of the load tool: a 1,000-person fan-out (readers without, then with
+//! compression), idle sockets, two processes on one database, and the prop board's
+//! watchers.
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bson::Document;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use social_events::tools::replay::client::Client;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Database, RoundTrips, Server, ok, ticks_per_second};
+use crate::common::{Database, RoundTrips, Server, cpu_seconds_of, ok, ticks_per_second};
 use crate::driving::{ROOM, connect_all, session_data, setting};
+use crate::raw_client::{Offer, RawSocket, UpgradeRefused, connect_all_raw};
 
-/// title. The frame is searched, not parsed: with a thousand readers in this process,
+/// The push of a session's change.
+const SESSION_UPDATED: &str = "social:sessionUpdated";
+/// The series of the server's `/metrics` that counts compressions.
+const COMPRESSIONS: &str = "social_messages_compressed_total";
+
+/// The first session title in `text` (the start of a message) when it is a push of
+/// `endpoint`: a push's session is its data's first field, so this is the session's own
+/// title. The text is searched, not parsed: with a thousand readers in this process,
 /// parsing every 200 KB frame would measure the benchmark instead of the server.
+fn title_of_push(text: &[u8], endpoint: &str) -> Option<String> {
+    const TITLE: &[u8] = br#""title":""#;
+    let rest = text
+        .strip_prefix(br#"{"endpoint":""#)?
+        .strip_prefix(endpoint.as_bytes())?;
+    let start = rest.windows(TITLE.len()).position(|at| at == TITLE)? + TITLE.len();
+    let length = rest[start..].iter().position(|&byte| byte == b'"')?;
+    String::from_utf8(rest[start..start + length].to_vec()).ok()
+}
+
+/// A socket that records when each `social:sessionUpdated` push arrives, by its session's
+/// title.
 fn listen_for_updates(
     client: Client,
     arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
 ) {
-    listen_for_pushes("social:sessionUpdated", client, arrivals);
+    listen_for_pushes(SESSION_UPDATED, client, arrivals);
 }
 
 /// A socket that records when each push of `endpoint` arrives, by the first session title
-/// in it (see [`listen_for_updates`]).
+/// in it (see [`title_of_push`]).
 fn listen_for_pushes(
     endpoint: &'static str,
     mut client: Client,
     arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
 ) {
-    let prefix = format!(r#"{{"endpoint":"{endpoint}""#);
     tokio::spawn(async move {
         while let Ok(Some(message)) = client.next_message().await {
             let Message::Text(text) = message else {
                 continue;
             };
             let at = Instant::now();
-            if !text.starts_with(&prefix) {
-                continue;
-            }
-            // The session's own title is the first one in the frame.
-            let Some(start) = text.find(r#""title":""#).map(|index| index + 9) else {
+            let Some(title) = title_of_push(text.as_bytes(), endpoint) else {
                 continue;
             };
-            let Some(length) = text[start..].find('"') else {
-                continue;
-            };
-            if arrivals
-                .send((text[start..start + length].to_owned(), at))
-                .is_err()
-            {
+            if arrivals.send((title, at)).is_err() {
                 return;
             }
         }
+    });
+}
+
+/// A raw socket that records when each `social:sessionUpdated` push arrives (when its
+/// frame's last byte did), by its session's title, from the start of each message only
+/// ([`RawSocket::skim`]); the bytes it reads are added to `wire_bytes`.
+fn skim_updates(
+    socket: RawSocket,
+    arrivals: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
+    wire_bytes: Arc<AtomicU64>,
+) {
+    tokio::spawn(async move {
+        let _ = socket
+            .skim(&wire_bytes, |start, at| {
+                match title_of_push(start, SESSION_UPDATED) {
+                    Some(title) => arrivals.send((title, at)).is_ok(),
+                    None => true,
+                }
+            })
+            .await;
     });
 }
 
@@ -101,27 +134,55 @@ async fn update_and_time(
     (delays, missing, sends)
 }
 
+/// The delay `share` per cent of the sorted `delays` are within.
+fn percentile(delays: &[Duration], share: usize) -> Duration {
+    delays[(delays.len() * share / 100).min(delays.len() - 1)]
+}
+
 fn print_delays(name: &str, delays: &[Duration], missing: usize) {
     if delays.is_empty() {
         println!("{name}: no push arrived ({missing} missing)");
         return;
     }
-    let at = |share: usize| delays[(delays.len() * share / 100).min(delays.len() - 1)];
     println!(
         "{name}: {} pushes, p50 {:.1?}, p99 {:.1?}, max {:.1?}, {missing} missing",
         delays.len(),
-        at(50),
-        at(99),
+        percentile(delays, 50),
+        percentile(delays, 99),
         delays[delays.len() - 1]
     );
 }
 
-pub async fn fanout_mode(database: &Database) {
-    const AUDIENCE: usize = 1000;
-    let updates = setting("BENCH_FANOUT_UPDATES", 20);
+/// People in the fan-out's session: its owner and 999 invitees.
+const AUDIENCE: usize = 1000;
+/// Sockets of the fan-out that never read: 1 %.
+const STALLED: usize = AUDIENCE / 100;
+/// Invitees of the fan-out that read their pushes.
+const READERS: usize = AUDIENCE - 1 - STALLED;
+
+/// What one fan-out run measured.
+struct FanoutRun {
+    /// Update request → push arrival, sorted.
+    delays: Vec<Duration>,
+    missing: usize,
+    /// Bytes the readers received (frames, headers included) during the measured updates.
+    wire_bytes: u64,
+    /// Server CPU from the first measured update until the last push arrived.
+    cpu_seconds: f64,
+    /// This process's CPU meanwhile: its readers share the server's cores.
+    own_cpu_seconds: f64,
+    /// Server memory once all had connected, and after the updates.
+    memory: (u64, u64),
+    /// Messages the server compressed during the measured updates.
+    compressions: f64,
+}
+
+/// One fan-out run on a fresh server: the owner (a plain client) updates a session whose
+/// 999 invitees are connected with raw sockets offering `offer`.
+async fn fanout_run(database: &Database, offer: Offer, updates: usize) -> FanoutRun {
     let server = Server::start(&database.uri, "load_fanout").await;
     let mut owner = server.connect("fan-owner").await;
-    let data = session_data("fan-out".into(), None, "stage", 60);
+    let data = session_data(format!("fan-out {offer:?}"), None, "stage", 60);
     let created = ok(&mut owner, "social:createSession", json!({"session": data})).await;
     let session_id = created["session"]["id"].as_str().unwrap().to_owned();
     let invitees: Vec<String> = (1..AUDIENCE).map(|index| format!("fan-{index}")).collect();
@@ -134,80 +195,303 @@ pub async fn fanout_mode(database: &Database) {
         )
         .await;
     }
-    let clients = connect_all(&server, &invitees).await;
-    let stalled_count = AUDIENCE / 100;
+    let mut sockets = connect_all_raw(&server, &invitees, offer).await;
+    assert!(
+        sockets
+            .iter()
+            .all(|socket| socket.compression() == (offer == Offer::Deflate)),
+        "the server agreed on compression exactly with the sockets that offered it"
+    );
+    let stalled: Vec<RawSocket> = sockets.drain(..STALLED).collect(); // never read
     let (arrivals_in, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
-    let mut stalled = Vec::new();
-    for (index, client) in clients.into_iter().enumerate() {
-        if index < stalled_count {
-            stalled.push(client); // never read
-        } else {
-            listen_for_updates(client, arrivals_in.clone());
-        }
+    let wire_bytes = Arc::new(AtomicU64::new(0));
+    for socket in sockets {
+        skim_updates(socket, arrivals_in.clone(), Arc::clone(&wire_bytes));
     }
     drop(arrivals_in);
-    let readers = AUDIENCE - 1 - stalled_count;
-    let ticks = ticks_per_second();
-    let (cpu_before, memory_before) = (server.cpu_seconds(ticks), server.resident_bytes());
-    println!(
-        "fanout: a session with {AUDIENCE} people in its audience ({readers} reading invitees, {stalled_count} stalled sockets), {updates} updates every 300 ms, {}",
-        database.described
-    );
+    let interval = Duration::from_millis(300);
+    let memory_before = server.resident_bytes();
     // One update unmeasured: the first rendering reads the thousand profiles.
     update_and_time(
         &mut owner,
         &session_id,
         "warm-up",
         1,
-        Duration::from_millis(300),
-        readers,
+        interval,
+        READERS,
         &mut arrivals,
     )
     .await;
+    let ticks = ticks_per_second();
+    let compressions_before = server.metric(COMPRESSIONS).await;
+    let (cpu_before, own_cpu_before, wire_before) = (
+        server.cpu_seconds(ticks),
+        cpu_seconds_of(std::process::id(), ticks),
+        wire_bytes.load(Ordering::Relaxed),
+    );
     let (delays, missing, _) = update_and_time(
         &mut owner,
         &session_id,
         "update",
         updates,
-        Duration::from_millis(300),
-        readers,
+        interval,
+        READERS,
         &mut arrivals,
     )
     .await;
-    print_delays("update request → push arrival", &delays, missing);
-    println!(
-        "server CPU {:.1?} per update; memory {:.1} MiB → {:.1} MiB",
-        Duration::from_secs_f64((server.cpu_seconds(ticks) - cpu_before) / updates as f64),
-        memory_before as f64 / 1_048_576.0,
-        server.resident_bytes() as f64 / 1_048_576.0,
-    );
+    let cpu_seconds = server.cpu_seconds(ticks) - cpu_before;
+    let own_cpu_seconds = cpu_seconds_of(std::process::id(), ticks) - own_cpu_before;
+    let wire_bytes = wire_bytes.load(Ordering::Relaxed) - wire_before;
+    let compressions = server.metric(COMPRESSIONS).await - compressions_before;
+    let memory = (memory_before, server.resident_bytes());
     drop(stalled);
+    FanoutRun {
+        delays,
+        missing,
+        wire_bytes,
+        cpu_seconds,
+        own_cpu_seconds,
+        memory,
+        compressions,
+    }
+}
+
+pub async fn fanout_mode(database: &Database) {
+    let updates = setting("BENCH_FANOUT_UPDATES", 20);
+    println!(
+        "fanout: a session with {AUDIENCE} people in its audience ({READERS} reading invitees, {STALLED} stalled sockets), {updates} updates every 300 ms, readers without compression then with it (a fresh server each), {}",
+        database.described
+    );
+    let runs = [
+        fanout_run(database, Offer::Plain, updates).await,
+        fanout_run(database, Offer::Deflate, updates).await,
+    ];
+    let row = |name: &str, figure: &dyn Fn(&FanoutRun) -> String| {
+        println!(
+            "{name:<36} {:>16} {:>16}",
+            figure(&runs[0]),
+            figure(&runs[1])
+        );
+    };
+    let delay = |run: &FanoutRun, share: usize| match run.delays.is_empty() {
+        true => "-".to_owned(),
+        false => format!("{:.1?}", percentile(&run.delays, share)),
+    };
+    let delivered = |run: &FanoutRun| run.delays.len().max(1) as f64;
+    println!("{:<36} {:>16} {:>16}", "", "plain", "compressed");
+    row("pushes delivered", &|run| run.delays.len().to_string());
+    row("pushes missing", &|run| run.missing.to_string());
+    row("push delay min (update → arrival)", &|run| delay(run, 0));
+    row("push delay p50", &|run| delay(run, 50));
+    row("push delay p99", &|run| delay(run, 99));
+    row("push delay max", &|run| delay(run, 100));
+    row("bytes on the wire per push", &|run| {
+        format!("{:.0}", run.wire_bytes as f64 / delivered(run))
+    });
+    row("server CPU per delivered push", &|run| {
+        format!(
+            "{:.1?}",
+            Duration::from_secs_f64(run.cpu_seconds / delivered(run))
+        )
+    });
+    row("server CPU per update", &|run| {
+        format!(
+            "{:.1?}",
+            Duration::from_secs_f64(run.cpu_seconds / updates as f64)
+        )
+    });
+    row("load tool CPU per update (readers)", &|run| {
+        format!(
+            "{:.1?}",
+            Duration::from_secs_f64(run.own_cpu_seconds / updates as f64)
+        )
+    });
+    row("server memory, MiB (before → after)", &|run| {
+        format!(
+            "{:.1} → {:.1}",
+            run.memory.0 as f64 / 1_048_576.0,
+            run.memory.1 as f64 / 1_048_576.0
+        )
+    });
+    row("compressions per update", &|run| {
+        format!("{:.2}", run.compressions / updates as f64)
+    });
+    let once = runs[0].compressions == 0.0 && runs[1].compressions == updates as f64;
+    println!(
+        "each push compressed once for all {READERS} compressing readers (one compression per update, none without compression): {}",
+        if once { "yes" } else { "NO" }
+    );
+}
+
+/// Sockets opened from one loopback address. Each address has ≈ 28,000 ephemeral ports
+/// to the server (`net.ipv4.ip_local_port_range`), but `connect` looks for a free one
+/// among those in use one by one: at 20,000 from one address that search took most of
+/// this process's CPU, and the upgrades per second measured the tool, not the server.
+const SOCKETS_PER_ADDRESS: usize = 5_000;
+/// Upgrades under way at once.
+const OPENING_AT_ONCE: usize = 64;
+/// Pause before an upgrade refused as busy is tried again.
+const BUSY_PAUSE: Duration = Duration::from_millis(50);
+
+/// The local address socket `index` of the idle mode connects from: 127.0.0.1, then
+/// 127.0.0.2, … (all of 127.0.0.0/8 is the loopback).
+fn source_address(index: usize) -> IpAddr {
+    let [a, b, c, d] = Ipv4Addr::LOCALHOST.octets();
+    let next = u32::from_be_bytes([a, b, c, d]) + (index / SOCKETS_PER_ADDRESS) as u32;
+    IpAddr::V4(Ipv4Addr::from(next))
+}
+
+/// Descriptors this process and the server need besides the idle sockets (the owner's
+/// and the database's connections, logs, the runtime's own).
+const OWN_DESCRIPTORS: u64 = 500;
+
+/// Raises this process's limit of open files towards `wanted`, up to what it may: the
+/// hard limit too with root's CAP_SYS_RESOURCE (up to `fs.nr_open`), else the soft limit
+/// up to the hard one. Answers the limit in force. A server started afterwards inherits
+/// it: the service never raises its own limit, its operator does.
+fn raise_open_files(wanted: u64) -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    if soft >= wanted {
+        return soft;
+    }
+    let most = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|most| most.trim().parse().ok())
+        .unwrap_or(hard);
+    let raised = wanted.min(most);
+    if raised > hard && setrlimit(Resource::RLIMIT_NOFILE, raised, raised).is_ok() {
+        return raised;
+    }
+    let raised = wanted.min(hard);
+    setrlimit(Resource::RLIMIT_NOFILE, raised, hard).unwrap();
+    raised
+}
+
+/// The limit of open files of process `pid` (`/proc/PID/limits`).
+fn open_files_limit_of(pid: u32) -> String {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|values| values.split_whitespace().next())
+        .unwrap_or("?")
+        .to_owned()
+}
+
+/// Opens sockets `indexes` of the idle mode (user `idle-N`, from [`source_address`]),
+/// [`OPENING_AT_ONCE`] at a time; each one's upgrade succeeded. An upgrade refused as
+/// busy (`503`: the first connect of each user writes its profile, and the server bounds
+/// its waiting database calls) is tried again after [`BUSY_PAUSE`], as a client would,
+/// and counted in `retries`.
+async fn open_idle(
+    server: &Server,
+    indexes: std::ops::Range<usize>,
+    offer: Offer,
+    retries: &AtomicU64,
+) -> Vec<RawSocket> {
+    futures_util::stream::iter(indexes)
+        .map(|index| async move {
+            let user = format!("idle-{index}");
+            let source = Some(source_address(index));
+            loop {
+                match RawSocket::connect(server.address, source, &user, offer).await {
+                    Ok(socket) => return socket,
+                    Err(error)
+                        if error
+                            .downcast_ref::<UpgradeRefused>()
+                            .is_some_and(UpgradeRefused::busy) =>
+                    {
+                        retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(BUSY_PAUSE).await;
+                    }
+                    Err(error) => panic!("socket {index}: {error:#}"),
+                }
+            }
+        })
+        .buffer_unordered(OPENING_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Lets the server finish each new connection's first work (its pending invitations are
+/// looked up after the `101`) before its memory is read.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+/// The server's memory per idle socket at each of `checkpoints` (numbers of sockets,
+/// rising), sockets opened with `offer` on a fresh server; prints each checkpoint.
+async fn idle_series(database: &Database, checkpoints: &[usize], offer: Offer) {
+    let server = Server::start(&database.uri, "load_idle").await;
+    println!(
+        "{offer:?} sockets, on a server whose limit of open files is {}:",
+        open_files_limit_of(server.pid())
+    );
+    // One socket first, so that what every connection shares is already there.
+    let first = RawSocket::connect(server.address, None, "idle-first", offer)
+        .await
+        .unwrap();
+    assert_eq!(first.compression(), offer == Offer::Deflate);
+    settle().await;
+    let baseline = server.resident_bytes();
+    let mut open = vec![first];
+    let retries = AtomicU64::new(0);
+    let mut opening = Duration::ZERO;
+    let mut grown_before = 0;
+    for &checkpoint in checkpoints {
+        let started = Instant::now();
+        let opened = open.len();
+        open.extend(open_idle(&server, opened..checkpoint, offer, &retries).await);
+        opening += started.elapsed();
+        let rate = (checkpoint - opened) as f64 / started.elapsed().as_secs_f64();
+        settle().await;
+        let grown = server.resident_bytes().saturating_sub(baseline);
+        println!(
+            "{checkpoint:>7} sockets: server memory +{:.1} MiB, {:.2} KiB per socket ({:.2} KiB each for the last {}, upgraded at {rate:.0}/s)",
+            grown as f64 / 1_048_576.0,
+            grown as f64 / 1024.0 / (checkpoint - 1).max(1) as f64,
+            grown.saturating_sub(grown_before) as f64 / 1024.0 / (checkpoint - opened) as f64,
+            checkpoint - opened,
+        );
+        grown_before = grown;
+    }
+    println!(
+        "{} sockets upgraded in {:.1?} ({:.0}/s); {} upgrades refused as busy (503) and tried again",
+        open.len() - 1,
+        opening,
+        (open.len() - 1) as f64 / opening.as_secs_f64(),
+        retries.load(Ordering::Relaxed)
+    );
+    // The server closes first, so that TIME_WAIT falls on its side (on its port, which
+    // the next server does not take again) rather than on the ports bound here.
+    drop(server);
+    drop(open);
 }
 
 pub async fn idle_mode(database: &Database) {
-    let sockets = setting("BENCH_IDLE_SOCKETS", 10_000);
-    let server = Server::start(&database.uri, "load_idle").await;
-    // One socket first, so that what every connection shares is already there.
-    let first = server.connect("idle-first").await;
-    let baseline = server.resident_bytes();
+    let wanted = setting("BENCH_IDLE_SOCKETS", 100_000);
+    let limit = raise_open_files(wanted as u64 + OWN_DESCRIPTORS);
+    let sockets = wanted.min(limit.saturating_sub(OWN_DESCRIPTORS) as usize);
+    let compressed = setting("BENCH_IDLE_COMPRESSED", 10_000).min(sockets);
     println!(
-        "idle: authenticated sockets that send nothing, {}",
+        "idle: authenticated sockets that send nothing (each upgraded with a valid token: 101), opened from {} loopback addresses, {OPENING_AT_ONCE} at a time; memory per socket is the server's resident memory grown since the first socket, {}",
+        sockets.div_ceil(SOCKETS_PER_ADDRESS),
         database.described
     );
-    let mut open = vec![first];
-    let mut checkpoints = vec![sockets.min(2_000), sockets];
-    checkpoints.dedup();
-    for checkpoint in checkpoints {
-        let users: Vec<String> = (open.len()..checkpoint)
-            .map(|index| format!("idle-{index}"))
-            .collect();
-        open.extend(connect_all(&server, &users).await);
-        let grown = server.resident_bytes().saturating_sub(baseline);
+    if sockets < wanted {
         println!(
-            "{checkpoint:>6} sockets: server memory +{:.1} MiB, {:.1} KiB per socket",
-            grown as f64 / 1_048_576.0,
-            grown as f64 / 1024.0 / (checkpoint - 1).max(1) as f64,
+            "{wanted} sockets asked for, {sockets} opened: the limit of open files is {limit} and cannot be raised further here (its hard limit needs CAP_SYS_RESOURCE)"
         );
+    }
+    let mut checkpoints: Vec<usize> = [2_000, 10_000, sockets]
+        .into_iter()
+        .filter(|&checkpoint| checkpoint <= sockets)
+        .collect();
+    checkpoints.dedup();
+    idle_series(database, &checkpoints, Offer::Plain).await;
+    if compressed > 0 {
+        idle_series(database, &[compressed], Offer::Deflate).await;
     }
 }
 

@@ -11,11 +11,14 @@ use social_events::domain::source::Membership;
 use social_events::store::{DEFAULT_DEADLINE, Store};
 use social_events::tools::replay::client::Client;
 
-use crate::common::{Database, RoundTrips, Server, ok, published_event, ticks_per_second};
+use crate::common::{
+    Database, Requester, RoundTrips, Server, ok, published_event, ticks_per_second,
+};
 use crate::driving::{
     NETWORK, Plan, ROOM, RawPlan, Series, collect, connect_all, drive, drive_raw, session_data,
     setting,
 };
+use crate::raw_client::{Offer, connect_all_raw};
 
 /// Concurrent clients of each series.
 const LEVELS: [usize; 3] = [1, 16, 64];
@@ -53,6 +56,12 @@ pub async fn requests_mode(database: &Database) {
     let wanted = |name: &str| chosen.is_empty() || chosen.split(',').any(|chosen| chosen == name);
     let ticks = ticks_per_second();
     let trips = RoundTrips::connect(&database.uri).await;
+    let measuring = Measuring {
+        server: &server,
+        trips: &trips,
+        raw: &raw,
+        ticks,
+    };
     print_header(calls_per_series, ticks, database);
     for clients in LEVELS {
         let calls = (calls_per_series / clients).max(5);
@@ -96,34 +105,78 @@ pub async fn requests_mode(database: &Database) {
                 &users
             };
             connected = connect_all(&server, series_users).await;
-            let (cpu_before, trips_before, started) = (
-                server.cpu_seconds(ticks),
-                trips.count().await,
-                Instant::now(),
-            );
-            let (clients_back, latencies) =
-                drive(std::mem::take(&mut connected), calls, plan).await;
-            connected = clients_back;
-            let elapsed = started.elapsed();
-            let (cpu_after, trips_after) = (server.cpu_seconds(ticks), trips.count().await);
-            let requests = latencies.len();
-            let service = Series::of(latencies, elapsed);
-            let raw_series = drive_raw(&raw, clients, calls, raw_plan).await;
-            let cpu_per_request =
-                Duration::from_secs_f64((cpu_after - cpu_before) / requests as f64);
-            println!(
-                "{name:<16} {clients:>3} {:>9.1} {:>9.2?} {:>9.2?} {:>11.0?} {:>7.2} | {:>9.1} {:>9.2?} {:>6.2} {:>6.2}",
-                service.per_second,
-                service.p50,
-                service.p99,
-                cpu_per_request,
-                trips.per_request(trips_before, trips_after, elapsed, requests),
-                raw_series.per_second,
-                raw_series.p50,
-                service.p50.as_secs_f64() / raw_series.p50.as_secs_f64().max(1e-9),
-                service.per_second / raw_series.per_second.max(1e-9),
-            );
+            connected = measuring
+                .series(name, clients, calls, connected, &plan, &raw_plan)
+                .await;
+            if name == "getSession" {
+                // The same reads by clients that agreed on compression: what compressing
+                // each answer (once for its one recipient) costs the server.
+                let compressing = connect_all_raw(&server, series_users, Offer::Deflate).await;
+                measuring
+                    .series(
+                        "getSession (deflate)",
+                        clients,
+                        calls,
+                        compressing,
+                        &plan,
+                        &raw_plan,
+                    )
+                    .await;
+            }
         }
+    }
+}
+
+/// What a series is measured with: the server, the database's round trips, the raw
+/// driver's database and `/proc`'s clock ticks per second.
+struct Measuring<'a> {
+    server: &'a Server,
+    trips: &'a RoundTrips,
+    raw: &'a mongodb::Database,
+    ticks: f64,
+}
+
+impl Measuring<'_> {
+    /// Runs `calls` requests of `plan` on each of `connected` at once, then the raw
+    /// driver's work for them, and prints the series' row; answers the connections.
+    async fn series<C: Requester>(
+        &self,
+        name: &str,
+        clients: usize,
+        calls: usize,
+        connected: Vec<C>,
+        plan: &Plan,
+        raw_plan: &RawPlan,
+    ) -> Vec<C> {
+        let (cpu_before, trips_before, started) = (
+            self.server.cpu_seconds(self.ticks),
+            self.trips.count().await,
+            Instant::now(),
+        );
+        let (connected, latencies) = drive(connected, calls, Arc::clone(plan)).await;
+        let elapsed = started.elapsed();
+        let (cpu_after, trips_after) = (
+            self.server.cpu_seconds(self.ticks),
+            self.trips.count().await,
+        );
+        let requests = latencies.len();
+        let service = Series::of(latencies, elapsed);
+        let raw_series = drive_raw(self.raw, clients, calls, Arc::clone(raw_plan)).await;
+        let cpu_per_request = Duration::from_secs_f64((cpu_after - cpu_before) / requests as f64);
+        println!(
+            "{name:<20} {clients:>3} {:>9.1} {:>9.2?} {:>9.2?} {:>11.0?} {:>7.2} | {:>9.1} {:>9.2?} {:>6.2} {:>6.2}",
+            service.per_second,
+            service.p50,
+            service.p99,
+            cpu_per_request,
+            self.trips
+                .per_request(trips_before, trips_after, elapsed, requests),
+            raw_series.per_second,
+            raw_series.p50,
+            service.p50.as_secs_f64() / raw_series.p50.as_secs_f64().max(1e-9),
+            service.per_second / raw_series.per_second.max(1e-9),
+        );
+        connected
     }
 }
 
@@ -138,7 +191,7 @@ fn print_header(calls_per_series: usize, ticks: f64, database: &Database) {
         Duration::from_secs_f64(1.0 / ticks / calls_per_series as f64)
     );
     println!(
-        "{:<16} {:>3} {:>9} {:>9} {:>9} {:>11} {:>7} | {:>9} {:>9} {:>6} {:>6}",
+        "{:<20} {:>3} {:>9} {:>9} {:>9} {:>11} {:>7} | {:>9} {:>9} {:>6} {:>6}",
         "endpoint",
         "c",
         "answers/s",

@@ -49,21 +49,58 @@ mod close_code {
 /// Serves one upgraded connection until it closes. With `resume_after` (the `event.id`
 /// of the last push the client saw), the pushes it missed since are sent first (or one
 /// `social:resync`), then live ones, none twice.
-pub async fn serve(
+pub fn serve(
     socket: Socket,
     state: Arc<ServerState>,
     caller: Caller,
     admitted: Admitted,
     expires_at: i64,
     resume_after: Option<String>,
-) {
+) -> impl Future<Output = ()> + Send {
+    // An async fn keeps its arguments twice for as long as it runs, as passed and as
+    // moved into its body (rust-lang/rust#62958): passed in a box emptied at the start,
+    // they are kept once, ≈ 400 bytes less in every open connection's task.
+    serve_connection(Box::new(Connection {
+        socket,
+        state,
+        caller,
+        admitted,
+        expires_at,
+        resume_after,
+    }))
+}
+
+/// The arguments of [`serve`].
+struct Connection {
+    socket: Socket,
+    state: Arc<ServerState>,
+    caller: Caller,
+    admitted: Admitted,
+    expires_at: i64,
+    resume_after: Option<String>,
+}
+
+async fn serve_connection(connection: Box<Connection>) {
+    // Moved out field by field, and the box freed here rather than when the connection
+    // ends.
+    let Connection {
+        socket:
+            Socket {
+                reader: mut stream,
+                writer: sink,
+                compression,
+            },
+        state,
+        caller,
+        admitted,
+        expires_at,
+        resume_after,
+    } = {
+        let connection = connection;
+        *connection
+    };
     let _open = crate::metrics::OpenConnection::new();
     let limits = state.settings.connection.clone();
-    let Socket {
-        reader: mut stream,
-        writer: sink,
-        compression,
-    } = socket;
     let (outgoing, queue) = mpsc::channel::<Outgoing>(limits.outgoing_queue);
     let kicked = CancellationToken::new();
     let context = RequestContext::of_connection(
@@ -199,8 +236,10 @@ pub async fn serve(
     let _sink = writer.await.ok();
     if unread_frame {
         // Reading stopped at a frame's header: read the rest raw and discard it, so that
-        // the 413 and the close frame reach the client instead of a reset.
-        drain(&mut stream).await;
+        // the 413 and the close frame reach the client instead of a reset. Boxed: as the
+        // largest of the connection's waits, it would otherwise size every connection's
+        // task for the rare one that drains.
+        Box::pin(drain(&mut stream)).await;
         return;
     }
     // The closing handshake: read until the peer answers the close (or sends its own and

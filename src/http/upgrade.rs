@@ -79,7 +79,12 @@ impl UpgradeRequest {
         } = self;
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => serve(Socket::new(upgraded, limit, compression)).await,
+                // A task of its own: awaited here, it would keep this task's captures (the
+                // closure `serve`) beside its own copy for as long as the connection lasts
+                // (rust-lang/rust#59087), ≈ 200 bytes more in every open connection.
+                Ok(upgraded) => {
+                    tokio::spawn(serve(Socket::new(upgraded, limit, compression)));
+                }
                 Err(error) => tracing::debug!(%error, "the upgrade did not complete"),
             }
         });

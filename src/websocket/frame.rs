@@ -1,7 +1,9 @@
 //! WebSocket frames (RFC 6455 §5): the header of a frame the service sends (never masked)
 //! written in front of its payload in one buffer, and the header of a frame a client sends,
 //! read and checked — what may not arrive (unknown opcodes, reserved bits, unmasked or
-//! fragmented control frames, lengths past 2^63) is a protocol error (close 1002).
+//! fragmented control frames, lengths past 2^63) is a protocol error (close 1002). The
+//! same reading serves a client's end too (the load tool's client reads the service's
+//! frames with it): there every frame must arrive unmasked ([`Role`]).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -103,7 +105,21 @@ pub fn masked_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
     frame
 }
 
-/// A client frame's header.
+/// The end of the connection that reads: the service is the server; a client of the
+/// service's own (the load tool's) is the client.
+///
+/// RFC 6455 §5.1: a client masks every frame it sends and a server masks none, and each
+/// end closes the connection on a frame of the other kind — so the reader must know which
+/// end it is to tell a broken frame from a good one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Reads a client's frames: each must be masked.
+    Server,
+    /// Reads a server's frames: none may be masked.
+    Client,
+}
+
+/// A frame's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// The last frame of its message.
@@ -111,13 +127,13 @@ pub struct FrameHeader {
     /// Set on the first frame of a compressed message (permessage-deflate).
     pub compressed: bool,
     pub opcode: OpCode,
-    /// The key the payload is masked with.
-    pub mask: [u8; 4],
+    /// The key the payload is masked with: a client's frames have one, a server's none.
+    pub mask: Option<[u8; 4]>,
     /// The payload's length, in bytes.
     pub length: u64,
 }
 
-/// Why a client frame breaks the protocol (close 1002).
+/// Why a frame breaks the protocol (close 1002).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     #[error("a frame used the reserved opcode {0:#x}")]
@@ -130,18 +146,22 @@ pub enum ProtocolError {
     UnexpectedCompression,
     #[error("a client frame was not masked")]
     Unmasked,
+    #[error("a server frame was masked")]
+    Masked,
     #[error("a control frame was fragmented or longer than 125 bytes")]
     BadControlFrame,
     #[error("a frame's length used its most significant bit")]
     BadLength,
 }
 
-/// Reads the header at the start of `bytes`: `Ok(None)` when more bytes are needed,
-/// else the header and its length in bytes. `compression` says whether permessage-deflate
-/// was agreed (only then may RSV1 be set, on the first frame of a data message).
+/// Reads the header at the start of `bytes`, as the end `role` of the connection:
+/// `Ok(None)` when more bytes are needed, else the header and its length in bytes.
+/// `compression` says whether permessage-deflate was agreed (only then may RSV1 be set,
+/// on the first frame of a data message).
 pub fn read_header(
     bytes: &[u8],
     compression: bool,
+    role: Role,
 ) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
     let [first, second, ..] = *bytes else {
         return Ok(None);
@@ -156,8 +176,11 @@ pub fn read_header(
     if compressed && (!compression || opcode.is_control() || opcode == OpCode::Continuation) {
         return Err(ProtocolError::UnexpectedCompression);
     }
-    if second & MASKED == 0 {
-        return Err(ProtocolError::Unmasked);
+    let masked = second & MASKED != 0;
+    match (role, masked) {
+        (Role::Server, false) => return Err(ProtocolError::Unmasked),
+        (Role::Client, true) => return Err(ProtocolError::Masked),
+        _ => {}
     }
     let (length, at) = match second & 0x7F {
         126 => match bytes.get(2..4) {
@@ -179,11 +202,16 @@ pub fn read_header(
     if opcode.is_control() && (!fin || length > MAX_CONTROL_PAYLOAD as u64) {
         return Err(ProtocolError::BadControlFrame);
     }
-    let Some(mask) = bytes
-        .get(at..at + 4)
-        .and_then(|mask| <[u8; 4]>::try_from(mask).ok())
-    else {
-        return Ok(None);
+    let (mask, header_bytes) = if masked {
+        match bytes
+            .get(at..at + 4)
+            .and_then(|mask| <[u8; 4]>::try_from(mask).ok())
+        {
+            Some(mask) => (Some(mask), at + 4),
+            None => return Ok(None),
+        }
+    } else {
+        (None, at)
     };
     let header = FrameHeader {
         fin,
@@ -192,7 +220,7 @@ pub fn read_header(
         mask,
         length,
     };
-    Ok(Some((header, at + 4)))
+    Ok(Some((header, header_bytes)))
 }
 
 /// Unmasks `payload` with `mask`, `offset` bytes into the frame's payload (a payload read
@@ -233,20 +261,21 @@ mod tests {
             let header_bytes = frame.len() - length;
             for cut in 0..header_bytes {
                 assert_eq!(
-                    read_header(&frame[..cut], false),
+                    read_header(&frame[..cut], false, Role::Server),
                     Ok(None),
                     "{length} cut at {cut}"
                 );
             }
-            let (header, at) = read_header(&frame, false).unwrap().unwrap();
+            let (header, at) = read_header(&frame, false, Role::Server).unwrap().unwrap();
             assert_eq!(at, header_bytes);
             assert_eq!(header.length, length as u64);
             assert!(header.fin && !header.compressed);
             assert_eq!(header.opcode, OpCode::Text);
             let mut body = frame[at..].to_vec();
             let (front, back) = body.split_at_mut(length / 3);
-            unmask(front, header.mask, 0);
-            unmask(back, header.mask, length / 3);
+            let mask = header.mask.unwrap();
+            unmask(front, mask, 0);
+            unmask(back, mask, length / 3);
             assert_eq!(body, payload);
         }
     }
@@ -304,15 +333,54 @@ mod tests {
         ];
         for (frame, compression, expected) in cases {
             assert_eq!(
-                read_header(&frame, compression),
+                read_header(&frame, compression, Role::Server),
                 Err(expected),
                 "{frame:x?}"
             );
         }
         // Agreed compression allows RSV1 on the first frame of a data message.
-        let (header, _) = read_header(&masked_frame(0x41, b"x", mask), true)
+        let (header, _) = read_header(&masked_frame(0x41, b"x", mask), true, Role::Server)
             .unwrap()
             .unwrap();
         assert!(header.compressed && !header.fin);
+    }
+
+    #[test]
+    fn a_client_reads_the_servers_unmasked_frames_and_refuses_masked_ones() {
+        for (length, header_bytes) in [(0, 2), (125, 2), (126, 4), (70_000, 10)] {
+            let payload = vec![b'x'; length];
+            let frame = server_frame(OpCode::Text, true, &payload);
+            for cut in 0..header_bytes {
+                assert_eq!(
+                    read_header(&frame[..cut], true, Role::Client),
+                    Ok(None),
+                    "{length} cut at {cut}"
+                );
+            }
+            let (header, at) = read_header(&frame, true, Role::Client).unwrap().unwrap();
+            assert_eq!(at, header_bytes);
+            assert_eq!(header.length, length as u64);
+            assert_eq!(header.mask, None);
+            assert!(header.fin && header.compressed);
+            // The server refuses what a client reads, and the other way round.
+            assert_eq!(
+                read_header(&frame, true, Role::Server),
+                Err(ProtocolError::Unmasked)
+            );
+        }
+        assert_eq!(
+            read_header(&masked_frame(0x81, b"x", [1, 2, 3, 4]), false, Role::Client),
+            Err(ProtocolError::Masked)
+        );
+        // The other checks apply at both ends.
+        let compressed = server_frame(OpCode::Text, true, b"x");
+        assert_eq!(
+            read_header(&compressed, false, Role::Client),
+            Err(ProtocolError::UnexpectedCompression)
+        );
+        assert_eq!(
+            read_header(&[0x83, 0x00], false, Role::Client),
+            Err(ProtocolError::UnknownOpCode(3))
+        );
     }
 }

@@ -6,14 +6,16 @@
 //! discard the rest instead of reading it into memory.
 //!
 //! The reader does no IO: the connection reads into [`MessageReader::buffer`] and asks
-//! [`MessageReader::next_incoming`] for what is whole.
+//! [`MessageReader::next_incoming`] for what is whole. The service reads as the server
+//! ([`MessageReader::new`]); [`MessageReader::client`] reads the service's messages at a
+//! client's end (the load tool's client), where frames arrive unmasked.
 
 use bytes::{Bytes, BytesMut};
 
 use super::deflate::{InflateError, Inflater};
-use super::frame::{OpCode, ProtocolError, read_header, unmask};
+use super::frame::{OpCode, ProtocolError, Role, read_header, unmask};
 
-/// What a client sent.
+/// What the other end sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
     /// A text message (valid UTF-8).
@@ -71,22 +73,34 @@ enum Body {
     },
 }
 
-/// Puts a client's frames together into messages.
+/// Puts the other end's frames together into messages.
 pub struct MessageReader {
     buffer: BytesMut,
     limit: usize,
     compression: bool,
+    role: Role,
     partial: Option<Partial>,
 }
 
 impl MessageReader {
-    /// A reader of messages of at most `limit` bytes (on the wire and inflated);
-    /// `compression`: permessage-deflate was agreed.
+    /// A reader of a client's messages (the service's end) of at most `limit` bytes (on
+    /// the wire and inflated); `compression`: permessage-deflate was agreed.
     pub fn new(limit: usize, compression: bool) -> MessageReader {
+        MessageReader::reading_as(Role::Server, limit, compression)
+    }
+
+    /// A reader of the server's messages at a client's end, as [`MessageReader::new`]
+    /// otherwise.
+    pub fn client(limit: usize, compression: bool) -> MessageReader {
+        MessageReader::reading_as(Role::Client, limit, compression)
+    }
+
+    fn reading_as(role: Role, limit: usize, compression: bool) -> MessageReader {
         MessageReader {
             buffer: BytesMut::new(),
             limit,
             compression,
+            role,
             partial: None,
         }
     }
@@ -99,7 +113,9 @@ impl MessageReader {
     /// The next whole message or control frame, `Ok(None)` while more bytes are needed.
     pub fn next_incoming(&mut self) -> Result<Option<Incoming>, ReadError> {
         loop {
-            let Some((header, header_bytes)) = read_header(&self.buffer, self.compression)? else {
+            let Some((header, header_bytes)) =
+                read_header(&self.buffer, self.compression, self.role)?
+            else {
                 return Ok(None);
             };
             let length = header.length;
@@ -131,11 +147,15 @@ impl MessageReader {
             }
             let mut frame = self.buffer.split_to(frame_bytes);
             let mut payload = frame.split_off(header_bytes);
-            unmask(&mut payload, header.mask, 0);
+            if let Some(mask) = header.mask {
+                unmask(&mut payload, mask, 0);
+            }
             match header.opcode {
                 OpCode::Ping => return Ok(Some(Incoming::Ping(payload.freeze()))),
                 OpCode::Pong => return Ok(Some(Incoming::Pong(payload.freeze()))),
-                OpCode::Close => return close(&payload).map(|close| Some(Incoming::Close(close))),
+                OpCode::Close => {
+                    return close(&payload, self.role).map(|close| Some(Incoming::Close(close)));
+                }
                 OpCode::Text | OpCode::Binary => {
                     if self.partial.is_some() {
                         return Err(ReadError::Fragmentation);
@@ -207,8 +227,9 @@ impl MessageReader {
     }
 }
 
-/// The code and reason of a close frame's `payload` (RFC 6455 §5.5.1, §7.4).
-fn close(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
+/// The code and reason of a close frame's `payload` (RFC 6455 §5.5.1, §7.4), read as
+/// the end `role`.
+fn close(payload: &[u8], role: Role) -> Result<Option<(u16, String)>, ReadError> {
     let [high, low, reason @ ..] = payload else {
         return if payload.is_empty() {
             Ok(None)
@@ -217,7 +238,11 @@ fn close(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
         };
     };
     let code = u16::from_be_bytes([*high, *low]);
-    let allowed = matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999);
+    // A server may also close with the codes registered since RFC 6455 for servers (1012
+    // restart, 1013 try again later — the service's own "too slow to receive" — and 1014
+    // bad gateway).
+    let from_server = role == Role::Client && matches!(code, 1012..=1014);
+    let allowed = from_server || matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999);
     let reason = std::str::from_utf8(reason).map_err(|_| ReadError::BadClose)?;
     if !allowed {
         return Err(ReadError::BadClose);
@@ -228,7 +253,8 @@ fn close(payload: &[u8]) -> Result<Option<(u16, String)>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::super::deflate::compress;
-    use super::super::frame::masked_frame;
+    use super::super::frame::{masked_frame, server_frame};
+    use super::super::prepared::PreparedMessage;
     use super::*;
 
     const MASK: [u8; 4] = [0xA1, 0x02, 0x7C, 0x3B];
@@ -364,5 +390,44 @@ mod tests {
         // An empty close frame has no code.
         let read = read_bytewise(&mut MessageReader::new(16, false), &frame(0x88, b"")).unwrap();
         assert_eq!(read, [Incoming::Close(None)]);
+    }
+
+    #[test]
+    fn a_client_reads_the_services_frames_and_refuses_masked_ones() {
+        let text = Bytes::from(
+            br#"{"endpoint":"social:sessionUpdated","data":{"session":{"title":"Keynote"}}}"#
+                .repeat(40),
+        );
+        let prepared = PreparedMessage::text(text.clone());
+        let input = [
+            prepared.frame(true).to_vec(),
+            server_frame(OpCode::Ping, false, b"hi").to_vec(),
+            prepared.frame(false).to_vec(),
+            // The service's own close when a client reads too slowly.
+            server_frame(OpCode::Close, false, &[0x03, 0xF5]).to_vec(),
+        ]
+        .concat();
+        assert_eq!(input[0], 0xC1, "the first frame is compressed");
+        let read = read_bytewise(&mut MessageReader::client(64 * 1024, true), &input).unwrap();
+        assert_eq!(
+            read,
+            [
+                Incoming::Text(text.clone()),
+                Incoming::Ping(Bytes::from_static(b"hi")),
+                Incoming::Text(text),
+                Incoming::Close(Some((1013, String::new()))),
+            ]
+        );
+        // A masked frame is a protocol error at a client's end, and 1013 from a client
+        // stays one at the service's.
+        let masked = frame(0x81, b"x");
+        let error = read_bytewise(&mut MessageReader::client(1024, false), &masked).unwrap_err();
+        assert_eq!(error, ReadError::Protocol(ProtocolError::Masked));
+        let error = read_bytewise(
+            &mut MessageReader::new(1024, false),
+            &frame(0x88, &[0x03, 0xF5]),
+        )
+        .unwrap_err();
+        assert_eq!(error, ReadError::BadClose);
     }
 }
