@@ -4,19 +4,24 @@
 //! every socket (compressed once for those that agreed on permessage-deflate), written
 //! with one write and no copy.
 
+use std::cell::RefCell;
 use std::io;
+use std::pin::Pin;
 
 use bytes::{Bytes, BytesMut};
 use poem::Upgraded;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 
 use crate::websocket::reader::{Incoming, MessageReader, ReadError};
 
-/// Bytes asked of the connection at each read once a message's first bytes are in.
+/// Bytes asked of the connection at each read.
 const READ_BYTES: usize = 2 * 1024;
-/// Bytes a socket waits for between messages, in the reading future itself (see
-/// [`SocketReader::next`]): enough for a frame's header.
-const FIRST_READ_BYTES: usize = 16;
+thread_local! {
+    /// Where a socket between messages reads the first bytes of the next one (see
+    /// [`SocketReader::next`]): shared by the sockets of a thread, and used within one
+    /// poll, never across an await.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BYTES].into_boxed_slice());
+}
 
 /// A WebSocket connection: its reader, its writer, and whether compression was agreed.
 pub struct Socket {
@@ -58,21 +63,30 @@ impl SocketReader {
             }
             let buffer = self.messages.buffer();
             if buffer.is_empty() {
-                // Between messages a socket holds no read buffer: it waits for the first
-                // bytes of the next one in a few bytes of this future, and takes a buffer
-                // only once they have arrived (the rest, already there, is read at once).
-                // Keeping one while waiting cost every idle socket READ_BYTES or more (what
-                // its last message left): 200 MB at 100,000 idle sockets.
+                // Between messages a socket holds no read buffer: it waits for the next
+                // one with the thread's scratch buffer, and takes a buffer of its own only
+                // once bytes have arrived — one read, as with a buffer of its own. Keeping
+                // one while waiting cost every idle socket READ_BYTES or more (what its
+                // last message left): 200 MB at 100,000 idle sockets.
                 *buffer = BytesMut::new();
-                let mut first = [0_u8; FIRST_READ_BYTES];
-                let read = match self.io.read(&mut first).await {
+                let (io, messages) = (&mut self.io, &mut self.messages);
+                let read = std::future::poll_fn(|context| {
+                    SCRATCH.with_borrow_mut(|scratch| {
+                        let mut read = ReadBuf::new(scratch);
+                        let polled = Pin::new(&mut *io).poll_read(context, &mut read);
+                        polled.map_ok(|()| {
+                            let buffer = messages.buffer();
+                            buffer.reserve(READ_BYTES);
+                            buffer.extend_from_slice(read.filled());
+                            read.filled().len()
+                        })
+                    })
+                })
+                .await;
+                match read {
                     Ok(0) | Err(_) => return None,
-                    Ok(read) => read,
-                };
-                let buffer = self.messages.buffer();
-                buffer.reserve(READ_BYTES);
-                buffer.extend_from_slice(&first[..read]);
-                continue;
+                    Ok(_) => continue,
+                }
             }
             buffer.reserve(READ_BYTES);
             match self.io.read_buf(buffer).await {

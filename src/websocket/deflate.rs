@@ -4,6 +4,8 @@
 //! what it inflates to — the first byte past the limit stops it, so a small frame that
 //! would inflate to gigabytes costs no more than the limit.
 
+use std::cell::RefCell;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// The bytes a flushed DEFLATE block ends with, left off the wire (RFC 7692 §7.2.1).
@@ -18,7 +20,18 @@ pub fn compress(message: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     crate::metrics::message_compressed();
-    let mut compressor = Compress::new(Compression::fast(), false);
+    COMPRESSOR.with_borrow_mut(|compressor| compress_with(compressor, message))
+}
+
+thread_local! {
+    /// The thread's compressor, reset before each message (no context is taken over):
+    /// making one costs more than compressing an answer of a few kilobytes with it.
+    static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), false));
+}
+
+/// [`compress`] with `compressor`, which is reset first.
+fn compress_with(compressor: &mut Compress, message: &[u8]) -> Option<Vec<u8>> {
+    compressor.reset();
     // Enough for a flushed block of incompressible input, most of the time at once.
     let mut output = Vec::with_capacity(message.len() + message.len() / 16 + 64);
     loop {
