@@ -11,11 +11,13 @@
 //! whole periods to just before now, which leaves its occurrences unchanged; a rule with a
 //! `COUNT` has at most [`MAX_COUNT`] of them.
 
+mod exceptions;
 mod repetitions;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use rrule::{Frequency, RRule, Tz, Unvalidated};
 
+pub use self::exceptions::{Exception, ExceptionError, Exceptions, MAX_EXCEPTIONS, Neighbours};
 use self::repetitions::Repetitions;
 use super::zone::TimeZone;
 
