@@ -291,13 +291,13 @@ impl Pushes {
     pub async fn publish_all(
         &self,
         publications: Vec<Publication>,
-        mut carrying: Option<(String, RecordedAnswer)>,
+        carrying: Option<(String, RecordedAnswer)>,
     ) -> bool {
         let mut pushes: Vec<PushDocument> = publications
             .into_iter()
             .filter_map(|publication| self.push_of(publication))
             .collect();
-        let carried = match (pushes.last_mut(), carrying.take()) {
+        let carried = match (pushes.last_mut(), carrying) {
             (Some(last), Some((push_id, answer))) => {
                 self.written.rename(&last.id, &push_id);
                 last.id = push_id;
