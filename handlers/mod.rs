@@ -1,6 +1,7 @@
 //! The `social:*` endpoints, one module each. Each module registers itself with the
 //! endpoint registry through `inventory`; this file only names them.
 
+mod cancel_occurrence;
 mod create_event;
 mod create_session;
 mod decline_session_join;
@@ -16,8 +17,10 @@ mod get_sessions;
 mod invite_users_to_session;
 mod join_session;
 mod publish_event;
+mod restore_occurrence;
 mod rotate_calendar_feed;
 mod unwatch_prop;
 mod update_event;
+mod update_occurrence;
 mod update_session;
 mod watch_prop;

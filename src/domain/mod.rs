@@ -11,6 +11,7 @@ pub mod feed;
 pub mod ids;
 pub mod invitation;
 pub mod kinds;
+pub mod occurrences;
 pub mod page;
 pub mod people;
 pub mod recurrence;

@@ -20,6 +20,7 @@ mod invitations;
 mod joining;
 mod layers;
 mod metrics;
+mod occurrences;
 mod openapi;
 mod overload;
 mod paging;

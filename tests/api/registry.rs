@@ -27,11 +27,14 @@ const REQUIRED: [&str; 16] = [
 
 /// The endpoints that extend the customer's reference (marked "extension" in the README's
 /// "Endpoints").
-const EXTENSIONS: [&str; 4] = [
+const EXTENSIONS: [&str; 7] = [
     "social:getCalendarFeed",
     "social:rotateCalendarFeed",
     "social:watchProp",
     "social:unwatchProp",
+    "social:cancelOccurrence",
+    "social:updateOccurrence",
+    "social:restoreOccurrence",
 ];
 
 /// The endpoint names listed in the README's endpoint table (`| `social:...` |` rows).

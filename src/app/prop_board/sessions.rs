@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::access::render_sessions;
 use crate::domain::event::Event;
 use crate::domain::ids::UserId;
+use crate::domain::occurrences::{Exception, ExceptionsOf};
 use crate::domain::session::view::SessionView;
 use crate::domain::session::{Audience, Prop, Session};
 use crate::domain::source::Membership;
@@ -202,17 +203,27 @@ async fn nearest_sessions(
     }
 }
 
-/// The session with its current or next occurrence; `None` when all have ended.
-fn candidate(session: Session, event: Option<&Event>, now: DateTime<Utc>) -> Option<Candidate> {
+/// The session with its current or next occurrence (cancelled ones skipped, changed ones
+/// at their new times, shown with their own title and description); `None` when all have
+/// ended.
+fn candidate(mut session: Session, event: Option<&Event>, now: DateTime<Utc>) -> Option<Candidate> {
     let Ok(schedule) = session.schedule(event) else {
         tracing::warn!(session = %session.id, "stored session has an invalid schedule");
         return None;
     };
-    let start = schedule.current_or_next(now)?;
+    let (start, end) = schedule.current_or_next_with(&session.exceptions, now)?;
+    if let Some(Exception::Changed {
+        title, description, ..
+    }) = session.exceptions.changed_to(start, end)
+    {
+        let (title, description) = (title.clone(), description.clone());
+        session.title = title.unwrap_or(session.title);
+        session.description = description.unwrap_or(session.description);
+    }
     Some(Candidate {
-        ongoing: schedule.is_ongoing(start, now),
+        ongoing: start <= now && now < end,
         start,
-        end: schedule.end_of(start),
+        end,
         session,
     })
 }

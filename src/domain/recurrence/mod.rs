@@ -11,13 +11,11 @@
 //! whole periods to just before now, which leaves its occurrences unchanged; a rule with a
 //! `COUNT` has at most [`MAX_COUNT`] of them.
 
-mod exceptions;
 mod repetitions;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use rrule::{Frequency, RRule, Tz, Unvalidated};
 
-pub use self::exceptions::{Exception, ExceptionError, Exceptions, MAX_EXCEPTIONS, Neighbours};
 use self::repetitions::Repetitions;
 use super::zone::TimeZone;
 
@@ -139,6 +137,28 @@ fn imposed_until(rule: &RRule<Unvalidated>, until: Option<DateTime<Utc>>) -> Opt
     let until = until?.with_timezone(&Tz::UTC);
     (rule.get_count().is_none() && rule.get_until().is_none_or(|own| *own > until)).then_some(until)
 }
+
+/// The original starts of the occurrences before and after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Neighbours {
+    pub previous: Option<DateTime<Utc>>,
+    pub next: Option<DateTime<Utc>>,
+}
+
+/// Why an instant names no occurrence of a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoOccurrence {
+    /// The session does not repeat.
+    NotRecurring,
+    /// The instant is not an original start of the rule.
+    NotAnOccurrence,
+}
+
+/// Most occurrences walked to find the neighbours of one, or the current one.
+const MAX_WALKED: usize = 10_000;
+/// How far back the previous occurrence of any accepted rule lies at most: four years and
+/// a day (the sparsest repeats on a 29 February).
+const PREVIOUS_REACH: Duration = Duration::days(4 * 366 + 1);
 
 /// When a session takes place.
 #[derive(Debug, Clone)]
@@ -333,6 +353,63 @@ impl Schedule {
             (None, None) => return None,
         };
         Some(last_start.unwrap_or(repetitions.anchor) + offset + self.duration)
+    }
+
+    /// The original occurrences from somewhat before `around`: at least one period and
+    /// `reach` before it.
+    pub fn originals_around(
+        &self,
+        around: DateTime<Utc>,
+        reach: Duration,
+    ) -> Result<impl Iterator<Item = DateTime<Utc>> + '_, NoOccurrence> {
+        let repetitions = self
+            .repetitions
+            .as_ref()
+            .ok_or(NoOccurrence::NotRecurring)?;
+        let offset = self.start - repetitions.anchor;
+        let from = repetitions.walk_start(around - reach - offset);
+        let walk = repetitions
+            .occurrences_from(from)
+            .map_err(|_| NoOccurrence::NotAnOccurrence)?;
+        Ok(walk.map(move |start| start + offset).take(MAX_WALKED))
+    }
+
+    /// The neighbours of `occurrence`, when it is an original start of the rule.
+    pub fn neighbours_of(&self, occurrence: DateTime<Utc>) -> Result<Neighbours, NoOccurrence> {
+        let mut previous = None;
+        let mut walk = self.originals_around(occurrence, PREVIOUS_REACH)?;
+        for start in walk.by_ref() {
+            if start == occurrence {
+                return Ok(Neighbours {
+                    previous,
+                    next: walk.next(),
+                });
+            }
+            if start > occurrence {
+                break;
+            }
+            previous = Some(start);
+        }
+        Err(NoOccurrence::NotAnOccurrence)
+    }
+
+    /// The original occurrences from far enough before `occurrence` that the one before
+    /// it is among them.
+    pub fn originals_before(
+        &self,
+        occurrence: DateTime<Utc>,
+    ) -> Result<impl Iterator<Item = DateTime<Utc>> + '_, NoOccurrence> {
+        self.originals_around(occurrence, PREVIOUS_REACH)
+    }
+
+    /// Whether the session repeats.
+    pub fn is_recurring(&self) -> bool {
+        self.repetitions.is_some()
+    }
+
+    /// How long each occurrence lasts, in seconds.
+    pub fn duration_seconds(&self) -> i64 {
+        self.duration.num_seconds()
     }
 
     /// When the occurrence starting at `start` ends.

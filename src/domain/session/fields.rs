@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::domain::event::Event;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
+use crate::domain::occurrences::Exceptions;
 use crate::domain::recurrence::{MAX_RULE_CHARS, Rule};
 use crate::domain::text::{
     CreateShape, MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts,
@@ -66,6 +67,8 @@ pub struct SessionUpdate {
     pub time_zone: Option<TimeZone>,
     pub color: Option<Color>,
     pub active_until: Option<Option<Timestamp>>,
+    /// The exceptions left once the schedule changed (see `SessionFields::apply_to`).
+    pub exceptions: Option<Exceptions>,
 }
 
 impl SessionUpdate {
@@ -77,6 +80,7 @@ impl SessionUpdate {
             || self.recurrence.is_some()
             || self.time_zone.is_some()
             || self.active_until.is_some()
+            || self.exceptions.is_some()
     }
 }
 
@@ -214,7 +218,20 @@ impl SessionFields {
         session.active_until = schedule
             .last_end()
             .map(|end| Timestamp::saturating_from_millis(end.timestamp_millis()));
+        if self.changes_schedule() {
+            // Occurrences changed one by one stay so while they are still occurrences.
+            session.exceptions.retain_valid(&schedule);
+        }
         Ok(())
+    }
+
+    /// Whether the request changes when the session takes place.
+    fn changes_schedule(&self) -> bool {
+        self.start_date.is_some()
+            || self.duration.is_some()
+            || self.is_recurring.is_some()
+            || self.recurrence.is_some()
+            || self.time_zone.is_some()
     }
 
     /// The fields this request changes, with their values in `merged` (the session after
@@ -239,14 +256,8 @@ impl SessionFields {
             recurrence: when(self.recurrence.is_some(), &merged.recurrence),
             time_zone: when(self.time_zone.is_some(), &merged.time_zone),
             color: when(self.color.is_some(), &merged.color),
-            active_until: when(
-                self.start_date.is_some()
-                    || self.duration.is_some()
-                    || self.is_recurring.is_some()
-                    || self.recurrence.is_some()
-                    || self.time_zone.is_some(),
-                &merged.active_until,
-            ),
+            active_until: when(self.changes_schedule(), &merged.active_until),
+            exceptions: when(self.changes_schedule(), &merged.exceptions),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::event::Event;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
+use crate::domain::occurrences::{Exceptions, ExceptionsOf};
 use crate::domain::recurrence::{Rule, Schedule};
 use crate::domain::source::Membership;
 use crate::domain::time::Timestamp;
@@ -122,6 +123,8 @@ pub struct Session {
     /// What the session keeps of its event, so that the database can apply visibility
     /// (see [`Audience`]); `None` for a standalone session.
     pub event_scope: Option<EventScope>,
+    /// Extension: occurrences of a recurring session cancelled or changed, one by one.
+    pub exceptions: Exceptions,
 }
 
 /// What a session keeps of its event: where it lives, who made it and whether it is
@@ -232,6 +235,7 @@ impl Session {
             version: 0,
             active_until: Some(now),
             event_scope: event.map(EventScope::of),
+            exceptions: Exceptions::default(),
         }
     }
 
@@ -327,14 +331,15 @@ impl Session {
 
     /// The start and end of the occurrence under way at `now`, or of the next one; `None`
     /// when none is left (or the stored schedule is invalid). The event's end bounds the
-    /// repetitions through `active_until`.
+    /// repetitions through `active_until`; cancelled occurrences are skipped, changed ones
+    /// taken at their new times.
     pub fn next_occurrence(
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
-        let schedule = self.schedule(None).ok()?;
-        let start = schedule.current_or_next(now)?;
-        Some((start, schedule.end_of(start)))
+        self.schedule(None)
+            .ok()?
+            .current_or_next_with(&self.exceptions, now)
     }
 
     /// Whether the session counts against its owner's quota at `now`: it has not ended.

@@ -1,10 +1,12 @@
 //! A session as the reference renders it: its view, its invited users, and the
 //! `{"session": ...}` answer.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::ids::{EventId, SessionId, UserId};
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
+use crate::domain::occurrences::Exception;
 use crate::domain::people::{People, UserSimple};
 use crate::domain::time::Timestamp;
 use crate::domain::zone::TimeZone;
@@ -17,6 +19,69 @@ pub struct InvitedUser {
     pub user: UserSimple,
     pub role: InvitationRole,
     pub status: InvitationStatus,
+}
+
+/// An occurrence of a recurring session cancelled, or changed, named by its original
+/// start (`occurrence`, ISO 8601 in UTC).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ExceptionView {
+    Cancelled(CancelledOccurrence),
+    Changed(ChangedOccurrence),
+}
+
+/// An occurrence that does not take place.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CancelledOccurrence {
+    /// The occurrence's original start, ISO 8601 in UTC.
+    pub occurrence: String,
+    /// Always true.
+    pub cancelled: bool,
+}
+
+/// An occurrence that takes place as changed.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedOccurrence {
+    /// The occurrence's original start, ISO 8601 in UTC.
+    pub occurrence: String,
+    pub start_date: Timestamp,
+    pub duration: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl ExceptionView {
+    fn of(exception: &Exception) -> ExceptionView {
+        let named = |occurrence: &DateTime<Utc>| occurrence_name(*occurrence);
+        match exception {
+            Exception::Cancelled { occurrence } => ExceptionView::Cancelled(CancelledOccurrence {
+                occurrence: named(occurrence),
+                cancelled: true,
+            }),
+            Exception::Changed {
+                occurrence,
+                start,
+                duration,
+                title,
+                description,
+            } => ExceptionView::Changed(ChangedOccurrence {
+                occurrence: named(occurrence),
+                start_date: Timestamp::saturating_from_millis(start.timestamp_millis()),
+                duration: *duration,
+                title: title.clone(),
+                description: description.clone(),
+            }),
+        }
+    }
+}
+
+/// How an occurrence is named: its original start, ISO 8601 in UTC, to the millisecond
+/// only when it has one (`2030-03-31T07:00:00Z`).
+pub fn occurrence_name(occurrence: DateTime<Utc>) -> String {
+    occurrence.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// A session as the reference renders it. `recurrence` is an extension, present when set.
@@ -46,6 +111,10 @@ pub struct SessionView {
     pub owner: UserSimple,
     pub invited_users: Vec<InvitedUser>,
     pub joined_users: Vec<UserSimple>,
+    /// Extension, on recurring sessions: occurrences cancelled or changed one by one
+    /// (`social:cancelOccurrence`, `social:updateOccurrence`), sorted by occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<Vec<ExceptionView>>,
     /// Extension: grows with every change to the session (a join, an invitation, an
     /// update): of two views of one session — an answer and a push that crossed it — the
     /// one with the larger `version` is the newer.
@@ -91,6 +160,14 @@ impl SessionView {
                 .iter()
                 .map(|user_id| people.render(user_id, viewer_id))
                 .collect(),
+            exceptions: session.is_recurring.then(|| {
+                session
+                    .exceptions
+                    .as_slice()
+                    .iter()
+                    .map(ExceptionView::of)
+                    .collect()
+            }),
             version: session.version,
             waitlist_position: session.waitlist_position(viewer_id),
         }

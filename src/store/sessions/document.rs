@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
+use crate::domain::occurrences::{Exception, Exceptions};
 use crate::domain::session::fields::SessionUpdate;
 use crate::domain::session::{Color, EventScope, Invitation, PendingContact, Session};
 use crate::domain::time::Timestamp;
@@ -75,6 +76,77 @@ pub(super) struct SessionDocument {
     next_start: Option<bson::DateTime>,
     #[serde(default)]
     next_end: Option<bson::DateTime>,
+    /// Occurrences cancelled or changed, by their original start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exceptions: Vec<ExceptionDocument>,
+}
+
+/// An occurrence cancelled (no `startDate`) or changed, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ExceptionDocument {
+    occurrence: bson::DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start_date: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+impl From<&Exception> for ExceptionDocument {
+    fn from(exception: &Exception) -> Self {
+        match exception {
+            Exception::Cancelled { occurrence } => ExceptionDocument {
+                occurrence: bson::DateTime::from_chrono(*occurrence),
+                start_date: None,
+                duration: None,
+                title: None,
+                description: None,
+            },
+            Exception::Changed {
+                occurrence,
+                start,
+                duration,
+                title,
+                description,
+            } => ExceptionDocument {
+                occurrence: bson::DateTime::from_chrono(*occurrence),
+                start_date: Some(bson::DateTime::from_chrono(*start)),
+                duration: Some(*duration),
+                title: title.clone(),
+                description: description.clone(),
+            },
+        }
+    }
+}
+
+impl ExceptionDocument {
+    fn into_exception(self) -> Exception {
+        let occurrence = self.occurrence.to_chrono();
+        match (self.start_date, self.duration) {
+            (Some(start), Some(duration)) => Exception::Changed {
+                occurrence,
+                start: start.to_chrono(),
+                duration,
+                title: self.title,
+                description: self.description,
+            },
+            _ => Exception::Cancelled { occurrence },
+        }
+    }
+}
+
+/// `exceptions` as stored.
+pub(super) fn exception_documents(exceptions: &Exceptions) -> StoreResult<bson::Bson> {
+    let documents: Vec<ExceptionDocument> = exceptions
+        .as_slice()
+        .iter()
+        .map(ExceptionDocument::from)
+        .collect();
+    bson::to_bson(&documents).map_err(StoreError::unwritable)
 }
 
 /// Tells a field stored as `null` (`Some(None)`) from a missing one (`None`).
@@ -121,6 +193,12 @@ impl From<&Session> for SessionDocument {
             event_scope: session.event_scope.clone(),
             next_start: next.map(|(start, _)| bson::DateTime::from_chrono(start)),
             next_end: next.map(|(_, end)| bson::DateTime::from_chrono(end)),
+            exceptions: session
+                .exceptions
+                .as_slice()
+                .iter()
+                .map(ExceptionDocument::from)
+                .collect(),
         }
     }
 }
@@ -179,6 +257,13 @@ impl SessionDocument {
                 None => Some(document.end_date.into()),
             },
             event_scope: document.event_scope,
+            exceptions: Exceptions::new(
+                document
+                    .exceptions
+                    .into_iter()
+                    .map(ExceptionDocument::into_exception)
+                    .collect(),
+            ),
         }
     }
 }
@@ -223,5 +308,8 @@ pub(super) fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Docu
         None => None,
     };
     put("color", color);
+    if let Some(exceptions) = &update.exceptions {
+        set.insert("exceptions", exception_documents(exceptions)?);
+    }
     Ok(set)
 }

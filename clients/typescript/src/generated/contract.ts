@@ -2,6 +2,72 @@
 // document by scripts/generate.mjs (Modelina). Do not edit: run `npm run generate`.
 /* eslint-disable */
 
+export interface CancelOccurrenceAnswerFrame {
+  'endpoint': 'social:cancelOccurrence';
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+/**
+ * Whether a request failed, and why.
+ */
+export interface WireError {
+  /**
+   * `true` for a failure.
+   */
+  'status': boolean;
+  /**
+   * `0` on success, else the failure's code, as in HTTP: 400 a malformed or invalid request, 401 an expired or refused token, 403 not allowed, 404 not found (or not visible), 409 a conflict (a full session, a quota, a stale write), 413 a frame too large, 429 too many requests, 500 an unexpected failure, 503 the service is busy or its database unreachable (retry later).
+   */
+  'code': ErrorCode;
+  /**
+   * Empty on success, else what went wrong, naming the field (`data.session.title`) where one is at fault.
+   */
+  'message': string;
+}
+
+/**
+ * `0` on success, else the failure's code, as in HTTP: 400 a malformed or invalid request, 401 an expired or refused token, 403 not allowed, 404 not found (or not visible), 409 a conflict (a full session, a quota, a stale write), 413 a frame too large, 429 too many requests, 500 an unexpected failure, 503 the service is busy or its database unreachable (retry later).
+ */
+export type ErrorCode = 0 | 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+
+/**
+ * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+ */
+export interface EventStamp {
+  /**
+   * The request's correlation id (unique per user for 10 minutes), echoed in its answer; a push's number.
+   */
+  'id'?: string;
+  /**
+   * When the frame was sent, in milliseconds since the Unix epoch.
+   */
+  'date'?: number;
+}
+
+export interface CancelOccurrenceRequestFrame {
+  'endpoint': 'social:cancelOccurrence';
+  'data'?: CancelOccurrenceRequest;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event'?: EventStamp;
+}
+
+export interface CancelOccurrenceRequest {
+  /**
+   * A session's id (`sessionId`).
+   */
+  'sessionId': string;
+  'occurrence': number | string;
+}
+
 export interface CreateEventAnswerFrame {
   'endpoint': 'social:createEvent';
   /**
@@ -71,43 +137,6 @@ export interface SocialEvent {
  * must be 0 (draft) or 1 (published)
  */
 export type EventStatus = 0 | 1;
-
-/**
- * Whether a request failed, and why.
- */
-export interface WireError {
-  /**
-   * `true` for a failure.
-   */
-  'status': boolean;
-  /**
-   * `0` on success, else the failure's code, as in HTTP: 400 a malformed or invalid request, 401 an expired or refused token, 403 not allowed, 404 not found (or not visible), 409 a conflict (a full session, a quota, a stale write), 413 a frame too large, 429 too many requests, 500 an unexpected failure, 503 the service is busy or its database unreachable (retry later).
-   */
-  'code': ErrorCode;
-  /**
-   * Empty on success, else what went wrong, naming the field (`data.session.title`) where one is at fault.
-   */
-  'message': string;
-}
-
-/**
- * `0` on success, else the failure's code, as in HTTP: 400 a malformed or invalid request, 401 an expired or refused token, 403 not allowed, 404 not found (or not visible), 409 a conflict (a full session, a quota, a stale write), 413 a frame too large, 429 too many requests, 500 an unexpected failure, 503 the service is busy or its database unreachable (retry later).
- */
-export type ErrorCode = 0 | 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
-
-/**
- * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
- */
-export interface EventStamp {
-  /**
-   * The request's correlation id (unique per user for 10 minutes), echoed in its answer; a push's number.
-   */
-  'id'?: string;
-  /**
-   * When the frame was sent, in milliseconds since the Unix epoch.
-   */
-  'date'?: number;
-}
 
 export interface CreateEventRequestFrame {
   'endpoint': 'social:createEvent';
@@ -235,6 +264,11 @@ export interface Session {
   'invitedUsers': InvitedUser[];
   'joinedUsers': UserSimple[];
   /**
+   * Extension, on recurring sessions: occurrences cancelled or changed one by one
+   * (`social:cancelOccurrence`, `social:updateOccurrence`), sorted by occurrence.
+   */
+  'exceptions'?: (CancelledOccurrence | ChangedOccurrence)[] | null;
+  /**
    * Extension: grows with every change to the session (a join, an invitation, an
    * update): of two views of one session — an answer and a push that crossed it — the
    * one with the larger `version` is the newer.
@@ -325,6 +359,37 @@ export type InvitationRole = 0 | 1 | 2;
  * must be 0 (pending), 1 (accepted) or 2 (declined)
  */
 export type InvitationStatus = 0 | 1 | 2;
+
+/**
+ * An occurrence that does not take place.
+ */
+export interface CancelledOccurrence {
+  /**
+   * The occurrence's original start, ISO 8601 in UTC.
+   */
+  'occurrence': string;
+  /**
+   * Always true.
+   */
+  'cancelled': boolean;
+}
+
+/**
+ * An occurrence that takes place as changed.
+ */
+export interface ChangedOccurrence {
+  /**
+   * The occurrence's original start, ISO 8601 in UTC.
+   */
+  'occurrence': string;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  'startDate': number;
+  'duration': number;
+  'title'?: string | null;
+  'description'?: string | null;
+}
 
 export interface CreateSessionRequestFrame {
   'endpoint': 'social:createSession';
@@ -869,6 +934,35 @@ export interface PublishEventRequest {
   'eventId': string;
 }
 
+export interface RestoreOccurrenceAnswerFrame {
+  'endpoint': 'social:restoreOccurrence';
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+export interface RestoreOccurrenceRequestFrame {
+  'endpoint': 'social:restoreOccurrence';
+  'data'?: RestoreOccurrenceRequest;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event'?: EventStamp;
+}
+
+export interface RestoreOccurrenceRequest {
+  /**
+   * A session's id (`sessionId`).
+   */
+  'sessionId': string;
+  'occurrence': number | string;
+}
+
 export interface RotateCalendarFeedAnswerFrame {
   'endpoint': 'social:rotateCalendarFeed';
   /**
@@ -1021,6 +1115,52 @@ export interface EventFields {
    * Also accepted beside `event` (`data.formSchema`), where the reference shows it.
    */
   'formSchema'?: Record<string, any> | null;
+}
+
+export interface UpdateOccurrenceAnswerFrame {
+  'endpoint': 'social:updateOccurrence';
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+export interface UpdateOccurrenceRequestFrame {
+  'endpoint': 'social:updateOccurrence';
+  'data'?: UpdateOccurrenceRequest;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event'?: EventStamp;
+}
+
+export interface UpdateOccurrenceRequest {
+  /**
+   * A session's id (`sessionId`).
+   */
+  'sessionId': string;
+  'occurrence': number | string;
+  /**
+   * What changes for the one occurrence.
+   */
+  'changes': Changes;
+}
+
+/**
+ * What changes for the one occurrence.
+ */
+export interface Changes {
+  'startDate'?: number | string | null;
+  /**
+   * Seconds.
+   */
+  'duration'?: number | null;
+  'title'?: string | null;
+  'description'?: string | null;
 }
 
 export interface UpdateSessionAnswerFrame {
@@ -1245,6 +1385,7 @@ export interface TokenExpiredPushFrame {
 
 /** The `data` of a request to each endpoint. */
 export interface Requests {
+  "social:cancelOccurrence": CancelOccurrenceRequest;
   "social:createEvent": CreateEventRequest;
   "social:createSession": CreateSessionRequest;
   "social:declineSessionJoin": DeclineSessionJoinRequest;
@@ -1260,15 +1401,18 @@ export interface Requests {
   "social:inviteUsersToSession": InviteUsersToSessionRequest;
   "social:joinSession": JoinSessionRequest;
   "social:publishEvent": PublishEventRequest;
+  "social:restoreOccurrence": RestoreOccurrenceRequest;
   "social:rotateCalendarFeed": Exclude<RotateCalendarFeedRequestFrame['data'], undefined>;
   "social:unwatchProp": UnwatchPropRequest;
   "social:updateEvent": UpdateEventRequest;
+  "social:updateOccurrence": UpdateOccurrenceRequest;
   "social:updateSession": UpdateSessionRequest;
   "social:watchProp": WatchPropRequest;
 }
 
 /** The `data` of a successful answer of each endpoint (`undefined`: the answer has none). */
 export interface Answers {
+  "social:cancelOccurrence": undefined;
   "social:createEvent": CreateEventAnswer;
   "social:createSession": CreateSessionAnswer;
   "social:declineSessionJoin": undefined;
@@ -1284,9 +1428,11 @@ export interface Answers {
   "social:inviteUsersToSession": undefined;
   "social:joinSession": Exclude<JoinSessionAnswerFrame['data'], undefined>;
   "social:publishEvent": PublishEventAnswer;
+  "social:restoreOccurrence": undefined;
   "social:rotateCalendarFeed": RotateCalendarFeedAnswer;
   "social:unwatchProp": Exclude<UnwatchPropAnswerFrame['data'], undefined>;
   "social:updateEvent": UpdateEventAnswer;
+  "social:updateOccurrence": undefined;
   "social:updateSession": UpdateSessionAnswer;
   "social:watchProp": WatchPropAnswer;
 }
@@ -1301,7 +1447,7 @@ export interface Pushes {
 }
 
 /** Every endpoint name. */
-export const ENDPOINTS = ["social:createEvent", "social:createSession", "social:declineSessionJoin", "social:deleteEvent", "social:deleteSession", "social:deleteUserSessionInvitations", "social:getCalendarFeed", "social:getEvent", "social:getEvents", "social:getPropSessions", "social:getSession", "social:getSessions", "social:inviteUsersToSession", "social:joinSession", "social:publishEvent", "social:rotateCalendarFeed", "social:unwatchProp", "social:updateEvent", "social:updateSession", "social:watchProp"] as const;
+export const ENDPOINTS = ["social:cancelOccurrence", "social:createEvent", "social:createSession", "social:declineSessionJoin", "social:deleteEvent", "social:deleteSession", "social:deleteUserSessionInvitations", "social:getCalendarFeed", "social:getEvent", "social:getEvents", "social:getPropSessions", "social:getSession", "social:getSessions", "social:inviteUsersToSession", "social:joinSession", "social:publishEvent", "social:restoreOccurrence", "social:rotateCalendarFeed", "social:unwatchProp", "social:updateEvent", "social:updateOccurrence", "social:updateSession", "social:watchProp"] as const;
 
 /** Every push name. */
 export const PUSHES = ["social:propSessionsUpdated", "social:resync", "social:sessionDeleted", "social:sessionUpdated", "social:tokenExpired"] as const;

@@ -11,12 +11,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::Schedule;
+use crate::domain::recurrence::{Neighbours, NoOccurrence, Schedule};
 
 /// Most exceptions of one session.
 pub const MAX_EXCEPTIONS: usize = 100;
-/// Most occurrences walked to find the neighbours of one, or the current one.
-const MAX_WALKED: usize = 10_000;
 
 /// What became of one occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +56,15 @@ pub enum ExceptionError {
     TooMany,
 }
 
+impl From<NoOccurrence> for ExceptionError {
+    fn from(no_occurrence: NoOccurrence) -> Self {
+        match no_occurrence {
+            NoOccurrence::NotRecurring => ExceptionError::NotRecurring,
+            NoOccurrence::NotAnOccurrence => ExceptionError::NotAnOccurrence,
+        }
+    }
+}
+
 /// A session's exceptions, sorted by occurrence, at most one per occurrence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exceptions(Vec<Exception>);
@@ -97,6 +104,14 @@ impl Exceptions {
         }
     }
 
+    /// The change that makes an occurrence take place from `start` to `end`, if one does.
+    pub fn changed_to(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Option<&Exception> {
+        self.0.iter().find(|exception| {
+            matches!(exception, Exception::Changed { start: changed, duration, .. }
+                if *changed == start && *changed + Duration::seconds(*duration) == end)
+        })
+    }
+
     /// Makes `exception` (checked against `schedule` first), replacing the one its
     /// occurrence had.
     pub fn set(&mut self, schedule: &Schedule, exception: Exception) -> Result<(), ExceptionError> {
@@ -120,10 +135,41 @@ impl Exceptions {
     }
 
     /// Keeps the exceptions whose occurrence is still one of `schedule` (after its rule or
-    /// start changed) and whose change still fits between its neighbours.
+    /// start changed) and whose change still fits between its neighbours: one walk of the
+    /// rule over the stretch the exceptions span (at most a bounded number of occurrences;
+    /// one beyond them is checked on its own).
     pub fn retain_valid(&mut self, schedule: &Schedule) {
-        self.0
-            .retain(|exception| schedule.check_exception(exception).is_ok());
+        let (Some(first), Some(last)) = (self.0.first(), self.0.last()) else {
+            return;
+        };
+        let (first, last) = (first.occurrence(), last.occurrence());
+        let Ok(walk) = schedule.originals_before(first) else {
+            self.0.clear();
+            return;
+        };
+        let mut originals = Vec::new();
+        for start in walk {
+            originals.push(start);
+            if start > last {
+                break;
+            }
+        }
+        self.0.retain(
+            |exception| match originals.binary_search(&exception.occurrence()) {
+                Ok(index) => allow(
+                    &Neighbours {
+                        previous: index.checked_sub(1).map(|previous| originals[previous]),
+                        next: originals.get(index + 1).copied(),
+                    },
+                    exception,
+                )
+                .is_ok(),
+                Err(index) if index == originals.len() => {
+                    schedule.check_exception(exception).is_ok()
+                }
+                Err(_) => false,
+            },
+        );
     }
 
     /// The start and end of `occurrence` as it takes place; `None` when cancelled.
@@ -154,88 +200,56 @@ impl Exceptions {
     }
 }
 
-/// The original starts of the occurrences before and after one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Neighbours {
-    pub previous: Option<DateTime<Utc>>,
-    pub next: Option<DateTime<Utc>>,
+/// Whether `exception`, of the occurrence between `neighbours`, may be made: a changed
+/// start lies between their original starts.
+fn allow(neighbours: &Neighbours, exception: &Exception) -> Result<(), ExceptionError> {
+    if let Exception::Changed { start, .. } = exception {
+        let too_early = neighbours
+            .previous
+            .is_some_and(|previous| *start < previous);
+        let too_late = neighbours.next.is_some_and(|next| *start > next);
+        if too_early || too_late {
+            let previous = neighbours
+                .previous
+                .map_or_else(|| "none".to_owned(), |previous| previous.to_rfc3339());
+            return Err(ExceptionError::OutOfOrder(previous));
+        }
+    }
+    Ok(())
 }
 
-impl Schedule {
-    /// The original occurrences from somewhat before `around`: at least one period and
-    /// `reach` before it.
-    fn originals_around(
-        &self,
-        around: DateTime<Utc>,
-        reach: Duration,
-    ) -> Result<impl Iterator<Item = DateTime<Utc>> + '_, ExceptionError> {
-        let repetitions = self
-            .repetitions
-            .as_ref()
-            .ok_or(ExceptionError::NotRecurring)?;
-        let offset = self.start - repetitions.anchor;
-        let from = repetitions.walk_start(around - reach - offset);
-        let walk = repetitions
-            .occurrences_from(from)
-            .map_err(|_| ExceptionError::NotAnOccurrence)?;
-        Ok(walk.map(move |start| start + offset).take(MAX_WALKED))
-    }
-
-    /// The neighbours of `occurrence`, when it is an original start of the rule.
-    pub fn neighbours_of(&self, occurrence: DateTime<Utc>) -> Result<Neighbours, ExceptionError> {
-        // Four years and a day back hold the previous occurrence of any rule that is
-        // accepted (the sparsest repeats on a 29 February).
-        let reach = Duration::days(4 * 366 + 1);
-        let mut previous = None;
-        let mut walk = self.originals_around(occurrence, reach)?;
-        for start in walk.by_ref() {
-            if start == occurrence {
-                return Ok(Neighbours {
-                    previous,
-                    next: walk.next(),
-                });
-            }
-            if start > occurrence {
-                break;
-            }
-            previous = Some(start);
-        }
-        Err(ExceptionError::NotAnOccurrence)
-    }
-
+/// The exceptions' rules on a schedule.
+pub trait ExceptionsOf {
     /// Whether `exception` may be made: its occurrence is one of the rule, and a changed
     /// start lies between the neighbours' original starts.
-    pub fn check_exception(&self, exception: &Exception) -> Result<(), ExceptionError> {
-        let neighbours = self.neighbours_of(exception.occurrence())?;
-        if let Exception::Changed { start, .. } = exception {
-            let too_early = neighbours
-                .previous
-                .is_some_and(|previous| *start < previous);
-            let too_late = neighbours.next.is_some_and(|next| *start > next);
-            if too_early || too_late {
-                let previous = neighbours
-                    .previous
-                    .map_or_else(|| "none".to_owned(), |previous| previous.to_rfc3339());
-                return Err(ExceptionError::OutOfOrder(previous));
-            }
-        }
-        Ok(())
-    }
+    fn check_exception(&self, exception: &Exception) -> Result<(), ExceptionError>;
 
     /// The start and end of the occurrence under way at `now`, or of the next one, as they
     /// take place with `exceptions`; `None` when none is left.
-    pub fn current_or_next_with(
+    fn current_or_next_with(
+        &self,
+        exceptions: &Exceptions,
+        now: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)>;
+}
+
+impl ExceptionsOf for Schedule {
+    fn check_exception(&self, exception: &Exception) -> Result<(), ExceptionError> {
+        allow(&self.neighbours_of(exception.occurrence())?, exception)
+    }
+
+    fn current_or_next_with(
         &self,
         exceptions: &Exceptions,
         now: DateTime<Utc>,
     ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        if exceptions.is_empty() || self.repetitions.is_none() {
+        if exceptions.is_empty() || !self.is_recurring() {
             let start = self.current_or_next(now)?;
             return Some((start, self.end_of(start)));
         }
         // An occurrence moves at most to its neighbours' starts: one under way now began
         // at most its longest duration ago, after the previous occurrence's start.
-        let reach = self.duration.max(exceptions.longest_change());
+        let reach = Duration::seconds(self.duration_seconds()).max(exceptions.longest_change());
         let mut found: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         let mut previous = None;
         for original in self.originals_around(now, reach).ok()? {
@@ -245,7 +259,8 @@ impl Schedule {
             {
                 break;
             }
-            if let Some((start, end)) = exceptions.applied(original, self.duration)
+            if let Some((start, end)) =
+                exceptions.applied(original, Duration::seconds(self.duration_seconds()))
                 && end > now
                 && found.is_none_or(|(best, _)| start < best)
             {
@@ -296,7 +311,7 @@ mod tests {
         // 08:00 UTC on the 31st is 10:00 in Berlin: no occurrence.
         assert_eq!(
             schedule.neighbours_of(at(2030, 3, 31, 8)),
-            Err(ExceptionError::NotAnOccurrence)
+            Err(NoOccurrence::NotAnOccurrence)
         );
         let first = schedule.neighbours_of(at(2030, 3, 29, 8)).unwrap();
         assert_eq!(first.previous, None);
@@ -304,13 +319,13 @@ mod tests {
         assert_eq!(last.next, None);
         assert_eq!(
             schedule.neighbours_of(at(2030, 4, 8, 7)),
-            Err(ExceptionError::NotAnOccurrence),
+            Err(NoOccurrence::NotAnOccurrence),
             "past the COUNT"
         );
         let single = Schedule::new(at(2030, 3, 29, 8), 3600, None, None, TimeZone::UTC).unwrap();
         assert_eq!(
             single.neighbours_of(at(2030, 3, 29, 8)),
-            Err(ExceptionError::NotRecurring)
+            Err(NoOccurrence::NotRecurring)
         );
     }
 
