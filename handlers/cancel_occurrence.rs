@@ -7,25 +7,15 @@
 //! rule's is a 400 at `data.occurrence`, a session that does not repeat a 400 at
 //! `data.sessionId`; at most 100 occurrences of a session are cancelled or changed (409).
 
-use serde::Deserialize;
-
 use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct CancelOccurrence;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Request {
-    session_id: SessionId,
-    /// The occurrence's original start.
-    occurrence: Timestamp,
-}
-
 impl Endpoint for CancelOccurrence {
     const NAME: &'static str = "social:cancelOccurrence";
     const CHANGES_DATA: bool = true;
-    type Request = Request;
+    type Request = OccurrenceRequest;
     type Response = ();
 
     fn example() -> Example {
@@ -35,7 +25,7 @@ impl Endpoint for CancelOccurrence {
         }
     }
 
-    async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
+    async fn handle(context: RequestContext, request: OccurrenceRequest) -> Result<(), ApiError> {
         let occurrence = request.occurrence.to_chrono();
         occurrences::change_exceptions(&context, &request.session_id, |schedule, exceptions| {
             if exceptions.of(occurrence) == Some(&Exception::Cancelled { occurrence }) {

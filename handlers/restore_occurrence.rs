@@ -5,25 +5,15 @@
 //! neither cancelled nor changed changes nothing; one that is not an occurrence of the
 //! rule is a 400 at `data.occurrence`.
 
-use serde::Deserialize;
-
 use crate::api::prelude::*;
 
 /// The endpoint.
 pub struct RestoreOccurrence;
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Request {
-    session_id: SessionId,
-    /// The occurrence's original start.
-    occurrence: Timestamp,
-}
-
 impl Endpoint for RestoreOccurrence {
     const NAME: &'static str = "social:restoreOccurrence";
     const CHANGES_DATA: bool = true;
-    type Request = Request;
+    type Request = OccurrenceRequest;
     type Response = ();
 
     fn example() -> Example {
@@ -33,7 +23,7 @@ impl Endpoint for RestoreOccurrence {
         }
     }
 
-    async fn handle(context: RequestContext, request: Request) -> Result<(), ApiError> {
+    async fn handle(context: RequestContext, request: OccurrenceRequest) -> Result<(), ApiError> {
         let occurrence = request.occurrence.to_chrono();
         occurrences::change_exceptions(&context, &request.session_id, |schedule, exceptions| {
             schedule.neighbours_of(occurrence)?;

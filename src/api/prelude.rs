@@ -11,7 +11,7 @@ pub use crate::app::access::{
 pub use crate::app::calendar_feed;
 pub use crate::app::context::RequestContext;
 pub use crate::app::deletion;
-pub use crate::app::occurrences;
+pub use crate::app::occurrences::{self, OccurrenceRequest};
 pub use crate::app::prop_board::sessions::{PropRequest, PropSessions, prop_sessions};
 pub use crate::app::quota::{
     check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,

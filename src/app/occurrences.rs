@@ -5,6 +5,8 @@
 //! calendar revision it was read at, heard of by its audience (`social:sessionUpdated`)
 //! and by the boards of its prop.
 
+use serde::Deserialize;
+
 use super::access::VisibleSession;
 use super::context::RequestContext;
 use crate::domain::change::SessionChange;
@@ -16,6 +18,16 @@ use crate::domain::session::Session;
 use crate::domain::session::fields::SessionUpdate;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, FieldPath};
+
+/// The request of `social:cancelOccurrence` and `social:restoreOccurrence`: which
+/// occurrence of which session.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OccurrenceRequest {
+    pub session_id: SessionId,
+    /// The occurrence's original start (ISO 8601, or milliseconds).
+    pub occurrence: Timestamp,
+}
 
 /// How often a change is tried again when the session changed between reading and writing.
 const ATTEMPTS: usize = 10;

@@ -34,7 +34,7 @@ use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::ics::{Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_event};
+use crate::ics::{Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_events};
 
 /// Most sessions one feed lists, the latest starting first.
 pub const MAX_FEED_SESSIONS: i64 = 1000;
@@ -281,7 +281,7 @@ async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
     for (session, entry) in listed.iter().zip(&reconciled.listed) {
         let mut published = session.clone();
         published.sequence = entry.sequence;
-        events.push(session_event(
+        events.extend(session_events(
             &published,
             viewer.event_of(session),
             &people,

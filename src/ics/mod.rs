@@ -24,6 +24,7 @@ use crate::domain::event::Event as SocialEvent;
 use crate::domain::feed::FeedEntry;
 use crate::domain::ids::UserId;
 use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
+use crate::domain::occurrences::Exception;
 use crate::domain::people::{People, UserSimple};
 use crate::domain::recurrence::calendar_rule;
 use crate::domain::session::Session;
@@ -45,7 +46,7 @@ pub fn invitation(
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
-    let vevent = session_event(
+    let events = session_events(
         session,
         event,
         people,
@@ -58,7 +59,7 @@ pub fn invitation(
         "REQUEST",
         "-//social-events//Session invitation//EN",
         None,
-        vec![vevent],
+        events,
         &[(session.time_zone, session.start_date.to_chrono())],
     )
 }
@@ -77,9 +78,11 @@ pub enum Detail {
 /// Most characters of a session's description in a calendar feed.
 pub const FEED_DESCRIPTION_CHARS: usize = 500;
 
-/// The `VEVENT` of `session` as `viewer_id` sees it, with `detail`: the same UID and
-/// SEQUENCE in every calendar file that lists it.
-pub fn session_event(
+/// The `VEVENT`s of `session` as `viewer_id` sees it, with `detail`: the same UID and
+/// SEQUENCE in every calendar file that lists it. A recurring session's `VEVENT` carries
+/// an `EXDATE` for each cancelled occurrence, and each changed occurrence follows as a
+/// `VEVENT` of its own with the same UID and its `RECURRENCE-ID`, as calendar apps expect.
+pub fn session_events(
     session: &Session,
     event: Option<&SocialEvent>,
     people: &People,
@@ -87,9 +90,16 @@ pub fn session_event(
     public_url: &str,
     now: DateTime<Utc>,
     detail: Detail,
-) -> Event {
+) -> Vec<Event> {
     let start = session.start_date.to_chrono();
-    let mut vevent = timed_event(
+    let shown = Shown {
+        session,
+        people,
+        viewer_id,
+        public_url,
+        detail,
+    };
+    let mut series = timed_event(
         &session.id,
         now,
         start,
@@ -98,69 +108,114 @@ pub fn session_event(
         &session.title,
         session.sequence,
     );
-    let description = match detail {
-        Detail::Invitation => clean_text(&session.description),
-        Detail::Feed => {
-            let mut cut: String = session
-                .description
-                .chars()
-                .take(FEED_DESCRIPTION_CHARS)
-                .collect();
-            if cut.len() < session.description.len() {
-                cut.push('…');
-            }
-            clean_text(&cut)
-        }
-    };
-    vevent
-        .description(&description)
-        .class(if session.session_type == SessionKind::Private {
-            Class::Private
-        } else {
-            Class::Public
-        })
-        .url(&format!(
-            "{public_url}/sessions/{}",
-            path_segment(&session.id)
-        ));
-    vevent.append_property(person_property(
-        "ORGANIZER",
-        &people.render(&session.owner_id, viewer_id),
-        public_url,
-    ));
-    let attendees = match detail {
-        Detail::Invitation => session.invited.as_slice(),
-        Detail::Feed => &[],
-    };
-    for invitation in attendees {
-        let mut attendee = person_property(
-            "ATTENDEE",
-            &people.render(&invitation.user_id, viewer_id),
-            public_url,
-        );
-        let role = if invitation.role == InvitationRole::Presenter {
-            "CHAIR"
-        } else {
-            "REQ-PARTICIPANT"
-        };
-        let status = match session.invitation_status_of(&invitation.user_id) {
-            InvitationStatus::Accepted => "ACCEPTED",
-            InvitationStatus::Declined => "DECLINED",
-            InvitationStatus::Pending => "NEEDS-ACTION",
-        };
-        attendee
-            .add_parameter("CUTYPE", "INDIVIDUAL")
-            .add_parameter("ROLE", role)
-            .add_parameter("PARTSTAT", status);
-        vevent.append_multi_property(attendee);
-    }
+    shown.describe(&mut series, &session.description);
+    let mut events = Vec::new();
     if session.is_recurring {
         let until = event.map(|event| event.end_date.to_chrono());
         if let Some(rule) = calendar_rule(session.recurrence.as_deref(), start, until) {
-            vevent.add_property("RRULE", rule);
+            series.add_property("RRULE", rule);
+            for exception in session.exceptions.as_slice() {
+                let in_session_zone = |instant| in_zone(instant, session.time_zone);
+                match exception {
+                    Exception::Cancelled { occurrence } => {
+                        series.exdate(in_session_zone(*occurrence));
+                    }
+                    Exception::Changed {
+                        occurrence,
+                        start,
+                        duration,
+                        title,
+                        description,
+                    } => {
+                        let mut changed = timed_event(
+                            &session.id,
+                            now,
+                            *start,
+                            *duration,
+                            session.time_zone,
+                            title.as_deref().unwrap_or(&session.title),
+                            session.sequence,
+                        );
+                        changed.recurrence_id(in_session_zone(*occurrence));
+                        let description = description.as_deref().unwrap_or(&session.description);
+                        shown.describe(&mut changed, description);
+                        events.push(changed.done());
+                    }
+                }
+            }
         }
     }
-    vevent.done()
+    events.insert(0, series.done());
+    events
+}
+
+/// What a session's `VEVENT`s show besides their times, for one viewer.
+struct Shown<'a> {
+    session: &'a Session,
+    people: &'a People,
+    viewer_id: &'a UserId,
+    public_url: &'a str,
+    detail: Detail,
+}
+
+impl Shown<'_> {
+    /// Adds the description (all of it, or its start in a feed), the class, the URL, the
+    /// organizer and, in an invitation, the attendees to `vevent`.
+    fn describe(&self, vevent: &mut Event, description: &str) {
+        let (session, public_url) = (self.session, self.public_url);
+        let description = match self.detail {
+            Detail::Invitation => clean_text(description),
+            Detail::Feed => {
+                let mut cut: String = description.chars().take(FEED_DESCRIPTION_CHARS).collect();
+                if cut.len() < description.len() {
+                    cut.push('…');
+                }
+                clean_text(&cut)
+            }
+        };
+        vevent
+            .description(&description)
+            .class(if session.session_type == SessionKind::Private {
+                Class::Private
+            } else {
+                Class::Public
+            })
+            .url(&format!(
+                "{public_url}/sessions/{}",
+                path_segment(&session.id)
+            ));
+        vevent.append_property(person_property(
+            "ORGANIZER",
+            &self.people.render(&session.owner_id, self.viewer_id),
+            public_url,
+        ));
+        let attendees = match self.detail {
+            Detail::Invitation => session.invited.as_slice(),
+            Detail::Feed => &[],
+        };
+        for invitation in attendees {
+            let mut attendee = person_property(
+                "ATTENDEE",
+                &self.people.render(&invitation.user_id, self.viewer_id),
+                public_url,
+            );
+            let role = if invitation.role == InvitationRole::Presenter {
+                "CHAIR"
+            } else {
+                "REQ-PARTICIPANT"
+            };
+            let status = match session.invitation_status_of(&invitation.user_id) {
+                InvitationStatus::Accepted => "ACCEPTED",
+                InvitationStatus::Declined => "DECLINED",
+                InvitationStatus::Pending => "NEEDS-ACTION",
+            };
+            attendee
+                .add_parameter("CUTYPE", "INDIVIDUAL")
+                .add_parameter("ROLE", role)
+                .add_parameter("PARTSTAT", status);
+            vevent.append_multi_property(attendee);
+        }
+    }
 }
 
 /// The part of a session's `VEVENT` that every calendar file has: UID, DTSTAMP, its times

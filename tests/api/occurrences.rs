@@ -3,6 +3,7 @@
 //! hears of it, and what is refused.
 
 use chrono::{DateTime, SecondsFormat, TimeZone as _, Utc};
+use icalendar::{Calendar, Component, EventLike};
 use serde_json::json;
 
 use crate::helpers::{Client, create_session, spawn_app, unique};
@@ -190,4 +191,125 @@ async fn occurrences_that_are_not_the_rules_and_callers_who_may_not_manage_are_r
         )
         .await;
     assert!(message.contains("data.sessionId"), "{message}");
+}
+
+/// The occurrences a calendar app reads from `file`: the series' rule less its `EXDATE`s,
+/// with each `VEVENT` that has a `RECURRENCE-ID` taking that occurrence's place (start
+/// and summary), as expanded by the `icalendar` crate; the first `count` of them.
+fn occurrences_in(file: &str, count: usize) -> Vec<(DateTime<Utc>, String)> {
+    let calendar: Calendar = file.parse().unwrap();
+    let events: Vec<&icalendar::Event> = calendar
+        .components
+        .iter()
+        .filter_map(|component| component.as_event())
+        .collect();
+    let series = events
+        .iter()
+        .find(|event| event.get_recurrence_id().is_none())
+        .expect("the series");
+    let instant = |value: icalendar::DatePerhapsTime| -> DateTime<Utc> {
+        match value {
+            icalendar::DatePerhapsTime::DateTime(date_time) => date_time
+                .try_into_utc()
+                .or_else(|| {
+                    let icalendar::CalendarDateTime::WithTimezone { date_time, tzid } = date_time
+                    else {
+                        return None;
+                    };
+                    let zone: chrono_tz::Tz = tzid.parse().ok()?;
+                    Some(
+                        zone.from_local_datetime(&date_time)
+                            .earliest()?
+                            .with_timezone(&Utc),
+                    )
+                })
+                .expect("a date-time"),
+            icalendar::DatePerhapsTime::Date(_) => panic!("a date without a time"),
+        }
+    };
+    let title = |event: &icalendar::Event| event.get_summary().unwrap_or_default().to_owned();
+    let mut occurrences: Vec<(DateTime<Utc>, String)> = series
+        .get_recurrence()
+        .unwrap()
+        .into_iter()
+        .take(count)
+        .map(|start| {
+            let start = start.with_timezone(&Utc);
+            let changed = events.iter().find(|event| {
+                event
+                    .get_recurrence_id()
+                    .is_some_and(|occurrence| instant(occurrence) == start)
+            });
+            match changed {
+                Some(changed) => (instant(changed.get_start().unwrap()), title(changed)),
+                None => (start, title(series)),
+            }
+        })
+        .collect();
+    occurrences.sort();
+    occurrences
+}
+
+#[tokio::test]
+async fn calendar_files_carry_cancelled_and_changed_occurrences_across_daylight_saving() {
+    let app = spawn_app().await;
+    let owner = unique("owner");
+    let mut client = app.connect(&owner).await;
+    // Mondays at 09:00 in Berlin from 2030-03-18: 08:00 UTC until the clocks go forward
+    // on 2030-03-31, 07:00 UTC after.
+    let utc = |m: u32, d: u32, h: u32| Utc.with_ymd_and_hms(2030, m, d, h, 0, 0).unwrap();
+    let series = create_session(
+        &mut client,
+        json!({"roomId": "hall", "propId": "lectern", "title": "Weekly", "duration": 3600,
+               "startDate": utc(3, 18, 8).timestamp_millis(), "isRecurring": true,
+               "timeZone": "Europe/Berlin"}),
+        json!([]),
+    )
+    .await;
+    let id = series["id"].as_str().unwrap();
+    let name = |instant: DateTime<Utc>| instant.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    client
+        .ok(
+            "social:cancelOccurrence",
+            json!({"sessionId": id, "occurrence": name(utc(3, 25, 8))}),
+        )
+        .await;
+    // The first occurrence in summer time, moved an hour later (10:00 in Berlin).
+    client
+        .ok(
+            "social:updateOccurrence",
+            json!({"sessionId": id, "occurrence": name(utc(4, 1, 7)),
+                   "changes": {"startDate": name(utc(4, 1, 8)), "title": "Moved"}}),
+        )
+        .await;
+    let file = app.invitation_file(&series, &owner).await;
+    assert!(
+        file.contains("EXDATE;TZID=Europe/Berlin:20300325T090000\r\n"),
+        "{file}"
+    );
+    assert!(
+        file.contains("RECURRENCE-ID;TZID=Europe/Berlin:20300401T090000\r\n"),
+        "{file}"
+    );
+    assert_eq!(file.matches("BEGIN:VEVENT").count(), 2, "{file}");
+    let weekly = |instant| (instant, "Weekly".to_owned());
+    assert_eq!(
+        occurrences_in(&file, 4),
+        [
+            weekly(utc(3, 18, 8)),
+            (utc(4, 1, 8), "Moved".to_owned()),
+            weekly(utc(4, 8, 7)),
+            weekly(utc(4, 15, 7)),
+        ]
+    );
+    // Restored, the cancelled one is back and the file has no EXDATE.
+    client
+        .ok(
+            "social:restoreOccurrence",
+            json!({"sessionId": id, "occurrence": name(utc(3, 25, 8))}),
+        )
+        .await;
+    let file = app.invitation_file(&series, &owner).await;
+    assert!(!file.contains("EXDATE"), "{file}");
+    assert_eq!(occurrences_in(&file, 2)[1], weekly(utc(3, 25, 8)));
 }

@@ -53,6 +53,10 @@ export interface EventStamp {
 
 export interface CancelOccurrenceRequestFrame {
   'endpoint': 'social:cancelOccurrence';
+  /**
+   * The request of `social:cancelOccurrence` and `social:restoreOccurrence`: which
+   * occurrence of which session.
+   */
   'data'?: CancelOccurrenceRequest;
   /**
    * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
@@ -60,6 +64,10 @@ export interface CancelOccurrenceRequestFrame {
   'event'?: EventStamp;
 }
 
+/**
+ * The request of `social:cancelOccurrence` and `social:restoreOccurrence`: which
+ * occurrence of which session.
+ */
 export interface CancelOccurrenceRequest {
   /**
    * A session's id (`sessionId`).
@@ -948,6 +956,10 @@ export interface RestoreOccurrenceAnswerFrame {
 
 export interface RestoreOccurrenceRequestFrame {
   'endpoint': 'social:restoreOccurrence';
+  /**
+   * The request of `social:cancelOccurrence` and `social:restoreOccurrence`: which
+   * occurrence of which session.
+   */
   'data'?: RestoreOccurrenceRequest;
   /**
    * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
@@ -955,6 +967,10 @@ export interface RestoreOccurrenceRequestFrame {
   'event'?: EventStamp;
 }
 
+/**
+ * The request of `social:cancelOccurrence` and `social:restoreOccurrence`: which
+ * occurrence of which session.
+ */
 export interface RestoreOccurrenceRequest {
   /**
    * A session's id (`sessionId`).
