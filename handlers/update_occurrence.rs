@@ -1,10 +1,10 @@
 //! `social:updateOccurrence` (extension): the owner or an admin of the event's source
 //! changes one occurrence of a recurring session (named by its original start, as for
 //! `social:cancelOccurrence`): `changes` holds any of `startDate`, `duration`, `title` and
-//! `description`; what it leaves out stays as the occurrence has it (its original start
-//! and the session's duration, title and description, or its earlier change). A changed
-//! start may not lie before the previous occurrence's original start nor after the next
-//! one's (400 at `data.changes.startDate`). Its audience hears `social:sessionUpdated`;
+//! `description` (at least one; 400 at `data.changes` otherwise); what it leaves out stays
+//! as the occurrence has it (its original start and the session's duration, title and
+//! description, or its earlier change). A changed start may not lie before the previous
+//! occurrence's original start nor after the next one's (400 at `data.changes.startDate`). Its audience hears `social:sessionUpdated`;
 //! prop boards show it at its new time. `social:restoreOccurrence` undoes it.
 
 use serde::Deserialize;
@@ -57,6 +57,16 @@ impl Endpoint for UpdateOccurrence {
     fn validate(request: &Request) -> Result<(), ApiError> {
         let changes = &request.changes;
         let path = FieldPath::data().field("changes");
+        if changes.start_date.is_none()
+            && changes.duration.is_none()
+            && changes.title.is_none()
+            && changes.description.is_none()
+        {
+            return Err(ApiError::invalid(
+                path,
+                "must change at least one of startDate, duration, title and description",
+            ));
+        }
         check_texts(&path, &changes.title, &changes.description, &[])?;
         if let Some(duration) = changes.duration
             && !(1..=MAX_DURATION_SECONDS).contains(&duration)

@@ -168,6 +168,14 @@ async fn occurrences_that_are_not_the_rules_and_callers_who_may_not_manage_are_r
         )
         .await;
     assert!(message.contains("data.changes.duration"), "{message}");
+    let message = owner_client
+        .fails(
+            "social:updateOccurrence",
+            json!({"sessionId": id, "occurrence": named(week), "changes": {}}),
+            400,
+        )
+        .await;
+    assert!(message.contains("data.changes"), "{message}");
     guest_client
         .fails(
             "social:cancelOccurrence",
