@@ -199,6 +199,32 @@ async fn occurrences_that_are_not_the_rules_and_callers_who_may_not_manage_are_r
         )
         .await;
     assert!(message.contains("data.sessionId"), "{message}");
+    // Wrongly typed or missing fields, and a session the caller may not see.
+    for data in [
+        json!({"sessionId": id, "occurrence": true}),
+        json!({"sessionId": id}),
+        json!({"sessionId": id, "occurrence": "next <script>"}),
+    ] {
+        let message = owner_client
+            .fails("social:cancelOccurrence", data, 400)
+            .await;
+        assert!(message.contains("data.occurrence"), "{message}");
+    }
+    let private = create_session(
+        &mut owner_client,
+        json!({"roomId": "hall", "propId": "desk", "title": "Private", "duration": 3600,
+               "startDate": start, "isRecurring": true, "sessionType": 1}),
+        json!([]),
+    )
+    .await;
+    let mut outsider = app.connect(&unique("outsider")).await;
+    outsider
+        .fails(
+            "social:cancelOccurrence",
+            json!({"sessionId": private["id"], "occurrence": named(start)}),
+            404,
+        )
+        .await;
 }
 
 /// The occurrences a calendar app reads from `file`: the series' rule less its `EXDATE`s,
