@@ -121,6 +121,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         development_tokens,
         calendar_feed_key,
+        reminder_tick: args.reminder_tick,
     };
     let listener = tokio::net::TcpListener::from_std(listener)
         .with_context(|| format!("cannot listen on {}", args.bind))?;

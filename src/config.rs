@@ -166,6 +166,11 @@ pub struct ServeArgs {
     /// Seconds a new connection has to complete its first request before it is closed.
     #[arg(long, env = "SOCIAL_HEADER_TIMEOUT", default_value = "10", value_parser = seconds)]
     pub header_timeout: Duration,
+
+    /// Seconds between two scans for reminders due (`social:sessionStarting`): how late a
+    /// reminder may be.
+    #[arg(long, env = "SOCIAL_REMINDER_TICK", default_value = "1", value_parser = seconds)]
+    pub reminder_tick: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

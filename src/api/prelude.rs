@@ -16,6 +16,7 @@ pub use crate::app::prop_board::sessions::{PropRequest, PropSessions, prop_sessi
 pub use crate::app::quota::{
     check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,
 };
+pub use crate::app::reminders::{self, ReminderMinutes, SetReminderRequest};
 pub use crate::app::waitlist;
 pub use crate::domain::change::SessionChange;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};

@@ -10,9 +10,11 @@ use super::endpoint::PushRegistration;
 use super::envelope::encode_push;
 use super::examples;
 use crate::app::prop_board::watches::{PROP_SESSIONS_UPDATED, PropSessionsUpdated};
+use crate::domain::reminder::SessionStarting;
 use crate::domain::session::view::SessionEnvelope;
 use crate::push::bus::{
-    RESYNC, RESYNC_FRAME, SESSION_DELETED, SESSION_UPDATED, SessionDeleted, push_frame,
+    RESYNC, RESYNC_FRAME, SESSION_DELETED, SESSION_STARTING, SESSION_UPDATED, SessionDeleted,
+    push_frame,
 };
 
 /// The `data` of a `social:resync` push: an empty object.
@@ -62,6 +64,30 @@ inventory::submit! {
                 "sessions": examples::prop_sessions()["sessions"],
             });
             example_push(PROP_SESSIONS_UPDATED, &data)
+        },
+    )
+}
+
+inventory::submit! {
+    PushRegistration::of::<SessionStarting>(
+        SESSION_STARTING,
+        "Extension: an occurrence of a session the recipient takes part in (owns, joined, \
+         or is invited to and did not decline) starts soon — the recipient's lead time \
+         before it (`social:setReminder`, 10 minutes unless changed). Once per occurrence \
+         and recipient, on each of their connections, and replayed to a client that \
+         resumes after missing it. A cancelled occurrence gives none; a moved one reminds \
+         before its new start (again, when it moved after its reminder). `occurrence` \
+         names it by its original start; `startDate` is when it starts.",
+        || {
+            let data = json!({
+                "sessionId": examples::SESSION_ID,
+                "occurrence": "2030-04-01T07:00:00Z",
+                "startDate": 1_901_257_200_000_i64,
+                "title": "Morning stand-up",
+                "roomId": examples::ROOM_ID,
+                "propId": examples::PROP_ID,
+            });
+            example_push(SESSION_STARTING, &data)
         },
     )
 }

@@ -1,6 +1,6 @@
 //! The work endpoints and routes share, on top of `store` and `push`: loading what a caller
 //! may see (`access`), the state of a request (`state`, `context`), waitlist promotion,
-//! crash-safe deletion of an event, occurrences changed one by one, quotas, calendar feed links and the prop board. No wire
+//! crash-safe deletion of an event, occurrences changed one by one, reminders, quotas, calendar feed links and the prop board. No wire
 //! protocol here: that is `api`'s.
 
 pub mod access;
@@ -10,5 +10,6 @@ pub mod deletion;
 pub mod occurrences;
 pub mod prop_board;
 pub mod quota;
+pub mod reminders;
 pub mod state;
 pub mod waitlist;

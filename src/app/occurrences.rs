@@ -13,6 +13,7 @@ use crate::domain::change::SessionChange;
 use crate::domain::ids::SessionId;
 use crate::domain::occurrences::{ExceptionError, Exceptions, MAX_EXCEPTIONS};
 use crate::domain::recurrence::Schedule;
+use crate::domain::reminder::Upcoming;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::Session;
 use crate::domain::session::fields::SessionUpdate;
@@ -74,8 +75,11 @@ pub async fn change_exceptions(
         if !change(&schedule, &mut exceptions).map_err(refusal)? {
             return Ok::<_, ApiError>(Attempt::Done(None));
         }
+        let mut changed = session.clone();
+        changed.exceptions = exceptions;
         let update = SessionUpdate {
-            exceptions: Some(exceptions),
+            upcoming_start: Some(Upcoming::start_of(&changed, Timestamp::now())),
+            exceptions: Some(changed.exceptions),
             ..SessionUpdate::default()
         };
         let updated = store

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::prop_board::looks::SharedLooks;
+use super::reminders::Reminders;
 use crate::domain::feed::FeedKey;
 use crate::domain::page::CursorKey;
 use crate::push::Pushes;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub public_url: String,
     /// The looks the prop watches of one user share (`prop_board::looks`).
     pub looks: SharedLooks,
+    /// Reminders before sessions start.
+    pub reminders: Arc<Reminders>,
 }

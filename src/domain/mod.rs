@@ -15,6 +15,7 @@ pub mod occurrences;
 pub mod page;
 pub mod people;
 pub mod recurrence;
+pub mod reminder;
 pub mod retry;
 pub mod session;
 pub mod source;

@@ -231,6 +231,14 @@ pub trait ExceptionsOf {
         exceptions: &Exceptions,
         now: DateTime<Utc>,
     ) -> Option<(DateTime<Utc>, DateTime<Utc>)>;
+
+    /// The first occurrence that starts after `after` as it takes place with `exceptions`:
+    /// its original start and its start; `None` when none is left.
+    fn first_start_after(
+        &self,
+        exceptions: &Exceptions,
+        after: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)>;
 }
 
 impl ExceptionsOf for Schedule {
@@ -265,6 +273,38 @@ impl ExceptionsOf for Schedule {
                 && found.is_none_or(|(best, _)| start < best)
             {
                 found = Some((start, end));
+            }
+            previous = Some(original);
+        }
+        found
+    }
+
+    fn first_start_after(
+        &self,
+        exceptions: &Exceptions,
+        after: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if !self.is_recurring() {
+            let start = self.current_or_next(after).filter(|start| *start > after)?;
+            return Some((start, start));
+        }
+        let duration = Duration::seconds(self.duration_seconds());
+        // A changed occurrence starts no later than its next neighbour's original start:
+        // one starting after `after` is at most one original before it.
+        let mut found: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        let mut previous = None;
+        for original in self.originals_around(after, Duration::zero()).ok()? {
+            // Any later occurrence starts at its previous one's original start or later.
+            if let (Some((_, start)), Some(previous)) = (found, previous)
+                && previous > start
+            {
+                break;
+            }
+            if let Some((start, _)) = exceptions.applied(original, duration)
+                && start > after
+                && found.is_none_or(|(_, best)| start < best)
+            {
+                found = Some((original, start));
             }
             previous = Some(original);
         }

@@ -34,7 +34,9 @@ use crate::domain::people::UserSimple;
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::ics::{Detail, FEED_DESCRIPTION_CHARS, calendar_file, cancelled_event, session_events};
+use crate::ics::{
+    Detail, FEED_DESCRIPTION_CHARS, Recipient, calendar_file, cancelled_event, session_events,
+};
 
 /// Most sessions one feed lists, the latest starting first.
 pub const MAX_FEED_SESSIONS: i64 = 1000;
@@ -276,6 +278,10 @@ async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
         .await?;
 
     let public_url = &app.public_url;
+    let recipient = Recipient {
+        user_id: &user_id,
+        reminder: store.reminder_setting(user_id.as_str()).await?,
+    };
     let mut events = Vec::new();
     let mut zones = Vec::new();
     for (session, entry) in listed.iter().zip(&reconciled.listed) {
@@ -285,7 +291,7 @@ async fn build(app: &AppState, user_id: &str) -> Result<Feed, ApiError> {
             &published,
             viewer.event_of(session),
             &people,
-            &user_id,
+            recipient,
             public_url,
             session.updated.to_chrono(),
             Detail::Feed,

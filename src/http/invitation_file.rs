@@ -8,7 +8,7 @@ use super::state::ServerState;
 use crate::app::access::VisibleSession;
 use crate::domain::ids::{Caller, SessionId};
 use crate::error::ApiError;
-use crate::ics::invitation;
+use crate::ics::{Recipient, invitation};
 
 /// The calendar file of session `session_id` as `caller` sees it.
 pub async fn render(
@@ -19,11 +19,16 @@ pub async fn render(
     let store = &state.app.store;
     let visible = VisibleSession::load(store, caller, session_id).await?;
     let people = store.people(visible.session.people()).await?;
+    let reminder = store.reminder_setting(caller.user_id.as_str()).await?;
+    let recipient = Recipient {
+        user_id: &caller.user_id,
+        reminder,
+    };
     Ok(invitation(
         &visible.session,
         visible.event(),
         &people,
-        &caller.user_id,
+        recipient,
         &state.settings.public_url,
         Utc::now(),
     ))

@@ -32,6 +32,7 @@ use super::{connection, guarded, internal, openapi};
 use crate::api::endpoint::Registry;
 use crate::app::deletion;
 use crate::app::prop_board::looks::SharedLooks;
+use crate::app::reminders::Reminders;
 use crate::app::state::AppState;
 use crate::backoff::Backoff;
 use crate::domain::people::User;
@@ -128,6 +129,12 @@ impl Application {
         }
         let limits = &settings.connection;
         let admission = Admission::new(limits);
+        let reminders = Reminders::start(
+            store.clone(),
+            Arc::clone(&pushes),
+            settings.reminder_tick,
+            shutdown.clone(),
+        );
         let app = Arc::new(AppState {
             store,
             pushes,
@@ -135,6 +142,7 @@ impl Application {
             calendar_feed_key: settings.calendar_feed_key.clone(),
             public_url: settings.public_url.clone(),
             looks: SharedLooks::default(),
+            reminders,
         });
         // Before serving, so that nobody meets the remains of a deletion cut short; a
         // failure is left to the periodic sweep rather than stopping the start.

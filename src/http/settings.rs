@@ -69,6 +69,8 @@ pub struct Settings {
     pub development_tokens: Option<DevelopmentTokens>,
     /// Makes calendar feed URLs; `None`: calendar feeds are off.
     pub calendar_feed_key: Option<FeedKey>,
+    /// Time between two scans for reminders due.
+    pub reminder_tick: Duration,
 }
 
 /// What the console needs to sign development tokens.

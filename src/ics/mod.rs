@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{
-    Calendar, CalendarDateTime, Class, Component, Event, EventLike, EventStatus, Property,
+    Alarm, Calendar, CalendarDateTime, Class, Component, Event, EventLike, EventStatus, Property,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -27,6 +27,7 @@ use crate::domain::kinds::{InvitationRole, InvitationStatus, SessionKind};
 use crate::domain::occurrences::Exception;
 use crate::domain::people::{People, UserSimple};
 use crate::domain::recurrence::calendar_rule;
+use crate::domain::reminder::ReminderSetting;
 use crate::domain::session::Session;
 use crate::domain::zone::TimeZone;
 
@@ -37,12 +38,20 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The calendar file of `session` as `viewer_id` sees it.
+/// Who a calendar file is for: whose view of people it shows, and their reminder lead
+/// time (`None`: no alarm).
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub user_id: &'a UserId,
+    pub reminder: ReminderSetting,
+}
+
+/// The calendar file of `session` as `recipient` sees it.
 pub fn invitation(
     session: &Session,
     event: Option<&SocialEvent>,
     people: &People,
-    viewer_id: &UserId,
+    recipient: Recipient<'_>,
     public_url: &str,
     now: DateTime<Utc>,
 ) -> String {
@@ -50,7 +59,7 @@ pub fn invitation(
         session,
         event,
         people,
-        viewer_id,
+        recipient,
         public_url,
         now,
         Detail::Invitation,
@@ -78,15 +87,17 @@ pub enum Detail {
 /// Most characters of a session's description in a calendar feed.
 pub const FEED_DESCRIPTION_CHARS: usize = 500;
 
-/// The `VEVENT`s of `session` as `viewer_id` sees it, with `detail`: the same UID and
+/// The `VEVENT`s of `session` as `recipient` sees it, with `detail`: the same UID and
 /// SEQUENCE in every calendar file that lists it. A recurring session's `VEVENT` carries
 /// an `EXDATE` for each cancelled occurrence, and each changed occurrence follows as a
 /// `VEVENT` of its own with the same UID and its `RECURRENCE-ID`, as calendar apps expect.
+/// Each `VEVENT` has a `VALARM` at the recipient's reminder lead time, unless they
+/// switched reminders off.
 pub fn session_events(
     session: &Session,
     event: Option<&SocialEvent>,
     people: &People,
-    viewer_id: &UserId,
+    recipient: Recipient<'_>,
     public_url: &str,
     now: DateTime<Utc>,
     detail: Detail,
@@ -95,7 +106,7 @@ pub fn session_events(
     let shown = Shown {
         session,
         people,
-        viewer_id,
+        recipient,
         public_url,
         detail,
     };
@@ -108,7 +119,7 @@ pub fn session_events(
         &session.title,
         session.sequence,
     );
-    shown.describe(&mut series, &session.description);
+    shown.describe(&mut series, &session.title, &session.description);
     let mut events = Vec::new();
     if session.is_recurring {
         let until = event.map(|event| event.end_date.to_chrono());
@@ -137,8 +148,9 @@ pub fn session_events(
                             session.sequence,
                         );
                         changed.recurrence_id(in_session_zone(*occurrence));
+                        let title = title.as_deref().unwrap_or(&session.title);
                         let description = description.as_deref().unwrap_or(&session.description);
-                        shown.describe(&mut changed, description);
+                        shown.describe(&mut changed, title, description);
                         events.push(changed.done());
                     }
                 }
@@ -153,15 +165,16 @@ pub fn session_events(
 struct Shown<'a> {
     session: &'a Session,
     people: &'a People,
-    viewer_id: &'a UserId,
+    recipient: Recipient<'a>,
     public_url: &'a str,
     detail: Detail,
 }
 
 impl Shown<'_> {
     /// Adds the description (all of it, or its start in a feed), the class, the URL, the
-    /// organizer and, in an invitation, the attendees to `vevent`.
-    fn describe(&self, vevent: &mut Event, description: &str) {
+    /// organizer, in an invitation the attendees, and the recipient's alarm to `vevent`
+    /// (of an occurrence titled `title`).
+    fn describe(&self, vevent: &mut Event, title: &str, description: &str) {
         let (session, public_url) = (self.session, self.public_url);
         let description = match self.detail {
             Detail::Invitation => clean_text(description),
@@ -186,7 +199,9 @@ impl Shown<'_> {
             ));
         vevent.append_property(person_property(
             "ORGANIZER",
-            &self.people.render(&session.owner_id, self.viewer_id),
+            &self
+                .people
+                .render(&session.owner_id, self.recipient.user_id),
             public_url,
         ));
         let attendees = match self.detail {
@@ -196,7 +211,9 @@ impl Shown<'_> {
         for invitation in attendees {
             let mut attendee = person_property(
                 "ATTENDEE",
-                &self.people.render(&invitation.user_id, self.viewer_id),
+                &self
+                    .people
+                    .render(&invitation.user_id, self.recipient.user_id),
                 public_url,
             );
             let role = if invitation.role == InvitationRole::Presenter {
@@ -214,6 +231,15 @@ impl Shown<'_> {
                 .add_parameter("ROLE", role)
                 .add_parameter("PARTSTAT", status);
             vevent.append_multi_property(attendee);
+        }
+        if let Some(minutes) = self.recipient.reminder.minutes() {
+            // Written as minutes, as calendar apps write their own (`-PT10M`).
+            let trigger = Duration::minutes(-i64::from(minutes));
+            vevent.alarm(
+                Alarm::display(&clean_text(title), trigger)
+                    .add_property("TRIGGER", format!("-PT{minutes}M"))
+                    .done(),
+            );
         }
     }
 }

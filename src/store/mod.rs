@@ -24,6 +24,7 @@ pub mod memberships;
 pub mod push_numbers;
 pub mod pushes;
 pub mod recent;
+pub mod reminders;
 pub mod request_answers;
 pub mod sessions;
 pub mod users;

@@ -8,6 +8,7 @@ use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::occurrences::Exceptions;
 use crate::domain::recurrence::{MAX_RULE_CHARS, Rule};
+use crate::domain::reminder::Upcoming;
 use crate::domain::text::{
     CreateShape, MAX_DESCRIPTION_CHARS, MAX_REFERENCE_CHARS, MAX_TITLE_CHARS, check_texts,
     require_present, set_if_present,
@@ -69,6 +70,9 @@ pub struct SessionUpdate {
     pub active_until: Option<Option<Timestamp>>,
     /// The exceptions left once the schedule changed (see `SessionFields::apply_to`).
     pub exceptions: Option<Exceptions>,
+    /// When the schedule changed: the start of the next occurrence not begun yet (see
+    /// `domain::reminder::Upcoming`), `None` inside when none is left.
+    pub upcoming_start: Option<Option<Timestamp>>,
 }
 
 impl SessionUpdate {
@@ -258,6 +262,9 @@ impl SessionFields {
             color: when(self.color.is_some(), &merged.color),
             active_until: when(self.changes_schedule(), &merged.active_until),
             exceptions: when(self.changes_schedule(), &merged.exceptions),
+            upcoming_start: self
+                .changes_schedule()
+                .then(|| Upcoming::start_of(merged, Timestamp::now())),
         }
     }
 }

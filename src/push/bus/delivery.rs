@@ -19,7 +19,7 @@ use crate::store::pushes::PushDocument;
 
 use super::{
     Addressed, Owed, PushMode, Pushes, RENDERED_AT_ONCE, SESSION_UPDATED, deletion_frame,
-    with_waitlist_position,
+    reminder_frame, with_waitlist_position,
 };
 
 impl Pushes {
@@ -57,6 +57,19 @@ impl Pushes {
             .collect::<Vec<_>>()
             .await
             .concat();
+        frames.extend(
+            batch
+                .iter()
+                .filter(|push| {
+                    push.reminder
+                        .as_ref()
+                        .is_some_and(|reminder| self.hub.has_connections(&reminder.user_id))
+                })
+                .filter_map(|push| {
+                    reminder_frame(push)
+                        .map(|(user_id, frame)| (push.sequence, user_id.to_owned(), frame))
+                }),
+        );
         frames.sort_by_key(|(number, _, _)| *number);
         let rendered = started.elapsed();
         for (_, user_id, frame) in &frames {
@@ -209,7 +222,7 @@ impl Pushes {
 }
 
 /// The pushes of each session named in `pushes`, in order, sessions in the order they
-/// first appear; pushes of no session (changes at props only) are left out.
+/// first appear; pushes of no session (changes at props only, reminders) are left out.
 pub(super) fn by_session(pushes: &[PushDocument]) -> Vec<(&SessionId, Vec<&PushDocument>)> {
     let mut sessions: Vec<(&SessionId, Vec<&PushDocument>)> = Vec::new();
     let mut index: HashMap<&SessionId, usize> = HashMap::new();

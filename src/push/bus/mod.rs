@@ -34,7 +34,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::board::PropBoard;
@@ -43,17 +43,19 @@ use super::written::WrittenSessions;
 use crate::backoff::Backoff;
 use crate::domain::change::SessionChange;
 use crate::domain::ids::{EventId, new_id};
-use crate::domain::session::Prop;
-use crate::store::Store;
+use crate::domain::session::{Prop, Session};
 use crate::store::cache::MembershipNews;
 use crate::store::push_numbers::MAX_RANK;
 use crate::store::pushes::{PushDocument, PushStream, ResumeToken};
 use crate::store::request_answers::RecordedAnswer;
+use crate::store::{Store, StoreResult};
 
 /// Endpoint name of the push sent after a change to a session.
 pub const SESSION_UPDATED: &str = "social:sessionUpdated";
 /// Endpoint name of the push sent when a session is deleted or out of sight.
 pub const SESSION_DELETED: &str = "social:sessionDeleted";
+/// Endpoint name of the push that reminds a participant that an occurrence starts soon.
+pub const SESSION_STARTING: &str = "social:sessionStarting";
 /// Endpoint name of the push that tells a client that pushes may have been missed.
 pub const RESYNC: &str = "social:resync";
 /// The frame that tells a client that pushes may have been missed and it should refetch.
@@ -140,7 +142,14 @@ pub struct Pushes {
     prop_numbers: Mutex<HashMap<String, i64>>,
     /// The props this process's connections watch.
     board: Arc<PropBoard>,
+    /// Each session this process wrote, as its write answered (see
+    /// [`Pushes::written_sessions`]).
+    written_news: broadcast::Sender<Arc<Session>>,
 }
+
+/// Sessions written and not yet taken by a listener of [`Pushes::written_sessions`]:
+/// past this, the oldest are dropped for that listener (it is told how many).
+const WRITTEN_NEWS: usize = 4096;
 
 impl Pushes {
     /// Opens the change stream of the `pushes` collection and starts delivering; falls back
@@ -170,6 +179,7 @@ impl Pushes {
             last_sequence: AtomicI64::new(0),
             prop_numbers: Mutex::default(),
             board: Arc::default(),
+            written_news: broadcast::Sender::new(WRITTEN_NEWS),
         });
         tokio::spawn(Arc::clone(&pushes).wake_on_membership_news(shutdown.clone()));
         tokio::spawn(Arc::clone(&pushes).deliver_queued(queue, shutdown.clone()));
@@ -293,6 +303,16 @@ impl Pushes {
         publications: Vec<Publication>,
         carrying: Option<(String, RecordedAnswer)>,
     ) -> bool {
+        for publication in &publications {
+            if let Publication::Change(SessionChange {
+                written: Some(session),
+                ..
+            }) = publication
+            {
+                // Nobody listening is no failure.
+                let _ = self.written_news.send(Arc::clone(session));
+            }
+        }
         let mut pushes: Vec<PushDocument> = publications
             .into_iter()
             .filter_map(|publication| self.push_of(publication))
@@ -311,6 +331,31 @@ impl Pushes {
             written = self.send(push).await;
         }
         carried && written
+    }
+
+    /// Each session this process writes from now on, as its write answered, when it
+    /// publishes the change (the reminders look whether one is due at once).
+    pub fn written_sessions(&self) -> broadcast::Receiver<Arc<Session>> {
+        self.written_news.subscribe()
+    }
+
+    /// Sends reminders (pushes made by [`PushDocument::reminding`], whose ids follow from
+    /// the user and the occurrence): each is written once however often it is sent, here
+    /// or by other processes, and delivered once. Answers once every one of them is
+    /// written (now or before).
+    pub async fn remind(&self, reminders: Vec<PushDocument>) -> StoreResult<()> {
+        let Some(queue) = &self.local else {
+            return self.store.insert_pushes_once(&reminders).await;
+        };
+        for mut reminder in reminders {
+            let _in_order = self.local_order.lock().await;
+            reminder.sequence = self.next_sequence();
+            if self.store.insert_push_once(&reminder).await? && queue.send(reminder).await.is_err()
+            {
+                tracing::warn!("local push delivery has stopped");
+            }
+        }
+        Ok(())
     }
 
     /// The push document of `publication`, `None` when it tells no one anything.
@@ -482,6 +527,20 @@ struct Owed<'a> {
 fn with_waitlist_position(data: &RawValue, rank: u64) -> Option<Box<RawValue>> {
     let envelope = data.get().strip_suffix("}}")?;
     RawValue::from_string(format!("{envelope},\"waitlistPosition\":{rank}}}}}")).ok()
+}
+
+/// The `social:sessionStarting` frame of `push`, when it is a reminder: its recipient and
+/// frame.
+fn reminder_frame(push: &PushDocument) -> Option<(&str, Arc<PushFrame>)> {
+    let reminder = push.reminder.as_ref()?;
+    let frame = push_frame(
+        SESSION_STARTING,
+        &push.sequence.to_string(),
+        &reminder.starting,
+    )
+    .inspect_err(|error| tracing::warn!(%error, "cannot render a reminder"))
+    .ok()?;
+    Some((reminder.user_id.as_str(), frame))
 }
 
 /// The `social:sessionDeleted` frame of `session_id`, numbered `number`.

@@ -2,9 +2,11 @@
 //! or `social:resync` when that cannot be done.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::session::Session;
+use crate::push::hub::PushFrame;
 use crate::store::StoreResult;
 use crate::store::push_numbers::PushNumber;
 use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument};
@@ -12,7 +14,7 @@ use crate::store::pushes::{KEPT_FOR, MAX_REPLAYED, PushDocument};
 use super::delivery::{by_session, owed_after};
 use super::{
     MAX_AUDIENCE_SESSIONS, MAX_REPLAYED_BYTES, Owed, PushMode, Pushes, REPLAY_READ_BATCH, Replay,
-    deletion_frame,
+    deletion_frame, reminder_frame,
 };
 
 impl Pushes {
@@ -129,7 +131,8 @@ impl Pushes {
     }
 
     /// The replay of `missed` (the pushes for `user_id` after the one numbered `after`):
-    /// each session once, in the order of its last push for the user; past
+    /// each session once, in the order of its last push for the user, and each reminder
+    /// for them in its place; past
     /// [`MAX_REPLAYED_BYTES`], the bytes rendered when it gave up.
     pub(super) async fn render_missed(
         &self,
@@ -146,8 +149,19 @@ impl Pushes {
             })
             .collect();
         owed.sort_by_key(|(_, owed)| owed.number);
-        let mut frames = Vec::new();
-        let mut bytes = 0;
+        // Reminders are replayed as they were sent, each in its place.
+        let mut frames: Vec<(i64, Arc<PushFrame>)> = missed
+            .iter()
+            .filter_map(|push| {
+                reminder_frame(push)
+                    .filter(|(recipient, _)| *recipient == user_id)
+                    .map(|(_, frame)| (push.sequence, frame))
+            })
+            .collect();
+        let mut bytes: usize = frames.iter().map(|(_, frame)| frame.data.get().len()).sum();
+        if bytes > MAX_REPLAYED_BYTES {
+            return Ok(Err(bytes));
+        }
         // The sessions still to show are read a few at a time, in the order they are sent,
         // so that a replay that gives up for its size has read little more than it sent.
         for owed in owed.chunks(REPLAY_READ_BATCH) {
@@ -178,15 +192,17 @@ impl Pushes {
                 } else {
                     Vec::new()
                 };
-                for (_, _, frame) in rendered {
+                for (number, _, frame) in rendered {
                     bytes += frame.data.get().len();
                     if bytes > MAX_REPLAYED_BYTES {
                         return Ok(Err(bytes));
                     }
-                    frames.push(frame);
+                    frames.push((number, frame));
                 }
             }
         }
+        frames.sort_by_key(|(number, _)| *number);
+        let frames = frames.into_iter().map(|(_, frame)| frame).collect();
         let through = missed.last().map_or(after, |push| push.sequence.max(after));
         Ok(Ok(Replay::Missed { frames, through }))
     }

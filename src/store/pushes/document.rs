@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::change::SessionChange;
 use crate::domain::ids::{EventId, SessionId};
+use crate::domain::reminder::SessionStarting;
 use crate::domain::session::Prop;
 use crate::domain::time::Timestamp;
 use crate::store::request_answers::RecordedAnswer;
@@ -68,6 +69,18 @@ pub struct PushDocument {
     /// own. Found by the push's `_id`, which the request's claim determines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<RecordedAnswer>,
+    /// A reminder for one user (`social:sessionStarting`), of no session's audience: its
+    /// `_id` follows from the user and the occurrence, so that it is written once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<ReminderPush>,
+}
+
+/// A reminder as pushed: to whom, and what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderPush {
+    pub user_id: String,
+    pub starting: SessionStarting,
 }
 
 impl PushDocument {
@@ -92,6 +105,15 @@ impl PushDocument {
             props: change.props,
             event_id: None,
             answer: None,
+            reminder: None,
+        }
+    }
+
+    /// The reminder `reminder`, under the id `id` (see [`PushDocument::reminder`]).
+    pub fn reminding(id: String, reminder: ReminderPush) -> PushDocument {
+        PushDocument {
+            reminder: Some(reminder),
+            ..PushDocument::at_props(id, 0, Vec::new(), None)
         }
     }
 
@@ -116,6 +138,7 @@ impl PushDocument {
             props,
             event_id,
             answer: None,
+            reminder: None,
         }
     }
 }
@@ -159,6 +182,9 @@ pub(in crate::store) fn indexes() -> Vec<IndexModel> {
             .build(),
         IndexModel::builder()
             .keys(doc! { "deletedFor": 1, "sequence": 1 })
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "reminder.userId": 1, "sequence": 1 })
             .build(),
     ]
 }

@@ -27,6 +27,7 @@ use crate::domain::time::Timestamp;
 use self::document::PropPushRecord;
 pub use self::document::{
     COLLECTION, KEPT_FOR, MAX_REPLAYED, PROP_PUSHES, PushDocument, PushHistory, PushStream,
+    ReminderPush,
 };
 pub(super) use self::document::{indexes, prop_push_indexes};
 
@@ -45,6 +46,7 @@ const HISTORY_POLL_WAIT: Duration = Duration::from_millis(20);
 fn for_user(user_id: &str, sessions: &[String], prefix: &str) -> bson::Document {
     doc! { "$or": [
         { format!("{prefix}deletedFor"): user_id },
+        { format!("{prefix}reminder.userId"): user_id },
         {
             format!("{prefix}toAudience"): true,
             format!("{prefix}sessionId"): { "$in": sessions },
@@ -57,6 +59,10 @@ fn for_user(user_id: &str, sessions: &[String], prefix: &str) -> bson::Document 
 /// [`for_user`]).
 fn is_for_user(push: &PushDocument, user_id: &str, sessions: &[String]) -> bool {
     push.deleted_for.iter().any(|user| user == user_id)
+        || push
+            .reminder
+            .as_ref()
+            .is_some_and(|reminder| reminder.user_id == user_id)
         || push.to_audience
             && sessions.iter().any(|session| push.session_id == *session)
             && push.except.as_deref() != Some(user_id)
@@ -221,6 +227,35 @@ impl Store {
     pub async fn insert_push(&self, push: &PushDocument) -> StoreResult<()> {
         self.write(self.pushes().insert_one(push)).await?;
         Ok(())
+    }
+
+    /// Writes `pushes` whose ids follow from what they say (reminders): answers whether
+    /// the push was written now, `false` when one with its id was written before.
+    pub async fn insert_push_once(&self, push: &PushDocument) -> StoreResult<bool> {
+        match self
+            .insert_or_duplicate(self.pushes().insert_one(push))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.is_duplicate_key() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes `pushes` whose ids follow from what they say (reminders), in one call; those
+    /// written before under the same ids stay as they were.
+    pub async fn insert_pushes_once(&self, pushes: &[PushDocument]) -> StoreResult<()> {
+        if pushes.is_empty() {
+            return Ok(());
+        }
+        match self
+            .insert_or_duplicate(self.pushes().insert_many(pushes).ordered(false))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_duplicate_key() => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// The request answer the push `push_id` carries, if that push was written (see

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::kinds::SessionKind;
 use crate::domain::occurrences::{Exception, Exceptions};
+use crate::domain::reminder::Upcoming;
 use crate::domain::session::fields::SessionUpdate;
 use crate::domain::session::{Color, EventScope, Invitation, PendingContact, Session};
 use crate::domain::time::Timestamp;
@@ -76,6 +77,11 @@ pub(super) struct SessionDocument {
     next_start: Option<bson::DateTime>,
     #[serde(default)]
     next_end: Option<bson::DateTime>,
+    /// The start of the next occurrence not begun yet as last worked out (see
+    /// `domain::reminder::Upcoming`), what the reminder scan looks for; `null` when none is
+    /// left, missing when it must be worked out again (see [`Store::look_ahead`]).
+    #[serde(default)]
+    upcoming_start: Option<bson::DateTime>,
     /// Occurrences cancelled or changed, by their original start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     exceptions: Vec<ExceptionDocument>,
@@ -193,6 +199,7 @@ impl From<&Session> for SessionDocument {
             event_scope: session.event_scope.clone(),
             next_start: next.map(|(start, _)| bson::DateTime::from_chrono(start)),
             next_end: next.map(|(_, end)| bson::DateTime::from_chrono(end)),
+            upcoming_start: Upcoming::start_of(session, Timestamp::now()).map(bson::DateTime::from),
             exceptions: session
                 .exceptions
                 .as_slice()
@@ -201,6 +208,11 @@ impl From<&Session> for SessionDocument {
                 .collect(),
         }
     }
+}
+
+/// The `$set` of `upcomingStart`: `start`, or `null` when no occurrence is left.
+pub(super) fn set_upcoming_start(start: Option<Timestamp>) -> Document {
+    doc! { "upcomingStart": start.map_or(bson::Bson::Null, |start| bson::DateTime::from(start).into()) }
 }
 
 /// The `nextStart` and `nextEnd` of a recurring session at `now`: its current or next
@@ -310,6 +322,9 @@ pub(super) fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Docu
     put("color", color);
     if let Some(exceptions) = &update.exceptions {
         set.insert("exceptions", exception_documents(exceptions)?);
+    }
+    if let Some(upcoming) = update.upcoming_start {
+        set.extend(set_upcoming_start(upcoming));
     }
     Ok(set)
 }

@@ -3,11 +3,12 @@
 //!
 //! Every change is one single-document atomic update (joining and the waitlist: `seats`).
 //! Rewrites of the invitation list are guarded by `revision`. The stored shape is
-//! `document`'s; reads are `reads`' and `viewers`'; writes are here.
+//! `document`'s; reads are `reads`' and `viewers`' (and the reminder scan's, `upcoming`); writes are here.
 
 mod document;
 mod reads;
 mod seats;
+mod upcoming;
 mod viewers;
 
 use bson::{Document, doc};
@@ -67,6 +68,9 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .build(),
         IndexModel::builder().keys(doc! { "joined": 1 }).build(),
         IndexModel::builder().keys(doc! { "waitlist": 1 }).build(),
+        IndexModel::builder()
+            .keys(doc! { "upcomingStart": 1 })
+            .build(),
     ]
 }
 
@@ -198,7 +202,8 @@ impl Store {
                 doc! { "_id": &session.id },
                 counted(doc! {
                     "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) },
-                    "$unset": { "nextStart": "", "nextEnd": "" },
+                    // Worked out again by the reminder scan (`look_ahead`).
+                    "$unset": { "nextStart": "", "nextEnd": "", "upcomingStart": "" },
                 }),
             ))
             .await?;
