@@ -54,8 +54,17 @@ use crate::store::{Store, StoreResult};
 pub struct SetReminderRequest {
     /// Minutes before a start (0 to 1440), or `null`: no reminders.
     #[serde(deserialize_with = "minutes_or_null")]
-    #[schemars(required, range(min = 0, max = 1440))]
+    #[schemars(schema_with = "minutes_schema")]
     pub minutes: Option<u16>,
+}
+
+/// The schema of a lead time: whole minutes within a day, or `null`.
+fn minutes_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_LEAD_MINUTES,
+    })
 }
 
 /// A number of minutes, or `null` (present either way).
@@ -70,6 +79,7 @@ fn minutes_or_null<'de, D: serde::Deserializer<'de>>(
 pub struct ReminderMinutes {
     /// Minutes before a start at which the caller is reminded (10 unless they chose
     /// otherwise); `null`: no reminders.
+    #[schemars(range(max = 1440))]
     pub minutes: Option<u16>,
 }
 

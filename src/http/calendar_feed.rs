@@ -16,7 +16,8 @@
 //! it again, while the feed's fingerprint is the same: a hash of what the file is made
 //! of, read in a few small queries — each listed session's id and version (not the
 //! sessions themselves), their events' versions, the user's memberships, the feed's
-//! cancellations and whether each has expired, and the organizers' names (events,
+//! cancellations and whether each has expired, the user's reminder lead time (the
+//! alarm of every entry), and the organizers' names (events,
 //! memberships and names from the process's caches where they hold them). Only a changed
 //! fingerprint reads the sessions whole and renders the file again.
 
@@ -165,8 +166,9 @@ async fn fingerprint(app: &AppState, user_id: &str) -> Result<[u8; 32], ApiError
     let people = store
         .people(stamps.iter().map(|stamp| stamp.owner_id.as_str()))
         .await?;
+    let reminder = store.reminder_setting(user_id).await?;
     let now = Timestamp::now();
-    let mut made_of = String::new();
+    let mut made_of = format!("r {:?}\n", reminder.minutes());
     let viewer = UserId::from(user_id);
     for stamp in &stamps {
         let owner = display_name(&people.render(&stamp.owner_id, &viewer));

@@ -40,6 +40,8 @@ impl StoreError {
         };
         match &*error.kind {
             ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+            // An upserting findAndModify whose filter missed an existing document.
+            ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
             ErrorKind::InsertMany(many) => {
                 many.write_concern_error.is_none()
                     && many.write_errors.as_ref().is_some_and(|errors| {

@@ -30,6 +30,7 @@ mod protocol;
 mod pushes;
 mod python_client;
 mod registry;
+mod reminders;
 mod resume;
 mod retries;
 mod session_access;

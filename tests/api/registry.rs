@@ -27,7 +27,7 @@ const REQUIRED: [&str; 16] = [
 
 /// The endpoints that extend the customer's reference (marked "extension" in the README's
 /// "Endpoints").
-const EXTENSIONS: [&str; 7] = [
+const EXTENSIONS: [&str; 9] = [
     "social:getCalendarFeed",
     "social:rotateCalendarFeed",
     "social:watchProp",
@@ -35,6 +35,8 @@ const EXTENSIONS: [&str; 7] = [
     "social:cancelOccurrence",
     "social:updateOccurrence",
     "social:restoreOccurrence",
+    "social:setReminder",
+    "social:getReminder",
 ];
 
 /// The endpoint names listed in the README's endpoint table (`| `social:...` |` rows).

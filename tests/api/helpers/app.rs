@@ -116,7 +116,7 @@ pub async fn test_settings() -> Settings {
         calendar_feed_key: Some(social_events::domain::feed::FeedKey::derive(
             SECRET.as_bytes(),
         )),
-        reminder_tick: Duration::from_millis(200),
+        reminder_tick: Duration::from_secs(1),
     }
 }
 

@@ -741,6 +741,45 @@ export interface GetPropSessionsRequest {
   'propId': string;
 }
 
+export interface GetReminderAnswerFrame {
+  'endpoint': 'social:getReminder';
+  /**
+   * The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
+   */
+  'data'?: GetReminderAnswer;
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+/**
+ * The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
+ */
+export interface GetReminderAnswer {
+  /**
+   * Minutes before a start at which the caller is reminded (10 unless they chose
+   * otherwise); `null`: no reminders.
+   */
+  'minutes': number | null;
+}
+
+export interface GetReminderRequestFrame {
+  'endpoint': 'social:getReminder';
+  /**
+   * The request of both feed endpoints: nothing.
+   */
+  'data'?: Record<string, any>;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event'?: EventStamp;
+}
+
 export interface GetSessionAnswerFrame {
   'endpoint': 'social:getSession';
   /**
@@ -1015,6 +1054,57 @@ export interface RotateCalendarFeedRequestFrame {
    * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
    */
   'event'?: EventStamp;
+}
+
+export interface SetReminderAnswerFrame {
+  'endpoint': 'social:setReminder';
+  /**
+   * The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
+   */
+  'data'?: SetReminderAnswer;
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+/**
+ * The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
+ */
+export interface SetReminderAnswer {
+  /**
+   * Minutes before a start at which the caller is reminded (10 unless they chose
+   * otherwise); `null`: no reminders.
+   */
+  'minutes': number | null;
+}
+
+export interface SetReminderRequestFrame {
+  'endpoint': 'social:setReminder';
+  /**
+   * The request of `social:setReminder`: the caller's lead time in minutes, `null` for
+   * no reminders. Required: an empty request is a 400, not a way to switch them off.
+   */
+  'data'?: SetReminderRequest;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event'?: EventStamp;
+}
+
+/**
+ * The request of `social:setReminder`: the caller's lead time in minutes, `null` for
+ * no reminders. Required: an empty request is a 400, not a way to switch them off.
+ */
+export interface SetReminderRequest {
+  /**
+   * Minutes before a start (0 to 1440), or `null`: no reminders.
+   */
+  'minutes': number | null;
 }
 
 export interface UnwatchPropAnswerFrame {
@@ -1361,6 +1451,45 @@ export interface SessionDeletedPush {
   'sessionId': string;
 }
 
+export interface SessionStartingPushFrame {
+  'endpoint': 'social:sessionStarting';
+  /**
+   * The `data` of a `social:sessionStarting` push: an occurrence of a session the
+   * recipient takes part in starts soon.
+   */
+  'data'?: SessionStartingPush;
+  /**
+   * Whether a request failed, and why.
+   */
+  'error': WireError;
+  /**
+   * A frame's stamp: in a request, the client's correlation id; in an answer, the same id echoed and the service's time; in a push, the push number to resume after.
+   */
+  'event': EventStamp;
+}
+
+/**
+ * The `data` of a `social:sessionStarting` push: an occurrence of a session the
+ * recipient takes part in starts soon.
+ */
+export interface SessionStartingPush {
+  /**
+   * A session's id (`sessionId`).
+   */
+  'sessionId': string;
+  /**
+   * The occurrence's original start, ISO 8601 in UTC (a single session's start).
+   */
+  'occurrence': string;
+  /**
+   * milliseconds since the Unix epoch
+   */
+  'startDate': number;
+  'title': string;
+  'roomId': string;
+  'propId': string;
+}
+
 export interface SessionUpdatedPushFrame {
   'endpoint': 'social:sessionUpdated';
   /**
@@ -1412,6 +1541,7 @@ export interface Requests {
   "social:getEvent": GetEventRequest;
   "social:getEvents": GetEventsRequest;
   "social:getPropSessions": GetPropSessionsRequest;
+  "social:getReminder": Exclude<GetReminderRequestFrame['data'], undefined>;
   "social:getSession": GetSessionRequest;
   "social:getSessions": GetSessionsRequest;
   "social:inviteUsersToSession": InviteUsersToSessionRequest;
@@ -1419,6 +1549,7 @@ export interface Requests {
   "social:publishEvent": PublishEventRequest;
   "social:restoreOccurrence": RestoreOccurrenceRequest;
   "social:rotateCalendarFeed": Exclude<RotateCalendarFeedRequestFrame['data'], undefined>;
+  "social:setReminder": SetReminderRequest;
   "social:unwatchProp": UnwatchPropRequest;
   "social:updateEvent": UpdateEventRequest;
   "social:updateOccurrence": UpdateOccurrenceRequest;
@@ -1439,6 +1570,7 @@ export interface Answers {
   "social:getEvent": GetEventAnswer;
   "social:getEvents": GetEventsAnswer;
   "social:getPropSessions": GetPropSessionsAnswer;
+  "social:getReminder": GetReminderAnswer;
   "social:getSession": GetSessionAnswer;
   "social:getSessions": GetSessionsAnswer;
   "social:inviteUsersToSession": undefined;
@@ -1446,6 +1578,7 @@ export interface Answers {
   "social:publishEvent": PublishEventAnswer;
   "social:restoreOccurrence": undefined;
   "social:rotateCalendarFeed": RotateCalendarFeedAnswer;
+  "social:setReminder": SetReminderAnswer;
   "social:unwatchProp": Exclude<UnwatchPropAnswerFrame['data'], undefined>;
   "social:updateEvent": UpdateEventAnswer;
   "social:updateOccurrence": undefined;
@@ -1458,12 +1591,13 @@ export interface Pushes {
   "social:propSessionsUpdated": PropSessionsUpdatedPush;
   "social:resync": Exclude<ResyncPushFrame['data'], undefined>;
   "social:sessionDeleted": SessionDeletedPush;
+  "social:sessionStarting": SessionStartingPush;
   "social:sessionUpdated": SessionUpdatedPush;
   "social:tokenExpired": undefined;
 }
 
 /** Every endpoint name. */
-export const ENDPOINTS = ["social:cancelOccurrence", "social:createEvent", "social:createSession", "social:declineSessionJoin", "social:deleteEvent", "social:deleteSession", "social:deleteUserSessionInvitations", "social:getCalendarFeed", "social:getEvent", "social:getEvents", "social:getPropSessions", "social:getSession", "social:getSessions", "social:inviteUsersToSession", "social:joinSession", "social:publishEvent", "social:restoreOccurrence", "social:rotateCalendarFeed", "social:unwatchProp", "social:updateEvent", "social:updateOccurrence", "social:updateSession", "social:watchProp"] as const;
+export const ENDPOINTS = ["social:cancelOccurrence", "social:createEvent", "social:createSession", "social:declineSessionJoin", "social:deleteEvent", "social:deleteSession", "social:deleteUserSessionInvitations", "social:getCalendarFeed", "social:getEvent", "social:getEvents", "social:getPropSessions", "social:getReminder", "social:getSession", "social:getSessions", "social:inviteUsersToSession", "social:joinSession", "social:publishEvent", "social:restoreOccurrence", "social:rotateCalendarFeed", "social:setReminder", "social:unwatchProp", "social:updateEvent", "social:updateOccurrence", "social:updateSession", "social:watchProp"] as const;
 
 /** Every push name. */
-export const PUSHES = ["social:propSessionsUpdated", "social:resync", "social:sessionDeleted", "social:sessionUpdated", "social:tokenExpired"] as const;
+export const PUSHES = ["social:propSessionsUpdated", "social:resync", "social:sessionDeleted", "social:sessionStarting", "social:sessionUpdated", "social:tokenExpired"] as const;
