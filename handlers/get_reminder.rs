@@ -24,7 +24,13 @@ impl Endpoint for GetReminder {
         context: RequestContext,
         _request: calendar_feed::NoFields,
     ) -> Result<ReminderMinutes, ApiError> {
-        reminders::get(&context).await
+        let setting = context
+            .store()
+            .reminder_setting(context.me().as_str())
+            .await?;
+        Ok(ReminderMinutes {
+            minutes: setting.minutes(),
+        })
     }
 }
 

@@ -27,7 +27,17 @@ impl Endpoint for SetReminder {
         context: RequestContext,
         request: SetReminderRequest,
     ) -> Result<ReminderMinutes, ApiError> {
-        reminders::set(&context, request).await
+        let setting = ReminderSetting::new(request.minutes)
+            .map_err(|message| ApiError::invalid(FieldPath::data().field("minutes"), message))?;
+        let me = context.me().as_str();
+        context.store().set_reminder_setting(me, setting).await?;
+        // The lead time is kept: a failure here only delays what the scan then sends.
+        if let Err(error) = context.state.reminders.user_set(me, setting).await {
+            tracing::warn!(%error, "cannot send the reminders a new lead time makes due");
+        }
+        Ok(ReminderMinutes {
+            minutes: setting.minutes(),
+        })
     }
 }
 

@@ -16,7 +16,6 @@ pub use crate::app::prop_board::sessions::{PropRequest, PropSessions, prop_sessi
 pub use crate::app::quota::{
     check_active_sessions, count_contact_lookups, count_new_invitees, recheck_active_sessions,
 };
-pub use crate::app::reminders::{self, ReminderMinutes, SetReminderRequest};
 pub use crate::app::waitlist;
 pub use crate::domain::change::SessionChange;
 pub use crate::domain::event::{Event, EventEnvelope, EventFields, EventListing};
@@ -25,6 +24,7 @@ pub use crate::domain::invitation::{InviteEntry, MAX_ENTRIES, merge, validate_en
 pub use crate::domain::kinds::SessionKind;
 pub use crate::domain::occurrences::{Exception, ExceptionsOf};
 pub use crate::domain::page::{Cursor, EventList, Limit, Page, SessionList, Stored, fitting};
+pub use crate::domain::reminder::{ReminderMinutes, ReminderSetting, SetReminderRequest};
 pub use crate::domain::retry::{Attempt, retry_stale};
 pub use crate::domain::session::fields::SessionFields;
 pub use crate::domain::session::view::{SessionEnvelope, SessionView};

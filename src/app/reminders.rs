@@ -30,12 +30,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::context::RequestContext;
 use crate::domain::ids::new_id;
 use crate::domain::reminder::{
     DEFAULT_LEAD_MINUTES, MAX_LEAD_MINUTES, ReminderSetting, SessionStarting, Upcoming, lead,
@@ -43,73 +40,9 @@ use crate::domain::reminder::{
 };
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, FieldPath};
 use crate::push::Pushes;
 use crate::store::pushes::{PushDocument, ReminderPush};
 use crate::store::{Store, StoreResult};
-
-/// The request of `social:setReminder`: the caller's lead time in minutes, `null` for
-/// no reminders. Required: an empty request is a 400, not a way to switch them off.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SetReminderRequest {
-    /// Minutes before a start (0 to 1440), or `null`: no reminders.
-    #[serde(deserialize_with = "minutes_or_null")]
-    #[schemars(schema_with = "minutes_schema")]
-    pub minutes: Option<u16>,
-}
-
-/// The schema of a lead time: whole minutes within a day, or `null`.
-fn minutes_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": ["integer", "null"],
-        "minimum": 0,
-        "maximum": MAX_LEAD_MINUTES,
-    })
-}
-
-/// A number of minutes, or `null` (present either way).
-fn minutes_or_null<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<u16>, D::Error> {
-    Option::<u16>::deserialize(deserializer)
-}
-
-/// The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ReminderMinutes {
-    /// Minutes before a start at which the caller is reminded (10 unless they chose
-    /// otherwise); `null`: no reminders.
-    #[schemars(range(max = 1440))]
-    pub minutes: Option<u16>,
-}
-
-/// Sets the caller's lead time, and sends at once the reminders it makes due.
-pub async fn set(
-    context: &RequestContext,
-    request: SetReminderRequest,
-) -> Result<ReminderMinutes, ApiError> {
-    let setting = ReminderSetting::new(request.minutes)
-        .map_err(|message| ApiError::invalid(FieldPath::data().field("minutes"), message))?;
-    let me = context.me().as_str();
-    context.store().set_reminder_setting(me, setting).await?;
-    if let Err(error) = context.state.reminders.user_set(me, setting).await {
-        tracing::warn!(%error, "cannot send the reminders a new lead time makes due");
-    }
-    Ok(ReminderMinutes {
-        minutes: setting.minutes(),
-    })
-}
-
-/// The caller's lead time.
-pub async fn get(context: &RequestContext) -> Result<ReminderMinutes, ApiError> {
-    let setting = context
-        .store()
-        .reminder_setting(context.me().as_str())
-        .await?;
-    Ok(ReminderMinutes {
-        minutes: setting.minutes(),
-    })
-}
 
 /// Sessions one page of the scan reads.
 const SCAN_PAGE: i64 = 200;
@@ -257,6 +190,7 @@ impl Reminders {
             .claim_reminders(&keys, upcoming.start_timestamp())
             .await?;
         self.note(keys.iter(), Known::Sent);
+        crate::metrics::reminders_sent(keys.len());
         tracing::debug!(session = %session.id, reminded = keys.len(), "sent reminders");
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Reminders before sessions start (an extension of the reference): each participant's
-//! lead time, the occurrence a reminder is about, who is owed one and when, and the
-//! `social:sessionStarting` push that carries it.
+//! lead time (and the requests and answers that set and read it), the occurrence a
+//! reminder is about, who is owed one and when, and the `social:sessionStarting` push that
+//! carries it.
 //!
 //! A reminder is owed to every participant — the owner, joined users and invited users
 //! who have not declined — once per occurrence, when `lead` minutes or less are left
@@ -143,6 +144,41 @@ pub fn participants(session: &Session) -> Vec<String> {
         .filter(|user_id| seen.insert(user_id.as_str()))
         .cloned()
         .collect()
+}
+
+/// The request of `social:setReminder`: the caller's lead time in minutes, `null` for
+/// no reminders. Required: an empty request is a 400, not a way to switch them off.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SetReminderRequest {
+    /// Minutes before a start (0 to 1440), or `null`: no reminders.
+    #[serde(deserialize_with = "minutes_or_null")]
+    #[schemars(schema_with = "minutes_schema")]
+    pub minutes: Option<u16>,
+}
+
+/// The schema of a lead time: whole minutes within a day, or `null`.
+fn minutes_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": MAX_LEAD_MINUTES,
+    })
+}
+
+/// A number of minutes, or `null` (present either way).
+fn minutes_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u16>, D::Error> {
+    Option::<u16>::deserialize(deserializer)
+}
+
+/// The answer of `social:getReminder` and `social:setReminder`: the caller's lead time.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReminderMinutes {
+    /// Minutes before a start at which the caller is reminded (10 unless they chose
+    /// otherwise); `null`: no reminders.
+    #[schemars(range(max = 1440))]
+    pub minutes: Option<u16>,
 }
 
 /// The `data` of a `social:sessionStarting` push: an occurrence of a session the

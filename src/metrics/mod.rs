@@ -65,6 +65,8 @@ pub const PROP_LOOKS: &str = "social_prop_looks_total";
 /// Looks of a watched prop answered by a look another watch of the same user and prop
 /// took meanwhile (counter).
 pub const PROP_LOOKS_SHARED: &str = "social_prop_looks_shared_total";
+/// Reminders (`social:sessionStarting`) this process wrote (counter).
+pub const REMINDERS_SENT: &str = "social_reminders_sent_total";
 /// Messages compressed (permessage-deflate) for the sockets that agreed on it: a push
 /// once however many sockets receive it (counter).
 pub const MESSAGES_COMPRESSED: &str = "social_messages_compressed_total";
@@ -191,7 +193,7 @@ fn install() -> PrometheusHandle {
 }
 
 /// The counters without labels.
-const UNLABELLED_COUNTERS: [&str; 7] = [
+const UNLABELLED_COUNTERS: [&str; 8] = [
     PUSHES_DELIVERED,
     PUSHES_DROPPED,
     CLIENTS_KICKED,
@@ -199,6 +201,7 @@ const UNLABELLED_COUNTERS: [&str; 7] = [
     PROP_LOOKS,
     PROP_LOOKS_SHARED,
     MESSAGES_COMPRESSED,
+    REMINDERS_SENT,
 ];
 /// The gauges without labels (the build information has its own).
 const UNLABELLED_GAUGES: [&str; 4] = [
@@ -275,6 +278,10 @@ fn describe() {
     describe_counter!(
         MESSAGES_COMPRESSED,
         "Messages compressed for sockets that agreed on permessage-deflate (a push once)."
+    );
+    describe_counter!(
+        REMINDERS_SENT,
+        "Reminders (social:sessionStarting) sent by this process, one per person and occurrence."
     );
     describe_counter!(REFUSALS, "Requests and connections refused, by reason.");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the running version.");
@@ -416,6 +423,11 @@ pub fn prop_looked_at() {
 /// A watched prop's look was answered by one another watch of its user took.
 pub fn prop_look_shared() {
     counter!(PROP_LOOKS_SHARED).increment(1);
+}
+
+/// `count` reminders were sent (each to one person, once across processes).
+pub fn reminders_sent(count: usize) {
+    counter!(REMINDERS_SENT).increment(u64::try_from(count).unwrap_or(u64::MAX));
 }
 
 /// A message was compressed (once for all the sockets it goes to).

@@ -295,7 +295,7 @@ async fn stored_sessions(app: &TestApp, owner: &str, count: usize, active_until:
 fn standalone_session(title: &str) -> Value {
     json!({"session": {
         "roomId": "r", "propId": "p", "title": title, "duration": 60,
-        "startDate": chrono::Utc::now().timestamp_millis() + 60_000,
+        "startDate": chrono::Utc::now().timestamp_millis() + 3_600_000,
     }})
 }
 

@@ -35,6 +35,7 @@ async fn every_documented_series_is_served_at_zero_before_the_first_frame() {
         "social_prop_watches",
         "social_prop_looks_total",
         "social_prop_looks_shared_total",
+        "social_reminders_sent_total",
     ] {
         at_zero(name, &[]);
     }

@@ -368,7 +368,8 @@ async fn a_client_resumes_after_a_prop_push_without_a_resync() {
     let mut owner = app.connect(&unique("owner")).await;
     let mut watcher = app.connect(&watcher_id).await;
     watcher.ok("social:watchProp", prop_request(&prop)).await;
-    let session = create_session(&mut owner, at(&prop, "Talk", 600, 600), json!([])).await;
+    // An hour away: no reminder joins the replay.
+    let session = create_session(&mut owner, at(&prop, "Talk", 3600, 600), json!([])).await;
     let push = watcher.next_frame().await;
     assert_eq!(push["endpoint"], PROP_SESSIONS_UPDATED);
     let seen = push["event"]["id"].as_str().unwrap().to_owned();
