@@ -2,22 +2,25 @@
 //! to every participant once per occurrence, however many processes serve.
 //!
 //! How a reminder goes out once:
-//! - it is a push whose id follows from the user and the occurrence (its original start
-//!   and the start it takes place at): of two processes that send it, one writes it, and
-//!   it is delivered once, to every connection of the user, and replayed to a client that
-//!   resumes after missing it, like any push;
-//! - once written, a claim with the same key is kept in `reminderClaims` until a day past
-//!   the start (pushes are kept ten minutes): a later look finds it and sends nothing.
-//!   Claimed after its push, so a process that dies between the two leaves a push whose
-//!   id the next look meets.
+//! - it is first claimed in `reminderClaims` (its key follows from the person, the session
+//!   and the occurrence's original and actual start): of two processes that claim it, one
+//!   does; the claim is kept until a day past the start;
+//! - then its push is written, under an id that follows from the same key (so that a
+//!   second write of it is refused while pushes are kept), delivered to every connection
+//!   of the person and replayed to a client that resumes after missing it, like any push;
+//!   then the claim is marked sent;
+//! - a claim left unsent for [`PENDING_FOR`] (its sender stopped between the two writes)
+//!   is sent by the next look that meets it.
 //!
 //! When reminders are looked for:
 //! - the scan: one process at a time holds it (a lease in `reminderScan`, taken over when
 //!   its holder stops renewing it) and every tick looks at the stretch of time since the
-//!   last scan ended — sessions whose next occurrence (`upcomingStart`) starts within it
-//!   shifted by each lead time in use — so each reminder falls due in exactly one scan,
-//!   also across processes and restarts; it also works out again the next occurrence of
-//!   sessions whose stored one has begun;
+//!   last scan ended (a few seconds more, for processes whose clocks differ) — sessions
+//!   whose next occurrence not begun (`upcomingStart`) starts within it shifted by each
+//!   lead time in use — so each reminder falls due in a scan, also across processes and
+//!   restarts; with their lead times read afresh. It also looks again at sessions written
+//!   since the last scan (what a look at a written session missed), and works out again
+//!   the next occurrence of sessions whose stored one has begun;
 //! - a session this process writes (created, joined, invited, moved) is looked at at once:
 //!   a reminder whose time is past but whose occurrence has not begun goes out now;
 //! - a user who sets a lead time: their sessions whose reminder is due by it go out now.
@@ -26,6 +29,7 @@
 //! of when the previous one begins (the next occurrence is worked out then).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,13 +39,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ids::new_id;
 use crate::domain::reminder::{
-    DEFAULT_LEAD_MINUTES, MAX_LEAD_MINUTES, ReminderSetting, SessionStarting, Upcoming, lead,
-    participants,
+    DEFAULT_LEAD_MINUTES, EARLY, MAX_LEAD_MINUTES, ReminderSetting, SessionStarting, Upcoming,
+    lead, participants,
 };
 use crate::domain::session::Session;
 use crate::domain::time::Timestamp;
 use crate::push::Pushes;
 use crate::store::pushes::{PushDocument, ReminderPush};
+use crate::store::reminders::{Claim, ReminderClaim};
 use crate::store::{Store, StoreResult};
 
 /// Sessions one page of the scan reads.
@@ -53,14 +58,19 @@ const LOOKED_AT_ONCE: usize = 8;
 /// Most reminders this process remembers having looked at; past it, it forgets them all
 /// (the claims in the database still hold).
 const MAX_REMEMBERED: usize = 200_000;
-/// Most sessions of a user looked at when they set a lead time.
+/// Most sessions of a user looked at when they set a lead time, the soonest first.
 const MAX_SESSIONS_OF_USER: i64 = 1000;
+/// How far back each scan starts before the last one ended: processes' clocks may differ
+/// by this much (a reminder met twice is sent once).
+const OVERLAP_MILLIS: i64 = 5_000;
+/// How long a claim may stay unsent before another look sends its reminder.
+const PENDING_FOR_MILLIS: i64 = 30_000;
 
 /// What this process knows of one reminder (by its key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Known {
-    /// Looked at: sent, or not due then (the scan sends it when it falls due).
-    Looked,
+    /// Looked at and not due before this time (milliseconds; `i64::MAX`: reminders off).
+    NotDueBefore(i64),
     /// Sent, here or by another process.
     Sent,
 }
@@ -68,11 +78,21 @@ enum Known {
 /// Why a session is looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Look {
-    /// The scan found it: every participant not yet reminded, their lead times as stored.
+    /// Found by the scan: every participant not yet reminded, their lead times as stored
+    /// now.
     Scan,
-    /// This process wrote it: only participants not looked at before for this occurrence
-    /// (a join looks at the one who joined).
+    /// Written here: participants this process found not due are left out until their
+    /// time as it knew it (a join looks at the one who joined); the next scan looks at
+    /// the session again with the lead times as they are then.
     Written,
+}
+
+/// One reminder to send.
+struct Due {
+    key: String,
+    user_id: String,
+    starting: Arc<SessionStarting>,
+    start: Timestamp,
 }
 
 /// The reminders of one process.
@@ -82,6 +102,9 @@ pub struct Reminders {
     /// This process, as the holder of the scan.
     holder: String,
     known: Mutex<HashMap<String, Known>>,
+    /// Whether this process worked out the next occurrence of sessions written before it
+    /// was kept (once per start).
+    backfilled: AtomicBool,
 }
 
 impl Reminders {
@@ -98,6 +121,7 @@ impl Reminders {
             pushes,
             holder: new_id(),
             known: Mutex::default(),
+            backfilled: AtomicBool::new(false),
         });
         tokio::spawn(Arc::clone(&reminders).scan_every(tick, shutdown.clone()));
         tokio::spawn(Arc::clone(&reminders).look_at_written(news, shutdown));
@@ -105,22 +129,35 @@ impl Reminders {
     }
 
     /// Sends the reminders of `user_id` due by their new lead time now (sessions starting
-    /// within it that have not begun).
+    /// within it that have not begun, the soonest first): their own only, in four calls
+    /// whatever the number of sessions.
     pub async fn user_set(&self, user_id: &str, setting: ReminderSetting) -> StoreResult<()> {
         let Some(minutes) = setting.minutes() else {
             return Ok(());
         };
         let now = Timestamp::now();
-        let until =
-            Timestamp::saturating_from_millis(now.millis() + lead(minutes).num_milliseconds());
+        let until = shifted(now, lead(minutes) + EARLY);
         let sessions = self
             .store
             .sessions_of_starting_within(user_id, now, until, MAX_SESSIONS_OF_USER)
             .await?;
-        for session in sessions {
-            self.remind_due(&session, now, Look::Scan).await?;
-        }
-        Ok(())
+        let due: Vec<Due> = sessions
+            .iter()
+            .filter(|session| session.is_valid)
+            .filter(|session| participants(session).iter().any(|id| id == user_id))
+            .filter_map(|session| {
+                let upcoming = Upcoming::of(session, now.to_chrono())?;
+                setting
+                    .is_due(upcoming.start, now.to_chrono())
+                    .then(|| Due {
+                        key: upcoming.reminder_key(&session.id, user_id),
+                        user_id: user_id.to_owned(),
+                        starting: Arc::new(SessionStarting::of(session, &upcoming)),
+                        start: upcoming.start_timestamp(),
+                    })
+            })
+            .collect();
+        self.send(due, now).await
     }
 
     /// Sends the reminders of `session`'s next occurrence due at `now` and not yet sent.
@@ -134,13 +171,17 @@ impl Reminders {
         if !upcoming.is_near(now.to_chrono()) {
             return Ok(());
         }
+        let keyed: Vec<(String, String)> = participants(session)
+            .into_iter()
+            .map(|user_id| (upcoming.reminder_key(&session.id, &user_id), user_id))
+            .collect();
         let unknown: Vec<(String, String)> = {
             let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            participants(session)
+            keyed
                 .into_iter()
-                .map(|user_id| (upcoming.reminder_key(&session.id, &user_id), user_id))
                 .filter(|(key, _)| match (look, known.get(key)) {
-                    (_, Some(Known::Sent)) | (Look::Written, Some(Known::Looked)) => false,
+                    (_, Some(Known::Sent)) => false,
+                    (Look::Written, Some(Known::NotDueBefore(due))) => *due <= now.millis(),
                     (_, _) => true,
                 })
                 .collect()
@@ -150,59 +191,96 @@ impl Reminders {
         }
         let users: Vec<String> = unknown.iter().map(|(_, user_id)| user_id.clone()).collect();
         let settings = self.store.reminder_settings_of(&users).await?;
-        let (due, not_due): (Vec<_>, Vec<_>) = unknown.into_iter().partition(|(_, user_id)| {
-            settings
-                .get(user_id)
-                .copied()
-                .unwrap_or_default()
-                .is_due(upcoming.start, now.to_chrono())
-        });
-        self.note(not_due.iter().map(|(key, _)| key), Known::Looked);
+        let starting = Arc::new(SessionStarting::of(session, &upcoming));
+        let mut due = Vec::new();
+        let mut not_due = Vec::new();
+        for (key, user_id) in unknown {
+            let setting = settings.get(&user_id).copied().unwrap_or_default();
+            if setting.is_due(upcoming.start, now.to_chrono()) {
+                due.push(Due {
+                    key,
+                    user_id,
+                    starting: Arc::clone(&starting),
+                    start: upcoming.start_timestamp(),
+                });
+            } else {
+                let due_at = setting
+                    .due_at(upcoming.start)
+                    .map_or(i64::MAX, |due| due.timestamp_millis());
+                not_due.push((key, Known::NotDueBefore(due_at)));
+            }
+        }
+        self.note(not_due);
+        self.send(due, now).await
+    }
+
+    /// Sends `due`: claims each reminder, writes the pushes of those this call claimed (and
+    /// of claims left unsent too long), then marks them sent.
+    async fn send(&self, due: Vec<Due>, now: Timestamp) -> StoreResult<()> {
         if due.is_empty() {
             return Ok(());
         }
-        let keys: Vec<String> = due.iter().map(|(key, _)| key.clone()).collect();
-        let sent = self.store.claimed_reminders(&keys).await?;
-        self.note(sent.iter(), Known::Sent);
-        let due: Vec<(String, String)> = due
+        let keys: Vec<String> = due.iter().map(|due| due.key.clone()).collect();
+        let claims = self.store.reminder_claims_of(&keys).await?;
+        self.note(
+            claims
+                .iter()
+                .filter(|(_, claim)| **claim == Claim::Sent)
+                .map(|(key, _)| (key.clone(), Known::Sent)),
+        );
+        let stalled_before = now.millis() - PENDING_FOR_MILLIS;
+        let (unclaimed, claimed): (Vec<Due>, Vec<Due>) = due
             .into_iter()
-            .filter(|(key, _)| !sent.contains(key))
+            .partition(|due| !claims.contains_key(&due.key));
+        // Claimed before and never sent: its sender stopped between its two writes.
+        let stalled = claimed.into_iter().filter(|due| {
+            matches!(claims.get(&due.key), Some(Claim::Pending(at)) if at.millis() < stalled_before)
+        });
+        let to_claim: Vec<ReminderClaim> = unclaimed
+            .iter()
+            .map(|due| ReminderClaim {
+                key: due.key.clone(),
+                start: due.start,
+            })
             .collect();
-        if due.is_empty() {
+        let won = self.store.claim_reminders(&to_claim, now).await?;
+        let sending: Vec<Due> = unclaimed
+            .into_iter()
+            .filter(|due| won.contains(&due.key))
+            .chain(stalled)
+            .collect();
+        if sending.is_empty() {
             return Ok(());
         }
-        let starting = SessionStarting::of(session, &upcoming);
-        let pushes = due
+        let pushes = sending
             .iter()
-            .map(|(key, user_id)| {
+            .map(|due| {
                 PushDocument::reminding(
-                    format!("reminder-{key}"),
+                    format!("reminder-{}", due.key),
                     ReminderPush {
-                        user_id: user_id.clone(),
-                        starting: starting.clone(),
+                        user_id: due.user_id.clone(),
+                        starting: (*due.starting).clone(),
                     },
                 )
             })
             .collect();
         self.pushes.remind(pushes).await?;
-        let keys: Vec<String> = due.iter().map(|(key, _)| key.clone()).collect();
-        self.store
-            .claim_reminders(&keys, upcoming.start_timestamp())
-            .await?;
-        self.note(keys.iter(), Known::Sent);
+        let keys: Vec<String> = sending.iter().map(|due| due.key.clone()).collect();
+        self.store.mark_reminders_sent(&keys).await?;
         crate::metrics::reminders_sent(keys.len());
-        tracing::debug!(session = %session.id, reminded = keys.len(), "sent reminders");
+        tracing::debug!(reminded = keys.len(), "sent reminders");
+        self.note(keys.into_iter().map(|key| (key, Known::Sent)));
         Ok(())
     }
 
-    /// Remembers what is known of the reminders `keys`.
-    fn note<'a>(&self, keys: impl Iterator<Item = &'a String>, what: Known) {
+    /// Remembers what is known of reminders.
+    fn note(&self, facts: impl IntoIterator<Item = (String, Known)>) {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        if known.len() >= MAX_REMEMBERED {
-            known.clear();
-        }
-        for key in keys {
-            known.insert(key.clone(), what);
+        for (key, what) in facts {
+            if known.len() >= MAX_REMEMBERED {
+                known.clear();
+            }
+            known.insert(key, what);
         }
     }
 
@@ -228,8 +306,8 @@ impl Reminders {
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(
                     missed,
-                    "sessions written faster than their reminders were looked at: those due \
-                     at once among them may be late"
+                    "sessions written faster than their reminders were looked at: the next \
+                     scan looks at them"
                 ),
                 Err(broadcast::error::RecvError::Closed) => return,
             }
@@ -254,37 +332,37 @@ impl Reminders {
     }
 
     /// One scan, when this process holds it: works out the next occurrence of sessions
-    /// whose stored one began, then sends the reminders that fell due since the last scan.
+    /// whose stored one began, then sends the reminders that fell due since the last scan
+    /// and those of sessions written since.
     async fn scan(&self, lease: Duration) -> StoreResult<()> {
         let now = Timestamp::now();
-        let lease_millis = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let until = Timestamp::saturating_from_millis(now.millis().saturating_add(lease_millis));
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let Some(through) = self
             .store
-            .take_reminder_scan(&self.holder, now, until)
+            .take_reminder_scan(&self.holder, now, shifted(now, lease))
             .await?
         else {
             return Ok(());
         };
         self.look_ahead(now).await?;
         // Reminders of occurrences that began are not sent: a day back at most.
-        let longest = lead(MAX_LEAD_MINUTES).num_milliseconds();
+        let longest = lead(MAX_LEAD_MINUTES) + EARLY;
         let from = through
-            .unwrap_or(now)
-            .max(Timestamp::saturating_from_millis(now.millis() - longest));
+            .map_or(now, |through| {
+                Timestamp::saturating_from_millis(through.millis() - OVERLAP_MILLIS)
+            })
+            .max(shifted(now, -longest));
         if from < now {
             let mut minutes = self.store.chosen_lead_minutes().await?;
             minutes.push(DEFAULT_LEAD_MINUTES);
             minutes.sort_unstable();
             minutes.dedup();
-            let shifted = |instant: Timestamp, minutes: u16| {
-                Timestamp::saturating_from_millis(
-                    instant.millis() + lead(minutes).num_milliseconds(),
-                )
-            };
             let ranges: Vec<(Timestamp, Timestamp)> = minutes
                 .iter()
-                .map(|minutes| (shifted(from, *minutes), shifted(now, *minutes)))
+                .map(|minutes| {
+                    let ahead = lead(*minutes) + EARLY;
+                    (shifted(from, ahead), shifted(now, ahead))
+                })
                 .collect();
             let mut after = None;
             loop {
@@ -292,8 +370,22 @@ impl Reminders {
                     .store
                     .sessions_starting_within(&ranges, after.as_ref(), SCAN_PAGE)
                     .await?;
-                self.remind_all(&page, now).await?;
-                if page.len() < usize::try_from(SCAN_PAGE).unwrap_or(usize::MAX) {
+                self.remind_all(&page, now, Look::Scan).await?;
+                if !is_full(&page) {
+                    break;
+                }
+                after = page.last().map(|session| session.id.clone());
+            }
+            let near = (now, shifted(now, longest));
+            let mut after = None;
+            loop {
+                let page = self
+                    .store
+                    .sessions_written_since(from, near, after.as_ref(), SCAN_PAGE)
+                    .await?;
+                // Lead times read afresh: one may have changed on another process.
+                self.remind_all(&page, now, Look::Scan).await?;
+                if !is_full(&page) {
                     break;
                 }
                 after = page.last().map(|session| session.id.clone());
@@ -303,10 +395,15 @@ impl Reminders {
     }
 
     /// Sends the reminders of `sessions` due at `now`, a few sessions at a time.
-    async fn remind_all(&self, sessions: &[Session], now: Timestamp) -> StoreResult<()> {
+    async fn remind_all(
+        &self,
+        sessions: &[Session],
+        now: Timestamp,
+        look: Look,
+    ) -> StoreResult<()> {
         let looks: Vec<_> = sessions
             .iter()
-            .map(|session| self.remind_due(session, now, Look::Scan))
+            .map(|session| self.remind_due(session, now, look))
             .collect();
         let results: Vec<StoreResult<()>> = futures_util::stream::iter(looks)
             .buffer_unordered(LOOKED_AT_ONCE)
@@ -315,14 +412,24 @@ impl Reminders {
         results.into_iter().collect()
     }
 
-    /// Works out again the next occurrence of sessions whose stored one has begun (or is
-    /// unknown), and sends what is due of the new one at once (it may follow closer than
-    /// a lead time).
+    /// Works out again the next occurrence of sessions whose stored one has begun (and,
+    /// once per start of this process, of those written before it was kept), and sends
+    /// what is due of the new one at once (it may follow closer than a lead time).
     async fn look_ahead(&self, now: Timestamp) -> StoreResult<()> {
-        let sessions = self
+        let mut sessions = self
             .store
             .sessions_to_look_ahead(now, LOOK_AHEAD_BATCH)
             .await?;
+        if !self.backfilled.load(Ordering::Relaxed) {
+            let unknown = self
+                .store
+                .sessions_without_upcoming(LOOK_AHEAD_BATCH)
+                .await?;
+            if unknown.is_empty() {
+                self.backfilled.store(true, Ordering::Relaxed);
+            }
+            sessions.extend(unknown);
+        }
         if sessions.is_empty() {
             return Ok(());
         }
@@ -349,6 +456,16 @@ impl Reminders {
             .filter(|(_, start)| start.is_some())
             .map(|(session, _)| session)
             .collect();
-        self.remind_all(&sessions, now).await
+        self.remind_all(&sessions, now, Look::Scan).await
     }
+}
+
+/// `instant` moved by `by`.
+fn shifted(instant: Timestamp, by: chrono::Duration) -> Timestamp {
+    Timestamp::saturating_from_millis(instant.millis().saturating_add(by.num_milliseconds()))
+}
+
+/// Whether a page of the scan came back full (more may follow).
+fn is_full(page: &[Session]) -> bool {
+    page.len() >= usize::try_from(SCAN_PAGE).unwrap_or(usize::MAX)
 }

@@ -53,12 +53,22 @@ impl ReminderSetting {
         self.0
     }
 
-    /// Whether a reminder of an occurrence starting at `start` is due at `now`.
+    /// When a reminder of an occurrence starting at `start` falls due (see [`EARLY`]);
+    /// `None` when reminders are off.
+    pub fn due_at(self, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.0.map(|minutes| start - lead(minutes) - EARLY)
+    }
+
+    /// Whether a reminder of an occurrence starting at `start` is due at `now`: its time
+    /// came and the occurrence has not begun.
     pub fn is_due(self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        self.0
-            .is_some_and(|minutes| start > now && start - lead(minutes) <= now)
+        start > now && self.due_at(start).is_some_and(|due| due <= now)
     }
 }
+
+/// How much before its time a reminder may go out: so that one at the start itself (a
+/// lead time of 0) arrives before the occurrence begins, not after.
+pub const EARLY: Duration = Duration::seconds(2);
 
 /// `minutes` as a duration.
 pub fn lead(minutes: u16) -> Duration {
@@ -83,6 +93,11 @@ impl Upcoming {
     pub fn of(session: &Session, now: DateTime<Utc>) -> Option<Upcoming> {
         let schedule = session.schedule(None).ok()?;
         let (occurrence, start) = schedule.first_start_after(&session.exceptions, now)?;
+        // Past the end of the last occurrence (its event's end bounds the repetitions).
+        let last_end = session.active_until.map(Timestamp::to_chrono);
+        if last_end.is_some_and(|end| occurrence + Duration::seconds(session.duration) > end) {
+            return None;
+        }
         let title = match session.exceptions.of(occurrence) {
             Some(Exception::Changed {
                 title: Some(title), ..
@@ -109,7 +124,7 @@ impl Upcoming {
     /// Whether anyone could be owed a reminder of it at `now`: it starts within the
     /// longest lead time.
     pub fn is_near(&self, now: DateTime<Utc>) -> bool {
-        self.start > now && self.start - lead(MAX_LEAD_MINUTES) <= now
+        self.start > now && self.start - lead(MAX_LEAD_MINUTES) - EARLY <= now
     }
 
     /// The key of `user_id`'s reminder of this occurrence of `session_id`: the same in
@@ -252,10 +267,13 @@ mod tests {
         let start = at(5, 9, 0);
         let ten = ReminderSetting::default();
         assert!(!ten.is_due(start, at(5, 8, 49)));
-        assert!(ten.is_due(start, at(5, 8, 50)));
+        assert!(ten.is_due(start, at(5, 8, 50) - EARLY));
         assert!(ten.is_due(start, at(5, 8, 59)));
         assert!(!ten.is_due(start, start), "begun");
+        // At the start: just before it, so that it arrives before the occurrence begins.
         let at_start = ReminderSetting::new(Some(0)).unwrap();
+        assert!(at_start.is_due(start, start - EARLY));
+        assert!(!at_start.is_due(start, start - EARLY - Duration::seconds(1)));
         assert!(!at_start.is_due(start, start));
         assert!(
             !ReminderSetting::new(None)
@@ -299,6 +317,21 @@ mod tests {
         assert_eq!(after.occurrence, at(6, 9, 0));
         // None after the last one.
         assert_eq!(Upcoming::of(&session, at(10, 9, 0)), None);
+    }
+
+    #[test]
+    fn a_series_cut_short_by_its_events_end_is_upcoming_until_then() {
+        let mut session = daily();
+        // Weekly without end of its own, within an event that ends after the 8th.
+        session.recurrence = None;
+        session.active_until = Some(Timestamp::saturating_from_millis(
+            at(8, 10, 0).timestamp_millis(),
+        ));
+        assert_eq!(
+            Upcoming::of(&session, at(1, 9, 30)).unwrap().start,
+            at(8, 9, 0)
+        );
+        assert_eq!(Upcoming::of(&session, at(8, 9, 0)), None);
     }
 
     #[test]

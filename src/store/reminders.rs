@@ -53,8 +53,29 @@ impl SettingDocument {
 struct ClaimDocument {
     #[serde(rename = "_id")]
     key: String,
-    /// When the claim may go: a day after the start it reminded of.
+    /// When the claim may go: a day after the start it reminds of.
     expires: bson::DateTime,
+    /// When it was claimed.
+    at: bson::DateTime,
+    /// Whether its push was written.
+    sent: bool,
+}
+
+/// What is known of a reminder claimed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Its push was written.
+    Sent,
+    /// Claimed at this time, its push not known to be written: being sent, or its sender
+    /// stopped before it was.
+    Pending(Timestamp),
+}
+
+/// A reminder to claim: its key, and the start it reminds of.
+#[derive(Debug, Clone)]
+pub struct ReminderClaim {
+    pub key: String,
+    pub start: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -168,37 +189,75 @@ impl Store {
         Ok(minutes)
     }
 
-    /// Those of the reminders `keys` that were sent already.
-    pub async fn claimed_reminders(&self, keys: &[String]) -> StoreResult<HashSet<String>> {
+    /// What is known of those of the reminders `keys` that were claimed.
+    pub async fn reminder_claims_of(&self, keys: &[String]) -> StoreResult<HashMap<String, Claim>> {
         if keys.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(HashMap::new());
         }
         let found = self
             .read_all(self.reminder_claims().find(doc! { "_id": { "$in": keys } }))
             .await?;
-        Ok(found.into_iter().map(|claim| claim.key).collect())
+        Ok(found
+            .into_iter()
+            .map(|claim| {
+                let state = if claim.sent {
+                    Claim::Sent
+                } else {
+                    Claim::Pending(claim.at.into())
+                };
+                (claim.key, state)
+            })
+            .collect())
     }
 
-    /// Notes that the reminders `keys` of an occurrence starting at `start` were sent
-    /// (those noted already stay as they are).
-    pub async fn claim_reminders(&self, keys: &[String], start: Timestamp) -> StoreResult<()> {
+    /// Claims the reminders `claims` at `now`, before their pushes are written: answers
+    /// the keys this call claimed (not those another sender claimed first).
+    pub async fn claim_reminders(
+        &self,
+        claims: &[ReminderClaim],
+        now: Timestamp,
+    ) -> StoreResult<HashSet<String>> {
+        if claims.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let kept = i64::try_from(CLAIM_KEPT_AFTER_START.as_secs()).unwrap_or(i64::MAX);
+        let documents = claims.iter().map(|claim| ClaimDocument {
+            key: claim.key.clone(),
+            expires: bson::DateTime::from(claim.start.plus_seconds(kept)),
+            at: now.into(),
+            sent: false,
+        });
+        let mut claimed: HashSet<String> = claims.iter().map(|claim| claim.key.clone()).collect();
+        match self
+            .insert_or_duplicate(self.reminder_claims().insert_many(documents).ordered(false))
+            .await
+        {
+            Ok(_) => {}
+            Err(error) => match error.duplicate_positions() {
+                Some(positions) => {
+                    for position in positions {
+                        if let Some(claim) = claims.get(position) {
+                            claimed.remove(&claim.key);
+                        }
+                    }
+                }
+                None => return Err(error),
+            },
+        }
+        Ok(claimed)
+    }
+
+    /// Notes that the pushes of the reminders `keys` were written.
+    pub async fn mark_reminders_sent(&self, keys: &[String]) -> StoreResult<()> {
         if keys.is_empty() {
             return Ok(());
         }
-        let kept = i64::try_from(CLAIM_KEPT_AFTER_START.as_secs()).unwrap_or(i64::MAX);
-        let expires = bson::DateTime::from(start.plus_seconds(kept));
-        let claims = keys.iter().map(|key| ClaimDocument {
-            key: key.clone(),
-            expires,
-        });
-        match self
-            .insert_or_duplicate(self.reminder_claims().insert_many(claims).ordered(false))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_duplicate_key() => Ok(()),
-            Err(error) => Err(error),
-        }
+        self.write(self.reminder_claims().update_many(
+            doc! { "_id": { "$in": keys } },
+            doc! { "$set": { "sent": true } },
+        ))
+        .await?;
+        Ok(())
     }
 
     /// Takes (or keeps) the scan of upcoming sessions for `holder` until `until`, when no

@@ -123,13 +123,41 @@ async fn the_scan_reminds_when_the_lead_time_is_reached_not_before() {
     let app = spawn_app().await;
     let owner = unique("owner");
     let mut owner_client = app.connect(&owner).await;
-    // Ten minutes and three seconds away: due in three seconds.
-    let start = now_millis() + 10 * MINUTE + 3_000;
+    // Ten minutes and ten seconds away: due in eight seconds (reminders go out up to two
+    // seconds early).
+    let start = now_millis() + 10 * MINUTE + 10_000;
     let session = create_session(&mut owner_client, session_at("Panel", start), json!([])).await;
     let reminder = next_reminder(&mut owner_client).await;
-    assert!(now_millis() >= start - 10 * MINUTE, "reminded early");
+    assert!(
+        now_millis() >= start - 10 * MINUTE - 2_000,
+        "reminded early"
+    );
     assert_eq!(reminder["sessionId"], session["id"]);
     assert_eq!(reminder["startDate"], start);
+}
+
+#[tokio::test]
+async fn a_participant_who_comes_back_within_their_lead_time_is_reminded() {
+    let app = spawn_app().await;
+    let mut owner = app.connect(&unique("owner")).await;
+    let mut guest = app.connect(&unique("guest")).await;
+    // Twelve minutes away: not due for anyone yet.
+    let session = create_session(
+        &mut owner,
+        session_at("Talk", now_millis() + 12 * MINUTE),
+        json!([]),
+    )
+    .await;
+    let id = json!({"sessionId": session["id"]});
+    guest.ok("social:joinSession", id.clone()).await;
+    guest.ok("social:declineSessionJoin", id.clone()).await;
+    // A longer lead time while away: nothing to remind of.
+    guest.ok("social:setReminder", json!({"minutes": 15})).await;
+    assert!(reminders_so_far(&mut guest).await.is_empty());
+    // Back, within the new lead time: reminded.
+    guest.ok("social:joinSession", id).await;
+    let reminder = next_reminder(&mut guest).await;
+    assert_eq!(reminder["sessionId"], session["id"]);
 }
 
 #[tokio::test]
@@ -366,5 +394,40 @@ async fn three_processes_remind_exactly_once_and_a_resuming_client_receives_it()
     assert_eq!(replayed["endpoint"], "social:sessionStarting", "{replayed}");
     assert_eq!(replayed["data"]["sessionId"], id);
     assert!(reminders_so_far(&mut resumed).await.is_empty());
+
+    // Three processes sending one reminder at the same moment: one lead time set on each
+    // of three connections at once makes it due on all three; it is written once.
+    let keen = unique("keen");
+    let mut keen_clients = [
+        first.connect(&keen).await,
+        second.connect(&keen).await,
+        third.connect(&keen).await,
+    ];
+    let own = create_session(
+        &mut keen_clients[0],
+        session_at("Office hours", now_millis() + 30 * MINUTE),
+        json!([]),
+    )
+    .await;
+    let set = json!({"minutes": 40});
+    let [a, b, c] = &mut keen_clients;
+    tokio::join!(
+        a.ok("social:setReminder", set.clone()),
+        b.ok("social:setReminder", set.clone()),
+        c.ok("social:setReminder", set.clone()),
+    );
+    for client in &mut keen_clients {
+        let reminder = next_reminder(client).await;
+        assert_eq!(reminder["sessionId"], own["id"]);
+    }
+    for client in &mut keen_clients {
+        assert!(reminders_so_far(client).await.is_empty());
+    }
+    let written = database
+        .collection::<bson::Document>("pushes")
+        .count_documents(doc! { "reminder.starting.sessionId": &own["id"].as_str() })
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
     drop((second, third));
 }

@@ -15,10 +15,11 @@ use bson::{Document, doc};
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 
-use self::document::{SessionDocument, next_occurrence_fields, set_of};
+use self::document::{SessionDocument, next_occurrence_fields, set_of, set_upcoming_start};
 use self::reads::visible_to;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::invitation::pending_attachment;
+use crate::domain::reminder::Upcoming;
 use crate::domain::retry::{Attempt, retry_stale};
 use crate::domain::session::fields::SessionUpdate;
 use crate::domain::session::{Audience, EventScope, Invitation, PendingContact, Prop, Session};
@@ -71,6 +72,7 @@ pub(super) fn indexes() -> Vec<IndexModel> {
         IndexModel::builder()
             .keys(doc! { "upcomingStart": 1 })
             .build(),
+        IndexModel::builder().keys(doc! { "updated": 1 }).build(),
     ]
 }
 
@@ -195,15 +197,18 @@ impl Store {
             let Ok(schedule) = session.fresh_schedule(Some(event)) else {
                 continue;
             };
-            let until = schedule
-                .last_end()
-                .map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
+            let last_end = schedule.last_end();
+            let until = last_end.map(|end| bson::DateTime::from_millis(end.timestamp_millis()));
+            let mut ended = session.clone();
+            ended.active_until =
+                last_end.map(|end| Timestamp::saturating_from_millis(end.timestamp_millis()));
+            let mut set = set_upcoming_start(Upcoming::start_of(&ended, Timestamp::now()));
+            set.insert("activeUntil", until.map_or(bson::Bson::Null, Into::into));
             self.write(self.sessions().update_one(
                 doc! { "_id": &session.id },
                 counted(doc! {
-                    "$set": { "activeUntil": until.map_or(bson::Bson::Null, Into::into) },
-                    // Worked out again by the reminder scan (`look_ahead`).
-                    "$unset": { "nextStart": "", "nextEnd": "", "upcomingStart": "" },
+                    "$set": set,
+                    "$unset": { "nextStart": "", "nextEnd": "" },
                 }),
             ))
             .await?;

@@ -1,6 +1,6 @@
 //! The sessions the reminder scan looks at (`app::reminders`): by the start of their next
-//! occurrence not begun yet (`upcomingStart`), and those whose stored one has begun or
-//! is unknown, to be worked out again.
+//! occurrence not begun yet (`upcomingStart`), those written lately, and those whose
+//! stored one has begun or was never worked out, to be worked out again.
 
 use bson::doc;
 
@@ -58,21 +58,55 @@ impl Store {
             "upcomingStart": { "$gt": bson::DateTime::from(from), "$lte": bson::DateTime::from(to) },
             "$or": [{ "ownerId": user_id }, { "joined": user_id }, { "invited.userId": user_id }],
         };
-        self.collect_sessions(self.sessions().find(filter).limit(limit))
-            .await
+        self.collect_sessions(
+            self.sessions()
+                .find(filter)
+                .sort(doc! { "upcomingStart": 1 })
+                .limit(limit),
+        )
+        .await
     }
 
-    /// Sessions whose stored next occurrence has begun by `now`, or is unknown (written
-    /// before it was kept, or by an event whose end moved): at most `limit`.
+    /// Valid sessions written after `since` whose next occurrence starts after `from`,
+    /// up to `to`: at most `limit`, by id after `after`.
+    pub async fn sessions_written_since(
+        &self,
+        since: Timestamp,
+        (from, to): (Timestamp, Timestamp),
+        after: Option<&SessionId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>> {
+        let mut filter = doc! {
+            "isValid": true,
+            "updated": { "$gt": bson::DateTime::from(since) },
+            "upcomingStart": { "$gt": bson::DateTime::from(from), "$lte": bson::DateTime::from(to) },
+        };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+        self.collect_sessions(
+            self.sessions()
+                .find(filter)
+                .sort(doc! { "_id": 1 })
+                .limit(limit),
+        )
+        .await
+    }
+
+    /// Sessions whose stored next occurrence has begun by `now`: at most `limit`.
     pub async fn sessions_to_look_ahead(
         &self,
         now: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        let filter = doc! { "$or": [
-            { "upcomingStart": { "$lte": bson::DateTime::from(now) } },
-            { "upcomingStart": { "$exists": false } },
-        ] };
+        let filter = doc! { "upcomingStart": { "$lte": bson::DateTime::from(now) } };
+        self.collect_sessions(self.sessions().find(filter).limit(limit))
+            .await
+    }
+
+    /// Sessions written before their next occurrence was kept: at most `limit`.
+    pub async fn sessions_without_upcoming(&self, limit: i64) -> StoreResult<Vec<Session>> {
+        let filter = doc! { "upcomingStart": { "$exists": false } };
         self.collect_sessions(self.sessions().find(filter).limit(limit))
             .await
     }
