@@ -8,6 +8,7 @@ pub mod calendar_feed;
 pub mod context;
 pub mod deletion;
 pub mod occurrences;
+pub mod person_data;
 pub mod prop_board;
 pub mod quota;
 pub mod reminders;

@@ -5,12 +5,15 @@
 //! off the head as they are met.
 
 use super::context::RequestContext;
+use super::state::AppState;
 use crate::domain::change::SessionChange;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::kinds::SessionKind;
+use crate::domain::session::Prop;
 use crate::domain::session::viewer::JoinCondition;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
+use crate::store::Store;
 
 /// Most waitlist heads looked at (promoted, dropped, or raced for) per freed seat run.
 const MAX_STEPS: usize = 64;
@@ -23,11 +26,51 @@ pub async fn after_seats_freed(context: &RequestContext, session_id: &SessionId)
     }
 }
 
+/// Where the changes of a promotion are published: with a request's (held with its
+/// answer, see `api::retries`), or straight to the service's pushes.
+enum Publisher<'a> {
+    Request(&'a RequestContext),
+    Service(&'a AppState),
+}
+
+impl Publisher<'_> {
+    fn store(&self) -> &Store {
+        match self {
+            Publisher::Request(context) => context.store(),
+            Publisher::Service(app) => &app.store,
+        }
+    }
+
+    async fn publish(&self, change: SessionChange) {
+        match self {
+            Publisher::Request(context) => context.publish(change).await,
+            Publisher::Service(app) => app.pushes.publish(change).await,
+        }
+    }
+
+    async fn publish_props(&self, props: Vec<Prop>) {
+        match self {
+            Publisher::Request(context) => context.publish_props(props).await,
+            Publisher::Service(app) => app.pushes.publish_props(props, None).await,
+        }
+    }
+}
+
 /// Fills the free seats of session `session_id` from its waitlist.
 pub async fn fill_free_seats(
     context: &RequestContext,
     session_id: &SessionId,
 ) -> Result<(), ApiError> {
+    fill(Publisher::Request(context), session_id).await
+}
+
+/// Fills the free seats of session `session_id` from its waitlist, outside a request (an
+/// erasure freed them).
+pub async fn fill_free_seats_of(app: &AppState, session_id: &SessionId) -> Result<(), ApiError> {
+    fill(Publisher::Service(app), session_id).await
+}
+
+async fn fill(context: Publisher<'_>, session_id: &SessionId) -> Result<(), ApiError> {
     let store = context.store();
     for _ in 0..MAX_STEPS {
         let Some(session) = store.find_session(session_id).await? else {

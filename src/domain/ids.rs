@@ -228,3 +228,11 @@ text_id! {
     /// to no event.
     EventId
 }
+
+/// A hash of `user_id` (SHA-256, hex) that names them without holding their id: the id of
+/// their erasure, and how processes tell each other to close their connections.
+pub fn user_hash(user_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(user_id.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -17,6 +17,7 @@ use crate::api::dispatch::{answer, refuse, refuse_unread};
 use crate::api::endpoint::PushRegistration;
 use crate::api::envelope::{self, TOKEN_EXPIRED_ENDPOINT};
 use crate::app::context::RequestContext;
+use crate::app::person_data::ERASED_CLOSE_CODE;
 use crate::app::prop_board::watches::PropWatches;
 use crate::domain::change::SessionChange;
 use crate::domain::ids::{Caller, UserId};
@@ -111,9 +112,13 @@ async fn serve_connection(connection: Box<Connection>) {
     let pushes = &context.state.pushes;
     // Registered before the missed pushes are read, so that none falls between the two:
     // live pushes wait in the queue, and those already replayed are skipped.
-    let registration = pushes
-        .hub()
-        .register(context.me(), outgoing.clone(), kicked.clone());
+    let ended = CancellationToken::new();
+    let registration = pushes.hub().register(
+        context.me(),
+        outgoing.clone(),
+        kicked.clone(),
+        ended.clone(),
+    );
     let replayed = match &resume_after {
         Some(after) => Box::pin(replay(pushes, context.me(), after, &admitted)).await,
         None => Replayed::default(),
@@ -149,6 +154,7 @@ async fn serve_connection(connection: Box<Connection>) {
             () = state.shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
             // The writer closes a connection that was too slow to take its frames.
             () = kicked.cancelled() => break None,
+            () = ended.cancelled() => break Some((ERASED_CLOSE_CODE, "user erased")),
             () = &mut expiry => {
                 let _ = outgoing.send(Outgoing::Text(token_expired_frame())).await;
                 break Some((close_code::POLICY, "token expired"));

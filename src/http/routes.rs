@@ -23,10 +23,12 @@ use super::internal::{InternalAccess, internal_access, invalidate_sessions};
 use super::invitation_file;
 use super::openapi::{Area, Failure, ServerFailure};
 use super::state::ServerState;
+use crate::app::person_data;
 use crate::domain::feed::token_hash;
 use crate::domain::ids::SessionId;
 use crate::error::ApiError;
 use crate::metrics;
+use crate::store::person::{ErasureRecord, ErasureState};
 
 /// Longest wait of `/readyz` for the database's answer.
 pub const READINESS_DEADLINE: Duration = Duration::from_millis(750);
@@ -95,6 +97,70 @@ enum FeedFile {
     /// Nothing changed since the file with this `ETag`.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
+}
+
+/// An erasure of a user's data, as the internal routes show it.
+#[derive(poem_openapi::Object)]
+#[oai(rename_all = "camelCase")]
+struct ErasureView {
+    /// The job's id: the SHA-256 of the user id, in hex.
+    job_id: String,
+    /// `running` or `done`.
+    state: String,
+    /// What was erased, by kind (once done).
+    counts: std::collections::BTreeMap<String, u64>,
+    /// When it began (milliseconds since the epoch).
+    started: i64,
+    /// When it finished; absent while it runs.
+    finished: Option<i64>,
+}
+
+impl From<ErasureRecord> for ErasureView {
+    fn from(record: ErasureRecord) -> Self {
+        ErasureView {
+            job_id: record.id,
+            state: match record.state {
+                ErasureState::Running => "running".to_owned(),
+                ErasureState::Done => "done".to_owned(),
+            },
+            counts: record.counts,
+            started: record.started.timestamp_millis(),
+            finished: record.finished.map(|at| at.timestamp_millis()),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum Exported {
+    /// Everything the service holds that names the user, streamed.
+    #[oai(status = 200, content_type = "application/json")]
+    Data(Binary<poem::Body>),
+    #[oai(status = 401)]
+    Unauthorized(PlainText<&'static str>),
+    #[oai(status = 404)]
+    Absent,
+}
+
+#[derive(ApiResponse)]
+enum ErasureBegun {
+    /// The erasure runs (or ran): poll `GET .../erasure`.
+    #[oai(status = 202)]
+    Accepted(Json<ErasureView>),
+    #[oai(status = 401)]
+    Unauthorized(PlainText<&'static str>),
+    #[oai(status = 404)]
+    Absent,
+}
+
+#[derive(ApiResponse)]
+enum ErasureStatus {
+    #[oai(status = 200)]
+    Found(Json<ErasureView>),
+    #[oai(status = 401)]
+    Unauthorized(PlainText<&'static str>),
+    /// No erasure of this user was asked for (or no internal secret is configured).
+    #[oai(status = 404)]
+    Absent,
 }
 
 #[derive(ApiResponse)]
@@ -284,6 +350,95 @@ impl HttpRoutes {
         invalidate(request, &state, &room_id, None).await
     }
 
+    /// Everything this service holds that names the user, as JSON streamed a page at a
+    /// time (see the README, "A person's data"): events and sessions they own (rendered as
+    /// to their owner), invitations, participations, waitlist places, calendar feed,
+    /// reminder lead time, and counts with dates of kept pushes, retry answers and contact
+    /// look-ups. `Authorization: Bearer <internal secret>`.
+    #[oai(
+        path = "/api/v0/internal/users/:userId/export",
+        operation_id = "exportUserData",
+        method = "get",
+        tag = "Area::Internal"
+    )]
+    async fn export_user_data(
+        &self,
+        request: &Request,
+        /// The user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Exported {
+        match internal_refusal(request, &state) {
+            Some(Some(message)) => return Exported::Unauthorized(PlainText(message)),
+            Some(None) => return Exported::Absent,
+            None => {}
+        }
+        let chunks = person_data::export(Arc::clone(&state.app), user_id.0);
+        let stream = futures_util::stream::unfold(chunks, |mut chunks| async move {
+            chunks.recv().await.map(|chunk| (chunk, chunks))
+        });
+        Exported::Data(Binary(poem::Body::from_bytes_stream(stream)))
+    }
+
+    /// Erases everything this service holds that names the user (see the README, "A
+    /// person's data"): answers `202` with the job at once, which runs in the background
+    /// and is finished by another process if this one stops; a second request reports the
+    /// same job. `Authorization: Bearer <internal secret>`.
+    #[oai(
+        path = "/api/v0/internal/users/:userId",
+        operation_id = "eraseUserData",
+        method = "delete",
+        tag = "Area::Internal"
+    )]
+    async fn erase_user_data(
+        &self,
+        request: &Request,
+        /// The user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<ErasureBegun, ServerFailure> {
+        match internal_refusal(request, &state) {
+            Some(Some(message)) => return Ok(ErasureBegun::Unauthorized(PlainText(message))),
+            Some(None) => return Ok(ErasureBegun::Absent),
+            None => {}
+        }
+        let record = person_data::begin_erasure(&state.app, &user_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(ErasureBegun::Accepted(Json(record.into())))
+    }
+
+    /// The state of the erasure of the user's data: `running` or `done`, with counts by
+    /// kind. `Authorization: Bearer <internal secret>`.
+    #[oai(
+        path = "/api/v0/internal/users/:userId/erasure",
+        operation_id = "userErasure",
+        method = "get",
+        tag = "Area::Internal"
+    )]
+    async fn user_erasure(
+        &self,
+        request: &Request,
+        /// The user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+        state: Data<&Arc<ServerState>>,
+    ) -> Result<ErasureStatus, ServerFailure> {
+        match internal_refusal(request, &state) {
+            Some(Some(message)) => return Ok(ErasureStatus::Unauthorized(PlainText(message))),
+            Some(None) => return Ok(ErasureStatus::Absent),
+            None => {}
+        }
+        let id = person_data::erasure_id(&user_id);
+        let record = state.app.store.erasure(&id).await.map_err(ApiError::from)?;
+        Ok(match record {
+            Some(record) => ErasureStatus::Found(Json(record.into())),
+            None => ErasureStatus::Absent,
+        })
+    }
+
     /// The platform deleted a prop of a room: the same for the sessions at that prop.
     /// `Authorization: Bearer <internal secret>`.
     #[oai(
@@ -304,6 +459,15 @@ impl HttpRoutes {
         state: Data<&Arc<ServerState>>,
     ) -> Result<Invalidated, ServerFailure> {
         invalidate(request, &state, &room_id, Some(&prop_id)).await
+    }
+}
+
+/// Whether the request may use the internal routes; the refusal to answer otherwise.
+fn internal_refusal(request: &Request, state: &ServerState) -> Option<Option<&'static str>> {
+    match internal_access(request, state) {
+        InternalAccess::Absent => Some(None),
+        InternalAccess::Refused => Some(Some("invalid internal credential")),
+        InternalAccess::Granted => None,
     }
 }
 

@@ -30,10 +30,10 @@ use super::state::ServerState;
 use super::upgrade::UpgradeRequest;
 use super::{connection, guarded, internal, openapi};
 use crate::api::endpoint::Registry;
-use crate::app::deletion;
 use crate::app::prop_board::looks::SharedLooks;
 use crate::app::reminders::Reminders;
 use crate::app::state::AppState;
+use crate::app::{deletion, person_data};
 use crate::backoff::Backoff;
 use crate::domain::people::User;
 use crate::error::ApiError;
@@ -150,6 +150,18 @@ impl Application {
             tracing::warn!(%error, "cannot finish the event deletions an earlier process began");
         }
         tokio::spawn(deletion::sweep_interrupted_deletions(
+            Arc::clone(&app),
+            shutdown.clone(),
+        ));
+        // Erasures a stopped process began are finished in the background: each can be
+        // long, and serving does not wait for them.
+        let resumed = Arc::clone(&app);
+        tokio::spawn(async move {
+            if let Err(error) = person_data::finish_interrupted_erasures(&resumed).await {
+                tracing::warn!(%error, "cannot finish the erasures an earlier process began");
+            }
+        });
+        tokio::spawn(person_data::sweep_interrupted_erasures(
             Arc::clone(&app),
             shutdown.clone(),
         ));

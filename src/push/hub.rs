@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::ids::user_hash;
 use crate::metrics;
 use crate::websocket::prepared::PreparedMessage;
 
@@ -76,6 +77,8 @@ struct LocalConnection {
     outgoing: mpsc::Sender<Outgoing>,
     /// Cancelled when the connection must be dropped for being too slow.
     kicked: CancellationToken,
+    /// Cancelled when the service ends the connection: its user was erased.
+    ended: CancellationToken,
 }
 
 /// The open connections of this process, by user.
@@ -110,13 +113,14 @@ impl ConnectionHub {
         self.by_user.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a connection of `user_id`; pushes go to `outgoing`, and `kicked` is
-    /// cancelled when the queue overflows.
+    /// Registers a connection of `user_id`; pushes go to `outgoing`, `kicked` is
+    /// cancelled when the queue overflows and `ended` when the service ends it.
     pub fn register(
         &self,
         user_id: &str,
         outgoing: mpsc::Sender<Outgoing>,
         kicked: CancellationToken,
+        ended: CancellationToken,
     ) -> HubRegistration<'_> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock()
@@ -126,6 +130,7 @@ impl ConnectionHub {
                 id,
                 outgoing,
                 kicked,
+                ended,
             });
         HubRegistration {
             hub: self,
@@ -146,6 +151,22 @@ impl ConnectionHub {
         for connection in by_user.get(user_id).into_iter().flatten() {
             connection.offer(user_id, Outgoing::Push(Arc::clone(frame)));
         }
+    }
+
+    /// Ends every connection of the user whose [`user_hash`] is `hash` on this process;
+    /// answers how many.
+    pub fn end_user(&self, hash: &str) -> usize {
+        let by_user = self.lock();
+        let mut ended = 0;
+        for (user_id, connections) in by_user.iter() {
+            if user_hash(user_id) == hash {
+                for connection in connections {
+                    connection.ended.cancel();
+                    ended += 1;
+                }
+            }
+        }
+        ended
     }
 
     /// Queues the encoded frame `text` on every connection of this process, like
@@ -253,8 +274,8 @@ mod tests {
         let (fast_tx, mut fast_rx) = mpsc::channel(8);
         let slow_kicked = CancellationToken::new();
         let fast_kicked = CancellationToken::new();
-        let _slow = hub.register("u", slow_tx, slow_kicked.clone());
-        let _fast = hub.register("u", fast_tx, fast_kicked.clone());
+        let _slow = hub.register("u", slow_tx, slow_kicked.clone(), CancellationToken::new());
+        let _fast = hub.register("u", fast_tx, fast_kicked.clone(), CancellationToken::new());
         hub.send("u", &frame("one"));
         hub.send("u", &frame("two"));
         assert!(slow_kicked.is_cancelled());
@@ -268,8 +289,18 @@ mod tests {
         let hub = ConnectionHub::default();
         let (first_tx, mut first_rx) = mpsc::channel(1);
         let (second_tx, mut second_rx) = mpsc::channel(1);
-        let _first = hub.register("u", first_tx, CancellationToken::new());
-        let _second = hub.register("v", second_tx, CancellationToken::new());
+        let _first = hub.register(
+            "u",
+            first_tx,
+            CancellationToken::new(),
+            CancellationToken::new(),
+        );
+        let _second = hub.register(
+            "v",
+            second_tx,
+            CancellationToken::new(),
+            CancellationToken::new(),
+        );
         assert_eq!(hub.broadcast("hello"), 2);
         for queue in [&mut first_rx, &mut second_rx] {
             assert!(matches!(queue.try_recv(), Ok(Outgoing::Text(text)) if text == "hello"));
@@ -280,7 +311,8 @@ mod tests {
     fn dropping_the_registration_forgets_the_connection() {
         let hub = ConnectionHub::default();
         let (tx, _rx) = mpsc::channel(1);
-        let registration = hub.register("u", tx, CancellationToken::new());
+        let registration =
+            hub.register("u", tx, CancellationToken::new(), CancellationToken::new());
         assert!(hub.has_connections("u"));
         drop(registration);
         assert!(!hub.has_connections("u"));

@@ -21,6 +21,7 @@ pub mod gate;
 pub mod json_bson;
 pub mod lookups;
 pub mod memberships;
+pub mod person;
 pub mod push_numbers;
 pub mod pushes;
 pub mod recent;

@@ -24,6 +24,7 @@ mod occurrences;
 mod openapi;
 mod overload;
 mod paging;
+mod person_data;
 mod prop_board;
 mod prop_sessions;
 mod protocol;

@@ -40,6 +40,9 @@ impl Pushes {
             if let Some(event_id) = &push.event_id {
                 self.store.forget_cached_event(event_id);
             }
+            if let Some(hash) = &push.ended_user {
+                self.hub.end_user(hash);
+            }
             // What each push says of its session counts even where nobody here hears of it.
             match push.version {
                 _ if push.session_id.is_empty() => {}

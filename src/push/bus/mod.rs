@@ -358,6 +358,22 @@ impl Pushes {
         Ok(())
     }
 
+    /// Ends every connection of `user_id`, on this process and (through a push naming
+    /// only a hash of the id) on every other: their data is being erased.
+    pub async fn close_connections_of(&self, user_id: &str) {
+        let hash = crate::domain::ids::user_hash(user_id);
+        self.hub.end_user(&hash);
+        if self.mode == PushMode::Shared {
+            let push = PushDocument {
+                ended_user: Some(hash),
+                ..PushDocument::at_props(new_id(), 0, Vec::new(), None)
+            };
+            if let Err(error) = self.store.insert_push(&push).await {
+                tracing::warn!(%error, "cannot tell other processes to close a user's connections");
+            }
+        }
+    }
+
     /// The push document of `publication`, `None` when it tells no one anything.
     fn push_of(&self, publication: Publication) -> Option<PushDocument> {
         match publication {

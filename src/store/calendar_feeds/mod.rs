@@ -42,7 +42,11 @@ impl Store {
             self.feeds()
                 .update_one(
                     doc! { "_id": user_id },
-                    doc! { "$setOnInsert": { "salt": salt, "tokenHash": token_hash } },
+                    doc! { "$setOnInsert": {
+                        "salt": salt,
+                        "tokenHash": token_hash,
+                        "created": bson::DateTime::now(),
+                    } },
                 )
                 .upsert(true),
         )
@@ -67,7 +71,10 @@ impl Store {
             self.feeds()
                 .update_one(
                     doc! { "_id": user_id },
-                    doc! { "$set": { "salt": salt, "tokenHash": token_hash } },
+                    doc! {
+                        "$set": { "salt": salt, "tokenHash": token_hash },
+                        "$setOnInsert": { "created": bson::DateTime::now() },
+                    },
                 )
                 .upsert(true),
         )

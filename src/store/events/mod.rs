@@ -67,6 +67,26 @@ impl Store {
         Ok(read.into_iter().next())
     }
 
+    /// The live events `user_id` owns, by id after `after`: at most `limit`.
+    pub async fn events_owned_by(
+        &self,
+        user_id: &str,
+        after: Option<&EventId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
+        let mut filter = doc! { "ownerId": user_id };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+        self.collect_events(
+            self.events()
+                .find(live(filter))
+                .sort(doc! { "_id": 1 })
+                .limit(limit),
+        )
+        .await
+    }
+
     /// The live events with these ids (missing ones are left out); from the event cache
     /// where it holds them (see `cache`).
     pub async fn find_events(&self, ids: &[&str]) -> StoreResult<Vec<Event>> {

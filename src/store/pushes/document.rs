@@ -73,6 +73,10 @@ pub struct PushDocument {
     /// `_id` follows from the user and the occurrence, so that it is written once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder: Option<ReminderPush>,
+    /// The hash of a user whose connections every process ends (their data is being
+    /// erased): the hash, so that the push log does not name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_user: Option<String>,
 }
 
 /// A reminder as pushed: to whom, and what it says.
@@ -106,6 +110,7 @@ impl PushDocument {
             event_id: None,
             answer: None,
             reminder: None,
+            ended_user: None,
         }
     }
 
@@ -139,6 +144,7 @@ impl PushDocument {
             event_id,
             answer: None,
             reminder: None,
+            ended_user: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `document`'s; reads are `reads`' and `viewers`' (and the reminder scan's, `upcoming`); writes are here.
 
 mod document;
+mod person;
 mod reads;
 mod seats;
 mod upcoming;
@@ -27,6 +28,7 @@ use crate::domain::time::Timestamp;
 use crate::store::{Query, Store, StoreError, StoreResult};
 
 pub use self::document::COLLECTION;
+pub use self::person::NamedAs;
 pub use self::reads::SessionStamp;
 
 /// How often attaching a pending invitation is tried when other changes come first.
@@ -35,7 +37,7 @@ const ATTACH_ATTEMPTS: usize = 5;
 /// `update`, also counting one more write of the session in `version`: every update of a
 /// stored session goes through here, so that a process can tell which of two values of a
 /// session is the newer (see `push::bus`).
-fn counted(mut update: Document) -> Document {
+pub(super) fn counted(mut update: Document) -> Document {
     match update.get_document_mut("$inc") {
         Ok(increments) => {
             increments.insert("version", 1_i64);

@@ -38,6 +38,15 @@ pub(super) fn database_uri() -> &'static str {
         .uri()
 }
 
+/// The URI of the database server shared by every test of this run (started at the first
+/// call).
+pub async fn shared_database_uri() -> String {
+    tokio::task::spawn_blocking(database_uri)
+        .await
+        .expect("database start-up did not panic")
+        .to_owned()
+}
+
 fn init_logs() {
     static LOGS: OnceLock<()> = OnceLock::new();
     LOGS.get_or_init(|| {
