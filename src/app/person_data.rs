@@ -16,19 +16,23 @@
 //! stops part-way finishes it when it starts again ([`finish_interrupted_erasures`], at
 //! start-up and every few minutes, as interrupted event deletions are):
 //!
-//! 1. their connections on every process are closed (close code [`ERASED_CLOSE_CODE`]);
+//! 1. their connections on every process are closed (close code [`ERASED_CLOSE_CODE`]), and
+//!    new ones refused while it runs;
 //! 2. the events they own are deleted with their sessions (as `deleteEvent` does), then
 //!    the other sessions they own — each audience hears `social:sessionDeleted`;
 //! 3. they are removed from every other session (invitations, participants, declines,
-//!    waitlist) — each audience hears `social:sessionUpdated` and freed seats go to the
-//!    waitlist — and invitations to their contacts still pending are withdrawn;
-//! 4. their records elsewhere are deleted (lead time, calendar feed and entries, push
-//!    records, look-ups, kept answers naming them; see `Store::erase_records_of`);
+//!    waitlist) — each audience hears `social:sessionUpdated` and the seats they held go
+//!    to the waitlists (noted in the job first, so that a run cut short still hands them
+//!    on) — and invitations to their contacts still pending are withdrawn (the contact keys
+//!    are kept in the job while it runs);
+//! 4. their connections are closed once more, and their records elsewhere deleted (lead
+//!    time, calendar feed and entries, push records, look-ups, kept answers naming them;
+//!    see `Store::erase_records_of`);
 //! 5. the job is marked done and forgets the user id, keeping a hash of it, its times and
 //!    the counts by kind.
 //!
-//! Requests the user makes while the erasure runs may leave data behind: the platform
-//! stops issuing them tokens first. A `DELETE` of a user erased before runs the erasure
+//! One run works on a job at a time (a lease it renews as it goes); a run cut short is
+//! taken over once its lease lapses. Counts are added as each step is done. A `DELETE` of a user erased before runs the erasure
 //! again under the same job (the platform may have created the user again since).
 
 use std::collections::BTreeMap;
@@ -49,6 +53,7 @@ use crate::domain::ids::{EventId, SessionId, UserId, user_hash};
 use crate::domain::session::Session;
 use crate::domain::session::view::SessionView;
 use crate::domain::time::Timestamp;
+use crate::error::ApiError;
 use crate::store::person::{ErasureRecord, RecordSummary};
 use crate::store::sessions::NamedAs;
 use crate::store::{Store, StoreResult};
@@ -59,8 +64,9 @@ pub const ERASED_CLOSE_CODE: u16 = 4410;
 const PAGE: i64 = 100;
 /// Chunks of an export waiting to be sent: past this, reading waits for the client.
 const EXPORT_QUEUE: usize = 4;
-/// How often a process looks for erasures another (stopped) process began.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(300);
+/// How often a process looks for erasures another (stopped) process began (a small
+/// query on the few erasures still running).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The id of the erasure job of `user_id`: a hash of it, which the record keeps once the
 /// user id is gone.
@@ -211,13 +217,13 @@ async fn page_of(
     let full = |read: usize| read >= usize::try_from(PAGE).unwrap_or(usize::MAX);
     if let Listed::Events = listed {
         let after = after.map(EventId::from);
-        let events: Vec<Event> = store.events_owned_by(user_id, after.as_ref(), PAGE).await?;
+        let (events, last): (Vec<Event>, _) =
+            store.events_owned_by(user_id, after.as_ref(), PAGE).await?;
         let items = events
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?;
-        let next = events.last().map(|event| event.id.to_string());
-        return Ok((items, next.filter(|_| full(events.len()))));
+        return Ok((items, last.map(|id| id.to_string())));
     }
     let named = match listed {
         Listed::Invitations => NamedAs::Invitee,
@@ -322,7 +328,7 @@ async fn write_export(
         pushes: store.pushes_of(user_id).await?,
         prop_pushes: store.prop_pushes_of(user_id).await?,
         retry_answers: store.retry_answers_of(user_id).await?,
-        contact_lookups: store.contact_lookups_by(user_id).await?,
+        contact_lookups: store.contact_lookups_of(user_id).await?,
     };
     let records = serde_json::to_string(&records)?;
     writer
@@ -331,37 +337,83 @@ async fn write_export(
     Ok(())
 }
 
-/// Begins (or finds) the erasure of `user_id` and runs it in the background; answers its
-/// record as it began.
+/// Begins (or finds) the erasure of `user_id` and runs it in the background (unless a run
+/// of it is under way); answers its record as it began.
 pub async fn begin_erasure(app: &Arc<AppState>, user_id: &str) -> StoreResult<ErasureRecord> {
     let id = erasure_id(user_id);
+    // Their contact keys while the platform still holds their profile.
+    let contact_keys = app
+        .store
+        .find_user(user_id)
+        .await?
+        .map(|user| user.contact_keys())
+        .unwrap_or_default();
     let record = app
         .store
-        .begin_erasure(&id, user_id, Timestamp::now())
+        .begin_erasure(&id, user_id, &contact_keys, Timestamp::now())
         .await?;
     let app = Arc::clone(app);
     let user_id = user_id.to_owned();
     tokio::spawn(async move {
-        if let Err(error) = erase(&app, &id, &user_id).await {
+        if let Err(error) = run(&app, &id, &user_id).await {
             tracing::warn!(%error, "an erasure stopped part-way; the next sweep finishes it");
         }
     });
     Ok(record)
 }
 
-/// Runs the erasure `id` of `user_id` (steps 1–5 above). Idempotent.
-async fn erase(app: &AppState, id: &str, user_id: &str) -> StoreResult<()> {
+/// One run of an erasure: holds it (a lease renewed as it goes, so that one run works on
+/// it at a time and another takes over when this one stops) and does what is left.
+struct Run<'a> {
+    app: &'a AppState,
+    id: &'a str,
+    runner: String,
+}
+
+impl Run<'_> {
+    /// Takes or renews the lease; `false` when another run holds it.
+    async fn hold(&self) -> Result<bool, ApiError> {
+        let now = Timestamp::now();
+        let until = Timestamp::saturating_from_millis(now.millis() + LEASE_MILLIS);
+        Ok(self
+            .app
+            .store
+            .hold_erasure(self.id, &self.runner, now, until)
+            .await?)
+    }
+
+    async fn count(&self, kind: &str, count: u64) -> Result<(), ApiError> {
+        let counts = BTreeMap::from([(kind.to_owned(), count)]);
+        Ok(self.app.store.count_erased(self.id, &counts).await?)
+    }
+}
+
+/// How long a run holds an erasure without renewing it: a run cut short is taken over
+/// this long after its last step at most (plus one sweep).
+const LEASE_MILLIS: i64 = 15_000;
+
+/// Runs the erasure `id` of `user_id` (steps 1–5 above) unless another run holds it.
+/// Idempotent: a run cut short leaves what is done done, and the next one does the rest.
+async fn run(app: &AppState, id: &str, user_id: &str) -> Result<(), ApiError> {
+    let run = Run {
+        app,
+        id,
+        runner: crate::domain::ids::new_id(),
+    };
+    if !run.hold().await? {
+        return Ok(());
+    }
     let store = &app.store;
-    app.pushes.close_connections_of(user_id).await;
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    // Their events, with their sessions.
+    app.pushes.close_connections_of(user_id).await?;
+    let full = |read: usize| read >= usize::try_from(PAGE).unwrap_or(usize::MAX);
+    // Their events, with their sessions (also those whose deletion began).
     loop {
-        let events = store.events_owned_by(user_id, None, PAGE).await?;
-        for event in &events {
-            deletion::delete_event(app, &event.id).await?;
+        let events = store.event_ids_owned_by(user_id, PAGE).await?;
+        for event_id in &events {
+            deletion::delete_event(app, event_id).await?;
         }
-        *counts.entry("events".to_owned()).or_default() += events.len() as u64;
-        if events.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+        run.count("events", events.len() as u64).await?;
+        if !full(events.len()) || !run.hold().await? {
             break;
         }
     }
@@ -370,20 +422,21 @@ async fn erase(app: &AppState, id: &str, user_id: &str) -> StoreResult<()> {
         let sessions = store
             .sessions_naming(user_id, NamedAs::Owner, None, PAGE)
             .await?;
+        let mut deleted = 0;
         for session in &sessions {
             if store.delete_session(&session.id).await? {
+                deleted += 1;
                 let mut change = SessionChange::deleted(session);
                 change.deleted_for.retain(|audience| audience != user_id);
                 app.pushes.publish(change).await;
             }
         }
-        *counts.entry("sessions".to_owned()).or_default() += sessions.len() as u64;
-        if sessions.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+        run.count("sessions", deleted).await?;
+        if !full(sessions.len()) || !run.hold().await? {
             break;
         }
     }
-    // Every other session that names them.
-    let mut left = 0;
+    // Every other session that names them; the seats they free go to the waitlists.
     for named in [
         NamedAs::Invitee,
         NamedAs::Participant,
@@ -392,51 +445,60 @@ async fn erase(app: &AppState, id: &str, user_id: &str) -> StoreResult<()> {
     ] {
         loop {
             let sessions = store.sessions_naming(user_id, named, None, PAGE).await?;
+            let mut left = 0;
             for session in &sessions {
+                if session.has_joined(user_id) {
+                    store.note_freed_seat(id, &session.id).await?;
+                }
                 if let Some(changed) = store
                     .remove_person(&session.id, user_id, Timestamp::now())
                     .await?
                 {
                     left += 1;
                     app.pushes.publish(SessionChange::updated(&changed)).await;
-                    if let Err(error) = waitlist::fill_free_seats_of(app, &changed.id).await {
-                        tracing::warn!(%error, session = %changed.id, "cannot fill freed seats from the waitlist");
-                    }
                 }
             }
-            if sessions.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+            run.count("sessionsLeft", left).await?;
+            if !full(sessions.len()) || !run.hold().await? {
                 break;
             }
         }
     }
-    counts.insert("sessionsLeft".to_owned(), left);
-    // Invitations to their contacts not yet resolved to them (while the platform still
-    // holds their profile).
-    let contact_keys = store
-        .find_user(user_id)
-        .await?
-        .map(|user| user.contact_keys())
-        .unwrap_or_default();
-    counts.insert(
-        "pendingInvitations".to_owned(),
-        store.remove_pending_contacts(&contact_keys).await?,
-    );
-    counts.extend(store.erase_records_of(user_id).await?);
+    let Some(record) = store.erasure(id).await? else {
+        return Ok(());
+    };
+    for session_id in &record.freed {
+        waitlist::fill_free_seats_of(app, session_id).await?;
+    }
+    run.count(
+        "pendingInvitations",
+        store.remove_pending_contacts(&record.contact_keys).await?,
+    )
+    .await?;
+    // Connections opened since the first close, then what they may have left.
+    app.pushes.close_connections_of(user_id).await?;
+    let counts = store
+        .erase_records_of(user_id, &record.contact_keys)
+        .await?;
     store.count_erased(id, &counts).await?;
-    store.finish_erasure(id, Timestamp::now()).await?;
-    tracing::info!(erasure = %id, "a user's data was erased");
+    if run.hold().await? {
+        store
+            .finish_erasure(id, &run.runner, Timestamp::now())
+            .await?;
+        tracing::info!(erasure = %id, "a user's data was erased");
+    }
     Ok(())
 }
 
-/// Finishes every erasure that began and did not finish (its process stopped); answers
+/// Finishes every erasure that began and that no run holds (its process stopped); answers
 /// how many it finished.
 pub async fn finish_interrupted_erasures(app: &AppState) -> StoreResult<usize> {
     let mut finished = 0;
-    for record in app.store.running_erasures().await? {
+    for record in app.store.stalled_erasures(Timestamp::now()).await? {
         let Some(user_id) = &record.user_id else {
             continue;
         };
-        match erase(app, &record.id, user_id).await {
+        match run(app, &record.id, user_id).await {
             Ok(()) => finished += 1,
             Err(error) => tracing::warn!(%error, "cannot finish an interrupted erasure"),
         }

@@ -119,7 +119,7 @@ fn security_schemes() -> serde_json::Value {
 /// How each operation is authenticated, by operation id: the schemes it accepts (any one
 /// of them), or none — open routes, and the calendar feed, whose secret URL is its only
 /// credential.
-const OPERATION_SECURITY: [(&str, &[&str]); 12] = [
+const OPERATION_SECURITY: [(&str, &[&str]); 15] = [
     ("checkHealth", &[]),
     ("checkReadiness", &[]),
     ("getAsyncApi", &[]),
@@ -128,6 +128,9 @@ const OPERATION_SECURITY: [(&str, &[&str]); 12] = [
     ("getCalendarFeed", &[]),
     ("roomDeleted", &["internalSecret"]),
     ("propDeleted", &["internalSecret"]),
+    ("exportUserData", &["internalSecret"]),
+    ("eraseUserData", &["internalSecret"]),
+    ("userErasure", &["internalSecret"]),
     ("getConsole", &[]),
     ("getConsoleScript", &[]),
     ("getConsoleStyle", &[]),

@@ -25,7 +25,7 @@ use super::openapi::{Area, Failure, ServerFailure};
 use super::state::ServerState;
 use crate::app::person_data;
 use crate::domain::feed::token_hash;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{SessionId, user_id_problem};
 use crate::error::ApiError;
 use crate::metrics;
 use crate::store::person::{ErasureRecord, ErasureState};
@@ -132,6 +132,9 @@ impl From<ErasureRecord> for ErasureView {
 
 #[derive(ApiResponse)]
 enum Exported {
+    /// Not a user id (1 to 256 bytes, no control characters).
+    #[oai(status = 400)]
+    Invalid(PlainText<&'static str>),
     /// Everything the service holds that names the user, streamed.
     #[oai(status = 200, content_type = "application/json")]
     Data(Binary<poem::Body>),
@@ -143,6 +146,9 @@ enum Exported {
 
 #[derive(ApiResponse)]
 enum ErasureBegun {
+    /// Not a user id (1 to 256 bytes, no control characters).
+    #[oai(status = 400)]
+    Invalid(PlainText<&'static str>),
     /// The erasure runs (or ran): poll `GET .../erasure`.
     #[oai(status = 202)]
     Accepted(Json<ErasureView>),
@@ -154,6 +160,9 @@ enum ErasureBegun {
 
 #[derive(ApiResponse)]
 enum ErasureStatus {
+    /// Not a user id (1 to 256 bytes, no control characters).
+    #[oai(status = 400)]
+    Invalid(PlainText<&'static str>),
     #[oai(status = 200)]
     Found(Json<ErasureView>),
     #[oai(status = 401)]
@@ -368,17 +377,29 @@ impl HttpRoutes {
         #[oai(name = "userId")]
         user_id: Path<String>,
         state: Data<&Arc<ServerState>>,
-    ) -> Exported {
+    ) -> Result<Exported, ServerFailure> {
         match internal_refusal(request, &state) {
-            Some(Some(message)) => return Exported::Unauthorized(PlainText(message)),
-            Some(None) => return Exported::Absent,
+            Some(Some(message)) => return Ok(Exported::Unauthorized(PlainText(message))),
+            Some(None) => return Ok(Exported::Absent),
             None => {}
         }
+        if let Some(problem) = user_id_problem(&user_id) {
+            return Ok(Exported::Invalid(PlainText(problem)));
+        }
+        // A database that does not answer is a 503 before anything is sent.
+        state
+            .app
+            .store
+            .calendar_feed_of(&user_id)
+            .await
+            .map_err(ApiError::from)?;
         let chunks = person_data::export(Arc::clone(&state.app), user_id.0);
         let stream = futures_util::stream::unfold(chunks, |mut chunks| async move {
             chunks.recv().await.map(|chunk| (chunk, chunks))
         });
-        Exported::Data(Binary(poem::Body::from_bytes_stream(stream)))
+        Ok(Exported::Data(Binary(poem::Body::from_bytes_stream(
+            stream,
+        ))))
     }
 
     /// Erases everything this service holds that names the user (see the README, "A
@@ -403,6 +424,9 @@ impl HttpRoutes {
             Some(Some(message)) => return Ok(ErasureBegun::Unauthorized(PlainText(message))),
             Some(None) => return Ok(ErasureBegun::Absent),
             None => {}
+        }
+        if let Some(problem) = user_id_problem(&user_id) {
+            return Ok(ErasureBegun::Invalid(PlainText(problem)));
         }
         let record = person_data::begin_erasure(&state.app, &user_id)
             .await
@@ -430,6 +454,9 @@ impl HttpRoutes {
             Some(Some(message)) => return Ok(ErasureStatus::Unauthorized(PlainText(message))),
             Some(None) => return Ok(ErasureStatus::Absent),
             None => {}
+        }
+        if let Some(problem) = user_id_problem(&user_id) {
+            return Ok(ErasureStatus::Invalid(PlainText(problem)));
         }
         let id = person_data::erasure_id(&user_id);
         let record = state.app.store.erasure(&id).await.map_err(ApiError::from)?;

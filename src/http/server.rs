@@ -48,8 +48,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The WebSocket upgrade's route.
 const WEBSOCKET_ROUTE: &str = "/api/v0/ws";
 /// The statuses of the WebSocket upgrade's route: upgraded; no upgrade asked; no valid
-/// token; too many connections or over the rate; the service failed or is busy.
-const WEBSOCKET_STATUSES: [u16; 6] = [101, 400, 401, 429, 500, 503];
+/// token; the user's data is being erased; too many connections or over the rate; the
+/// service failed or is busy.
+const WEBSOCKET_STATUSES: [u16; 7] = [101, 400, 401, 403, 429, 500, 503];
 /// The route of the OpenAPI document (served beside the routes it describes).
 const OPENAPI_ROUTE: &str = "/openapi.json";
 
@@ -362,6 +363,11 @@ async fn websocket(
     if state.app.store.admit_request().is_err() {
         metrics::refused(metrics::Refusal::Busy);
         return ApiError::Overloaded.into_response();
+    }
+    if state.app.pushes.is_being_erased(&caller.user_id).await {
+        return Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .body("this user's data is being erased");
     }
     let first_seen = User::first_seen(&claims.first_seen());
     if let Err(error) = state.app.store.ensure_user(&first_seen).await {

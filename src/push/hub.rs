@@ -156,17 +156,17 @@ impl ConnectionHub {
     /// Ends every connection of the user whose [`user_hash`] is `hash` on this process;
     /// answers how many.
     pub fn end_user(&self, hash: &str) -> usize {
+        // Hashed without holding the lock: there may be many users.
+        let users: Vec<String> = self.lock().keys().cloned().collect();
+        let Some(user_id) = users.into_iter().find(|user_id| user_hash(user_id) == hash) else {
+            return 0;
+        };
         let by_user = self.lock();
-        let mut ended = 0;
-        for (user_id, connections) in by_user.iter() {
-            if user_hash(user_id) == hash {
-                for connection in connections {
-                    connection.ended.cancel();
-                    ended += 1;
-                }
-            }
+        let connections = by_user.get(&user_id).map(Vec::as_slice).unwrap_or_default();
+        for connection in connections {
+            connection.ended.cancel();
         }
-        ended
+        connections.len()
     }
 
     /// Queues the encoded frame `text` on every connection of this process, like

@@ -8,8 +8,8 @@ use mongodb::IndexModel;
 
 use super::calls::within;
 use super::{
-    Store, calendar_feeds, events, lookups, memberships, pushes, reminders, request_answers,
-    sessions, users,
+    Store, calendar_feeds, events, lookups, memberships, person, pushes, reminders,
+    request_answers, sessions, users,
 };
 
 /// How long the start-up waits for the indexes to be built.
@@ -18,7 +18,7 @@ const INDEX_BUILD_DEADLINE: Duration = Duration::from_secs(600);
 impl Store {
     /// Creates every index the queries rely on. Idempotent: safe at every start-up.
     pub async fn ensure_indexes(&self) -> anyhow::Result<()> {
-        let plans: [(&str, Vec<IndexModel>); 12] = [
+        let plans: [(&str, Vec<IndexModel>); 13] = [
             (lookups::COLLECTION, lookups::indexes()),
             (pushes::COLLECTION, pushes::indexes()),
             (pushes::PROP_PUSHES, pushes::prop_push_indexes()),
@@ -31,6 +31,7 @@ impl Store {
             (request_answers::COLLECTION, request_answers::indexes()),
             (reminders::SETTINGS, reminders::settings_indexes()),
             (reminders::CLAIMS, reminders::claim_indexes()),
+            (person::ERASURES, person::erasure_indexes()),
         ];
         for (collection, indexes) in plans {
             let collection_handle = self.database().collection::<bson::Document>(collection);

@@ -21,6 +21,14 @@ use crate::domain::time::Timestamp;
 
 pub const ERASURES: &str = "erasures";
 
+pub(super) fn erasure_indexes() -> Vec<mongodb::IndexModel> {
+    vec![
+        mongodb::IndexModel::builder()
+            .keys(doc! { "state": 1 })
+            .build(),
+    ]
+}
+
 /// How many records of one kind name a person, and when the oldest and the newest were
 /// made.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +57,19 @@ pub struct ErasureRecord {
     /// The user, while the erasure runs; gone once it is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The user's contact keys (e-mail addresses, phone numbers) as the platform had them
+    /// when the erasure began, while it runs: pending invitations to them are withdrawn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_keys: Vec<String>,
+    /// Sessions whose seat the user freed, while it runs: their waitlists are served on
+    /// every run, so that a run cut short after freeing a seat still hands it on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freed: Vec<crate::domain::ids::SessionId>,
+    /// The run working on it, and until when it holds it, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<bson::DateTime>,
     pub state: ErasureState,
     pub started: bson::DateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,17 +84,8 @@ pub struct ErasureRecord {
 /// for the pattern, never from a client's query.
 fn json_string_pattern(user_id: &str) -> bson::Regex {
     let quoted = serde_json::to_string(user_id).unwrap_or_default();
-    let mut pattern = String::with_capacity(quoted.len() * 2);
-    for character in quoted.chars() {
-        if character.is_ascii_alphanumeric() || !character.is_ascii() {
-            pattern.push(character);
-        } else {
-            pattern.push('\\');
-            pattern.push(character);
-        }
-    }
     bson::Regex {
-        pattern,
+        pattern: escaped(&quoted),
         options: String::new(),
     }
 }
@@ -87,9 +99,36 @@ fn pushes_naming(user_id: &str) -> Document {
     ] }
 }
 
-/// The contact look-ups `user_id` made, and the records of others inviting them.
-fn lookups_naming(user_id: &str) -> Document {
-    doc! { "$or": [{ "inviterId": user_id }, { "key": format!("user:{user_id}") }] }
+/// The contact look-ups `user_id` made, and the records of others inviting them (by id,
+/// or by `contact_keys`).
+fn lookups_naming(user_id: &str, contact_keys: &[String]) -> Document {
+    doc! { "$or": [
+        { "inviterId": user_id },
+        { "key": format!("user:{user_id}") },
+        { "key": { "$in": contact_keys } },
+    ] }
+}
+
+/// A filter matching text that holds `user_id` anywhere (an error message).
+fn text_pattern(user_id: &str) -> bson::Regex {
+    bson::Regex {
+        pattern: escaped(user_id),
+        options: String::new(),
+    }
+}
+
+/// `text` with every character a pattern treats specially escaped.
+fn escaped(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() * 2);
+    for character in text.chars() {
+        if character.is_ascii_alphanumeric() || !character.is_ascii() {
+            pattern.push(character);
+        } else {
+            pattern.push('\\');
+            pattern.push(character);
+        }
+    }
+    pattern
 }
 
 impl Store {
@@ -144,9 +183,10 @@ impl Store {
             .await
     }
 
-    /// The contact look-ups and invitations by id `user_id` made (kept 24 hours).
-    pub async fn contact_lookups_by(&self, user_id: &str) -> StoreResult<RecordSummary> {
-        self.summary(lookups::COLLECTION, doc! { "inviterId": user_id }, "at")
+    /// The contact look-ups and invitations by id `user_id` made, and others' records of
+    /// inviting them by id (kept 24 hours).
+    pub async fn contact_lookups_of(&self, user_id: &str) -> StoreResult<RecordSummary> {
+        self.summary(lookups::COLLECTION, lookups_naming(user_id, &[]), "at")
             .await
     }
 
@@ -193,7 +233,11 @@ impl Store {
     /// theirs, and others' whose answer names them (a retry of such a request within the
     /// ten minutes answers are kept is worked on afresh). Idempotent. Answers the counts
     /// by kind.
-    pub async fn erase_records_of(&self, user_id: &str) -> StoreResult<BTreeMap<String, u64>> {
+    pub async fn erase_records_of(
+        &self,
+        user_id: &str,
+        contact_keys: &[String],
+    ) -> StoreResult<BTreeMap<String, u64>> {
         let mut counts = BTreeMap::new();
         let mut deleted = |kind: &str, count: u64| {
             counts.insert(kind.to_owned(), count);
@@ -230,14 +274,17 @@ impl Store {
         );
         deleted(
             "contactLookups",
-            removed(lookups::COLLECTION, lookups_naming(user_id)).await?,
+            removed(lookups::COLLECTION, lookups_naming(user_id, contact_keys)).await?,
         );
-        let naming_answer = json_string_pattern(user_id);
+        let naming_answer = doc! { "$or": [
+            { "answer.data": json_string_pattern(user_id) },
+            { "answer.message": text_pattern(user_id) },
+        ] };
         deleted(
             "retryAnswers",
             removed(
                 REQUEST_ANSWERS,
-                doc! { "$or": [{ "_id.user": user_id }, { "answer.data": &naming_answer }] },
+                doc! { "$or": [{ "_id.user": user_id }, naming_answer.clone()] },
             )
             .await?,
         );
@@ -257,11 +304,8 @@ impl Store {
             ))
             .await?
             .modified_count;
-        self.write(pushes.update_many(
-            doc! { "answer.data": &naming_answer },
-            doc! { "$unset": { "answer": "" } },
-        ))
-        .await?;
+        self.write(pushes.update_many(naming_answer, doc! { "$unset": { "answer": "" } }))
+            .await?;
         deleted("pushes", reminders + named + excepted);
         Ok(counts)
     }
@@ -273,6 +317,7 @@ impl Store {
         &self,
         id: &str,
         user_id: &str,
+        contact_keys: &[String],
         now: Timestamp,
     ) -> StoreResult<ErasureRecord> {
         let erasures = self.database().collection::<ErasureRecord>(ERASURES);
@@ -281,6 +326,7 @@ impl Store {
             doc! {
                 "$set": {
                     "userId": user_id,
+                    "contactKeys": contact_keys,
                     "state": "running",
                     "started": bson::DateTime::from(now),
                     "counts": {},
@@ -296,6 +342,7 @@ impl Store {
                         doc! { "_id": id },
                         doc! { "$setOnInsert": {
                             "userId": user_id,
+                            "contactKeys": contact_keys,
                             "state": "running",
                             "started": bson::DateTime::from(now),
                             "counts": {},
@@ -314,11 +361,14 @@ impl Store {
         self.read(erasures.find_one(doc! { "_id": id })).await
     }
 
-    /// Erasures that began and have not finished (their process stopped, or one runs now).
-    pub async fn running_erasures(&self) -> StoreResult<Vec<ErasureRecord>> {
+    /// Erasures that began and that no run holds at `now` (their process stopped).
+    pub async fn stalled_erasures(&self, now: Timestamp) -> StoreResult<Vec<ErasureRecord>> {
         let erasures = self.database().collection::<ErasureRecord>(ERASURES);
-        self.read_all(erasures.find(doc! { "state": "running" }))
-            .await
+        self.read_all(erasures.find(doc! { "state": "running", "$or": [
+            { "leaseUntil": { "$exists": false } },
+            { "leaseUntil": { "$lte": bson::DateTime::from(now) } },
+        ] }))
+        .await
     }
 
     /// Adds `counts` to the counts of erasure `id`.
@@ -339,14 +389,55 @@ impl Store {
         Ok(())
     }
 
-    /// Marks erasure `id` done at `now`, forgetting the user id.
-    pub async fn finish_erasure(&self, id: &str, now: Timestamp) -> StoreResult<()> {
+    /// Takes (or keeps) the running erasure `id` for `runner` until `until`, unless another
+    /// run holds it past `now`: answers whether `runner` holds it.
+    pub async fn hold_erasure(
+        &self,
+        id: &str,
+        runner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool> {
+        let erasures = self.raw(ERASURES);
+        let held = self
+            .write(erasures.update_one(
+                doc! { "_id": id, "state": "running", "$or": [
+                    { "runner": runner },
+                    { "leaseUntil": { "$exists": false } },
+                    { "leaseUntil": { "$lte": bson::DateTime::from(now) } },
+                ] },
+                doc! { "$set": { "runner": runner, "leaseUntil": bson::DateTime::from(until) } },
+            ))
+            .await?;
+        Ok(held.matched_count == 1)
+    }
+
+    /// Notes that the user freed a seat of `session_id` in erasure `id`.
+    pub async fn note_freed_seat(
+        &self,
+        id: &str,
+        session_id: &crate::domain::ids::SessionId,
+    ) -> StoreResult<()> {
         let erasures = self.raw(ERASURES);
         self.write(erasures.update_one(
             doc! { "_id": id },
+            doc! { "$addToSet": { "freed": session_id } },
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Marks erasure `id` done at `now` when `runner` holds it, forgetting the user id and
+    /// what it kept of them while it ran.
+    pub async fn finish_erasure(&self, id: &str, runner: &str, now: Timestamp) -> StoreResult<()> {
+        let erasures = self.raw(ERASURES);
+        self.write(erasures.update_one(
+            doc! { "_id": id, "runner": runner },
             doc! {
                 "$set": { "state": "done", "finished": bson::DateTime::from(now) },
-                "$unset": { "userId": "" },
+                "$unset": {
+                    "userId": "", "contactKeys": "", "freed": "", "runner": "", "leaseUntil": "",
+                },
             },
         ))
         .await?;
@@ -363,5 +454,6 @@ mod tests {
         let pattern = json_string_pattern("a.b*(c)\"d");
         assert_eq!(pattern.pattern, r#"\"a\.b\*\(c\)\\\"d\""#);
         assert_eq!(json_string_pattern("ada").pattern, r#"\"ada\""#);
+        assert_eq!(text_pattern("a+b").pattern, r"a\+b");
     }
 }

@@ -114,6 +114,21 @@ async fn the_http_routes_are_described_as_served() {
             "post",
             vec!["204", "401", "404"],
         ),
+        (
+            "/api/v0/internal/users/{userId}/export",
+            "get",
+            vec!["200", "400", "401", "404", "503"],
+        ),
+        (
+            "/api/v0/internal/users/{userId}",
+            "delete",
+            vec!["202", "400", "401", "404", "503"],
+        ),
+        (
+            "/api/v0/internal/users/{userId}/erasure",
+            "get",
+            vec!["200", "400", "401", "404", "503"],
+        ),
     ];
     let paths = spec["paths"].as_object().unwrap();
     assert_eq!(paths.len(), operations.len(), "{:?}", paths.keys());

@@ -41,7 +41,7 @@ impl Pushes {
                 self.store.forget_cached_event(event_id);
             }
             if let Some(hash) = &push.ended_user {
-                self.hub.end_user(hash);
+                self.ended(hash);
             }
             // What each push says of its session counts even where nobody here hears of it.
             match push.version {

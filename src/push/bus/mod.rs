@@ -145,6 +145,9 @@ pub struct Pushes {
     /// Each session this process wrote, as its write answered (see
     /// [`Pushes::written_sessions`]).
     written_news: broadcast::Sender<Arc<Session>>,
+    /// Hashes of users whose erasure this process heard of (see
+    /// [`Pushes::is_being_erased`]).
+    erasing: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Sessions written and not yet taken by a listener of [`Pushes::written_sessions`]:
@@ -180,6 +183,7 @@ impl Pushes {
             prop_numbers: Mutex::default(),
             board: Arc::default(),
             written_news: broadcast::Sender::new(WRITTEN_NEWS),
+            erasing: Mutex::default(),
         });
         tokio::spawn(Arc::clone(&pushes).wake_on_membership_news(shutdown.clone()));
         tokio::spawn(Arc::clone(&pushes).deliver_queued(queue, shutdown.clone()));
@@ -360,17 +364,54 @@ impl Pushes {
 
     /// Ends every connection of `user_id`, on this process and (through a push naming
     /// only a hash of the id) on every other: their data is being erased.
-    pub async fn close_connections_of(&self, user_id: &str) {
+    pub async fn close_connections_of(&self, user_id: &str) -> StoreResult<()> {
         let hash = crate::domain::ids::user_hash(user_id);
-        self.hub.end_user(&hash);
+        self.ended(&hash);
         if self.mode == PushMode::Shared {
             let push = PushDocument {
                 ended_user: Some(hash),
                 ..PushDocument::at_props(new_id(), 0, Vec::new(), None)
             };
-            if let Err(error) = self.store.insert_push(&push).await {
-                tracing::warn!(%error, "cannot tell other processes to close a user's connections");
+            self.store.insert_push(&push).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the connections of the user whose hash is `hash` here, and refuses new ones
+    /// while their erasure runs.
+    pub(super) fn ended(&self, hash: &str) {
+        self.erasing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(hash.to_owned());
+        self.hub.end_user(hash);
+    }
+
+    /// Whether `user_id`'s data is being erased (their connections are refused): looked up
+    /// in the database only for users whose erasure this process heard of. A database
+    /// that does not answer counts as yes.
+    pub async fn is_being_erased(&self, user_id: &str) -> bool {
+        let hash = {
+            let erasing = self.erasing.lock().unwrap_or_else(PoisonError::into_inner);
+            if erasing.is_empty() {
+                return false;
             }
+            let hash = crate::domain::ids::user_hash(user_id);
+            if !erasing.contains(&hash) {
+                return false;
+            }
+            hash
+        };
+        match self.store.erasure(&hash).await {
+            Ok(Some(record)) if record.state == crate::store::person::ErasureState::Running => true,
+            Ok(_) => {
+                self.erasing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&hash);
+                false
+            }
+            Err(_) => true,
         }
     }
 

@@ -104,6 +104,9 @@ pub(in crate::store) fn entry_indexes() -> Vec<IndexModel> {
     vec![
         IndexModel::builder().keys(doc! { "userId": 1 }).build(),
         IndexModel::builder()
+            .keys(doc! { "organizerId": 1 })
+            .build(),
+        IndexModel::builder()
             .keys(doc! { "expireAt": 1 })
             .options(IndexOptions::builder().expire_after(Duration::ZERO).build())
             .build(),

@@ -113,6 +113,9 @@ pub(in crate::store) fn indexes() -> Vec<IndexModel> {
             .keys(doc! { DELETING: 1 })
             .options(IndexOptions::builder().sparse(true).build())
             .build(),
+        IndexModel::builder()
+            .keys(doc! { "ownerId": 1, "_id": 1 })
+            .build(),
     ]
 }
 

@@ -67,24 +67,54 @@ impl Store {
         Ok(read.into_iter().next())
     }
 
-    /// The live events `user_id` owns, by id after `after`: at most `limit`.
+    /// The live events `user_id` owns, by id after `after`: of at most `limit` read, those
+    /// that can be read as events, and — when `limit` were read — the id of the last one
+    /// read, to read on after.
     pub async fn events_owned_by(
         &self,
         user_id: &str,
         after: Option<&EventId>,
         limit: i64,
-    ) -> StoreResult<Vec<Event>> {
+    ) -> StoreResult<(Vec<Event>, Option<EventId>)> {
         let mut filter = doc! { "ownerId": user_id };
         if let Some(after) = after {
             filter.insert("_id", doc! { "$gt": after });
         }
-        self.collect_events(
-            self.events()
-                .find(live(filter))
-                .sort(doc! { "_id": 1 })
-                .limit(limit),
-        )
-        .await
+        let documents = self
+            .read_all(
+                self.events()
+                    .find(live(filter))
+                    .sort(doc! { "_id": 1 })
+                    .limit(limit),
+            )
+            .await?;
+        let full = i64::try_from(documents.len()).unwrap_or(i64::MAX) >= limit;
+        let last = documents
+            .last()
+            .filter(|_| full)
+            .map(|document| document.id.clone());
+        let events = documents
+            .into_iter()
+            .filter_map(EventDocument::into_event)
+            .collect();
+        Ok((events, last))
+    }
+
+    /// The ids of every event `user_id` owns — also those whose deletion began, and those
+    /// that cannot be read as events: at most `limit`.
+    pub async fn event_ids_owned_by(&self, user_id: &str, limit: i64) -> StoreResult<Vec<EventId>> {
+        let collection = self.database().collection::<bson::Document>(COLLECTION);
+        let documents = collection
+            .find(doc! { "ownerId": user_id })
+            .projection(doc! { "_id": 1 })
+            .sort(doc! { "_id": 1 })
+            .limit(limit);
+        let found = self.read_all(documents).await?;
+        Ok(found
+            .iter()
+            .filter_map(|document| document.get_str("_id").ok())
+            .map(EventId::from)
+            .collect())
     }
 
     /// The live events with these ids (missing ones are left out); from the event cache

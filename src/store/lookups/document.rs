@@ -59,5 +59,6 @@ pub(in crate::store) fn indexes() -> Vec<IndexModel> {
             .keys(doc! { "at": 1 })
             .options(IndexOptions::builder().expire_after(WINDOW).build())
             .build(),
+        IndexModel::builder().keys(doc! { "key": 1 }).build(),
     ]
 }

@@ -192,6 +192,7 @@ pub(in crate::store) fn indexes() -> Vec<IndexModel> {
         IndexModel::builder()
             .keys(doc! { "reminder.userId": 1, "sequence": 1 })
             .build(),
+        IndexModel::builder().keys(doc! { "except": 1 }).build(),
     ]
 }
 

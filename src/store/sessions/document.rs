@@ -328,3 +328,18 @@ pub(super) fn set_of(update: &SessionUpdate, now: Timestamp) -> StoreResult<Docu
     }
     Ok(set)
 }
+
+/// `update`, also counting one more write of the session in `version`: every update of a
+/// stored session goes through here, so that a process can tell which of two values of a
+/// session is the newer (see `push::bus`).
+pub(super) fn counted(mut update: Document) -> Document {
+    match update.get_document_mut("$inc") {
+        Ok(increments) => {
+            increments.insert("version", 1_i64);
+        }
+        Err(_) => {
+            update.insert("$inc", doc! { "version": 1_i64 });
+        }
+    }
+    update
+}

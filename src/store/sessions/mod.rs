@@ -16,7 +16,9 @@ use bson::{Document, doc};
 use mongodb::IndexModel;
 use mongodb::options::ReturnDocument;
 
-use self::document::{SessionDocument, next_occurrence_fields, set_of, set_upcoming_start};
+use self::document::{
+    SessionDocument, counted, next_occurrence_fields, set_of, set_upcoming_start,
+};
 use self::reads::visible_to;
 use crate::domain::ids::{EventId, SessionId};
 use crate::domain::invitation::pending_attachment;
@@ -33,21 +35,6 @@ pub use self::reads::SessionStamp;
 
 /// How often attaching a pending invitation is tried when other changes come first.
 const ATTACH_ATTEMPTS: usize = 5;
-
-/// `update`, also counting one more write of the session in `version`: every update of a
-/// stored session goes through here, so that a process can tell which of two values of a
-/// session is the newer (see `push::bus`).
-pub(super) fn counted(mut update: Document) -> Document {
-    match update.get_document_mut("$inc") {
-        Ok(increments) => {
-            increments.insert("version", 1_i64);
-        }
-        Err(_) => {
-            update.insert("$inc", doc! { "version": 1_i64 });
-        }
-    }
-    update
-}
 
 pub(super) fn indexes() -> Vec<IndexModel> {
     vec![
@@ -75,6 +62,7 @@ pub(super) fn indexes() -> Vec<IndexModel> {
             .keys(doc! { "upcomingStart": 1 })
             .build(),
         IndexModel::builder().keys(doc! { "updated": 1 }).build(),
+        IndexModel::builder().keys(doc! { "declined": 1 }).build(),
     ]
 }
 

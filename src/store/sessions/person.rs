@@ -3,6 +3,8 @@
 
 use bson::doc;
 
+use super::document::counted;
+
 use crate::domain::ids::SessionId;
 use crate::domain::session::Session;
 use crate::store::{Store, StoreResult};
@@ -98,7 +100,7 @@ impl Store {
         let result = self
             .write(self.sessions().update_many(
                 doc! { "pendingContacts.keys": { "$in": keys } },
-                super::counted(doc! {
+                counted(doc! {
                     "$pull": { "pendingContacts": { "keys": { "$in": keys } } },
                     "$inc": { "revision": 1 },
                 }),
