@@ -1,6 +1,7 @@
 //! The work endpoints and routes share, on top of `store` and `push`: loading what a caller
 //! may see (`access`), the state of a request (`state`, `context`), waitlist promotion,
-//! crash-safe deletion of an event, occurrences changed one by one, reminders, quotas, calendar feed links and the prop board. No wire
+//! crash-safe deletion of an event, occurrences changed one by one, reminders, a person's
+//! data (export and erasure), quotas, calendar feed links and the prop board. No wire
 //! protocol here: that is `api`'s.
 
 pub mod access;

@@ -4,8 +4,8 @@
 //! **Export** — streamed a page at a time, so that a user with thousands of sessions costs
 //! a bounded amount of memory; in the order of ids, so that every process answers the
 //! same. Kinds: `events` and `sessions` they own (rendered as the API renders them to
-//! their owner), `invitations` (session id, role, status), `joined` and `waitlist`
-//! (session ids and places), `calendarFeed` (whether one exists and since when — never its
+//! their owner), `invitations` (session id, role, status), `joined`, `declined` (left
+//! without an invitation) and `waitlist` (session ids and places), `calendarFeed` (whether one exists and since when — never its
 //! secret), `reminder` (their lead time), and, as counts with the oldest and newest dates,
 //! the `pushes` and `propPushes` kept for resumption and the `retryAnswers` and
 //! `contactLookups` of their requests. The platform's own `users` and `memberships` are
@@ -183,15 +183,19 @@ enum Listed {
     Sessions,
     Invitations,
     Joined,
+    /// Sessions they left by declining without an invitation (declined invitations are
+    /// among `invitations`).
+    Declined,
     Waitlist,
 }
 
 impl Listed {
-    const ALL: [Listed; 5] = [
+    const ALL: [Listed; 6] = [
         Listed::Events,
         Listed::Sessions,
         Listed::Invitations,
         Listed::Joined,
+        Listed::Declined,
         Listed::Waitlist,
     ];
 
@@ -201,6 +205,7 @@ impl Listed {
             Listed::Sessions => "sessions",
             Listed::Invitations => "invitations",
             Listed::Joined => "joined",
+            Listed::Declined => "declined",
             Listed::Waitlist => "waitlist",
         }
     }
@@ -228,6 +233,7 @@ async fn page_of(
     let named = match listed {
         Listed::Invitations => NamedAs::Invitee,
         Listed::Joined => NamedAs::Participant,
+        Listed::Declined => NamedAs::Decliner,
         Listed::Waitlist => NamedAs::Waiting,
         Listed::Events | Listed::Sessions => NamedAs::Owner,
     };
@@ -265,6 +271,16 @@ async fn page_of(
         }
         Listed::Joined => {
             for session in &sessions {
+                items.push(serde_json::to_string(&ExportedSession {
+                    session_id: &session.id,
+                })?);
+            }
+        }
+        Listed::Declined => {
+            for session in sessions
+                .iter()
+                .filter(|session| !session.is_invited(user_id))
+            {
                 items.push(serde_json::to_string(&ExportedSession {
                     session_id: &session.id,
                 })?);

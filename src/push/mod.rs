@@ -1,6 +1,7 @@
 //! Live pushes: `social:sessionUpdated` and `social:sessionDeleted` to every open
-//! connection of a session's audience, on whichever server process it lives, and the
-//! wake-ups of the live prop board.
+//! connection of a session's audience, on whichever server process it lives, reminders
+//! (`social:sessionStarting`) to one person's connections, the wake-ups of the live prop
+//! board, and the end of an erased user's connections on every process.
 //!
 //! - [`hub`]: this process's open connections, by user, with their bounded queues;
 //! - [`bus`]: the outbox (the `pushes` collection) and the change stream that carries each

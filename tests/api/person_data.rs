@@ -304,7 +304,7 @@ async fn documents_naming_in(database: &mongodb::Database, needle: &str) -> Vec<
 
 /// Waits until the erasure of `user_id` is done; answers its state.
 async fn erased(app: &TestApp, user_id: &str) -> Value {
-    let patience = Patience::new();
+    let patience = Patience::of(std::time::Duration::from_secs(60));
     loop {
         let response = reqwest::Client::new()
             .get(internal(app, &format!("{user_id}/erasure")))
@@ -491,7 +491,7 @@ async fn an_erasure_cut_short_by_kill_9_is_finished_by_the_next_process() {
         .await
         .unwrap();
     let second = launch().await;
-    let patience = Patience::new();
+    let patience = Patience::of(std::time::Duration::from_secs(90));
     loop {
         let response = reqwest::Client::new()
             .get(format!(

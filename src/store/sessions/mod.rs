@@ -78,6 +78,25 @@ impl Store {
         session
     }
 
+    /// A page of the sessions matching `filter`, by id after `after`: at most `limit`.
+    pub(super) async fn session_page(
+        &self,
+        mut filter: Document,
+        after: Option<&SessionId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>> {
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+        self.collect_sessions(
+            self.sessions()
+                .find(filter)
+                .sort(doc! { "_id": 1 })
+                .limit(limit),
+        )
+        .await
+    }
+
     /// Runs a session query and reads all of it, under one deadline.
     async fn collect_sessions(
         &self,

@@ -45,17 +45,8 @@ impl Store {
         after: Option<&SessionId>,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        let mut filter = doc! { named.field(): user_id };
-        if let Some(after) = after {
-            filter.insert("_id", doc! { "$gt": after });
-        }
-        self.collect_sessions(
-            self.sessions()
-                .find(filter)
-                .sort(doc! { "_id": 1 })
-                .limit(limit),
-        )
-        .await
+        let filter = doc! { named.field(): user_id };
+        self.session_page(filter, after, limit).await
     }
 }
 

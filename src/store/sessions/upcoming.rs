@@ -31,17 +31,8 @@ impl Store {
                 } }
             })
             .collect();
-        let mut filter = doc! { "isValid": true, "$or": within };
-        if let Some(after) = after {
-            filter.insert("_id", doc! { "$gt": after });
-        }
-        self.collect_sessions(
-            self.sessions()
-                .find(filter)
-                .sort(doc! { "_id": 1 })
-                .limit(limit),
-        )
-        .await
+        let filter = doc! { "isValid": true, "$or": within };
+        self.session_page(filter, after, limit).await
     }
 
     /// Valid sessions `user_id` takes part in (owner, joined or invited) whose next
@@ -76,21 +67,12 @@ impl Store {
         after: Option<&SessionId>,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        let mut filter = doc! {
+        let filter = doc! {
             "isValid": true,
             "updated": { "$gt": bson::DateTime::from(since) },
             "upcomingStart": { "$gt": bson::DateTime::from(from), "$lte": bson::DateTime::from(to) },
         };
-        if let Some(after) = after {
-            filter.insert("_id", doc! { "$gt": after });
-        }
-        self.collect_sessions(
-            self.sessions()
-                .find(filter)
-                .sort(doc! { "_id": 1 })
-                .limit(limit),
-        )
-        .await
+        self.session_page(filter, after, limit).await
     }
 
     /// Sessions whose stored next occurrence has begun by `now`: at most `limit`.
