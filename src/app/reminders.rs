@@ -105,7 +105,14 @@ pub struct Reminders {
     /// Whether this process worked out the next occurrence of sessions written before it
     /// was kept (once per start).
     backfilled: AtomicBool,
+    /// The longest lead time anyone chose (or the default), and when it was read: a
+    /// session written here that starts later than that from now needs no look.
+    longest_lead: Mutex<Option<(u16, std::time::Instant)>>,
 }
+
+/// How long the longest lead time in use is taken as known: a longer one chosen meanwhile
+/// on another process is met by that process's own look (`user_set`) and the next scan.
+const LONGEST_LEAD_KEPT: Duration = Duration::from_secs(10);
 
 impl Reminders {
     /// Starts the scan (every `tick`) and the looks at sessions this process writes.
@@ -122,6 +129,7 @@ impl Reminders {
             holder: new_id(),
             known: Mutex::default(),
             backfilled: AtomicBool::new(false),
+            longest_lead: Mutex::default(),
         });
         tokio::spawn(Arc::clone(&reminders).scan_every(tick, shutdown.clone()));
         tokio::spawn(Arc::clone(&reminders).look_at_written(news, shutdown));
@@ -170,6 +178,13 @@ impl Reminders {
         };
         if !upcoming.is_near(now.to_chrono()) {
             return Ok(());
+        }
+        // A write of a session that starts later than any lead time needs no reads.
+        if look == Look::Written {
+            let longest = self.longest_lead().await?;
+            if upcoming.start - lead(longest) - EARLY > now.to_chrono() {
+                return Ok(());
+            }
         }
         let keyed: Vec<(String, String)> = participants(session)
             .into_iter()
@@ -271,6 +286,31 @@ impl Reminders {
         tracing::debug!(reminded = keys.len(), "sent reminders");
         self.note(keys.into_iter().map(|key| (key, Known::Sent)));
         Ok(())
+    }
+
+    /// The longest lead time anyone chose, or the default: read at most every
+    /// [`LONGEST_LEAD_KEPT`].
+    async fn longest_lead(&self) -> StoreResult<u16> {
+        let known = *self
+            .longest_lead
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((minutes, read)) = known
+            && read.elapsed() < LONGEST_LEAD_KEPT
+        {
+            return Ok(minutes);
+        }
+        let chosen = self.store.chosen_lead_minutes().await?;
+        let longest = chosen
+            .into_iter()
+            .max()
+            .unwrap_or(DEFAULT_LEAD_MINUTES)
+            .max(DEFAULT_LEAD_MINUTES);
+        *self
+            .longest_lead
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((longest, std::time::Instant::now()));
+        Ok(longest)
     }
 
     /// Remembers what is known of reminders.
