@@ -416,7 +416,10 @@ impl Reminders {
                 }
                 after = page.last().map(|session| session.id.clone());
             }
-            let near = (now, shifted(now, longest));
+            // Sessions written since that start within the longest lead time in use: the
+            // others owe nobody a reminder yet (and the window above meets them in time).
+            let longest_in_use = minutes.last().copied().unwrap_or(DEFAULT_LEAD_MINUTES);
+            let near = (now, shifted(now, lead(longest_in_use) + EARLY));
             let mut after = None;
             loop {
                 let page = self
