@@ -33,11 +33,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::endpoint::AnswerData;
 
-use crate::domain::ids::UserId;
+use crate::domain::ids::{UserId, hex_digest};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::push::bus::{Publication, Pushes};
@@ -137,10 +136,7 @@ pub fn data_hash(data: &Map<String, Value>) -> String {
     }
     let mut text = String::new();
     canonical(&Value::Object(data.clone()), &mut text);
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex_digest(&text, 32)
 }
 
 /// Claims request `event_id` of `user_id` to `endpoint` with `data`.
@@ -241,12 +237,7 @@ fn kept_answer(result: &Result<AnswerData, ApiError>, keeps_data: bool) -> Optio
 /// at `claimed_at`: a retry that finds the claim knows where to look.
 fn answer_push_id(user_id: &UserId, event_id: &str, claimed_at: Timestamp) -> String {
     let key = format!("{user_id}\u{0}{event_id}\u{0}{}", claimed_at.millis());
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("answer-{hex}")
+    format!("answer-{}", hex_digest(&key, 16))
 }
 
 /// Sends what a request claimed at `claimed_at` published (`publications`, held until

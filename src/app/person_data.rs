@@ -68,12 +68,6 @@ const EXPORT_QUEUE: usize = 4;
 /// query on the few erasures still running).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The id of the erasure job of `user_id`: a hash of it, which the record keeps once the
-/// user id is gone.
-pub fn erasure_id(user_id: &str) -> String {
-    user_hash(user_id)
-}
-
 /// An invitation, as exported.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -356,7 +350,8 @@ async fn write_export(
 /// Begins (or finds) the erasure of `user_id` and runs it in the background (unless a run
 /// of it is under way); answers its record as it began.
 pub async fn begin_erasure(app: &Arc<AppState>, user_id: &str) -> StoreResult<ErasureRecord> {
-    let id = erasure_id(user_id);
+    // The job's id is the hash of the user id, which the record keeps once the id is gone.
+    let id = user_hash(user_id);
     // Their contact keys while the platform still holds their profile.
     let contact_keys = app
         .store

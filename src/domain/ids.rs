@@ -232,7 +232,17 @@ text_id! {
 /// A hash of `user_id` (SHA-256, hex) that names them without holding their id: the id of
 /// their erasure, and how processes tell each other to close their connections.
 pub fn user_hash(user_id: &str) -> String {
+    hex_digest(user_id, 32)
+}
+
+/// The first `bytes` bytes (at most 32) of the SHA-256 of `text`, in hex: a key that
+/// follows from `text` and does not show it.
+pub fn hex_digest(text: &str, bytes: usize) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(user_id.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(bytes)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

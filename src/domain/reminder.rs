@@ -14,9 +14,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::ids::SessionId;
+use super::ids::{SessionId, hex_digest};
 use super::occurrences::{Exception, ExceptionsOf};
 use super::session::Session;
 use super::session::view::occurrence_name;
@@ -135,11 +134,7 @@ impl Upcoming {
             self.occurrence.timestamp_millis(),
             self.start.timestamp_millis()
         );
-        let digest = Sha256::digest(key.as_bytes());
-        digest[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex_digest(&key, 16)
     }
 }
 

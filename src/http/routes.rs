@@ -25,7 +25,7 @@ use super::openapi::{Area, Failure, ServerFailure};
 use super::state::ServerState;
 use crate::app::person_data;
 use crate::domain::feed::token_hash;
-use crate::domain::ids::{SessionId, user_id_problem};
+use crate::domain::ids::{SessionId, user_hash, user_id_problem};
 use crate::error::ApiError;
 use crate::metrics;
 use crate::store::person::{ErasureRecord, ErasureState};
@@ -458,7 +458,7 @@ impl HttpRoutes {
         if let Some(problem) = user_id_problem(&user_id) {
             return Ok(ErasureStatus::Invalid(PlainText(problem)));
         }
-        let id = person_data::erasure_id(&user_id);
+        let id = user_hash(&user_id);
         let record = state.app.store.erasure(&id).await.map_err(ApiError::from)?;
         Ok(match record {
             Some(record) => ErasureStatus::Found(Json(record.into())),
